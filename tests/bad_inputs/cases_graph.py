@@ -1,0 +1,213 @@
+"""Cases that parse but describe a broken, hostile or unsupported graph.
+Where a node is at fault it is node 1 (after a harmless 'pre'), so the
+index in the message is checked too."""
+import numpy as np
+from onnx import helper
+
+from bad_lib import OPSET, case, const, make, pre, raw_tensor, save, vi
+
+# ---- hostile shapes and sizes ----------------------------------------------
+
+
+@case("negative_dim", "input dimension -3", ["in_neg", ["negative", "-3"]])
+def _negative_dim(path, bad):
+    node = helper.make_node("Relu", ["in_neg"], ["y"], name="act")
+    x = vi("in_neg", [1, -3 if bad else 3])
+    save(make([node], [x], [vi("y", [1, 3])]), path)
+
+
+@case("huge_dims", "input [2^40, 2^40]: the element count overflows int64",
+      ["in_big", ["overflow", "too large"]])
+def _huge_dims(path, bad):
+    node = helper.make_node("Relu", ["in_big"], ["y"], name="act")
+    shape = [1 << 40, 1 << 40] if bad else [2, 2]
+    save(make([node], [vi("in_big", shape)], [vi("y", shape)]), path)
+
+
+@case("dims_wrap_to_zero", "initializer [2^32, 2^32] with no data: its byte "
+      "count wraps to exactly 0 in 64 bits, so an unchecked size 'matches'",
+      ["W_wrap", ["overflow", "too large"]])
+def _dims_wrap(path, bad):
+    w = (raw_tensor("W_wrap", [1 << 32, 1 << 32], b"") if bad else
+         const("W_wrap", np.zeros((1, 1), np.float32)))
+    node = helper.make_node("Add", ["x", "W_wrap"], ["y"], name="add_wrap")
+    save(make([node], [vi("x", [1, 1])], [vi("y", [1, 1])], [w]), path)
+
+
+@case("raw_data_mismatch", "initializer [4,4] float with 10 bytes of raw_data",
+      ["W_short", ["raw_data", "bytes", "size"]])
+def _raw_mismatch(path, bad):
+    raw = np.ones((4, 4), np.float32).tobytes()
+    w = raw_tensor("W_short", [4, 4], raw[:10] if bad else raw)
+    node = helper.make_node("Add", ["x", "W_short"], ["y"], name="add_short")
+    save(make([node], [vi("x", [4, 4])], [vi("y", [4, 4])], [w]), path)
+
+
+@case("raw_data_huge_claim", "initializer dims claim 8 GiB, raw_data has 8 "
+      "bytes (must be rejected without allocating 8 GiB)",
+      ["W_claim", ["raw_data", "bytes", "size"]])
+def _raw_huge(path, bad):
+    dims = [1 << 31] if bad else [2]
+    w = raw_tensor("W_claim", dims, np.ones(2, np.float32).tobytes())
+    node = helper.make_node("Relu", ["W_claim"], ["y"], name="act_claim")
+    save(make([node], [], [vi("y", dims)], [w]), path)
+
+
+@case("float_data_count_mismatch",
+      "initializer [2,3] with 5 float_data values",
+      ["W_few", ["float_data", "element", "size", "count"]])
+def _float_count(path, bad):
+    w = raw_tensor("W_few", [2, 3], b"")
+    w.ClearField("raw_data")  # helper.make_tensor refuses a wrong count
+    w.float_data.extend([1.0, 2.0, 3.0, 4.0, 5.0] + ([] if bad else [6.0]))
+    node = helper.make_node("Add", ["x", "W_few"], ["y"], name="add_few")
+    save(make([node], [vi("x", [2, 3])], [vi("y", [2, 3])], [w]), path)
+
+
+# ---- broken graphs ---------------------------------------------------------
+
+
+@case("dangling_input", "node input names a value nothing defines "
+      "(a missing initializer)", ["node 1", "fc1", "Gemm", "W_missing"])
+def _dangling(path, bad):
+    inits = [const("b", np.zeros(3, np.float32))]
+    if not bad:
+        inits.append(const("W_missing", np.ones((4, 3), np.float32)))
+    nodes = [pre(), helper.make_node("Gemm", ["h", "W_missing", "b"], ["y"],
+                                     name="fc1")]
+    save(make(nodes, [vi("x", [2, 4])], [vi("y", [2, 3])], inits), path)
+
+
+@case("cycle", "two nodes that feed each other",
+      ["cycle", ["loop_a", "loop_b"]])
+def _cycle(path, bad):
+    nodes = [
+        helper.make_node("Add", ["x", "y_b" if bad else "x"], ["y_a"],
+                         name="loop_a"),
+        helper.make_node("Relu", ["y_a"], ["y_b"], name="loop_b"),
+    ]
+    save(make(nodes, [vi("x", [2, 2])], [vi("y_b", [2, 2])]), path)
+
+
+@case("duplicate_output", "two nodes produce the same value",
+      ["dup_value", "second_producer",
+       ["duplicate", "more than once", "already", "twice"]])
+def _duplicate(path, bad):
+    second = "dup_value" if bad else "other"
+    nodes = [
+        helper.make_node("Relu", ["x"], ["dup_value"], name="first_producer"),
+        helper.make_node("Sigmoid", ["x"], [second], name="second_producer"),
+    ]
+    outputs = [vi("dup_value", [2, 2])]
+    if not bad:
+        outputs.append(vi("other", [2, 2]))
+    save(make(nodes, [vi("x", [2, 2])], outputs), path)
+
+
+@case("output_not_produced", "a graph output that no node produces",
+      ["ghost", "output"])
+def _ghost(path, bad):
+    nodes = [helper.make_node("Relu", ["x"], ["y"], name="act")]
+    if not bad:
+        nodes.append(helper.make_node("Neg", ["x"], ["ghost"], name="neg"))
+    outputs = [vi("y", [2, 2]), vi("ghost", [2, 2])]
+    save(make(nodes, [vi("x", [2, 2])], outputs), path)
+
+
+@case("gemm_missing_input", "Gemm with one input (it needs at least two)",
+      ["node 1", "gemm_one", "Gemm", ["input", "arity"]])
+def _gemm_arity(path, bad):
+    inputs = ["h"] if bad else ["h", "B"]
+    nodes = [pre(), helper.make_node("Gemm", inputs, ["y"], name="gemm_one")]
+    save(make(nodes, [vi("x", [2, 2])], [vi("y", [2, 2])],
+              [const("B", np.eye(2, dtype=np.float32))]), path)
+
+
+# ---- unsupported -----------------------------------------------------------
+
+
+@case("unsupported_ops", "three operators that do not exist, in one model: "
+      "all three must be listed in one run",
+      ["unsupported", "FooBarOp", "QuuxOp", "ZorbleOp"])
+def _unsupported_ops(path, bad):
+    ops = ["FooBarOp", "QuuxOp", "ZorbleOp"] if bad else ["Relu", "Neg", "Abs"]
+    names = ["n_foo", "n_quux", "n_zorb"]
+    values = ["x", "t1", "t2", "y"]
+    nodes = [helper.make_node(op, [values[i]], [values[i + 1]], name=names[i])
+             for i, op in enumerate(ops)]
+    save(make(nodes, [vi("x", [2, 2])], [vi("y", [2, 2])]), path)
+
+
+@case("unsupported_domain", "a Relu from the custom domain com.example",
+      ["node 1", "custom_relu", "unsupported", "com.example"])
+def _unsupported_domain(path, bad):
+    nodes = [pre(), helper.make_node("Relu", ["h"], ["y"], name="custom_relu",
+                                     domain="com.example" if bad else "")]
+    opsets = (("", OPSET), ("com.example", 1))
+    save(make(nodes, [vi("x", [2, 2])], [vi("y", [2, 2])], opsets=opsets),
+         path)
+
+
+@case("opset_999", "default-domain opset 999, newer than any that exists",
+      ["unsupported", "opset", "999"])
+def _opset(path, bad):
+    nodes = [helper.make_node("Relu", ["x"], ["y"], name="act")]
+    opsets = (("", 999 if bad else OPSET),)
+    save(make(nodes, [vi("x", [2, 2])], [vi("y", [2, 2])], opsets=opsets),
+         path)
+
+
+# ---- operator-level errors -------------------------------------------------
+
+
+@case("conv_weight_rank", "Conv weight of rank 2 (must be 4 for 2-D input)",
+      ["node 1", "conv1", "Conv", "W_flat", "rank"])
+def _conv_rank(path, bad):
+    w = const("W_flat", np.ones((4, 27) if bad else (4, 3, 3, 3), np.float32))
+    nodes = [pre(), helper.make_node("Conv", ["h", "W_flat"], ["y"],
+                                     name="conv1")]
+    save(make(nodes, [vi("x", [1, 3, 8, 8])], [vi("y", [1, 4, 6, 6])], [w]),
+         path)
+
+
+@case("reshape_count_mismatch", "Reshape of 24 elements to [5,5]",
+      ["node 1", "reshape1", "Reshape",
+       ["element", "count", "size", "mismatch", "24", "25"]])
+def _reshape(path, bad):
+    target = [5, 5] if bad else [6, 4]
+    nodes = [pre(), helper.make_node("Reshape", ["h", "target"], ["y"],
+                                     name="reshape1")]
+    save(make(nodes, [vi("x", [2, 3, 4])], [vi("y", target)],
+              [const("target", np.array(target, np.int64))]), path)
+
+
+@case("gemm_inner_mismatch", "Gemm of [2,5] by [6,3]",
+      ["node 1", "fc_bad", "Gemm",
+       ["inner", "mismatch", "incompatible", "dim"]])
+def _gemm_inner(path, bad):
+    b = const("B", np.ones((6 if bad else 5, 3), np.float32))
+    nodes = [pre(), helper.make_node("Gemm", ["h", "B"], ["y"], name="fc_bad")]
+    save(make(nodes, [vi("x", [2, 5])], [vi("y", [2, 3])], [b]), path)
+
+
+def transpose_case(name, why, node_name, perm_bad):
+    """Transpose of a [2,3] tensor whose perm is broken when bad."""
+    @case(name, why, ["node 1", node_name, "Transpose", "perm"])
+    def build(path, bad):
+        node = helper.make_node("Transpose", ["h"], ["y"], name=node_name,
+                                perm=perm_bad if bad else [1, 0])
+        save(make([pre(), node], [vi("x", [2, 3])], [vi("y", [3, 2])]), path)
+
+
+transpose_case("attr_wrong_type", "Transpose perm given as floats",
+               "transpose_f", [1.0, 0.0])
+transpose_case("perm_out_of_range", "Transpose perm [0,5] on a rank-2 tensor",
+               "transpose_oob", [0, 5])
+
+
+@case("concat_axis_out_of_range", "Concat axis 7 on rank-2 tensors",
+      ["node 1", "concat_oob", "Concat", "axis"])
+def _concat_axis(path, bad):
+    nodes = [pre(), helper.make_node("Concat", ["h", "x"], ["y"],
+                                     name="concat_oob", axis=7 if bad else 1)]
+    save(make(nodes, [vi("x", [2, 3])], [vi("y", [2, 6])]), path)
