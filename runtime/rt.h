@@ -1,0 +1,31 @@
+/* rt.h - the runtime kernels' API, for the compiler (constant folding,
+ * scratch sizing) and the unit tests.  model.c does not include this file:
+ * it gets rt_common.h and the kernel files pasted in (see rt_common.h).
+ *
+ * Conventions: float32, row-major / NCHW, sizes and strides in elements
+ * (ptrdiff_t), scratch sizes in floats.  Scratch buffers need only float
+ * alignment (kernels align inside them; the sizes include the slack).
+ * Scratch sizes do not depend on the target or on compile flags: the
+ * compiler and model.c compute the same numbers.
+ */
+#ifndef RT_H
+#define RT_H
+
+#include "rt_common.h"
+
+/* ---- gemm.c ---------------------------------------------------------- */
+
+/* C[M x N] = alpha * op(A) * op(B) + beta * C.
+ * op(A) is M x K (A is stored K x M when transA), op(B) is K x N (B is
+ * stored N x K when transB); lda, ldb, ldc are row strides.
+ * beta == 0: C is write-only (may hold NaN garbage).  alpha == 0 or K == 0:
+ * A and B are not read, C = beta * C.  C must not overlap A or B.
+ * scratch: rt_sgemm_scratch(M, N, K) floats (may be 0, then scratch may be
+ * NULL); at most about 2.3 M floats whatever the sizes. */
+RT_API size_t rt_sgemm_scratch(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K);
+RT_API void rt_sgemm(int transA, int transB, ptrdiff_t M, ptrdiff_t N,
+                     ptrdiff_t K, float alpha, const float *A, ptrdiff_t lda,
+                     const float *B, ptrdiff_t ldb, float beta, float *C,
+                     ptrdiff_t ldc, float *scratch);
+
+#endif /* RT_H */

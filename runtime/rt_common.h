@@ -1,0 +1,86 @@
+/* rt_common.h - macros, includes and shared types for every runtime kernel.
+ *
+ * The code generator pastes this file once at the top of model.c, after
+ * `#define RT_EMBED`, and then pastes each kernel file a model needs
+ * (dependencies first: a kernel's first line is a comment "rt-deps: a b"
+ * naming, space-separated and by base name, the kernel files it calls; the
+ * list is empty when there are none).  The compiler itself and the unit
+ * tests build the same files as ordinary translation units, without
+ * RT_EMBED; there each kernel file includes rt.h, which declares the API.
+ *
+ * Rules every kernel file follows (see also runtime/README.md):
+ *   - C99; only <stddef.h> <stdint.h> <string.h> <math.h> and intrinsics
+ *     headers guarded by the compiler's own feature macros;
+ *   - no malloc, no VLAs, no global mutable state, no stack array > 4 KiB;
+ *     scratch memory comes from the caller;
+ *   - every exported function is RT_API and named rt_*; helpers are
+ *     RT_INTERNAL and named rt_<file>_* so that files pasted into one
+ *     translation unit never clash;
+ *   - a kernel file never #includes another kernel file.
+ */
+#ifndef RT_COMMON_H
+#define RT_COMMON_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <math.h>
+
+/* Exported kernels: external linkage in the compiler and the tests;
+ * file-local in model.c, where an unused kernel must not warn. */
+#ifdef RT_EMBED
+#  ifdef __GNUC__
+#    define RT_API static __attribute__((unused))
+#  else
+#    define RT_API static
+#  endif
+#else
+#  define RT_API
+#endif
+
+/* Helpers private to one kernel file. */
+#ifdef __GNUC__
+#  define RT_INTERNAL static __attribute__((unused))
+#else
+#  define RT_INTERNAL static
+#endif
+
+/* d = a*b + c, fused where the target has a fast fused multiply-add (one
+ * rounding; also what gcc -std=c99 would not contract by itself), else a
+ * separate multiply and add: fmaf() would be a slow library call there. */
+#if defined(FP_FAST_FMAF) || defined(__FMA__) || defined(__ARM_FEATURE_FMA)
+#  define RT_FMA(a, b, c) fmaf((a), (b), (c))
+#else
+#  define RT_FMA(a, b, c) ((a) * (b) + (c))
+#endif
+
+/* For micro-kernels: inlined into a large caller, gcc 12 spills their
+ * vector registers. */
+#ifdef __GNUC__
+#  define RT_NOINLINE __attribute__((noinline))
+#else
+#  define RT_NOINLINE
+#endif
+
+#define RT_MIN(a, b) ((a) < (b) ? (a) : (b))
+#define RT_MAX(a, b) ((a) > (b) ? (a) : (b))
+
+/* Shapes shared between a kernel and its callers live here, not in the
+ * kernel file, so that rt.h (compiler side) and model.c (embedded side) see
+ * one definition without a kernel file having to be included twice. */
+
+/* 2-D convolution, NCHW.  A 1-D convolution is passed with H = KH = 1,
+ * SH = DH = 1, PT = 0.  Output pixel (oh, ow) reads input rows
+ * oh*SH - PT + kh*DH and columns ow*SW - PL + kw*DW; anything outside
+ * [0,H) x [0,W) is zero padding, so the bottom/right padding follows from
+ * OH/OW and may be anything (also larger than the kernel, or negative). */
+typedef struct {
+    int N, C, H, W;     /* input x: [N, C, H, W] */
+    int M, OH, OW;      /* output y: [N, M, OH, OW] */
+    int KH, KW;         /* kernel; weights w: [M, C/group, KH, KW] */
+    int SH, SW, DH, DW; /* strides, dilations (>= 1) */
+    int PT, PL;         /* top/left padding (>= 0) */
+    int group;          /* C % group == 0 and M % group == 0 */
+} rt_conv2d_shape;
+
+#endif /* RT_COMMON_H */
