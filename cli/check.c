@@ -1,0 +1,396 @@
+/* dlc check MODEL DATASET...: compile, build a harness around the
+ * generated code, feed input_N.pb, compare with output_N.pb. */
+#include "cli.h"
+#include "../frontend/frontend.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define DIR_MAX 1024
+
+typedef struct {
+    double atol, rtol;
+    bool have_tol;
+} Tolerance;
+
+/* The harness: reads each input from a raw file, runs, writes outputs. */
+static const char harness_src[] =
+    "#include \"model.h\"\n"
+    "#include <stdio.h>\n"
+    "#include <stdlib.h>\n"
+    "int main(int argc, char **argv)\n"
+    "{\n"
+    "    const void *in[MODEL_NUM_INPUTS > 0 ? MODEL_NUM_INPUTS : 1];\n"
+    "    void *out[MODEL_NUM_OUTPUTS];\n"
+    "    int i;\n"
+    "    if (argc != 1 + MODEL_NUM_INPUTS + MODEL_NUM_OUTPUTS)\n"
+    "        return 10;\n"
+    "    for (i = 0; i < MODEL_NUM_INPUTS; i++) {\n"
+    "        size_t n = model_inputs[i].bytes;\n"
+    "        void *p = malloc(n ? n : 1);\n"
+    "        FILE *f = fopen(argv[1 + i], \"rb\");\n"
+    "        if (!p || !f || fread(p, 1, n, f) != n)\n"
+    "            return 11;\n"
+    "        fclose(f);\n"
+    "        in[i] = p;\n"
+    "    }\n"
+    "    for (i = 0; i < MODEL_NUM_OUTPUTS; i++)\n"
+    "        if (!(out[i] = malloc(model_outputs[i].bytes ? model_outputs[i].bytes : 1)))\n"
+    "            return 12;\n"
+    "    if (model_run(in, out) != MODEL_OK)\n"
+    "        return 13;\n"
+    "    for (i = 0; i < MODEL_NUM_OUTPUTS; i++) {\n"
+    "        FILE *f = fopen(argv[1 + MODEL_NUM_INPUTS + i], \"wb\");\n"
+    "        size_t n = model_outputs[i].bytes;\n"
+    "        if (!f || fwrite(out[i], 1, n, f) != n || fclose(f) != 0)\n"
+    "            return 14;\n"
+    "    }\n"
+    "    return 0;\n"
+    "}\n";
+
+static int run_argv(char *const argv[], bool quiet)
+{
+    pid_t pid = fork();
+    if (pid < 0)
+        return -1;
+    if (pid == 0) {
+        if (quiet && !freopen("/dev/null", "w", stdout))
+            _exit(127);
+        execvp(argv[0], argv);
+        _exit(127);
+    }
+    int st;
+    while (waitpid(pid, &st, 0) < 0)
+        if (errno != EINTR)
+            return -1;
+    if (WIFSIGNALED(st))
+        return 128 + WTERMSIG(st);
+    return WEXITSTATUS(st);
+}
+
+static bool write_bytes(const char *path, const void *p, size_t n)
+{
+    FILE *f = fopen(path, "wb");
+    bool ok = f && fwrite(p, 1, n, f) == n;
+    if (f)
+        ok = fclose(f) == 0 && ok;
+    return ok;
+}
+
+static void *read_bytes(const char *path, size_t n)
+{
+    FILE *f = fopen(path, "rb");
+    void *p = malloc(n ? n : 1);
+    if (!f || !p || fread(p, 1, n, f) != n) {
+        free(p);
+        p = NULL;
+    }
+    if (f)
+        fclose(f);
+    return p;
+}
+
+static void default_tolerance(DType dt, double *atol, double *rtol)
+{
+    switch (dt) {
+    case DT_FLOAT: *atol = 1e-5, *rtol = 1e-4; break;
+    case DT_FLOAT16: *atol = 1e-3, *rtol = 1e-3; break;
+    case DT_DOUBLE: *atol = 1e-9, *rtol = 1e-7; break;
+    default: *atol = 0, *rtol = 0; break;
+    }
+}
+
+/* Compares got (raw bytes of `exp`'s dtype) with exp; prints one line. */
+static bool compare(const char *set, int k, const Value *exp, const Value *model_out,
+                    const void *got_bytes, const Tolerance *t, Arena *a)
+{
+    double atol, rtol;
+    default_tolerance(exp->dtype, &atol, &rtol);
+    if (t->have_tol && ir_dtype_is_float(exp->dtype))
+        atol = t->atol, rtol = t->rtol;
+    const char *shape = ir_shape_str(a, &model_out->shape);
+    printf("%s: output %d '%s' %s %s: ", set, k, model_out->name, ir_dtype_name(model_out->dtype),
+           shape);
+    if (exp->dtype != model_out->dtype || !ir_shape_equal(&exp->shape, &model_out->shape)) {
+        printf("expected %s %s MISMATCH\n", ir_dtype_name(exp->dtype),
+               ir_shape_str(a, &exp->shape));
+        return false;
+    }
+    Value got = *model_out;
+    got.data = (void *)got_bytes;
+    int64_t n = ir_value_numel(exp), bad = 0;
+    double max_abs = 0, max_rel = 0;
+    for (int64_t i = 0; i < n; i++) {
+        double e = ir_const_f(exp, i), g = ir_const_f(&got, i);
+        if (!ir_dtype_is_float(exp->dtype)) {
+            int64_t ei = ir_const_i(exp, i), gi = ir_const_i(&got, i);
+            if (ei != gi) {
+                bad++;
+                double diff = fabs((double)ei - (double)gi);
+                max_abs = fmax(max_abs, diff);
+                max_rel = fmax(max_rel, diff / fmax(fabs((double)ei), 1e-300));
+            }
+            continue;
+        }
+        if (isnan(e) || isnan(g) || isinf(e) || isinf(g)) {
+            bool same = (isnan(e) && isnan(g)) || e == g;
+            bad += !same;
+            continue;
+        }
+        double diff = fabs(g - e);
+        max_abs = fmax(max_abs, diff);
+        if (e != 0)
+            max_rel = fmax(max_rel, diff / fabs(e));
+        if (diff > atol + rtol * fabs(e))
+            bad++;
+    }
+    printf("max_abs=%.3g max_rel=%.3g %s\n", max_abs, max_rel, bad ? "MISMATCH" : "ok");
+    if (bad)
+        printf("  %lld of %lld elements outside atol=%g rtol=%g\n", (long long)bad,
+               (long long)n, atol, rtol);
+    return bad == 0;
+}
+
+static int count_files(const char *dir, const char *prefix)
+{
+    int n = 0;
+    char path[8192];
+    for (;;) {
+        snprintf(path, sizeof path, "%s/%s_%d.pb", dir, prefix, n);
+        if (access(path, R_OK) != 0)
+            return n;
+        n++;
+    }
+}
+
+/* One dataset; returns EXIT_OK, EXIT_MODEL (mismatch or bad data) or
+ * EXIT_INTERNAL (harness failed). */
+static int check_set(const char *set, const char tmp[DIR_MAX], Graph *model, const Tolerance *t)
+{
+    /* tmp is at most DIR_MAX long, so every path below fits. */
+    Diag d;
+    diag_init(&d, set);
+    int nin = count_files(set, "input"), nout = count_files(set, "output");
+    if (nin != model->ninputs || nout != model->noutputs) {
+        diag_error(&d, NULL, "has %d inputs and %d outputs; the model has %d and %d", nin, nout,
+                   model->ninputs, model->noutputs);
+        return EXIT_MODEL;
+    }
+    char **argv = calloc((size_t)(nin + nout + 2), sizeof *argv);
+    char path[DIR_MAX + 4096];
+    snprintf(path, sizeof path, "%s/harness", tmp);
+    argv[0] = strdup(path);
+    int status = EXIT_OK;
+    for (int i = 0; i < nin && status == EXIT_OK; i++) {
+        snprintf(path, sizeof path, "%s/input_%d.pb", set, i);
+        Value *v = fe_load_tensor_file(model, path, &d);
+        const Value *want = model->inputs[i];
+        if (!v) {
+            status = EXIT_MODEL;
+        } else if (v->dtype != want->dtype || !ir_shape_equal(&v->shape, &want->shape)) {
+            diag_error(&d, NULL, "input_%d.pb is %s %s but input '%s' is %s %s", i,
+                       ir_dtype_name(v->dtype), ir_shape_str(model->arena, &v->shape), want->name,
+                       ir_dtype_name(want->dtype), ir_shape_str(model->arena, &want->shape));
+            status = EXIT_MODEL;
+        } else {
+            snprintf(path, sizeof path, "%s/in%d.bin", tmp, i);
+            if (!write_bytes(path, v->data, ir_value_bytes(v)))
+                status = EXIT_INTERNAL;
+        }
+        argv[1 + i] = strdup(path);
+    }
+    for (int i = 0; i < nout; i++) {
+        snprintf(path, sizeof path, "%s/out%d.bin", tmp, i);
+        argv[1 + nin + i] = strdup(path);
+    }
+    if (status == EXIT_OK) {
+        int rc = run_argv(argv, false);
+        if (rc != 0) {
+            fprintf(stderr, "dlc: error: %s: the compiled model failed (%s %d)\n", set,
+                    rc > 128 ? "signal" : "exit status", rc > 128 ? rc - 128 : rc);
+            status = EXIT_INTERNAL;
+        }
+    }
+    for (int i = 0; i < nout && status == EXIT_OK; i++) {
+        snprintf(path, sizeof path, "%s/output_%d.pb", set, i);
+        Value *exp = fe_load_tensor_file(model, path, &d);
+        const Value *mo = model->outputs[i];
+        void *got = read_bytes(argv[1 + nin + i], ir_value_bytes(mo));
+        if (!exp || !got) {
+            status = EXIT_MODEL;
+        } else if (!compare(set, i, exp, mo, got, t, model->arena)) {
+            status = EXIT_MODEL;
+            for (int j = i + 1; j < nout; j++) {   /* still report the rest */
+                snprintf(path, sizeof path, "%s/output_%d.pb", set, j);
+                Value *e2 = fe_load_tensor_file(model, path, &d);
+                void *g2 = read_bytes(argv[1 + nin + j], ir_value_bytes(model->outputs[j]));
+                if (e2 && g2)
+                    compare(set, j, e2, model->outputs[j], g2, t, model->arena);
+                free(g2);
+            }
+        }
+        free(got);
+    }
+    for (int i = 0; i < nin + nout + 1; i++)
+        free(argv[i]);
+    free(argv);
+    return status;
+}
+
+static void remove_tree(const char *dir)
+{
+    DIR *dp = opendir(dir);
+    if (!dp)
+        return;
+    struct dirent *de;
+    char path[DIR_MAX + 512];
+    while ((de = readdir(dp))) {
+        if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+            continue;
+        snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
+        unlink(path);
+    }
+    closedir(dp);
+    rmdir(dir);
+}
+
+/* Builds harness from model.c in dir; false when the C compiler fails. */
+static bool build_harness(const char dir[DIR_MAX])
+{
+    char hpath[DIR_MAX + 32], mpath[DIR_MAX + 32], opath[DIR_MAX + 32];
+    snprintf(hpath, sizeof hpath, "%s/harness.c", dir);
+    snprintf(mpath, sizeof mpath, "%s/model.c", dir);
+    snprintf(opath, sizeof opath, "%s/harness", dir);
+    if (!write_bytes(hpath, harness_src, sizeof harness_src - 1))
+        return false;
+    const char *cc = getenv("CC") && *getenv("CC") ? getenv("CC") : "cc";
+    const char *extra = getenv("DLC_CHECK_CFLAGS");
+    char *argv[64];
+    int n = 0;
+    argv[n++] = (char *)cc;
+    argv[n++] = "-std=c99";
+    argv[n++] = "-O2";
+    argv[n++] = "-Wall";
+    argv[n++] = "-Wextra";
+    argv[n++] = "-Werror";
+    char *extra_copy = extra ? strdup(extra) : NULL;
+    for (char *tok = extra_copy ? strtok(extra_copy, " ") : NULL; tok && n < 50;
+         tok = strtok(NULL, " "))
+        argv[n++] = tok;
+    argv[n++] = "-o";
+    argv[n++] = opath;
+    argv[n++] = hpath;
+    argv[n++] = mpath;
+    argv[n++] = "-lm";
+    argv[n] = NULL;
+    int rc = run_argv(argv, false);
+    free(extra_copy);
+    return rc == 0;
+}
+
+int cli_check(int argc, char **argv)
+{
+    CompileRequest r;
+    memset(&r, 0, sizeof r);
+    Tolerance t = {0, 0, false};
+    const char *keep = NULL;
+    const char *sets[256];
+    int nsets = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        int k = cli_compile_option(&r, argc, argv, &i);
+        if (k == 0)
+            return EXIT_USAGE;
+        if (k == 1)
+            continue;
+        if ((strcmp(a, "--atol") == 0 || strcmp(a, "--rtol") == 0 || strcmp(a, "--keep") == 0)) {
+            if (i + 1 >= argc) {
+                fprintf(stderr, "dlc: error: %s needs a value\n", a);
+                return EXIT_USAGE;
+            }
+            const char *val = argv[++i];
+            if (strcmp(a, "--keep") == 0) {
+                keep = val;
+                continue;
+            }
+            char *end;
+            double x = strtod(val, &end);
+            if (*end || x < 0) {
+                fprintf(stderr, "dlc: error: bad %s '%s'\n", a, val);
+                return EXIT_USAGE;
+            }
+            if (!t.have_tol)
+                default_tolerance(DT_FLOAT, &t.atol, &t.rtol);
+            t.have_tol = true;
+            *(strcmp(a, "--atol") == 0 ? &t.atol : &t.rtol) = x;
+            continue;
+        }
+        if (a[0] == '-') {
+            fprintf(stderr, "dlc: error: unknown check option '%s'\n", a);
+            return EXIT_USAGE;
+        }
+        if (!r.model)
+            r.model = a;
+        else if (nsets < 256)
+            sets[nsets++] = a;
+    }
+    if (!r.model || nsets == 0) {
+        fprintf(stderr, "usage: dlc check MODEL.onnx DATASET_DIR... [--atol X] [--rtol Y] "
+                        "[--shape N=DxD] [--keep DIR]\n");
+        return EXIT_USAGE;
+    }
+    char tmpl[] = "/tmp/dlc-check-XXXXXX";
+    char dir[DIR_MAX];
+    if (keep && strlen(keep) >= DIR_MAX - 32) {
+        fprintf(stderr, "dlc: error: --keep path too long\n");
+        return EXIT_USAGE;
+    }
+    if (keep) {
+        mkdir(keep, 0777);
+        snprintf(dir, sizeof dir, "%s", keep);
+    } else if (!mkdtemp(tmpl)) {
+        fprintf(stderr, "dlc: error: cannot create a temporary folder\n");
+        return EXIT_INTERNAL;
+    } else {
+        snprintf(dir, sizeof dir, "%s", tmpl);
+    }
+    char out_c[4200];
+    snprintf(out_c, sizeof out_c, "%s/model.c", dir);
+    r.out_c = out_c;
+    r.name = "model";
+    r.command_line = "check";
+    int status = cli_compile(&r);
+    if (status == EXIT_OK && !build_harness(dir)) {
+        fprintf(stderr, "dlc: error: %s: internal error: the generated code did not compile\n",
+                r.model);
+        status = EXIT_INTERNAL;
+    }
+    if (status == EXIT_OK) {
+        /* Re-read the model for input/output metadata (names, shapes). */
+        Diag d;
+        diag_init(&d, r.model);
+        Graph *g = fe_load_model(r.model, &d);
+        PlanStats stats;
+        if (!g || !pass_pipeline(g, &r.passes, &stats, &d))
+            status = EXIT_INTERNAL;
+        for (int s = 0; s < nsets && status != EXIT_INTERNAL; s++) {
+            int st = check_set(sets[s], dir, g, &t);
+            if (st > status)
+                status = st;
+        }
+        ir_graph_free(g);
+    }
+    if (!keep)
+        remove_tree(dir);
+    if (status == EXIT_OK)
+        printf("check: PASS\n");
+    else if (status == EXIT_MODEL)
+        printf("check: FAIL\n");
+    return status;
+}

@@ -1,0 +1,108 @@
+/* dlc MODEL.onnx -o OUT.c: frontend -> passes -> C. */
+#include "cli.h"
+#include "../codegen/codegen.h"
+#include "../frontend/frontend.h"
+
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+bool cli_parse_shape(const char *arg, ShapeBinding *b)
+{
+    const char *eq = strrchr(arg, '=');
+    if (!eq || eq == arg)
+        return false;
+    static char names[PASS_MAX_BINDINGS][256];
+    static int used;
+    size_t n = (size_t)(eq - arg);
+    if (n >= sizeof names[0] || used >= PASS_MAX_BINDINGS)
+        return false;
+    memcpy(names[used], arg, n);
+    names[used][n] = 0;
+    b->name = names[used++];
+    memset(&b->shape, 0, sizeof b->shape);
+    const char *p = eq + 1;
+    while (*p) {
+        if (b->shape.rank == IR_MAX_RANK || !isdigit((unsigned char)*p))
+            return false;
+        char *end;
+        long long v = strtoll(p, &end, 10);
+        if (v < 0 || v > ((long long)1 << 40))
+            return false;
+        b->shape.dim[b->shape.rank++] = v;
+        p = end;
+        if (*p == 'x' || *p == ',')
+            p++;
+        else if (*p)
+            return false;
+    }
+    return true;
+}
+
+/* "build/My-Net.c" -> "my_net" */
+static char *default_prefix(const char *out_c)
+{
+    const char *base = strrchr(out_c, '/');
+    base = base ? base + 1 : out_c;
+    size_t n = strcspn(base, ".");
+    char *s = malloc(n + 3);
+    size_t k = 0;
+    if (n == 0 || isdigit((unsigned char)base[0]))
+        s[k++] = 'm';
+    for (size_t i = 0; i < n; i++)
+        s[k++] = isalnum((unsigned char)base[i]) ? (char)tolower((unsigned char)base[i]) : '_';
+    s[k] = 0;
+    return s;
+}
+
+static char *replace_ext(const char *path, const char *ext)
+{
+    const char *slash = strrchr(path, '/');
+    const char *dot = strrchr(path, '.');
+    size_t n = dot && (!slash || dot > slash) ? (size_t)(dot - path) : strlen(path);
+    char *s = malloc(n + strlen(ext) + 1);
+    memcpy(s, path, n);
+    strcpy(s + n, ext);
+    return s;
+}
+
+static bool valid_identifier(const char *s)
+{
+    if (!*s || isdigit((unsigned char)*s))
+        return false;
+    for (; *s; s++)
+        if (!isalnum((unsigned char)*s) && *s != '_')
+            return false;
+    return true;
+}
+
+int cli_compile(const CompileRequest *r)
+{
+    Diag d;
+    diag_init(&d, r->model);
+    char *prefix = r->name ? strdup(r->name) : default_prefix(r->out_c);
+    if (!valid_identifier(prefix)) {
+        fprintf(stderr, "dlc: error: --name '%s' is not a C identifier\n", prefix);
+        free(prefix);
+        return EXIT_USAGE;
+    }
+    Graph *g = fe_load_model(r->model, &d);
+    PlanStats stats = {0};
+    int status = EXIT_MODEL;
+    if (g && pass_pipeline(g, &r->passes, &stats, &d)) {
+        char *out_h = replace_ext(r->out_c, ".h");
+        char *out_w = r->weights_file ? replace_ext(r->out_c, ".weights") : NULL;
+        CgOptions o = {prefix, r->model, r->out_c, out_h, out_w, r->command_line};
+        clock_t t0 = clock();
+        if (cg_emit_c(g, &stats, &o, &d))
+            status = EXIT_OK;
+        if (r->passes.verbose)
+            fprintf(stderr, "dlc: codegen %8.2f ms\n", (double)(clock() - t0) * 1e3 / CLOCKS_PER_SEC);
+        free(out_h);
+        free(out_w);
+    }
+    ir_graph_free(g);
+    free(prefix);
+    return status;
+}

@@ -1,0 +1,131 @@
+/* dlc: command-line entry. */
+#include "cli.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#ifndef DLC_VERSION
+#define DLC_VERSION "0.1.0"
+#endif
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: dlc MODEL.onnx -o OUT.c [options]     compile to OUT.c and OUT.h\n"
+            "       dlc check MODEL.onnx DATASET_DIR...  compile, run, compare with expected outputs\n"
+            "       dlc info MODEL.onnx                  inputs, outputs and operators\n"
+            "\n"
+            "options:\n"
+            "  -o OUT.c               output source (the header is OUT.h)\n"
+            "  --name PREFIX          C identifier prefix (default: from OUT.c)\n"
+            "  --shape NAME=DxDxD     bind an input's symbolic dims (repeatable)\n"
+            "  --weights embed|file   weights inside OUT.c (default) or in OUT.weights\n"
+            "  --no-fuse              keep every elementwise op in its own loop\n"
+            "  -v                     report each pass, its time and the arena size\n"
+            "  --help, --version\n"
+            "\n"
+            "exit status: 0 ok, 1 bad or unsupported model, 2 bad usage\n");
+}
+
+static char *join_args(int argc, char **argv)
+{
+    size_t n = 1;
+    for (int i = 1; i < argc; i++)
+        n += strlen(argv[i]) + 1;
+    char *s = calloc(n, 1);
+    for (int i = 1; i < argc; i++) {
+        strcat(s, argv[i]);
+        if (i + 1 < argc)
+            strcat(s, " ");
+    }
+    return s;
+}
+
+int cli_compile_option(CompileRequest *r, int argc, char **argv, int *i)
+{
+    const char *a = argv[*i];
+    const char *val = *i + 1 < argc ? argv[*i + 1] : NULL;
+    if (strcmp(a, "-v") == 0) {
+        r->passes.verbose = true;
+        return 1;
+    }
+    if (strcmp(a, "--no-fuse") == 0) {
+        r->passes.no_fuse = true;
+        return 1;
+    }
+    if (strcmp(a, "--name") == 0 || strcmp(a, "--shape") == 0 || strcmp(a, "--weights") == 0 ||
+        strcmp(a, "-o") == 0) {
+        if (!val) {
+            fprintf(stderr, "dlc: error: %s needs a value\n", a);
+            return 0;
+        }
+        ++*i;
+        if (strcmp(a, "-o") == 0) {
+            r->out_c = val;
+        } else if (strcmp(a, "--name") == 0) {
+            r->name = val;
+        } else if (strcmp(a, "--weights") == 0) {
+            if (strcmp(val, "embed") && strcmp(val, "file")) {
+                fprintf(stderr, "dlc: error: --weights takes 'embed' or 'file'\n");
+                return 0;
+            }
+            r->weights_file = strcmp(val, "file") == 0;
+        } else {
+            PassOptions *o = &r->passes;
+            if (o->nbindings == PASS_MAX_BINDINGS ||
+                !cli_parse_shape(val, &o->bindings[o->nbindings])) {
+                fprintf(stderr, "dlc: error: bad --shape '%s' (expected NAME=1x3x224x224)\n", val);
+                return 0;
+            }
+            o->nbindings++;
+        }
+        return 1;
+    }
+    return -1;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc >= 2 && strcmp(argv[1], "check") == 0)
+        return cli_check(argc - 1, argv + 1);
+    if (argc >= 2 && strcmp(argv[1], "info") == 0)
+        return cli_info(argc - 1, argv + 1);
+    CompileRequest r;
+    memset(&r, 0, sizeof r);
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            usage(stdout);
+            return EXIT_OK;
+        }
+        if (strcmp(a, "--version") == 0) {
+            printf("dlc %s\n", DLC_VERSION);
+            return EXIT_OK;
+        }
+        int k = cli_compile_option(&r, argc, argv, &i);
+        if (k == 0)
+            return EXIT_USAGE;
+        if (k == 1)
+            continue;
+        if (a[0] == '-' && a[1]) {
+            fprintf(stderr, "dlc: error: unknown option '%s'\n", a);
+            usage(stderr);
+            return EXIT_USAGE;
+        }
+        if (r.model) {
+            fprintf(stderr, "dlc: error: more than one model given ('%s', '%s')\n", r.model, a);
+            return EXIT_USAGE;
+        }
+        r.model = a;
+    }
+    if (!r.model || !r.out_c) {
+        usage(stderr);
+        return EXIT_USAGE;
+    }
+    char *cmd = join_args(argc, argv);
+    r.command_line = cmd;
+    int status = cli_compile(&r);
+    free(cmd);
+    return status;
+}

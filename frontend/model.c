@@ -1,0 +1,377 @@
+/* ModelProto -> Graph: opsets, initializers, inputs, nodes, attributes. */
+#include "frontend_internal.h"
+
+#include <libgen.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+/* Serialized models above this are refused before reading (protobuf's own
+ * limit is 2 GB; weights beyond that go to external data). */
+#define FE_MAX_MODEL_BYTES ((long long)2 << 30)
+
+void fe_error(FeCtx *c, const char *fmt, ...)
+{
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    diag_error(c->d, c->node, "%s", msg);
+}
+
+/* ---- name table ---- */
+
+static size_t hash(const char *s)
+{
+    size_t h = 1469598103934665603u;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211u;
+    return h;
+}
+
+static Value **slot(FeCtx *c, const char *name)
+{
+    size_t i = hash(name) & (c->nslots - 1);
+    while (c->slots[i] && strcmp(c->slots[i]->name, name) != 0)
+        i = (i + 1) & (c->nslots - 1);
+    return &c->slots[i];
+}
+
+static void table_init(FeCtx *c, size_t count)
+{
+    size_t n = 64;
+    while (n < count * 2 + 16)
+        n *= 2;
+    c->nslots = n;
+    c->slots = ir_alloc_array(c->g->arena, n, sizeof(Value *));
+}
+
+static Value *lookup(FeCtx *c, const char *name)
+{
+    return *slot(c, name);
+}
+
+/* The value called `name`, created on first mention. */
+static Value *intern(FeCtx *c, const char *name)
+{
+    Value **s = slot(c, name);
+    if (!*s)
+        *s = ir_value_new(c->g, name);
+    return *s;
+}
+
+/* ---- types ---- */
+
+static bool read_type(FeCtx *c, const Onnx__ValueInfoProto *vi, Value *v)
+{
+    const Onnx__TypeProto *tp = vi->type;
+    if (!tp || tp->value_case != ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE || !tp->tensor_type) {
+        fe_error(c, "input '%s': unsupported non-tensor type", v->name);
+        return false;
+    }
+    const Onnx__TypeProto__Tensor *tt = tp->tensor_type;
+    DType dt = tt->has_elem_type ? (DType)tt->elem_type : DT_UNDEF;
+    if (!ir_dtype_supported(dt)) {
+        fe_error(c, "input '%s': unsupported dtype %d (%s)", v->name, (int)dt, ir_dtype_name(dt));
+        return false;
+    }
+    v->dtype = dt;
+    if (!tt->shape) {
+        fe_error(c, "input '%s': unsupported: no shape given (bind one with --shape)", v->name);
+        return false;
+    }
+    if (tt->shape->n_dim > IR_MAX_RANK) {
+        fe_error(c, "input '%s': unsupported rank %zu (at most %d)", v->name, tt->shape->n_dim,
+                 IR_MAX_RANK);
+        return false;
+    }
+    v->shape.rank = (int)tt->shape->n_dim;
+    for (size_t i = 0; i < tt->shape->n_dim; i++) {
+        const Onnx__TensorShapeProto__Dimension *d = tt->shape->dim[i];
+        v->shape.dim[i] = -1;
+        if (d && d->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE) {
+            if (d->dim_value < 0) {
+                fe_error(c, "input '%s': dim %zu is negative (%lld)", v->name, i,
+                         (long long)d->dim_value);
+                return false;
+            }
+            v->shape.dim[i] = d->dim_value;
+        } else if (d && d->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_PARAM) {
+            v->shape.sym[i] = ir_strdup(c->g->arena, d->dim_param);
+        }
+    }
+    int64_t numel, bytes;
+    if (ir_shape_known(&v->shape) &&
+        (!ir_shape_numel(&v->shape, &numel) ||
+         !ir_mul_ok(numel, (int64_t)ir_dtype_size(dt), &bytes))) {
+        fe_error(c, "input '%s': dims %s overflow", v->name,
+                 ir_shape_str(c->g->arena, &v->shape));
+        return false;
+    }
+    v->has_type = true;
+    return true;
+}
+
+/* ---- attributes ---- */
+
+static bool read_attr(FeCtx *c, const Onnx__AttributeProto *ap, Attr *a)
+{
+    Arena *ar = c->g->arena;
+    a->name = ir_strdup(ar, ap->name);
+    AttrType t = ap->has_type ? (AttrType)ap->type : ATTR_UNDEF;
+    if (ap->ref_attr_name && *ap->ref_attr_name) {
+        fe_error(c, "attribute '%s': unsupported reference attribute", a->name);
+        return false;
+    }
+    if (t == ATTR_UNDEF) {  /* IR version 1 models may omit the type */
+        t = ap->has_f ? ATTR_FLOAT : ap->has_i ? ATTR_INT : ap->has_s ? ATTR_STRING
+          : ap->t ? ATTR_TENSOR : ap->g ? ATTR_GRAPH : ap->n_floats ? ATTR_FLOATS
+          : ap->n_ints ? ATTR_INTS : ap->n_strings ? ATTR_STRINGS : ATTR_UNDEF;
+    }
+    a->type = t;
+    switch (t) {
+    case ATTR_FLOAT: a->f = ap->f; break;
+    case ATTR_INT: a->i = ap->i; break;
+    case ATTR_STRING:
+        a->s = ir_strndup(ar, (const char *)ap->s.data, ap->s.len);
+        a->slen = ap->s.len;
+        break;
+    case ATTR_FLOATS:
+        a->n = (int)ap->n_floats;
+        a->floats = ir_alloc_array(ar, ap->n_floats, sizeof(float));
+        memcpy(a->floats, ap->floats, ap->n_floats * sizeof(float));
+        break;
+    case ATTR_INTS:
+        a->n = (int)ap->n_ints;
+        a->ints = ir_alloc_array(ar, ap->n_ints, sizeof(int64_t));
+        memcpy(a->ints, ap->ints, ap->n_ints * sizeof(int64_t));
+        break;
+    case ATTR_STRINGS:
+        a->n = (int)ap->n_strings;
+        a->strings = ir_alloc_array(ar, ap->n_strings, sizeof(char *));
+        for (size_t i = 0; i < ap->n_strings; i++)
+            a->strings[i] = ir_strndup(ar, (const char *)ap->strings[i].data, ap->strings[i].len);
+        break;
+    case ATTR_TENSOR:
+        if (!ap->t) {
+            fe_error(c, "attribute '%s': tensor attribute without a tensor", a->name);
+            return false;
+        }
+        a->t = ir_alloc(ar, sizeof(Value));
+        a->t->name = a->name;
+        a->t->output_index = -1;
+        a->t->offset = -1;
+        a->t->weight_offset = -1;
+        return fe_tensor(c, ap->t, a->t, ir_sprintf(ar, "attribute '%s'", a->name));
+    case ATTR_UNDEF:
+        fe_error(c, "attribute '%s': no type and no value", a->name);
+        return false;
+    default:
+        /* Graphs, sparse tensors, type protos: kept as a type only; the
+         * operator's row rejects what it does not understand. */
+        break;
+    }
+    if (ap->n_ints > (size_t)INT32_MAX || ap->n_floats > (size_t)INT32_MAX) {
+        fe_error(c, "attribute '%s': too many elements", a->name);
+        return false;
+    }
+    return true;
+}
+
+/* ---- nodes ---- */
+
+static bool default_domain(const char *d)
+{
+    return !d || !*d || strcmp(d, "ai.onnx") == 0;
+}
+
+static bool read_node(FeCtx *c, const Onnx__NodeProto *np, int index)
+{
+    Graph *g = c->g;
+    Node *n = ir_node_new(g, np->op_type ? np->op_type : "", (int)np->n_input, (int)np->n_output);
+    n->index = index;
+    n->name = ir_strdup(g->arena, np->name);
+    n->domain = ir_strdup(g->arena, default_domain(np->domain) ? "" : np->domain);
+    c->node = n;
+    bool ok = true;
+    for (size_t i = 0; i < np->n_input; i++)
+        n->in[i] = np->input[i] && *np->input[i] ? intern(c, np->input[i]) : NULL;
+    for (size_t i = 0; i < np->n_output; i++)
+        n->out[i] = np->output[i] && *np->output[i] ? intern(c, np->output[i]) : NULL;
+    n->nattr = (int)np->n_attribute;
+    n->attrs = ir_alloc_array(g->arena, np->n_attribute, sizeof(Attr));
+    for (size_t i = 0; i < np->n_attribute && ok; i++)
+        ok = read_attr(c, np->attribute[i], &n->attrs[i]);
+    c->node = NULL;
+    return ok;
+}
+
+static int64_t default_opset(FeCtx *c, const Onnx__ModelProto *m)
+{
+    for (size_t i = 0; i < m->n_opset_import; i++) {
+        const Onnx__OperatorSetIdProto *o = m->opset_import[i];
+        if (o && default_domain(o->domain))
+            return o->has_version ? o->version : 1;
+    }
+    (void)c;
+    return m->n_opset_import ? 0 : 1;   /* very old models list no opsets */
+}
+
+static bool read_graph(FeCtx *c, const Onnx__GraphProto *gp)
+{
+    Graph *g = c->g;
+    bool ok = true;
+    table_init(c, gp->n_node * 2 + gp->n_initializer + gp->n_input + gp->n_output);
+
+    for (size_t i = 0; i < gp->n_initializer; i++) {
+        const Onnx__TensorProto *t = gp->initializer[i];
+        const char *name = t && t->name ? t->name : "";
+        if (!*name || lookup(c, name)) {
+            fe_error(c, "initializer %zu '%s': %s", i, name, *name ? "duplicate name" : "no name");
+            ok = false;
+            continue;
+        }
+        Value *v = intern(c, name);
+        ok = fe_tensor(c, t, v, ir_sprintf(g->arena, "initializer '%s'", name)) && ok;
+    }
+    if (gp->n_sparse_initializer) {
+        fe_error(c, "unsupported: sparse initializers");
+        ok = false;
+    }
+    g->inputs = ir_alloc_array(g->arena, gp->n_input, sizeof(Value *));
+    for (size_t i = 0; i < gp->n_input; i++) {
+        const Onnx__ValueInfoProto *vi = gp->input[i];
+        const char *name = vi && vi->name ? vi->name : "";
+        Value *v = lookup(c, name);
+        if (v && v->data)
+            continue;   /* an initializer listed as input is a constant */
+        if (v) {
+            fe_error(c, "graph input '%s' is listed twice", name);
+            ok = false;
+            continue;
+        }
+        v = intern(c, name);
+        v->is_input = true;
+        g->inputs[g->ninputs++] = v;
+        ok = read_type(c, vi, v) && ok;
+    }
+    for (size_t i = 0; i < gp->n_node; i++)
+        ok = read_node(c, gp->node[i], (int)i) && ok;
+    g->outputs = ir_alloc_array(g->arena, gp->n_output, sizeof(Value *));
+    for (size_t i = 0; i < gp->n_output; i++) {
+        const char *name = gp->output[i] && gp->output[i]->name ? gp->output[i]->name : "";
+        Value *v = intern(c, name);
+        if (v->output_index >= 0) {
+            fe_error(c, "graph output '%s' is listed twice", name);
+            ok = false;
+        }
+        v->output_index = (int)i;
+        g->outputs[g->noutputs++] = v;
+    }
+    if (g->noutputs == 0) {
+        fe_error(c, "the graph has no outputs");
+        ok = false;
+    }
+    return ok;
+}
+
+static unsigned char *read_file(const char *path, size_t *len, Diag *d)
+{
+    FILE *f = fopen(path, "rb");
+    struct stat st;
+    if (!f || fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
+        if (f)
+            fclose(f);
+        diag_error(d, NULL, "cannot read the file");
+        return NULL;
+    }
+    if (st.st_size > FE_MAX_MODEL_BYTES) {
+        fclose(f);
+        diag_error(d, NULL, "unsupported: file is larger than 2 GB");
+        return NULL;
+    }
+    size_t n = (size_t)st.st_size;
+    unsigned char *buf = malloc(n ? n : 1);
+    if (!buf || fread(buf, 1, n, f) != n) {
+        free(buf);
+        fclose(f);
+        diag_error(d, NULL, "cannot read the file");
+        return NULL;
+    }
+    fclose(f);
+    *len = n;
+    return buf;
+}
+
+static void set_dirs(FeCtx *c, const char *path)
+{
+    char tmp[PATH_MAX];
+    snprintf(tmp, sizeof tmp, "%s", path);
+    snprintf(c->dir, sizeof c->dir, "%s", dirname(tmp));
+    if (!realpath(c->dir, c->realdir))
+        snprintf(c->realdir, sizeof c->realdir, "%s", c->dir);
+}
+
+Graph *fe_load_model(const char *path, Diag *d)
+{
+    size_t len;
+    unsigned char *bytes = read_file(path, &len, d);
+    if (!bytes)
+        return NULL;
+    if (len == 0) {
+        free(bytes);
+        diag_error(d, NULL, "the file is empty, not an ONNX model");
+        return NULL;
+    }
+    Onnx__ModelProto *m = onnx__model_proto__unpack(NULL, len, bytes);
+    free(bytes);
+    if (!m) {
+        diag_error(d, NULL, "not a valid ONNX model: protobuf decoding failed "
+                            "(truncated or not a ModelProto)");
+        return NULL;
+    }
+    Graph *g = ir_graph_new(path);
+    FeCtx c = {.g = g, .d = d};
+    set_dirs(&c, path);
+    bool ok = true;
+    if (!m->graph) {
+        diag_error(d, NULL, "the model has no graph");
+        ok = false;
+    } else {
+        g->opset = default_opset(&c, m);
+        g->producer_name = ir_strdup(g->arena, m->producer_name);
+        ok = read_graph(&c, m->graph);
+    }
+    onnx__model_proto__free_unpacked(m, NULL);
+    if (!ok) {
+        ir_graph_free(g);
+        return NULL;
+    }
+    return g;
+}
+
+Value *fe_load_tensor_file(Graph *g, const char *path, Diag *d)
+{
+    size_t len;
+    unsigned char *bytes = read_file(path, &len, d);
+    if (!bytes)
+        return NULL;
+    Onnx__TensorProto *t = onnx__tensor_proto__unpack(NULL, len, bytes);
+    free(bytes);
+    if (!t) {
+        diag_error(d, NULL, "not a serialized TensorProto");
+        return NULL;
+    }
+    FeCtx c = {.g = g, .d = d};
+    set_dirs(&c, path);
+    Value *v = ir_alloc(g->arena, sizeof *v);
+    v->name = ir_strdup(g->arena, t->name);
+    v->output_index = -1;
+    v->offset = -1;
+    v->weight_offset = -1;
+    bool ok = fe_tensor(&c, t, v, "tensor");
+    onnx__tensor_proto__free_unpacked(t, NULL);
+    return ok ? v : NULL;
+}

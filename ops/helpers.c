@@ -1,0 +1,75 @@
+/* Small pieces shared by operator rows. */
+#include "ops.h"
+
+#include <stdarg.h>
+#include <string.h>
+
+void op_set_out(Node *n, int i, DType dt, const Shape *s)
+{
+    Value *v = n->out[i];
+    if (!v)
+        return;
+    v->dtype = dt;
+    v->shape = *s;
+    v->has_type = true;
+}
+
+bool op_unsupported(Diag *d, const Node *n, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    diag_error(d, n, "unsupported: %s", msg);
+    return false;
+}
+
+int op_ints(const Node *n, const char *name, int in, int64_t *out, int max)
+{
+    const Attr *a = name ? ir_attr(n, name) : NULL;
+    if (a && a->type == ATTR_INTS) {
+        int k = a->n < max ? a->n : max;
+        memcpy(out, a->ints, (size_t)k * sizeof *out);
+        return a->n;
+    }
+    if (a && a->type == ATTR_INT) {
+        out[0] = a->i;
+        return 1;
+    }
+    if (in < 0 || in >= n->nin || !n->in[in])
+        return -1;
+    const Value *v = n->in[in];
+    if (!v->data)
+        return -2;
+    int64_t cnt = ir_value_numel(v);
+    if (cnt < 0 || cnt > 1 << 20)
+        return -2;
+    for (int64_t i = 0; i < cnt && i < max; i++)
+        out[i] = ir_const_i(v, i);
+    return (int)cnt;
+}
+
+bool op_axis(Diag *d, const Node *n, int64_t axis, int rank, int *out)
+{
+    int64_t a = axis < 0 ? axis + rank : axis;
+    if (a < 0 || a >= (rank ? rank : 1)) {
+        diag_error(d, n, "axis %lld is out of range for rank %d", (long long)axis, rank);
+        return false;
+    }
+    *out = (int)a;
+    return true;
+}
+
+bool op_inputs_known(const Node *n, Diag *d)
+{
+    for (int i = 0; i < n->nin; i++) {
+        const Value *v = n->in[i];
+        if (v && (!v->has_type || !ir_shape_known(&v->shape))) {
+            diag_error(d, n, "input %d '%s' has an unknown %s", i, v->name,
+                       v->has_type ? "shape" : "type");
+            return false;
+        }
+    }
+    return true;
+}

@@ -1,0 +1,65 @@
+/* Binds symbolic input dims: --shape bindings first, then a leading batch
+ * dim defaults to 1 (with a warning); any other unknown dim is an error. */
+#include "passes.h"
+
+#include <string.h>
+
+bool pass_bind_inputs(Graph *g, const PassOptions *o, Diag *d)
+{
+    bool ok = true;
+    for (int b = 0; b < o->nbindings; b++) {
+        bool found = false;
+        for (int i = 0; i < g->ninputs; i++)
+            found |= strcmp(g->inputs[i]->name, o->bindings[b].name) == 0;
+        if (!found) {
+            diag_error(d, NULL, "--shape names '%s', which is not a graph input",
+                       o->bindings[b].name);
+            ok = false;
+        }
+    }
+    for (int i = 0; i < g->ninputs; i++) {
+        Value *v = g->inputs[i];
+        for (int b = 0; b < o->nbindings; b++) {
+            const ShapeBinding *sb = &o->bindings[b];
+            if (strcmp(sb->name, v->name) != 0)
+                continue;
+            if (sb->shape.rank != v->shape.rank) {
+                diag_error(d, NULL, "--shape %s has rank %d but the input has rank %d",
+                           v->name, sb->shape.rank, v->shape.rank);
+                ok = false;
+                continue;
+            }
+            for (int k = 0; k < v->shape.rank; k++) {
+                if (v->shape.dim[k] >= 0 && v->shape.dim[k] != sb->shape.dim[k]) {
+                    diag_error(d, NULL, "--shape %s: dim %d is fixed at %lld in the model",
+                               v->name, k, (long long)v->shape.dim[k]);
+                    ok = false;
+                }
+                v->shape.dim[k] = sb->shape.dim[k];
+            }
+        }
+        for (int k = 0; k < v->shape.rank; k++) {
+            if (v->shape.dim[k] >= 0)
+                continue;
+            const char *sym = v->shape.sym[k] ? v->shape.sym[k] : "?";
+            if (k == 0 && v->shape.rank > 1) {
+                diag_warn(d, NULL, "input '%s': batch dim '%s' defaults to 1 (bind it with --shape)",
+                          v->name, sym);
+                v->shape.dim[0] = 1;
+            } else {
+                diag_error(d, NULL, "input '%s': dim %d '%s' is symbolic; bind it with --shape %s=...",
+                           v->name, k, sym, v->name);
+                ok = false;
+            }
+        }
+        int64_t numel, bytes;
+        if (ok && (!ir_shape_numel(&v->shape, &numel) ||
+                   !ir_mul_ok(numel, (int64_t)ir_dtype_size(v->dtype), &bytes) ||
+                   bytes > ((int64_t)1 << 40))) {
+            diag_error(d, NULL, "input '%s': shape %s is too large", v->name,
+                       ir_shape_str(g->arena, &v->shape));
+            ok = false;
+        }
+    }
+    return ok;
+}

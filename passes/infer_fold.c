@@ -1,0 +1,115 @@
+/* Shape and dtype inference, with constant folding in the same walk: a
+ * node whose inputs are all constant is lowered and interpreted at once,
+ * so shape subgraphs (Shape -> Gather -> Concat -> Reshape) become
+ * constants before the nodes that need them are inferred. */
+#include "passes.h"
+#include "../ops/ops.h"
+
+/* Per tensor, the planner and codegen index with int64 and allocate
+ * workspaces; refuse anything beyond this. */
+#define MAX_TENSOR_BYTES ((int64_t)1 << 36)
+
+static bool inputs_typed(const Node *n)
+{
+    for (int i = 0; i < n->nin; i++)
+        if (n->in[i] && !n->in[i]->has_type)
+            return false;
+    return true;
+}
+
+static bool check_outputs(Node *n, Diag *d)
+{
+    for (int i = 0; i < n->nout; i++) {
+        Value *v = n->out[i];
+        if (!v)
+            continue;
+        int64_t numel, bytes;
+        if (!v->has_type || !ir_shape_known(&v->shape))
+            DLC_BUG("%s row left output %d without a shape", n->op_type, i);
+        if (!ir_shape_numel(&v->shape, &numel) ||
+            !ir_mul_ok(numel, (int64_t)ir_dtype_size(v->dtype), &bytes) ||
+            bytes > MAX_TENSOR_BYTES) {
+            diag_error(d, n, "output %d '%s': shape %s is too large", i, v->name,
+                       ir_shape_str(n->graph->arena, &v->shape));
+            return false;
+        }
+    }
+    return true;
+}
+
+/* Folding must not blow a small constant up into a big one (ConstantOfShape,
+ * Expand, Tile): such nodes stay and fill memory at run time. */
+static bool worth_folding(const Node *n)
+{
+    int64_t in_bytes = 0, out_bytes = 0;
+    for (int i = 0; i < n->nin; i++) {
+        if (!n->in[i])
+            continue;
+        if (!n->in[i]->data)
+            return false;
+        in_bytes += (int64_t)ir_value_bytes(n->in[i]);
+    }
+    for (int i = 0; i < n->nout; i++)
+        if (n->out[i])
+            out_bytes += (int64_t)ir_value_bytes(n->out[i]);
+    if (n->op->flags & OPF_NO_FOLD)
+        return false;
+    return out_bytes <= (1 << 16) || out_bytes <= 2 * in_bytes;
+}
+
+static bool fold(Node *n, Diag *d)
+{
+    if (n->op->flags & OPF_VIEW) {   /* same bytes, new shape */
+        n->out[0]->data = n->in[0]->data;
+        return true;
+    }
+    Diag quiet = *d;
+    FILE *devnull = fopen("/dev/null", "w");
+    quiet.out = devnull;    /* an op that cannot lower just stays for run time */
+    bool lowered = op_lower(n, &quiet);
+    if (devnull)
+        fclose(devnull);
+    if (!lowered || !n->kernel)
+        return false;
+    for (int i = 0; i < n->nout; i++)
+        if (n->out[i])
+            n->out[i]->data = ir_alloc(n->graph->arena, ir_value_bytes(n->out[i]) + 1);
+    bool ok = lk_interpret(n->kernel);
+    if (!ok)
+        for (int i = 0; i < n->nout; i++)
+            if (n->out[i])
+                n->out[i]->data = NULL;
+    n->kernel = NULL;
+    return ok;
+}
+
+static bool all_outputs_constant(const Node *n)
+{
+    for (int i = 0; i < n->nout; i++)
+        if (n->out[i] && !n->out[i]->data)
+            return false;
+    return true;
+}
+
+bool pass_infer_fold(Graph *g, Diag *d)
+{
+    bool ok = true;
+    for (int i = 0; i < g->nnodes; i++) {
+        Node *n = g->nodes[i];
+        if (n->dead)
+            continue;
+        if (!inputs_typed(n)) {  /* an earlier node failed; don't cascade */
+            ok = false;
+            continue;
+        }
+        if (!n->op->infer(n, d) || !check_outputs(n, d)) {
+            ok = false;
+            continue;
+        }
+        if (all_outputs_constant(n) || (worth_folding(n) && fold(n, d)))
+            n->dead = true;
+    }
+    if (ok)
+        ir_compact(g);
+    return ok;
+}

@@ -1,0 +1,40 @@
+/* Passes over the IR, run in the order passes/pipeline.c lists. */
+#ifndef DLC_PASSES_H
+#define DLC_PASSES_H
+
+#include "../ir/ir.h"
+
+#define PASS_MAX_BINDINGS 64
+
+typedef struct {
+    const char *name;       /* input name */
+    Shape shape;            /* all dims known */
+} ShapeBinding;
+
+typedef struct {
+    ShapeBinding bindings[PASS_MAX_BINDINGS];
+    int nbindings;
+    bool verbose;           /* -v: per-pass report on stderr */
+    bool no_fuse;
+} PassOptions;
+
+typedef struct {
+    int64_t arena_bytes;    /* planned arena */
+    int64_t naive_bytes;    /* sum of every intermediate tensor */
+    int64_t weight_bytes;
+} PlanStats;
+
+/* The whole pipeline; false after diagnostics. */
+bool pass_pipeline(Graph *g, const PassOptions *o, PlanStats *stats, Diag *d);
+
+bool pass_resolve(Graph *g, Diag *d);
+bool pass_bind_inputs(Graph *g, const PassOptions *o, Diag *d);
+bool pass_infer_fold(Graph *g, Diag *d);
+bool pass_simplify(Graph *g, Diag *d);
+bool pass_fold_batchnorm(Graph *g, Diag *d);
+bool pass_dce(Graph *g, Diag *d);
+bool pass_lower(Graph *g, Diag *d);
+bool pass_fuse(Graph *g, Diag *d);
+bool pass_plan_memory(Graph *g, PlanStats *stats, Diag *d);
+
+#endif

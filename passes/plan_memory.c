@@ -1,0 +1,177 @@
+/* Static memory planning: every intermediate tensor gets an offset in one
+ * arena. Tensors whose lifetimes do not overlap share bytes; views share
+ * their source's bytes; elementwise kernels write in place over an input
+ * that dies with them. Offsets are 64-byte aligned. */
+#include "passes.h"
+#include "../ops/ops.h"
+
+#include <stdlib.h>
+
+#define ALIGN 64
+
+typedef struct {
+    int64_t size;
+    int first, last;        /* node positions: defined .. last read */
+    int64_t offset;
+} Storage;
+
+typedef struct {
+    Graph *g;
+    Storage *st;
+    int nst;
+    int *of;                /* value id -> storage index, -1 none */
+} Plan;
+
+static int64_t align_up(int64_t x)
+{
+    return (x + ALIGN - 1) / ALIGN * ALIGN;
+}
+
+static bool in_arena(const Value *v)
+{
+    return v && v->producer && !v->data && v->output_index < 0;
+}
+
+static int new_storage(Plan *p, int64_t size, int at)
+{
+    Storage *s = &p->st[p->nst];
+    s->size = align_up(size ? size : 1);
+    s->first = s->last = at;
+    s->offset = -1;
+    return p->nst++;
+}
+
+/* Elementwise kernels may write over an input read only at their own
+ * index, when that input dies here and has the same size. */
+static Value *inplace_candidate(Plan *p, Node *n, int pos)
+{
+    LKernel *k = n->kernel;
+    if (!k || !k->elementwise)
+        return NULL;
+    for (int i = 0; i < n->nin; i++) {
+        Value *v = n->in[i];
+        if (!in_arena(v) || p->of[v->id] < 0)
+            continue;
+        Storage *s = &p->st[p->of[v->id]];
+        if (s->last != pos || ir_value_bytes(v) != ir_value_bytes(k->out))
+            continue;
+        /* Every read of v in the kernel must be at the loop index. */
+        bool ok = true;
+        for (int j = 0; j < n->nin; j++)
+            if (n->in[j] == v && j != i)
+                ok = false;
+        if (ok && ir_dtype_size(v->dtype) == ir_dtype_size(k->out->dtype)) {
+            if (lk_loads_only_at(k->value, v, k->ivar))
+                return v;
+        }
+    }
+    return NULL;
+}
+
+static bool overlaps(const Storage *a, const Storage *b)
+{
+    return a->first <= b->last && b->first <= a->last;
+}
+
+static int by_size_desc(const void *x, const void *y)
+{
+    const Storage *a = *(Storage *const *)x, *b = *(Storage *const *)y;
+    if (a->size != b->size)
+        return a->size < b->size ? 1 : -1;
+    return a->first - b->first;
+}
+
+/* Greedy placement, largest first, at the lowest offset that does not
+ * collide with a placed storage whose lifetime overlaps. */
+static int64_t place_all(Plan *p)
+{
+    Storage **order = calloc((size_t)p->nst + 1, sizeof *order);
+    int64_t top = 0;
+    for (int i = 0; i < p->nst; i++)
+        order[i] = &p->st[i];
+    qsort(order, (size_t)p->nst, sizeof *order, by_size_desc);
+    for (int i = 0; i < p->nst; i++) {
+        Storage *s = order[i];
+        int64_t off = 0;
+        bool moved = true;
+        while (moved) {
+            moved = false;
+            for (int j = 0; j < i; j++) {
+                Storage *o = order[j];
+                if (overlaps(s, o) && off < o->offset + o->size && o->offset < off + s->size) {
+                    off = o->offset + o->size;
+                    moved = true;
+                }
+            }
+        }
+        s->offset = off;
+        if (off + s->size > top)
+            top = off + s->size;
+    }
+    free(order);
+    return top;
+}
+
+bool pass_plan_memory(Graph *g, PlanStats *stats, Diag *d)
+{
+    (void)d;
+    ir_recount_uses(g);
+    Plan p = {g, NULL, 0, NULL};
+    p.st = calloc((size_t)g->nvalues + (size_t)g->nnodes + 1, sizeof *p.st);
+    p.of = malloc(((size_t)g->nvalues + 1) * sizeof *p.of);
+    if (!p.st || !p.of) {
+        fprintf(stderr, "dlc: out of memory\n");
+        exit(1);
+    }
+    for (int i = 0; i < g->nvalues; i++) {
+        p.of[i] = -1;
+        g->values[i]->offset = -1;
+        g->values[i]->alias = NULL;
+    }
+    int64_t naive = 0;
+    int *scratch_of = calloc((size_t)g->nnodes + 1, sizeof *scratch_of);
+    for (int pos = 0; pos < g->nnodes; pos++) {
+        Node *n = g->nodes[pos];
+        /* Extend the lifetime of everything read here. */
+        for (int i = 0; i < n->nin; i++)
+            if (n->in[i] && p.of[n->in[i]->id] >= 0)
+                p.st[p.of[n->in[i]->id]].last = pos;
+        scratch_of[pos] = -1;
+        if (n->kernel && n->kernel->scratch_bytes > 0) {
+            scratch_of[pos] = new_storage(&p, n->kernel->scratch_bytes, pos);
+            naive += align_up(n->kernel->scratch_bytes);
+        }
+        for (int j = 0; j < n->nout; j++) {
+            Value *v = n->out[j];
+            if (!in_arena(v))
+                continue;
+            naive += align_up((int64_t)ir_value_bytes(v));
+            Value *src = NULL;
+            if ((n->op->flags & OPF_VIEW) && j == 0 && in_arena(n->in[0]) &&
+                p.of[n->in[0]->id] >= 0)
+                src = n->in[0];
+            else if (j == 0)
+                src = inplace_candidate(&p, n, pos);
+            if (src) {
+                p.of[v->id] = p.of[src->id];
+                v->alias = src->alias ? src->alias : src;
+            } else {
+                p.of[v->id] = new_storage(&p, (int64_t)ir_value_bytes(v), pos);
+            }
+        }
+    }
+    /* Values never read still need their bytes while their node runs. */
+    int64_t top = place_all(&p);
+    for (int i = 0; i < g->nvalues; i++)
+        if (p.of[i] >= 0)
+            g->values[i]->offset = p.st[p.of[i]].offset;
+    for (int pos = 0; pos < g->nnodes; pos++)
+        if (scratch_of[pos] >= 0)
+            g->nodes[pos]->kernel->scratch_offset = p.st[scratch_of[pos]].offset;
+    stats->arena_bytes = top;
+    stats->naive_bytes = naive;
+    free(scratch_of);
+    free(p.st);
+    free(p.of);
+    return true;
+}

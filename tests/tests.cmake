@@ -1,0 +1,10 @@
+# Test registration; the suite is run by scripts/test.sh through ctest.
+file(GLOB UNIT_TESTS CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/tests/unit/test_*.c)
+foreach(src IN LISTS UNIT_TESTS)
+  get_filename_component(name ${src} NAME_WE)
+  add_executable(${name} ${src})
+  target_compile_options(${name} PRIVATE ${DLC_WARNINGS})
+  target_link_libraries(${name} PRIVATE dlc_core)
+  add_test(NAME unit/${name} COMMAND ${name})
+  set_tests_properties(unit/${name} PROPERTIES LABELS "unit;asan")
+endforeach()
