@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Installs what building and testing dlc needs: Debian packages, and the
+# pinned Python test tools in ./.venv. Safe to run again: it only acts on
+# what is missing, and prints one line per action it takes.
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+packages=(build-essential cmake clang protobuf-c-compiler libprotobuf-c-dev
+          libonnx-dev libopenblas-dev python3-venv)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  echo "setup: installing ${missing[*]}"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+if [ ! -x .venv/bin/python ]; then
+  echo "setup: creating .venv"
+  python3 -m venv .venv
+fi
+
+# The stamp holds the hash of the requirements last installed, so a
+# second run costs no pip call; a changed requirements.txt reinstalls.
+want=$(sha256sum requirements.txt | cut -d' ' -f1)
+stamp=.venv/requirements.sha256
+if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+  echo "setup: installing requirements.txt into .venv"
+  .venv/bin/python -m pip install -q --disable-pip-version-check -r requirements.txt
+  echo "$want" >"$stamp"
+fi
