@@ -97,14 +97,18 @@ static void unary(CRender *r, const LExpr *e)
         return;
     case LU_SIGN: call1(r, helper(r, "sign", dt), e->a); return;
     case LU_ISNAN:
-        if (fl)
-            call1(r, "isnan", e->a);
+        if (fl) {
+            call1(r, "(0 != isnan", e->a);   /* C only promises nonzero */
+            pr(r->out, ")");
+        }
         else
             pr(r->out, "0");
         return;
     case LU_ISINF:
-        if (fl)
-            call1(r, "isinf", e->a);
+        if (fl) {
+            call1(r, "(0 != isinf", e->a);   /* C only promises nonzero */
+            pr(r->out, ")");
+        }
         else
             pr(r->out, "0");
         return;

@@ -22,6 +22,19 @@ static const DTypeInfo dtype_info[] = {
     [DT_UINT32] = {"uint32", "uint32_t", 4},
     [DT_UINT64] = {"uint64", "uint64_t", 8},
     [DT_BFLOAT16] = {"bfloat16", NULL, 0},
+    /* Known to ONNX, not handled by dlc: named in diagnostics only. */
+    [DT_STRING + 9] = {"float8e4m3fn", NULL, 0},
+    [DT_STRING + 10] = {"float8e4m3fnuz", NULL, 0},
+    [DT_STRING + 11] = {"float8e5m2", NULL, 0},
+    [DT_STRING + 12] = {"float8e5m2fnuz", NULL, 0},
+    [DT_STRING + 13] = {"uint4", NULL, 0},
+    [DT_STRING + 14] = {"int4", NULL, 0},
+    [DT_STRING + 15] = {"float4e2m1", NULL, 0},
+    [DT_STRING + 16] = {"float8e8m0", NULL, 0},
+    [DT_STRING + 17] = {"uint2", NULL, 0},
+    [DT_STRING + 18] = {"int2", NULL, 0},
+    [14] = {"complex64", NULL, 0},
+    [15] = {"complex128", NULL, 0},
 };
 
 static const DTypeInfo *info(DType t)
@@ -31,9 +44,15 @@ static const DTypeInfo *info(DType t)
     return dtype_info[t].name ? &dtype_info[t] : NULL;
 }
 
-size_t ir_dtype_size(DType t)
+static const DTypeInfo *info_sized(DType t)
 {
     const DTypeInfo *i = info(t);
+    return i && i->size ? i : NULL;
+}
+
+size_t ir_dtype_size(DType t)
+{
+    const DTypeInfo *i = info_sized(t);
     return i ? i->size : 0;
 }
 

@@ -74,8 +74,8 @@ static bool infer_cast(Node *n, Diag *d)
 {
     int64_t to = ir_attr_int(n, "to", 0);
     if (!ir_dtype_supported((DType)to) || n->in[0]->dtype == DT_STRING)
-        return op_unsupported(d, n, "cast from %s to dtype %lld",
-                              ir_dtype_name(n->in[0]->dtype), (long long)to);
+        return op_unsupported(d, n, "cast from %s to %s",
+                              ir_dtype_name(n->in[0]->dtype), ir_dtype_name((DType)to));
     return infer_bcast_as(n, d, (DType)to);
 }
 

@@ -36,7 +36,7 @@ typedef struct OpDesc {
 } OpDesc;
 
 /* The highest opset dlc knows of; models asking for more are rejected. */
-#define OP_MAX_OPSET 23
+#define OP_MAX_OPSET 28
 
 /* The row for op_type at `opset`, or NULL. *known tells whether any row
  * exists for that name at another opset. */
