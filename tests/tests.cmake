@@ -1,4 +1,9 @@
-# Test registration; the suite is run by scripts/test.sh through ctest.
+# Test registration; scripts/test.sh runs the suite through ctest.
+# Labels: "unit", "asan" (also run in the sanitizer build), "slow".
+set(PY ${CMAKE_SOURCE_DIR}/.venv/bin/python)
+# Conformance cases run in the sanitizer and clang builds: a few per family.
+set(CONFORMANCE_ASAN_FILTER "^(node/test_(add|sub|mul|div|pow|relu|sigmoid|clip|cast|where|equal|conv|gemm|matmul|maxpool|averagepool|globalaveragepool|reduce_mean|reduce_sum|argmax|softmax|logsoftmax|concat|transpose|gather|slice|split|pad|reshape|flatten|squeeze|unsqueeze|expand|tile|shape|constantofshape|batchnorm|instancenorm|lrn|layer_normalization)|simple/|pytorch-operator/)")
+
 file(GLOB UNIT_TESTS CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/tests/unit/test_*.c)
 foreach(src IN LISTS UNIT_TESTS)
   get_filename_component(name ${src} NAME_WE)
@@ -8,3 +13,55 @@ foreach(src IN LISTS UNIT_TESTS)
   add_test(NAME unit/${name} COMMAND ${name})
   set_tests_properties(unit/${name} PROPERTIES LABELS "unit;asan")
 endforeach()
+
+# Generated code is built with sanitizers too in the sanitizer build.
+if(DLC_SANITIZE)
+  set(CHECK_ENV "DLC_CHECK_CFLAGS=-fsanitize=address,undefined -fno-sanitize-recover=all -g"
+                "ASAN_OPTIONS=detect_leaks=1")
+else()
+  set(CHECK_ENV "DLC_CHECK_CFLAGS=")
+endif()
+
+add_test(NAME bad_inputs
+  COMMAND ${PY} ${CMAKE_SOURCE_DIR}/tests/bad_inputs/run.py --dlc $<TARGET_FILE:dlc>
+          --work ${CMAKE_BINARY_DIR}/bad_inputs)
+set_tests_properties(bad_inputs PROPERTIES LABELS "asan" ENVIRONMENT "${CHECK_ENV}")
+
+# ONNX backend test data, materialised once from the pinned onnx wheel.
+set(ONNX_DATA ${CMAKE_BINARY_DIR}/onnx-data)
+add_test(NAME conformance/data COMMAND ${PY} ${CMAKE_SOURCE_DIR}/tests/conformance/gen_data.py ${ONNX_DATA})
+set_tests_properties(conformance/data PROPERTIES FIXTURES_SETUP onnx_data LABELS "asan")
+
+if(DLC_SANITIZE)
+  # A subset: every operator family, a few cases each.
+  add_test(NAME conformance/asan-subset
+    COMMAND ${PY} ${CMAKE_SOURCE_DIR}/tests/conformance/run.py --dlc $<TARGET_FILE:dlc>
+            --data ${ONNX_DATA} --report ${CMAKE_BINARY_DIR}/conformance-asan
+            --passing ${CMAKE_SOURCE_DIR}/tests/conformance/passing.txt --check-regressions
+            --filter "${CONFORMANCE_ASAN_FILTER}")
+  set_tests_properties(conformance/asan-subset PROPERTIES FIXTURES_REQUIRED onnx_data
+                       LABELS "asan" ENVIRONMENT "${CHECK_ENV}" TIMEOUT 2400)
+else()
+  add_test(NAME conformance/all
+    COMMAND ${PY} ${CMAKE_SOURCE_DIR}/tests/conformance/run.py --dlc $<TARGET_FILE:dlc>
+            --data ${ONNX_DATA} --report ${CMAKE_BINARY_DIR}/conformance
+            --passing ${CMAKE_SOURCE_DIR}/tests/conformance/passing.txt --check-regressions)
+  set_tests_properties(conformance/all PROPERTIES FIXTURES_REQUIRED onnx_data TIMEOUT 2400)
+
+  # The same generated code must also build warning-free with clang.
+  add_test(NAME conformance/clang
+    COMMAND ${PY} ${CMAKE_SOURCE_DIR}/tests/conformance/run.py --dlc $<TARGET_FILE:dlc>
+            --data ${ONNX_DATA} --report ${CMAKE_BINARY_DIR}/conformance-clang
+            --passing ${CMAKE_SOURCE_DIR}/tests/conformance/passing.txt --check-regressions
+            --filter "${CONFORMANCE_ASAN_FILTER}")
+  set_tests_properties(conformance/clang PROPERTIES FIXTURES_REQUIRED onnx_data
+                       ENVIRONMENT "CC=clang" TIMEOUT 1200)
+
+  add_test(NAME models
+    COMMAND ${PY} ${CMAKE_SOURCE_DIR}/tests/models/run.py --dlc $<TARGET_FILE:dlc>
+            --work ${CMAKE_BINARY_DIR}/models)
+  set_tests_properties(models PROPERTIES TIMEOUT 2400)
+
+  add_test(NAME example/digits
+    COMMAND bash ${CMAKE_SOURCE_DIR}/examples/digits/run.sh ${PY} $<TARGET_FILE:dlc>)
+endif()
