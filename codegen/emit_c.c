@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #ifndef DLC_VERSION
@@ -417,10 +418,22 @@ static void emit_header(Emit *e, Printer *p, const PlanStats *stats)
 
 /* ---- files: written to temporaries, renamed only when all succeed ---- */
 
+/* mkstemp makes 0600 files; outputs get the usual 0666 & ~umask. */
+static int make_temp(char *tmpl)
+{
+    int fd = mkstemp(tmpl);
+    if (fd >= 0) {
+        mode_t mask = umask(0);
+        umask(mask);
+        fchmod(fd, 0666 & ~mask);
+    }
+    return fd;
+}
+
 static bool write_file(const char *path, const Printer *p, char *tmp, size_t tmpsize)
 {
     snprintf(tmp, tmpsize, "%s.tmp.XXXXXX", path);
-    int fd = mkstemp(tmp);
+    int fd = make_temp(tmp);
     if (fd < 0)
         return false;
     FILE *f = fdopen(fd, "wb");
@@ -456,7 +469,7 @@ bool cg_emit_c(Graph *g, const PlanStats *stats, const CgOptions *o, Diag *d)
     }
     if (ok && o->out_weights) {
         snprintf(tw, sizeof tw, "%s.tmp.XXXXXX", o->out_weights);
-        int fd = mkstemp(tw);
+        int fd = make_temp(tw);
         FILE *f = fd >= 0 ? fdopen(fd, "wb") : NULL;
         if (f)
             for_each_weight_byte(&e, file_bytes, f);
