@@ -416,6 +416,25 @@ RT_INTERNAL RT_NOINLINE void rt_gemm_kernel(ptrdiff_t kc,
 }
 #endif
 
+/* Asks for the C tile the next micro-kernel call will update, so that its
+ * cache misses overlap the kernel's arithmetic instead of stalling the
+ * store (with ldc a multiple of 4 KiB, clang 14 lost 15 % at 1024^3). */
+RT_INTERNAL void rt_gemm_prefetch_tile(ptrdiff_t mr, ptrdiff_t nr,
+                                       const float *C, ptrdiff_t ldc)
+{
+#ifdef __GNUC__
+    ptrdiff_t i, j;
+    for (i = 0; i < mr; i++)
+        for (j = 0; j < nr; j += 16) /* 64-byte lines */
+            __builtin_prefetch(C + i * ldc + j, 1);
+#else
+    (void)mr;
+    (void)nr;
+    (void)C;
+    (void)ldc;
+#endif
+}
+
 /* C[mr x nr] = alpha * acc + beta * C; beta == 0 does not read C. */
 RT_INTERNAL void rt_gemm_store(ptrdiff_t mr, ptrdiff_t nr, float alpha,
                                const float *acc, float beta, float *C,
@@ -515,9 +534,10 @@ RT_API void rt_sgemm(int transA, int transB, ptrdiff_t M, ptrdiff_t N,
                     ptrdiff_t nr = RT_MIN(RT_GEMM_NR, nc - jr);
                     for (ir = 0; ir < mc; ir += RT_GEMM_MR) {
                         ptrdiff_t mr = RT_MIN(RT_GEMM_MR, mc - ir);
+                        float *ct = C + (ic + ir) * ldc + jc + jr;
+                        rt_gemm_prefetch_tile(mr, nr, ct, ldc);
                         rt_gemm_kernel(kc, ap + ir * kc, bp + jr * kc, acc);
-                        rt_gemm_store(mr, nr, alpha, acc, b,
-                                      C + (ic + ir) * ldc + jc + jr, ldc);
+                        rt_gemm_store(mr, nr, alpha, acc, b, ct, ldc);
                     }
                 }
             }
