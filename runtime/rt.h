@@ -28,4 +28,16 @@ RT_API void rt_sgemm(int transA, int transB, ptrdiff_t M, ptrdiff_t N,
                      const float *B, ptrdiff_t ldb, float beta, float *C,
                      ptrdiff_t ldc, float *scratch);
 
+/* ---- conv.c (rt-deps: gemm) ------------------------------------------ */
+
+/* y = conv2d(x, w) + bias, shapes in *s (rt_conv2d_shape, rt_common.h).
+ * x: [N, C, H, W]; w: [M, C/group, KH, KW]; bias: [M] or NULL;
+ * y: [N, M, OH, OW], write-only, must not overlap x or w.
+ * scratch: rt_conv2d_scratch(s) floats (0 for 1x1 stride-1 unpadded convs
+ * with few output channels and for depthwise ones; then may be NULL). */
+RT_API size_t rt_conv2d_scratch(const rt_conv2d_shape *s);
+RT_API void rt_conv2d(const rt_conv2d_shape *s, const float *x,
+                      const float *w, const float *bias, float *y,
+                      float *scratch);
+
 #endif /* RT_H */
