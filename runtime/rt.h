@@ -20,8 +20,8 @@
  * stored N x K when transB); lda, ldb, ldc are row strides.
  * beta == 0: C is write-only (may hold NaN garbage).  alpha == 0 or K == 0:
  * A and B are not read, C = beta * C.  C must not overlap A or B.
- * scratch: rt_sgemm_scratch(M, N, K) floats (may be 0, then scratch may be
- * NULL); at most about 2.3 M floats whatever the sizes. */
+ * scratch: rt_sgemm_scratch(M, N, K) floats (0 when M, N or K is 0; then
+ * scratch may be NULL); at most 581664 floats (2.3 MB) whatever the sizes. */
 RT_API size_t rt_sgemm_scratch(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K);
 RT_API void rt_sgemm(int transA, int transB, ptrdiff_t M, ptrdiff_t N,
                      ptrdiff_t K, float alpha, const float *A, ptrdiff_t lda,
@@ -33,11 +33,20 @@ RT_API void rt_sgemm(int transA, int transB, ptrdiff_t M, ptrdiff_t N,
 /* y = conv2d(x, w) + bias, shapes in *s (rt_conv2d_shape, rt_common.h).
  * x: [N, C, H, W]; w: [M, C/group, KH, KW]; bias: [M] or NULL;
  * y: [N, M, OH, OW], write-only, must not overlap x or w.
- * scratch: rt_conv2d_scratch(s) floats (0 for 1x1 stride-1 unpadded convs
- * with few output channels and for depthwise ones; then may be NULL). */
+ * Preconditions (not checked): group >= 1, C and M multiples of group,
+ * KH, KW, SH, SW, DH, DW >= 1, PT, PL >= 0; OH or OW <= 0, N == 0 or M == 0
+ * is an empty output (nothing written).
+ * scratch: rt_conv2d_scratch(s) floats (0 for depthwise / one input channel
+ * per group, and for empty outputs; then scratch may be NULL). */
 RT_API size_t rt_conv2d_scratch(const rt_conv2d_shape *s);
 RT_API void rt_conv2d(const rt_conv2d_shape *s, const float *x,
                       const float *w, const float *bias, float *y,
                       float *scratch);
+
+/* ---- half.c ---------------------------------------------------------- */
+
+/* IEEE binary16 <-> float, round to nearest even (NaN stays NaN). */
+RT_API float rt_h2f(uint16_t h);
+RT_API uint16_t rt_f2h(float f);
 
 #endif /* RT_H */
