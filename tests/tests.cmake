@@ -22,6 +22,11 @@ else()
   set(CHECK_ENV "DLC_CHECK_CFLAGS=")
 endif()
 
+add_test(NAME cli
+  COMMAND ${PY} ${CMAKE_SOURCE_DIR}/tests/cli/run.py --dlc $<TARGET_FILE:dlc>
+          --work ${CMAKE_BINARY_DIR}/cli)
+set_tests_properties(cli PROPERTIES LABELS "asan" ENVIRONMENT "${CHECK_ENV}")
+
 add_test(NAME bad_inputs
   COMMAND ${PY} ${CMAKE_SOURCE_DIR}/tests/bad_inputs/run.py --dlc $<TARGET_FILE:dlc>
           --work ${CMAKE_BINARY_DIR}/bad_inputs)
