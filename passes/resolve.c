@@ -5,6 +5,15 @@
 
 #include <string.h>
 
+static const char *attr_type_name(AttrType t)
+{
+    static const char *const names[] = {
+        "undefined", "float", "int", "string", "tensor", "graph", "floats", "ints",
+        "strings", "tensors", "graphs", "sparse tensor", "sparse tensors", "type", "types",
+    };
+    return (unsigned)t < sizeof names / sizeof names[0] ? names[t] : "unknown";
+}
+
 static bool check_attrs(const Node *n, Diag *d)
 {
     bool ok = true;
@@ -19,8 +28,8 @@ static bool check_attrs(const Node *n, Diag *d)
         } else if (s->type != a->type &&
                    !(s->type == ATTR_INTS && a->type == ATTR_INT) &&
                    !(s->type == ATTR_FLOAT && a->type == ATTR_INT)) {
-            diag_error(d, n, "attribute '%s' has type %d, expected %d", a->name, a->type,
-                       s->type);
+            diag_error(d, n, "attribute '%s' is %s, expected %s", a->name,
+                       attr_type_name(a->type), attr_type_name(s->type));
             ok = false;
         }
     }
