@@ -123,6 +123,7 @@ def make_dataset(model_path, outdir, seed=0, shapes=None, sets=1):
 
     options = ort.SessionOptions()
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    options.log_severity_level = 3  # errors only: not its notes on unused initializers
     session = ort.InferenceSession(model_path, options, providers=["CPUExecutionProvider"])
     rng = np.random.default_rng(seed)
     folders = []
