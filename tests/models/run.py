@@ -1,0 +1,116 @@
+"""Compile whole models with dlc and compare them with ONNX Runtime.
+
+usage: python run.py --dlc build/dlc --work DIR [--timeout S] [--only NAME ...]
+
+The models are the project's own (make_models.py: resnet, mobilenet, mlp,
+attention) and the light model-zoo networks the onnx package ships
+(onnx/backend/test/data/light/*.onnx: AlexNet, VGG19, ResNet-50, ...).
+For each, make_dataset.py writes seeded random inputs and ONNX Runtime's
+outputs under DIR/data/NAME, then
+
+    dlc check MODEL DIR/data/NAME/test_data_set_0
+
+compares dlc's generated code with them. Prints `PASS NAME max_abs=..
+max_rel=..` or `FAIL NAME: why` per model, then `N passed, M failed`, and
+exits 1 if any failed.
+
+The light models hold every weight as a ConstantOfShape node filled with
+0.02, so their outputs say little about numerics (the softmax of most is
+exactly uniform, 0.001 per class, whatever the input); they test that whole networks compile and run. The
+project's models, with random weights, are the numeric test.
+"""
+import argparse
+import glob
+import os
+import re
+import signal
+import subprocess
+import sys
+
+import onnx
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(os.path.dirname(HERE), "tools"))
+import make_dataset  # noqa: E402
+import make_models  # noqa: E402
+
+# Input shapes for models with symbolic dims, as --shape bindings.
+SHAPES = {"mlp": [("x", [4, 64])]}
+# The light networks are deep ImageNet models at 224x224 whose reductions
+# run to thousands of terms (VGG19's first Gemm sums 25088 products), so
+# float32 results legitimately drift from ONNX Runtime's more than the
+# default tolerances allow.
+LIGHT_TOLERANCE = ["--rtol", "1e-3", "--atol", "1e-4"]
+
+
+def light_models():
+    folder = os.path.join(os.path.dirname(onnx.__file__), "backend", "test", "data", "light")
+    return sorted(glob.glob(os.path.join(folder, "*.onnx")))
+
+
+def check(dlc, model, dataset, extra, timeout):
+    """(ok, summary) of `dlc check` on one model."""
+    argv = [dlc, "check", model, dataset, *extra]
+    proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)  # dlc, the C compiler, the test program
+        proc.communicate()
+        return False, f"timeout after {timeout:g}s"
+    abs_errs = [float(x) for x in re.findall(r"max_abs=(\S+)", out)]
+    rel_errs = [float(x) for x in re.findall(r"max_rel=(\S+)", out)]
+    errors = f"max_abs={max(abs_errs):.3g} max_rel={max(rel_errs):.3g}" if abs_errs else ""
+    if proc.returncode == 0:
+        return True, errors
+    if proc.returncode < 0:
+        return False, f"killed by {signal.Signals(-proc.returncode).name}"
+    lines = [l for l in err.splitlines() if "error" in l] or err.strip().splitlines()[-1:]
+    why = lines[0] if lines else f"exit {proc.returncode}"
+    if "MISMATCH" in out:
+        why = "MISMATCH " + errors
+    return False, why
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--dlc", required=True)
+    p.add_argument("--work", required=True, help="folder for models and data sets")
+    p.add_argument("--timeout", type=float, default=600, help="seconds per model")
+    p.add_argument("--only", nargs="+", metavar="NAME", help="run just these models")
+    args = p.parse_args()
+    if not (os.path.isfile(args.dlc) and os.access(args.dlc, os.X_OK)):
+        sys.exit(f"run.py: cannot run dlc at '{args.dlc}'")
+    dlc = os.path.abspath(args.dlc)
+
+    models = []  # (name, path, --shape bindings, extra dlc check options)
+    for name, path in make_models.make_models(os.path.join(args.work, "models")).items():
+        bindings = SHAPES.get(name, [])
+        shape_opts = []
+        for input_name, shape in bindings:
+            shape_opts += ["--shape", f"{input_name}={'x'.join(map(str, shape))}"]
+        models.append((name, path, bindings, shape_opts))
+    for path in light_models():
+        models.append((os.path.basename(path)[:-len(".onnx")], path, [], LIGHT_TOLERANCE))
+    if args.only:
+        unknown = set(args.only) - {m[0] for m in models}
+        if unknown:
+            sys.exit(f"run.py: no model named {', '.join(sorted(unknown))}")
+        models = [m for m in models if m[0] in args.only]
+
+    passed = failed = 0
+    for name, path, bindings, extra in models:
+        folder = os.path.join(args.work, "data", name)
+        dataset = make_dataset.make_dataset(path, folder, seed=0, shapes=bindings)[0]
+        ok, summary = check(dlc, path, dataset, extra, args.timeout)
+        print(f"PASS {name} {summary}" if ok else f"FAIL {name}: {summary}", flush=True)
+        passed += ok
+        failed += not ok
+    print(f"{passed} passed, {failed} failed")
+    sys.exit(1 if failed else 0)
+
+
+if __name__ == "__main__":
+    main()
