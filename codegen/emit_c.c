@@ -25,6 +25,8 @@ typedef struct {
     char UP[128];           /* PREFIX, upper case */
     int64_t weights_size;
     bool units[32];         /* runtime units used, by index */
+    int order[32];          /* used units, each after the units it calls */
+    int norder;
 } Emit;
 
 /* ---- runtime units ---- */
@@ -47,8 +49,10 @@ static void use_unit(Emit *e, const char *name)
     const char *t = cg_runtime_units[i].text;
     const char *deps = strstr(t, "rt-deps:");
     const char *eol = strchr(t, '\n');
-    if (!deps || (eol && deps > eol))
+    if (!deps || (eol && deps > eol)) {
+        e->order[e->norder++] = i;
         return;
+    }
     deps += strlen("rt-deps:");
     char word[64];
     while (deps < eol) {
@@ -61,6 +65,7 @@ static void use_unit(Emit *e, const char *name)
         if (n)
             use_unit(e, word);
     }
+    e->order[e->norder++] = i;  /* after its dependencies */
 }
 
 /* Unit text without its local #include lines (all of it lands in one file). */
@@ -306,9 +311,9 @@ static void emit_source(Emit *e, Printer *src)
     if (any_unit) {
         pr(p, "\n#define RT_EMBED 1\n");
         paste_unit(p, common);
-        for (int i = 0; i < cg_runtime_unit_count; i++)
-            if (e->units[i] && i != common)
-                paste_unit(p, i);
+        for (int i = 0; i < e->norder; i++)    /* dependencies first */
+            if (e->order[i] != common)
+                paste_unit(p, e->order[i]);
     }
     if (r.nhelpers) {
         pr(p, "\n/* ---- scalar helpers ---- */\n");
