@@ -1,6 +1,347 @@
-/* conv operators. */
+/* Convolution: Conv over any number of spatial dims.
+ *
+ * Float32 1-D and 2-D convolutions call the runtime (runtime/conv.c,
+ * rt_conv2d; 1-D as H = 1) with a constant shape struct. Other dtypes,
+ * 3-D and higher, sizes beyond int and all-constant inputs (so folding can
+ * interpret them) lower to a direct loop nest: per output element, a sum
+ * over the group's input channels and the kernel window, skipping taps that
+ * fall into the padding. */
 #include "ops.h"
 
+#include "../runtime/rt.h"
+
+#include <limits.h>
+#include <string.h>
+
+#define CONV_MAX_SPATIAL (IR_MAX_RANK - 2)
+/* All-constant convolutions up to this many multiply-adds lower to loops
+ * that folding interprets; bigger ones stay for run time. */
+#define CONV_MAX_FOLD_MACS ((int64_t)1 << 24)
+
+/* Everything a Conv node's lowering needs, checked. */
+typedef struct {
+    int r;                                  /* spatial rank */
+    int64_t N, C, M, group;
+    int64_t in[CONV_MAX_SPATIAL];           /* input spatial extents */
+    int64_t out[CONV_MAX_SPATIAL];          /* output spatial extents */
+    int64_t kern[CONV_MAX_SPATIAL];
+    int64_t stride[CONV_MAX_SPATIAL], dil[CONV_MAX_SPATIAL];
+    int64_t pad[CONV_MAX_SPATIAL];          /* leading padding */
+} ConvGeom;
+
+/* An INTS attribute of exactly `count` entries, or `dflt` for each. */
+static bool ints_attr(const Node *n, Diag *d, const char *name, int count, int64_t dflt,
+                      int64_t *out)
+{
+    const Attr *a = ir_attr(n, name);
+    if (!a) {
+        for (int i = 0; i < count; i++)
+            out[i] = dflt;
+        return true;
+    }
+    int64_t one = a->type == ATTR_INT ? a->i : 0;
+    const int64_t *v = a->type == ATTR_INT ? &one : a->ints;
+    int nv = a->type == ATTR_INT ? 1 : a->n;
+    if (nv != count) {
+        diag_error(d, n, "attribute '%s' has %d values, expected %d", name, nv, count);
+        return false;
+    }
+    memcpy(out, v, (size_t)count * sizeof *out);
+    return true;
+}
+
+/* (x + y) for shape arithmetic; false on overflow. */
+static bool add3(int64_t a, int64_t b, int64_t c, int64_t *out)
+{
+    return ir_add_ok(a, b, out) && ir_add_ok(*out, c, out);
+}
+
+static bool conv_geom(const Node *n, Diag *d, ConvGeom *g)
+{
+    const Value *x = n->in[0], *w = n->in[1];
+    const Value *b = n->nin > 2 ? n->in[2] : NULL;
+    memset(g, 0, sizeof *g);
+    if (x->shape.rank < 3) {
+        diag_error(d, n, "input X must have rank >= 3 ([N, C, spatial...]), got %d",
+                   x->shape.rank);
+        return false;
+    }
+    if (w->shape.rank != x->shape.rank) {
+        diag_error(d, n, "weights W have rank %d but X has rank %d", w->shape.rank,
+                   x->shape.rank);
+        return false;
+    }
+    if (!ir_dtype_is_float(x->dtype))
+        return op_unsupported(d, n, "Conv on %s", ir_dtype_name(x->dtype));
+    if (w->dtype != x->dtype || (b && b->dtype != x->dtype)) {
+        diag_error(d, n, "inputs differ in dtype (%s, %s%s%s)", ir_dtype_name(x->dtype),
+                   ir_dtype_name(w->dtype), b ? ", " : "", b ? ir_dtype_name(b->dtype) : "");
+        return false;
+    }
+    g->r = x->shape.rank - 2;
+    g->N = x->shape.dim[0];
+    g->C = x->shape.dim[1];
+    g->M = w->shape.dim[0];
+    g->group = ir_attr_int(n, "group", 1);
+    if (g->group < 1) {
+        diag_error(d, n, "group must be >= 1, got %lld", (long long)g->group);
+        return false;
+    }
+    if (g->C % g->group != 0 || g->M % g->group != 0 || w->shape.dim[1] * g->group != g->C) {
+        diag_error(d, n, "channels do not match: X has %lld, W %s, group %lld",
+                   (long long)g->C, ir_shape_str(n->graph->arena, &w->shape),
+                   (long long)g->group);
+        return false;
+    }
+    if (b && (b->shape.rank != 1 || b->shape.dim[0] != g->M)) {
+        diag_error(d, n, "bias B %s must be [%lld]", ir_shape_str(n->graph->arena, &b->shape),
+                   (long long)g->M);
+        return false;
+    }
+    int r = g->r;
+    int64_t ks[CONV_MAX_SPATIAL], pads[2 * CONV_MAX_SPATIAL];
+    for (int i = 0; i < r; i++) {
+        g->kern[i] = w->shape.dim[i + 2];
+        if (g->kern[i] < 1) {
+            diag_error(d, n, "weights W %s have an empty kernel",
+                       ir_shape_str(n->graph->arena, &w->shape));
+            return false;
+        }
+    }
+    if (ir_attr(n, "kernel_shape")) {
+        if (!ints_attr(n, d, "kernel_shape", r, 0, ks))
+            return false;
+        for (int i = 0; i < r; i++)
+            if (ks[i] != g->kern[i]) {
+                diag_error(d, n, "kernel_shape does not match weights W %s",
+                           ir_shape_str(n->graph->arena, &w->shape));
+                return false;
+            }
+    }
+    if (!ints_attr(n, d, "strides", r, 1, g->stride) ||
+        !ints_attr(n, d, "dilations", r, 1, g->dil) || !ints_attr(n, d, "pads", 2 * r, 0, pads))
+        return false;
+    const char *ap = ir_attr_string(n, "auto_pad", "NOTSET");
+    bool same_upper = strcmp(ap, "SAME_UPPER") == 0, same_lower = strcmp(ap, "SAME_LOWER") == 0;
+    bool valid = strcmp(ap, "VALID") == 0;
+    if (!same_upper && !same_lower && !valid && strcmp(ap, "NOTSET") != 0) {
+        diag_error(d, n, "auto_pad '%s' is not one of NOTSET, SAME_UPPER, SAME_LOWER, VALID", ap);
+        return false;
+    }
+    for (int i = 0; i < r; i++) {
+        if (g->stride[i] < 1 || g->dil[i] < 1) {
+            diag_error(d, n, "strides and dilations must be >= 1");
+            return false;
+        }
+        if (pads[i] < 0 || pads[i + r] < 0) {
+            diag_error(d, n, "pads must be >= 0, got %lld and %lld for spatial dim %d",
+                       (long long)pads[i], (long long)pads[i + r], i);
+            return false;
+        }
+        g->in[i] = x->shape.dim[i + 2];
+        /* span of the dilated kernel: dil * (k - 1) + 1 */
+        int64_t span;
+        if (!ir_mul_ok(g->dil[i], g->kern[i] - 1, &span) || !ir_add_ok(span, 1, &span)) {
+            diag_error(d, n, "kernel extent overflows");
+            return false;
+        }
+        int64_t begin = pads[i], end = pads[i + r], total;
+        if (same_upper || same_lower) {
+            /* out = ceil(in / stride), padding split around the input */
+            g->out[i] = g->in[i] / g->stride[i] + (g->in[i] % g->stride[i] != 0);
+            int64_t need;
+            if (!ir_mul_ok(g->out[i] > 0 ? g->out[i] - 1 : 0, g->stride[i], &need) ||
+                !add3(need, span, -g->in[i], &need)) {
+                diag_error(d, n, "padding overflows");
+                return false;
+            }
+            need = need > 0 ? need : 0;
+            begin = same_upper ? need / 2 : need - need / 2;
+            g->pad[i] = begin;
+            continue;
+        }
+        if (valid)
+            begin = end = 0;
+        if (!add3(g->in[i], begin, end, &total)) {
+            diag_error(d, n, "padding overflows");
+            return false;
+        }
+        if (total < span) {
+            diag_error(d, n, "kernel window %lld is larger than the padded input %lld in spatial dim %d",
+                       (long long)span, (long long)total, i);
+            return false;
+        }
+        g->pad[i] = begin;
+        /* out = floor((in + pads - span) / stride) + 1 */
+        g->out[i] = (total - span) / g->stride[i] + 1;
+    }
+    return true;
+}
+
+static bool infer_conv(Node *n, Diag *d)
+{
+    ConvGeom g;
+    if (!op_inputs_known(n, d) || !conv_geom(n, d, &g))
+        return false;
+    Shape s = {.rank = g.r + 2};
+    s.dim[0] = g.N;
+    s.dim[1] = g.M;
+    for (int i = 0; i < g.r; i++)
+        s.dim[i + 2] = g.out[i];
+    op_set_out(n, 0, n->in[0]->dtype, &s);
+    return true;
+}
+
+/* Direct convolution in loop IR, any spatial rank and float dtype. */
+static void lower_loops(LKernel *k, Node *n, const ConvGeom *g)
+{
+    Value *x = n->in[0], *w = n->in[1], *b = n->nin > 2 ? n->in[2] : NULL, *y = n->out[0];
+    int r = g->r;
+    int yv[IR_MAX_RANK], tv[IR_MAX_RANK];
+    LStmt *inner = lk_nest(k, k->root, y->shape.dim, y->shape.rank, yv);
+    DType ct = lw_compute_type(y->dtype);
+    int acc = lk_var(k, ct);
+    LExpr *init = b ? lx_cast(k, ct, lx_load(k, b, lx_var(k, yv[1]))) : lx_num(k, ct, 0);
+    ls_push(k, inner, ls_assign(k, acc, init));
+
+    /* taps: input channel within the group, then the kernel window */
+    int64_t cg = g->C / g->group, mg = g->M / g->group;
+    int64_t tdims[IR_MAX_RANK];
+    tdims[0] = cg;
+    for (int i = 0; i < r; i++)
+        tdims[i + 1] = g->kern[i];
+    LStmt *tap = lk_nest(k, inner, tdims, r + 1, tv);
+
+    LExpr *ch = lx_add(k, lx_muli(k, lx_div(k, lx_var(k, yv[1]), lx_idx(k, mg)), cg),
+                       lx_var(k, tv[0]));
+    LExpr *xidx = lx_add(k, lx_muli(k, lx_var(k, yv[0]), g->C), ch);
+    LExpr *widx = lx_add(k, lx_muli(k, lx_var(k, yv[1]), cg), lx_var(k, tv[0]));
+    LExpr *cond = NULL;
+    for (int i = 0; i < r; i++) {
+        /* input coordinate o * stride - pad + t * dil */
+        LExpr *pos = lx_add(k, lx_muli(k, lx_var(k, yv[i + 2]), g->stride[i]),
+                            lx_addi(k, lx_muli(k, lx_var(k, tv[i + 1]), g->dil[i]), -g->pad[i]));
+        xidx = lx_add(k, lx_muli(k, xidx, g->in[i]), pos);
+        widx = lx_add(k, lx_muli(k, widx, g->kern[i]), lx_var(k, tv[i + 1]));
+        /* the coordinate's range over the whole loop: check only what can fall out */
+        int64_t lo = -g->pad[i];
+        int64_t hi = (g->out[i] - 1) * g->stride[i] + (g->kern[i] - 1) * g->dil[i] - g->pad[i];
+        LExpr *c = NULL;
+        if (lo < 0)
+            c = lx_bin(k, LB_GE, pos, lx_idx(k, 0));
+        if (hi >= g->in[i]) {
+            LExpr *c2 = lx_bin(k, LB_LT, pos, lx_idx(k, g->in[i]));
+            c = c ? lx_bin(k, LB_AND, c, c2) : c2;
+        }
+        if (c)
+            cond = cond ? lx_bin(k, LB_AND, cond, c) : c;
+    }
+    LExpr *xv = lx_cast(k, ct, lx_load(k, x, xidx));
+    LExpr *wv = lx_cast(k, ct, lx_load(k, w, widx));
+    LStmt *upd = ls_assign(k, acc, lx_bin(k, LB_ADD, lx_var(k, acc), lx_bin(k, LB_MUL, xv, wv)));
+    if (cond) {
+        LStmt *iff = ls_if(k, cond);
+        ls_push(k, iff, upd);
+        ls_push(k, tap, iff);
+    } else {
+        ls_push(k, tap, upd);
+    }
+    ls_push(k, inner, ls_store(k, y, lx_flat(k, &y->shape, yv), lx_cast(k, y->dtype, lx_var(k, acc))));
+}
+
+static bool fits_int(int64_t v)
+{
+    return v >= 0 && v <= INT_MAX;
+}
+
+/* The runtime's shape struct for g, when rt_conv2d can run it. */
+static bool rt_shape(const ConvGeom *g, rt_conv2d_shape *s)
+{
+    if (g->r > 2)
+        return false;
+    int64_t v[16] = {
+        g->N, g->C,
+        g->r == 2 ? g->in[0] : 1, g->in[g->r - 1],
+        g->M,
+        g->r == 2 ? g->out[0] : 1, g->out[g->r - 1],
+        g->r == 2 ? g->kern[0] : 1, g->kern[g->r - 1],
+        g->r == 2 ? g->stride[0] : 1, g->stride[g->r - 1],
+        g->r == 2 ? g->dil[0] : 1, g->dil[g->r - 1],
+        g->r == 2 ? g->pad[0] : 0, g->pad[g->r - 1],
+        g->group,
+    };
+    for (int i = 0; i < 16; i++)
+        if (!fits_int(v[i]))
+            return false;
+    *s = (rt_conv2d_shape){
+        .N = (int)v[0], .C = (int)v[1], .H = (int)v[2], .W = (int)v[3],
+        .M = (int)v[4], .OH = (int)v[5], .OW = (int)v[6],
+        .KH = (int)v[7], .KW = (int)v[8], .SH = (int)v[9], .SW = (int)v[10],
+        .DH = (int)v[11], .DW = (int)v[12], .PT = (int)v[13], .PL = (int)v[14],
+        .group = (int)v[15],
+    };
+    return true;
+}
+
+static int64_t conv_macs(const Node *n)
+{
+    int64_t macs = ir_value_numel(n->out[0]);
+    int64_t per = ir_value_numel(n->in[1]) / (n->in[1]->shape.dim[0] ? n->in[1]->shape.dim[0] : 1);
+    return ir_mul_ok(macs, per, &macs) ? macs : INT64_MAX;
+}
+
+static bool all_inputs_constant(const Node *n)
+{
+    for (int i = 0; i < n->nin; i++)
+        if (n->in[i] && !n->in[i]->data)
+            return false;
+    return true;
+}
+
+static bool lower_conv(Node *n, Diag *d)
+{
+    ConvGeom g;
+    if (!conv_geom(n, d, &g))
+        return false;
+    LKernel *k = lw_kernel(n);
+    Value *y = n->out[0];
+    if (ir_value_numel(y) == 0)
+        return true;
+    bool fold = all_inputs_constant(n) && conv_macs(n) <= CONV_MAX_FOLD_MACS;
+    rt_conv2d_shape s;
+    bool empty = ir_value_numel(n->in[0]) == 0 || ir_value_numel(n->in[1]) == 0;
+    if (y->dtype != DT_FLOAT || fold || empty || !rt_shape(&g, &s)) {
+        lower_loops(k, n, &g);
+        return true;
+    }
+    int64_t ints[16] = {s.N, s.C, s.H, s.W, s.M, s.OH, s.OW, s.KH, s.KW,
+                        s.SH, s.SW, s.DH, s.DW, s.PT, s.PL, s.group};
+    k->runtime = "conv";
+    k->scratch_bytes = (int64_t)rt_conv2d_scratch(&s) * (int64_t)sizeof(float);
+    LStmt *c = ls_call(k, "rt_conv2d");
+    ls_params(k, c, "rt_conv2d_shape", ints, 16);
+    ls_arg_buf(k, c, n->in[0], 0);
+    ls_arg_buf(k, c, n->in[1], 0);
+    if (n->nin > 2 && n->in[2])
+        ls_arg_buf(k, c, n->in[2], 0);
+    else
+        ls_arg_null(k, c);
+    ls_arg_buf(k, c, y, 0);
+    if (k->scratch_bytes > 0)
+        ls_arg_scratch(k, c);
+    else
+        ls_arg_null(k, c);
+    ls_push(k, k->root, c);
+    return true;
+}
+
+static const AttrSpec a_conv[] = {
+    {"auto_pad", ATTR_STRING}, {"dilations", ATTR_INTS}, {"group", ATTR_INT},
+    {"kernel_shape", ATTR_INTS}, {"pads", ATTR_INTS}, {"strides", ATTR_INTS},
+    {NULL, 0},
+};
+
 const OpDesc op_rows_conv[] = {
+    {"Conv", 1, 0, 2, 3, 1, 1, 0, a_conv, infer_conv, lower_conv, NULL},
     {NULL, 0, 0, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL},
 };
