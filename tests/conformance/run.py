@@ -21,7 +21,8 @@ Writes DIR/report.json and DIR/summary.txt and prints the totals.
 (after --kinds and --filter) get their entry from this run, the others keep
 theirs. --check-regressions exits 1 if a listed case within the run's
 --kinds and --filter did not pass (or is missing from the data), and ends
-with `N passed, M failed` counted over those listed cases.
+with `regressions: N passed, M failed` counted over those listed cases.
+Exit 2: the run could not start (no dlc, no data, no passing list).
 """
 import argparse
 import concurrent.futures
@@ -146,7 +147,7 @@ def run_all(args, cases, skipped):
 
 
 def totals_table(results):
-    kinds = sorted({r["kind"] for r in results}, key=lambda k: (KINDS + [k]).index(k))
+    kinds = sorted({r["kind"] for r in results}, key=lambda k: ((KINDS + [k]).index(k), k))
     count = {(k, s): 0 for k in kinds + ["total"] for s in STATUSES}
     for r in results:
         count[(r["kind"], r["status"])] += 1
@@ -177,7 +178,14 @@ def write_report(folder, results):
 def read_passing(path):
     if not os.path.exists(path):
         return set()
+    # One `kind/name` a line; `#` starts a comment line.
     return {line.strip() for line in open(path) if line.strip() and not line.startswith("#")}
+
+
+def die(message):
+    """Exit 2: the run could not start, which is not a regression."""
+    print(f"run.py: {message}", file=sys.stderr)
+    sys.exit(2)
 
 
 def in_scope(case, kinds, pattern):
@@ -200,9 +208,11 @@ def main():
     args = p.parse_args()
 
     if not (os.path.isfile(args.dlc) and os.access(args.dlc, os.X_OK)):
-        sys.exit(f"run.py: cannot run dlc at '{args.dlc}'")
+        die(f"cannot run dlc at '{args.dlc}'")
     if not os.path.isdir(args.data):
-        sys.exit(f"run.py: no test data at '{args.data}'; run gen_data.py first")
+        die(f"no test data at '{args.data}'; run gen_data.py first")
+    if args.check_regressions and not os.path.exists(args.passing):
+        die(f"no passing list at {args.passing}; make one with --write-passing")
     args.dlc = os.path.abspath(args.dlc)
     kinds = [k for k in args.kinds.split(",") if k]
     pattern = re.compile(args.filter)

@@ -67,6 +67,7 @@ def check(dlc, model, dataset, extra, timeout):
         return True, errors
     if proc.returncode < 0:
         return False, f"killed by {signal.Signals(-proc.returncode).name}"
+    err = err.replace(os.path.dirname(model) + os.sep, "")  # the name says enough
     lines = [l for l in err.splitlines() if "error" in l] or err.strip().splitlines()[-1:]
     why = lines[0] if lines else f"exit {proc.returncode}"
     if "MISMATCH" in out:
