@@ -71,6 +71,12 @@ def read_skipped(data):
     return skipped
 
 
+def signal_name(number):
+    try:
+        return signal.Signals(number).name
+    except ValueError:  # a real-time signal has no name
+        return f"signal {number}"
+
 def one_line(text, limit=300):
     text = " ".join(text.split())
     return text if len(text) <= limit else text[:limit - 3] + "..."
@@ -86,7 +92,7 @@ def classify(returncode, out, err):
     if returncode == 0:
         return "passed", ""
     if returncode < 0:
-        return "dlc error", f"killed by {signal.Signals(-returncode).name}"
+        return "dlc error", f"killed by {signal_name(-returncode)}"
     if returncode == 1:
         mismatch = [l for l in out.splitlines() if "MISMATCH" in l]
         if mismatch:

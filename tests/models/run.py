@@ -44,6 +44,12 @@ SHAPES = {"mlp": [("x", [4, 64])]}
 LIGHT_TOLERANCE = ["--rtol", "1e-3", "--atol", "1e-4"]
 
 
+def signal_name(number):
+    try:
+        return signal.Signals(number).name
+    except ValueError:  # a real-time signal has no name
+        return f"signal {number}"
+
 def light_models():
     folder = os.path.join(os.path.dirname(onnx.__file__), "backend", "test", "data", "light")
     return sorted(glob.glob(os.path.join(folder, "*.onnx")))
@@ -66,7 +72,7 @@ def check(dlc, model, dataset, extra, timeout):
     if proc.returncode == 0:
         return True, errors
     if proc.returncode < 0:
-        return False, f"killed by {signal.Signals(-proc.returncode).name}"
+        return False, f"killed by {signal_name(-proc.returncode)}"
     err = err.replace(os.path.dirname(model) + os.sep, "")  # the name says enough
     lines = [l for l in err.splitlines() if "error" in l] or err.strip().splitlines()[-1:]
     why = lines[0] if lines else f"exit {proc.returncode}"
