@@ -72,9 +72,9 @@
 #define RT_GEMM_NR_MAX 64
 #define RT_GEMM_ALIGN 16  /* floats: packed buffers start on 64 bytes */
 
-/* Below this many rows (with B not transposed) C is computed row by row as
- * a sum of scaled rows of B, without packing: packing B would cost as much
- * as the product itself. */
+/* Below this many rows C is computed without packing (packing B would cost
+ * as much as the product itself): as sums of scaled rows of B, or as dot
+ * products with the rows of B when B is transposed. */
 #define RT_GEMM_SMALL_M 4
 
 RT_API size_t rt_sgemm_scratch(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K)
@@ -109,13 +109,15 @@ RT_INTERNAL void rt_gemm_pack_a(int transA, const float *A, ptrdiff_t lda,
         ptrdiff_t mr = RT_MIN(RT_GEMM_MR, mc - q);
         float *dst = ap + q * kc;
         if (!transA) {
+            /* row by row: reads stay sequential (the rows are lda apart,
+             * and lda a multiple of 4 KiB would put them in one cache set) */
             const float *src = A + (i0 + q) * lda + p0;
-            for (k = 0; k < kc; k++) {
-                for (r = 0; r < mr; r++)
+            for (r = 0; r < mr; r++)
+                for (k = 0; k < kc; k++)
                     dst[k * RT_GEMM_MR + r] = src[r * lda + k];
-                for (; r < RT_GEMM_MR; r++)
+            for (; r < RT_GEMM_MR; r++)
+                for (k = 0; k < kc; k++)
                     dst[k * RT_GEMM_MR + r] = 0.0f;
-            }
         } else {
             const float *src = A + p0 * lda + i0 + q;
             for (k = 0; k < kc; k++) {
@@ -153,13 +155,15 @@ RT_INTERNAL void rt_gemm_pack_b(int transB, const float *B, ptrdiff_t ldb,
                 }
             }
         } else {
+            /* column by column, reading each row of B sequentially (as in
+             * rt_gemm_pack_a); the panel being written fits in L1 */
             const float *src = B + (j0 + q) * ldb + p0;
-            for (k = 0; k < kc; k++) {
-                for (c = 0; c < nr; c++)
+            for (c = 0; c < nr; c++)
+                for (k = 0; k < kc; k++)
                     dst[k * RT_GEMM_NR + c] = src[c * ldb + k];
-                for (; c < RT_GEMM_NR; c++)
+            for (; c < RT_GEMM_NR; c++)
+                for (k = 0; k < kc; k++)
                     dst[k * RT_GEMM_NR + c] = 0.0f;
-            }
         }
     }
 }
@@ -494,6 +498,87 @@ RT_INTERNAL void rt_gemm_small_m(int transA, ptrdiff_t M, ptrdiff_t N,
     }
 }
 
+/* sum_k a[k] * b[k], in vector-wide partial sums (two vectors, so two
+ * FMA chains are in flight), then a scalar tail. */
+RT_INTERNAL float rt_gemm_dot(ptrdiff_t K, const float *restrict a,
+                              const float *restrict b)
+{
+    float sum = 0.0f;
+    ptrdiff_t k = 0;
+#if defined(RT_GEMM_AVX512)
+    __m512 s0 = _mm512_setzero_ps(), s1 = _mm512_setzero_ps();
+    for (; k + 32 <= K; k += 32) {
+        s0 = _mm512_fmadd_ps(_mm512_loadu_ps(a + k), _mm512_loadu_ps(b + k), s0);
+        s1 = _mm512_fmadd_ps(_mm512_loadu_ps(a + k + 16),
+                             _mm512_loadu_ps(b + k + 16), s1);
+    }
+    sum = _mm512_reduce_add_ps(_mm512_add_ps(s0, s1));
+#elif defined(RT_GEMM_AVX2)
+    __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
+    __m128 h;
+    for (; k + 16 <= K; k += 16) {
+        s0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + k), _mm256_loadu_ps(b + k), s0);
+        s1 = _mm256_fmadd_ps(_mm256_loadu_ps(a + k + 8),
+                             _mm256_loadu_ps(b + k + 8), s1);
+    }
+    s0 = _mm256_add_ps(s0, s1);
+    h = _mm_add_ps(_mm256_castps256_ps128(s0), _mm256_extractf128_ps(s0, 1));
+    h = _mm_add_ps(h, _mm_movehl_ps(h, h));
+    h = _mm_add_ss(h, _mm_shuffle_ps(h, h, 1));
+    sum = _mm_cvtss_f32(h);
+#elif defined(RT_GEMM_NEON)
+    float32x4_t s0 = vdupq_n_f32(0.0f), s1 = vdupq_n_f32(0.0f);
+    for (; k + 8 <= K; k += 8) {
+        s0 = vfmaq_f32(s0, vld1q_f32(a + k), vld1q_f32(b + k));
+        s1 = vfmaq_f32(s1, vld1q_f32(a + k + 4), vld1q_f32(b + k + 4));
+    }
+    sum = vaddvq_f32(vaddq_f32(s0, s1));
+#elif defined(RT_GEMM_SSE2)
+    __m128 s0 = _mm_setzero_ps(), s1 = _mm_setzero_ps();
+    for (; k + 8 <= K; k += 8) {
+        s0 = _mm_add_ps(s0, _mm_mul_ps(_mm_loadu_ps(a + k), _mm_loadu_ps(b + k)));
+        s1 = _mm_add_ps(s1, _mm_mul_ps(_mm_loadu_ps(a + k + 4),
+                                       _mm_loadu_ps(b + k + 4)));
+    }
+    s0 = _mm_add_ps(s0, s1);
+    s0 = _mm_add_ps(s0, _mm_movehl_ps(s0, s0));
+    s0 = _mm_add_ss(s0, _mm_shuffle_ps(s0, s0, 1));
+    sum = _mm_cvtss_f32(s0);
+#else
+    float s0 = 0.0f, s1 = 0.0f, s2 = 0.0f, s3 = 0.0f;
+    for (; k + 4 <= K; k += 4) {
+        s0 = RT_FMA(a[k], b[k], s0);
+        s1 = RT_FMA(a[k + 1], b[k + 1], s1);
+        s2 = RT_FMA(a[k + 2], b[k + 2], s2);
+        s3 = RT_FMA(a[k + 3], b[k + 3], s3);
+    }
+    sum = (s0 + s1) + (s2 + s3);
+#endif
+    for (; k < K; k++)
+        sum = RT_FMA(a[k], b[k], sum);
+    return sum;
+}
+
+/* Few rows, B transposed, rows of op(A) contiguous (lda apart):
+ * C[i,j] = alpha * dot(op(A)[i,:], B[j,:]) + beta * C[i,j], j outer so that
+ * each row of B is read from memory once. */
+RT_INTERNAL void rt_gemm_small_m_bt(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K,
+                                    float alpha, const float *A,
+                                    ptrdiff_t lda, const float *B,
+                                    ptrdiff_t ldb, float beta, float *C,
+                                    ptrdiff_t ldc)
+{
+    ptrdiff_t i, j;
+    for (j = 0; j < N; j++) {
+        const float *bj = B + j * ldb;
+        for (i = 0; i < M; i++) {
+            float v = alpha * rt_gemm_dot(K, A + i * lda, bj);
+            float *d = C + i * ldc + j;
+            *d = beta == 0.0f ? v : v + beta * *d;
+        }
+    }
+}
+
 RT_API void rt_sgemm(int transA, int transB, ptrdiff_t M, ptrdiff_t N,
                      ptrdiff_t K, float alpha, const float *A, ptrdiff_t lda,
                      const float *B, ptrdiff_t ldb, float beta, float *C,
@@ -511,6 +596,12 @@ RT_API void rt_sgemm(int transA, int transB, ptrdiff_t M, ptrdiff_t N,
     }
     if (M < RT_GEMM_SMALL_M && !transB) {
         rt_gemm_small_m(transA, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+        return;
+    }
+    /* transposed op(A) with one row and lda 1 is a contiguous row too */
+    if (M < RT_GEMM_SMALL_M && transB && (!transA || lda == 1)) {
+        rt_gemm_small_m_bt(M, N, K, alpha, A, transA ? 1 : lda, B, ldb, beta,
+                           C, ldc);
         return;
     }
 
