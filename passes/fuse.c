@@ -81,7 +81,9 @@ bool pass_fuse(Graph *g, Diag *d)
     ir_recount_uses(g);
     for (int i = 0; i < g->nnodes; i++) {
         Node *c = g->nodes[i];
-        if (c->dead || !c->kernel || !c->kernel->elementwise)
+        /* A view (Reshape ...) stays a view: with a producer folded in it
+         * would compute, and the planner would alias it to an input. */
+        if (c->dead || !c->kernel || !c->kernel->elementwise || (c->op->flags & OPF_VIEW))
             continue;
         bool again = true;
         while (again) {

@@ -20,6 +20,7 @@ typedef struct {
     Storage *st;
     int nst;
     int *of;                /* value id -> storage index, -1 none */
+    int *last_read;         /* value id -> last node position reading it, -1 none */
 } Plan;
 
 static int64_t align_up(int64_t x)
@@ -116,10 +117,11 @@ bool pass_plan_memory(Graph *g, PlanStats *stats, Diag *d)
 {
     (void)d;
     ir_recount_uses(g);
-    Plan p = {g, NULL, 0, NULL};
+    Plan p = {g, NULL, 0, NULL, NULL};
     p.st = calloc((size_t)g->nvalues + (size_t)g->nnodes + 1, sizeof *p.st);
     p.of = malloc(((size_t)g->nvalues + 1) * sizeof *p.of);
-    if (!p.st || !p.of) {
+    p.last_read = malloc(((size_t)g->nvalues + 1) * sizeof *p.last_read);
+    if (!p.st || !p.of || !p.last_read) {
         fprintf(stderr, "dlc: out of memory\n");
         exit(1);
     }
@@ -127,15 +129,18 @@ bool pass_plan_memory(Graph *g, PlanStats *stats, Diag *d)
         p.of[i] = -1;
         g->values[i]->offset = -1;
         g->values[i]->alias = NULL;
+        p.last_read[i] = -1;
     }
+    /* A storage lives until the last read of any value in it, including
+     * reads after the node being planned: in-place writes need to know. */
+    for (int pos = 0; pos < g->nnodes; pos++)
+        for (int i = 0; i < g->nodes[pos]->nin; i++)
+            if (g->nodes[pos]->in[i])
+                p.last_read[g->nodes[pos]->in[i]->id] = pos;
     int64_t naive = 0;
     int *scratch_of = calloc((size_t)g->nnodes + 1, sizeof *scratch_of);
     for (int pos = 0; pos < g->nnodes; pos++) {
         Node *n = g->nodes[pos];
-        /* Extend the lifetime of everything read here. */
-        for (int i = 0; i < n->nin; i++)
-            if (n->in[i] && p.of[n->in[i]->id] >= 0)
-                p.st[p.of[n->in[i]->id]].last = pos;
         scratch_of[pos] = -1;
         if (n->kernel && n->kernel->scratch_bytes > 0) {
             scratch_of[pos] = new_storage(&p, n->kernel->scratch_bytes, pos);
@@ -158,6 +163,9 @@ bool pass_plan_memory(Graph *g, PlanStats *stats, Diag *d)
             } else {
                 p.of[v->id] = new_storage(&p, (int64_t)ir_value_bytes(v), pos);
             }
+            Storage *s = &p.st[p.of[v->id]];
+            if (p.last_read[v->id] > s->last)
+                s->last = p.last_read[v->id];
         }
     }
     /* Values never read still need their bytes while their node runs. */
@@ -173,5 +181,6 @@ bool pass_plan_memory(Graph *g, PlanStats *stats, Diag *d)
     free(scratch_of);
     free(p.st);
     free(p.of);
+    free(p.last_read);
     return true;
 }
