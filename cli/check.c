@@ -26,7 +26,7 @@ static const char harness_src[] =
     "#include <stdlib.h>\n"
     "int main(int argc, char **argv)\n"
     "{\n"
-    "    const void *in[MODEL_NUM_INPUTS > 0 ? MODEL_NUM_INPUTS : 1];\n"
+    "    const void *in[MODEL_NUM_INPUTS > 0 ? MODEL_NUM_INPUTS : 1] = {0};\n"
     "    void *out[MODEL_NUM_OUTPUTS];\n"
     "    int i;\n"
     "    if (argc != 1 + MODEL_NUM_INPUTS + MODEL_NUM_OUTPUTS)\n"

@@ -258,8 +258,10 @@ static void copy_passthrough_outputs(Printer *p, Emit *e)
     for (int i = 0; i < g->noutputs; i++) {
         Value *v = g->outputs[i];
         if (v->data) {
-            pr(p, "    memcpy(outputs[%d], W + %lld, %zu);\n", i, (long long)v->weight_offset,
-               ir_value_bytes(v));
+            pr(p, "    (void)t%d;\n", v->id);    /* declared for kernels that read it */
+            if (ir_value_bytes(v))  /* an empty constant has no bytes in W */
+                pr(p, "    memcpy(outputs[%d], W + %lld, %zu);\n", i,
+                   (long long)v->weight_offset, ir_value_bytes(v));
             continue;
         }
         for (int k = 0; k < g->ninputs && v->is_input; k++)
