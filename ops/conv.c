@@ -62,20 +62,21 @@ static bool conv_geom(const Node *n, Diag *d, ConvGeom *g)
     const Value *b = n->nin > 2 ? n->in[2] : NULL;
     memset(g, 0, sizeof *g);
     if (x->shape.rank < 3) {
-        diag_error(d, n, "input X must have rank >= 3 ([N, C, spatial...]), got %d",
-                   x->shape.rank);
+        diag_error(d, n, "input 0 '%s': expected rank >= 3 ([N, C, spatial...]), got %d",
+                   x->name, x->shape.rank);
         return false;
     }
     if (w->shape.rank != x->shape.rank) {
-        diag_error(d, n, "weights W have rank %d but X has rank %d", w->shape.rank,
-                   x->shape.rank);
+        diag_error(d, n, "input 1 '%s': expected rank %d like input 0, got %d", w->name,
+                   x->shape.rank, w->shape.rank);
         return false;
     }
     if (!ir_dtype_is_float(x->dtype))
         return op_unsupported(d, n, "Conv on %s", ir_dtype_name(x->dtype));
     if (w->dtype != x->dtype || (b && b->dtype != x->dtype)) {
-        diag_error(d, n, "inputs differ in dtype (%s, %s%s%s)", ir_dtype_name(x->dtype),
-                   ir_dtype_name(w->dtype), b ? ", " : "", b ? ir_dtype_name(b->dtype) : "");
+        const Value *v = w->dtype != x->dtype ? w : b;
+        diag_error(d, n, "input %d '%s' is %s but input 0 is %s", v == w ? 1 : 2, v->name,
+                   ir_dtype_name(v->dtype), ir_dtype_name(x->dtype));
         return false;
     }
     g->r = x->shape.rank - 2;
@@ -88,14 +89,14 @@ static bool conv_geom(const Node *n, Diag *d, ConvGeom *g)
         return false;
     }
     if (g->C % g->group != 0 || g->M % g->group != 0 || w->shape.dim[1] * g->group != g->C) {
-        diag_error(d, n, "channels do not match: X has %lld, W %s, group %lld",
-                   (long long)g->C, ir_shape_str(n->graph->arena, &w->shape),
+        diag_error(d, n, "input 1 '%s' %s does not fit %lld input channels in %lld groups",
+                   w->name, ir_shape_str(n->graph->arena, &w->shape), (long long)g->C,
                    (long long)g->group);
         return false;
     }
     if (b && (b->shape.rank != 1 || b->shape.dim[0] != g->M)) {
-        diag_error(d, n, "bias B %s must be [%lld]", ir_shape_str(n->graph->arena, &b->shape),
-                   (long long)g->M);
+        diag_error(d, n, "input 2 '%s': expected shape [%lld], got %s", b->name,
+                   (long long)g->M, ir_shape_str(n->graph->arena, &b->shape));
         return false;
     }
     int r = g->r;
@@ -103,7 +104,7 @@ static bool conv_geom(const Node *n, Diag *d, ConvGeom *g)
     for (int i = 0; i < r; i++) {
         g->kern[i] = w->shape.dim[i + 2];
         if (g->kern[i] < 1) {
-            diag_error(d, n, "weights W %s have an empty kernel",
+            diag_error(d, n, "input 1 '%s' %s has an empty kernel", w->name,
                        ir_shape_str(n->graph->arena, &w->shape));
             return false;
         }
@@ -113,7 +114,7 @@ static bool conv_geom(const Node *n, Diag *d, ConvGeom *g)
             return false;
         for (int i = 0; i < r; i++)
             if (ks[i] != g->kern[i]) {
-                diag_error(d, n, "kernel_shape does not match weights W %s",
+                diag_error(d, n, "kernel_shape does not match input 1 '%s' %s", w->name,
                            ir_shape_str(n->graph->arena, &w->shape));
                 return false;
             }

@@ -226,15 +226,17 @@ static bool gemm_check(const Node *n, Diag *d, int64_t *M, int64_t *N, int64_t *
     const Value *a = n->in[0], *b = n->in[1];
     const Value *c = n->nin > 2 ? n->in[2] : NULL;
     if (a->shape.rank != 2 || b->shape.rank != 2) {
-        diag_error(d, n, "inputs A and B must be matrices, got ranks %d and %d", a->shape.rank,
-                   b->shape.rank);
+        const Value *v = a->shape.rank != 2 ? a : b;
+        diag_error(d, n, "input %d '%s': expected rank 2, got %d", v == a ? 0 : 1, v->name,
+                   v->shape.rank);
         return false;
     }
     if (!numeric(a->dtype))
         return op_unsupported(d, n, "Gemm on %s", ir_dtype_name(a->dtype));
     if (b->dtype != a->dtype || (c && c->dtype != a->dtype)) {
-        diag_error(d, n, "inputs differ in dtype (%s, %s%s%s)", ir_dtype_name(a->dtype),
-                   ir_dtype_name(b->dtype), c ? ", " : "", c ? ir_dtype_name(c->dtype) : "");
+        const Value *v = b->dtype != a->dtype ? b : c;
+        diag_error(d, n, "input %d '%s' is %s but input 0 is %s", v == b ? 1 : 2, v->name,
+                   ir_dtype_name(v->dtype), ir_dtype_name(a->dtype));
         return false;
     }
     bool ta = ir_attr_int(n, "transA", 0) != 0, tb = ir_attr_int(n, "transB", 0) != 0;
@@ -243,8 +245,9 @@ static bool gemm_check(const Node *n, Diag *d, int64_t *M, int64_t *N, int64_t *
     int64_t kb = b->shape.dim[tb ? 1 : 0];
     *N = b->shape.dim[tb ? 0 : 1];
     if (kb != *K) {
-        diag_error(d, n, "inner dimensions differ: op(A) is [%lld,%lld], op(B) is [%lld,%lld]",
-                   (long long)*M, (long long)*K, (long long)kb, (long long)*N);
+        diag_error(d, n, "inner dimensions mismatch: op('%s') is [%lld,%lld], op('%s') is "
+                   "[%lld,%lld]", a->name, (long long)*M, (long long)*K, b->name, (long long)kb,
+                   (long long)*N);
         return false;
     }
     if (c) {
@@ -259,7 +262,7 @@ static bool gemm_check(const Node *n, Diag *d, int64_t *M, int64_t *N, int64_t *
         if (ok && ir_attr(n, "broadcast") && ir_attr_int(n, "broadcast", 0) == 0)
             ok = cs->rank == 2 && cs->dim[0] == *M && cs->dim[1] == *N;
         if (!ok) {
-            diag_error(d, n, "input C %s cannot be broadcast to [%lld,%lld]",
+            diag_error(d, n, "input 2 '%s' %s cannot be broadcast to [%lld,%lld]", c->name,
                        ir_shape_str(n->graph->arena, cs), (long long)*M, (long long)*N);
             return false;
         }
@@ -302,14 +305,15 @@ static bool matmul_shape(const Node *n, Diag *d, Prod *p, Shape *out)
     const Value *a = n->in[0], *b = n->in[1];
     int ra = a->shape.rank, rb = b->shape.rank;
     if (ra < 1 || rb < 1) {
-        diag_error(d, n, "inputs must have rank >= 1, got %d and %d", ra, rb);
+        const Value *v = ra < 1 ? a : b;
+        diag_error(d, n, "input %d '%s': expected rank >= 1, got 0", v == a ? 0 : 1, v->name);
         return false;
     }
     if (!numeric(a->dtype))
         return op_unsupported(d, n, "MatMul on %s", ir_dtype_name(a->dtype));
     if (b->dtype != a->dtype) {
-        diag_error(d, n, "inputs differ in dtype (%s, %s)", ir_dtype_name(a->dtype),
-                   ir_dtype_name(b->dtype));
+        diag_error(d, n, "input 1 '%s' is %s but input 0 is %s", b->name,
+                   ir_dtype_name(b->dtype), ir_dtype_name(a->dtype));
         return false;
     }
     p->M = ra >= 2 ? a->shape.dim[ra - 2] : 1;
@@ -317,8 +321,8 @@ static bool matmul_shape(const Node *n, Diag *d, Prod *p, Shape *out)
     int64_t kb = rb >= 2 ? b->shape.dim[rb - 2] : b->shape.dim[0];
     p->N = rb >= 2 ? b->shape.dim[rb - 1] : 1;
     if (kb != p->K) {
-        diag_error(d, n, "inner dimensions differ: A %s, B %s",
-                   ir_shape_str(n->graph->arena, &a->shape),
+        diag_error(d, n, "inner dimensions mismatch: input 0 '%s' %s, input 1 '%s' %s", a->name,
+                   ir_shape_str(n->graph->arena, &a->shape), b->name,
                    ir_shape_str(n->graph->arena, &b->shape));
         return false;
     }
@@ -330,8 +334,8 @@ static bool matmul_shape(const Node *n, Diag *d, Prod *p, Shape *out)
     for (int i = 0; i < bb.rank; i++)
         bb.dim[i] = b->shape.dim[i];
     if (!ir_broadcast(&ab, &bb, &yb)) {
-        diag_error(d, n, "batch dimensions of A %s and B %s cannot be broadcast together",
-                   ir_shape_str(n->graph->arena, &a->shape),
+        diag_error(d, n, "batch dimensions of input 0 '%s' %s and input 1 '%s' %s cannot be "
+                   "broadcast together", a->name, ir_shape_str(n->graph->arena, &a->shape), b->name,
                    ir_shape_str(n->graph->arena, &b->shape));
         return false;
     }
