@@ -51,6 +51,10 @@ static const char harness_src[] =
     "        if (!f || fwrite(out[i], 1, n, f) != n || fclose(f) != 0)\n"
     "            return 14;\n"
     "    }\n"
+    "    for (i = 0; i < MODEL_NUM_INPUTS; i++)\n"
+    "        free((void *)in[i]);\n"
+    "    for (i = 0; i < MODEL_NUM_OUTPUTS; i++)\n"
+    "        free(out[i]);\n"
     "    return 0;\n"
     "}\n";
 
