@@ -659,6 +659,100 @@ static bool lower_glp(Node *n, Diag *d)
     return lower_global(n, d, PK_LP);
 }
 
+/* ---- MaxUnpool: scatter X into zeros at the flat positions in I ---- */
+
+static bool unpool_shape(Node *n, Diag *d, Shape *out)
+{
+    if (!op_inputs_known(n, d))
+        return false;
+    const Value *x = n->in[0], *ix = n->in[1];
+    if (x->shape.rank < 3) {
+        diag_error(d, n, "input 0 '%s' must have rank >= 3 (N, C, spatial...), got %d",
+                   x->name, x->shape.rank);
+        return false;
+    }
+    if (ix->dtype != DT_INT64 || !ir_shape_equal(&ix->shape, &x->shape)) {
+        diag_error(d, n, "input 1 '%s' must be int64 indices of X's shape %s", ix->name,
+                   ir_shape_str(n->graph->arena, &x->shape));
+        return false;
+    }
+    if (x->dtype == DT_STRING || !ir_dtype_supported(x->dtype))
+        return op_unsupported(d, n, "MaxUnpool on %s input", ir_dtype_name(x->dtype));
+    int r = x->shape.rank - 2;
+    int64_t ks[MAX_SPATIAL], st[MAX_SPATIAL], pads[2 * MAX_SPATIAL];
+    if (!ir_attr(n, "kernel_shape")) {
+        diag_error(d, n, "attribute 'kernel_shape' is required");
+        return false;
+    }
+    if (!spatial_ints(n, d, "kernel_shape", r, 1, 1, ks) ||
+        !spatial_ints(n, d, "strides", r, 1, 1, st) ||
+        !spatial_ints(n, d, "pads", 2 * r, 0, 0, pads))
+        return false;
+    *out = x->shape;
+    for (int i = 0; i < r; i++) {
+        /* (in - 1) * stride + kernel - pads: attrs < 2^31, in < 2^36 */
+        int64_t o = (x->shape.dim[2 + i] - 1) * st[i] + ks[i] - pads[i] - pads[r + i];
+        if (o < 0 || (x->shape.dim[2 + i] == 0)) {
+            diag_error(d, n, "spatial dim %d: pads leave no output", i);
+            return false;
+        }
+        out->dim[2 + i] = o;
+        out->sym[2 + i] = NULL;
+    }
+    if (n->nin > 2 && n->in[2]) {
+        int64_t os[IR_MAX_RANK + 1];
+        int cnt = op_ints(n, NULL, 2, os, IR_MAX_RANK + 1);
+        if (cnt == -2)
+            return op_unsupported(d, n, "MaxUnpool with a dynamic output_shape input");
+        if (cnt != x->shape.rank) {
+            diag_error(d, n, "output_shape has %d values, input has rank %d", cnt, x->shape.rank);
+            return false;
+        }
+        for (int i = 0; i < cnt; i++) {
+            bool bad = i < 2 ? os[i] != x->shape.dim[i] : os[i] < 0 || os[i] > ((int64_t)1 << 36);
+            if (bad) {
+                diag_error(d, n, "output_shape[%d] = %lld does not fit the input %s", i,
+                           (long long)os[i], ir_shape_str(n->graph->arena, &x->shape));
+                return false;
+            }
+            out->dim[i] = os[i];
+        }
+    }
+    return true;
+}
+
+static bool infer_unpool(Node *n, Diag *d)
+{
+    Shape s;
+    if (!unpool_shape(n, d, &s))
+        return false;
+    op_set_out(n, 0, n->in[0]->dtype, &s);
+    return true;
+}
+
+static bool lower_unpool(Node *n, Diag *d)
+{
+    Shape s;
+    if (!unpool_shape(n, d, &s))
+        return false;
+    Value *x = n->in[0], *ix = n->in[1], *y = n->out[0];
+    int64_t ny = ir_value_numel(y), nx = ir_value_numel(x);
+    LKernel *k = lw_kernel(n);
+    int vz = lk_var(k, DT_INT64), vi = lk_var(k, DT_INT64);
+    LStmt *zero = ls_for(k, vz, ny);
+    ls_push(k, k->root, zero);
+    ls_push(k, zero, ls_store(k, y, lx_var(k, vz), lx_num(k, lw_compute_type(y->dtype), 0)));
+    LStmt *scatter = ls_for(k, vi, nx);
+    ls_push(k, k->root, scatter);
+    LExpr *at = lx_load(k, ix, lx_var(k, vi));
+    /* Indices outside Y are skipped, never written. */
+    LStmt *iff = ls_if(k, lx_bin(k, LB_AND, lx_bin(k, LB_GE, at, lx_idx(k, 0)),
+                                 lt(k, at, lx_idx(k, ny))));
+    ls_push(k, scatter, iff);
+    ls_push(k, iff, ls_store(k, y, at, lx_load(k, x, lx_var(k, vi))));
+    return true;
+}
+
 /* ---- rows ---- */
 
 static const AttrSpec a_maxpool[] = {
@@ -676,6 +770,8 @@ static const AttrSpec a_lppool[] = {
     {"auto_pad", ATTR_STRING}, {"kernel_shape", ATTR_INTS}, {"pads", ATTR_INTS},
     {"strides", ATTR_INTS},    {"p", ATTR_INT},             {"ceil_mode", ATTR_INT},
     {"dilations", ATTR_INTS},  {NULL, 0}};
+static const AttrSpec a_unpool[] = {
+    {"kernel_shape", ATTR_INTS}, {"pads", ATTR_INTS}, {"strides", ATTR_INTS}, {NULL, 0}};
 static const AttrSpec a_none[] = {{NULL, 0}};
 static const AttrSpec a_p_float[] = {{"p", ATTR_FLOAT}, {NULL, 0}};
 static const AttrSpec a_p_int[] = {{"p", ATTR_INT}, {NULL, 0}};
@@ -685,6 +781,7 @@ const OpDesc op_rows_pool[] = {
     {"AveragePool", 1, 0, 1, 1, 1, 1, 0, a_avgpool, infer_avgpool, lower_avgpool, NULL},
     {"LpPool", 1, 1, 1, 1, 1, 1, 0, a_lppool_1, infer_lppool, lower_lppool, NULL},
     {"LpPool", 2, 0, 1, 1, 1, 1, 0, a_lppool, infer_lppool, lower_lppool, NULL},
+    {"MaxUnpool", 9, 0, 2, 3, 1, 1, 0, a_unpool, infer_unpool, lower_unpool, NULL},
     {"GlobalMaxPool", 1, 0, 1, 1, 1, 1, 0, a_none, infer_gmax, lower_gmax, NULL},
     {"GlobalAveragePool", 1, 0, 1, 1, 1, 1, 0, a_none, infer_gavg, lower_gavg, NULL},
     {"GlobalLpPool", 1, 1, 1, 1, 1, 1, 0, a_p_float, infer_glp, lower_glp, NULL},
