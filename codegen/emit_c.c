@@ -234,6 +234,8 @@ static void declare(Emit *e, Printer *p, const Value *v)
                 pr(p, "    const %s *t%d = (const %s *)inputs[%d];\n", ct, v->id, ct, i);
     } else if (v->output_index >= 0) {
         pr(p, "    %s *t%d = (%s *)outputs[%d];\n", ct, v->id, ct, v->output_index);
+    } else if (v->weight_offset >= 0 && ir_value_bytes(v) == 0) {
+        pr(p, "    const %s *t%d = NULL;    /* empty */\n", ct, v->id);  /* W may not exist */
     } else if (v->weight_offset >= 0) {
         pr(p, "    const %s *t%d = (const %s *)(W + %lld);\n", ct, v->id, ct,
            (long long)v->weight_offset);
