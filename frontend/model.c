@@ -141,12 +141,14 @@ static bool read_attr(FeCtx *c, const Onnx__AttributeProto *ap, Attr *a)
     case ATTR_FLOATS:
         a->n = (int)ap->n_floats;
         a->floats = ir_alloc_array(ar, ap->n_floats, sizeof(float));
-        memcpy(a->floats, ap->floats, ap->n_floats * sizeof(float));
+        if (ap->n_floats)  /* an empty list may be a NULL pointer */
+            memcpy(a->floats, ap->floats, ap->n_floats * sizeof(float));
         break;
     case ATTR_INTS:
         a->n = (int)ap->n_ints;
         a->ints = ir_alloc_array(ar, ap->n_ints, sizeof(int64_t));
-        memcpy(a->ints, ap->ints, ap->n_ints * sizeof(int64_t));
+        if (ap->n_ints)  /* an empty list may be a NULL pointer */
+            memcpy(a->ints, ap->ints, ap->n_ints * sizeof(int64_t));
         break;
     case ATTR_STRINGS:
         a->n = (int)ap->n_strings;

@@ -175,7 +175,7 @@ bool fe_tensor(FeCtx *c, const Onnx__TensorProto *t, Value *v, const char *what)
     v->data = ir_alloc(c->g->arena, (size_t)bytes ? (size_t)bytes : 1);
     if (external)
         return load_external(c, t, what, v->data, (size_t)bytes);
-    if (t->has_raw_data)
+    if (t->has_raw_data && bytes)   /* empty raw_data may be a NULL pointer */
         memcpy(v->data, t->raw_data.data, (size_t)bytes);
     else if (typed)
         copy_typed(t, dt, v->data, numel);
