@@ -117,6 +117,69 @@ typedef struct {
     int var;    /* variable: the block's (biased) variance */
 } Stats;
 
+/* The summed term at element index idx: x, or (x - mean)^2 when mean >= 0. */
+static LExpr *stat_term(LKernel *k, Value *x, LExpr *idx, DType ct, int mean)
+{
+    LExpr *v = ld(k, ct, x, idx);
+    if (mean < 0)
+        return v;
+    LExpr *dev = bin(k, LB_SUB, v, lx_var(k, mean));
+    return bin(k, LB_MUL, dev, dev);
+}
+
+#define SUM_LANES 16   /* independent partial sums: breaks the add latency chain */
+
+/* acc = sum of stat_term over the walk. A long contiguous run is summed in
+ * SUM_LANES interleaved partial sums combined pairwise, which the C
+ * compiler can keep in vector registers; otherwise one running sum. */
+static void emit_sum(LKernel *k, LStmt *parent, Value *x, LExpr *base, const Walk *w, DType ct,
+                     int mean, int acc)
+{
+    int64_t len = 0;
+    int dims = 0;
+    for (int i = 0; i < w->nd; i++)
+        if (w->ext[i] != 1) {
+            dims++;
+            len = w->ext[i];
+            if (w->str[i] != 1)
+                dims = 99;
+        }
+    if (dims != 1 || len < 4 * SUM_LANES) {
+        LExpr *idx;
+        ls_push(k, parent, ls_assign(k, acc, lx_f(k, ct, 0)));
+        LStmt *in = walk_nest(k, parent, w, base, &idx);
+        ls_push(k, in, ls_assign(k, acc, bin(k, LB_ADD, lx_var(k, acc),
+                                             stat_term(k, x, idx, ct, mean))));
+        return;
+    }
+    int lane[SUM_LANES];
+    for (int l = 0; l < SUM_LANES; l++) {
+        lane[l] = lk_var(k, ct);
+        ls_push(k, parent, ls_assign(k, lane[l], lx_f(k, ct, 0)));
+    }
+    int vb = lk_var(k, DT_INT64);
+    int64_t nblk = len / SUM_LANES, tail = len % SUM_LANES;
+    LStmt *blk = ls_for(k, vb, nblk);
+    ls_push(k, parent, blk);
+    LExpr *b0 = lx_add(k, base, lx_muli(k, lx_var(k, vb), SUM_LANES));
+    for (int l = 0; l < SUM_LANES; l++)
+        ls_push(k, blk, ls_assign(k, lane[l], bin(k, LB_ADD, lx_var(k, lane[l]),
+                                                  stat_term(k, x, lx_addi(k, b0, l), ct, mean))));
+    for (int64_t t = 0; t < tail; t++) {
+        int l = (int)t;
+        LExpr *idx = lx_addi(k, base, nblk * SUM_LANES + t);
+        ls_push(k, parent, ls_assign(k, lane[l], bin(k, LB_ADD, lx_var(k, lane[l]),
+                                                     stat_term(k, x, idx, ct, mean))));
+    }
+    LExpr *part[SUM_LANES];
+    for (int l = 0; l < SUM_LANES; l++)
+        part[l] = lx_var(k, lane[l]);
+    for (int width = SUM_LANES; width > 1; width /= 2)
+        for (int l = 0; l < width / 2; l++)
+            part[l] = bin(k, LB_ADD, part[2 * l], part[2 * l + 1]);
+    ls_push(k, parent, ls_assign(k, acc, part[0]));
+}
+
 /* mean = sum(x) / count; var = sum((x - mean)^2) / count. */
 static Stats emit_stats(LKernel *k, LStmt *parent, Value *x, LExpr *base, const Walk *w,
                         DType ct)
@@ -125,16 +188,10 @@ static Stats emit_stats(LKernel *k, LStmt *parent, Value *x, LExpr *base, const 
     int acc = lk_var(k, ct);
     st.mean = lk_var(k, ct);
     st.var = lk_var(k, ct);
-    LExpr *idx;
-    ls_push(k, parent, ls_assign(k, acc, lx_f(k, ct, 0)));
-    LStmt *in = walk_nest(k, parent, w, base, &idx);
-    ls_push(k, in, ls_assign(k, acc, bin(k, LB_ADD, lx_var(k, acc), ld(k, ct, x, idx))));
+    emit_sum(k, parent, x, base, w, ct, -1, acc);
     ls_push(k, parent, ls_assign(k, st.mean, bin(k, LB_DIV, lx_var(k, acc),
                                                  lx_f(k, ct, (double)w->count))));
-    ls_push(k, parent, ls_assign(k, acc, lx_f(k, ct, 0)));
-    in = walk_nest(k, parent, w, base, &idx);
-    LExpr *dev = bin(k, LB_SUB, ld(k, ct, x, idx), lx_var(k, st.mean));
-    ls_push(k, in, ls_assign(k, acc, bin(k, LB_ADD, lx_var(k, acc), bin(k, LB_MUL, dev, dev))));
+    emit_sum(k, parent, x, base, w, ct, st.mean, acc);
     ls_push(k, parent, ls_assign(k, st.var, bin(k, LB_DIV, lx_var(k, acc),
                                                 lx_f(k, ct, (double)w->count))));
     return st;
