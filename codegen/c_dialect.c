@@ -157,6 +157,8 @@ static void binary(CRender *r, const LExpr *e)
     case LB_POW:
         call2(r, fl ? mathfn(dt, "pow") : helper(r, "pow", dt), e->a, e->b);
         return;
+    case LB_SHL: call2(r, helper(r, "shl", dt), e->a, e->b); return;
+    case LB_SHR: call2(r, helper(r, "shr", dt), e->a, e->b); return;
     case LB_MIN: call2(r, helper(r, "min", dt), e->a, e->b); return;
     case LB_MAX: call2(r, helper(r, "max", dt), e->a, e->b); return;
     case LB_XOR:
@@ -443,6 +445,16 @@ void cr_helpers(const CRender *r, Printer *p)
             pr(p, "    return b == 0 ? 0 : (%s)(a / b);\n}\n", ct);
         else if (strcmp(kind, "rem") == 0)
             pr(p, "    return b == 0 ? 0 : (%s)(a %% b);\n}\n", ct);
+        /* Shifts as numpy does them: a count outside [0, width) shifts
+         * everything out (sign fill on the right); no C undefined behaviour. */
+        else if (strcmp(kind, "shl") == 0)
+            pr(p, "    return %sb >= (%s)(8 * sizeof a) ? 0 : (%s)((uint64_t)a << b);\n}\n",
+               uns ? "" : "b < 0 || ", ct, ct);
+        else if (strcmp(kind, "shr") == 0 && uns)
+            pr(p, "    return b >= (%s)(8 * sizeof a) ? 0 : (%s)(a >> b);\n}\n", ct, ct);
+        else if (strcmp(kind, "shr") == 0)
+            pr(p, "    if (b < 0 || b >= (%s)(8 * sizeof a))\n        return a < 0 ? -1 : 0;\n"
+                  "    return a < 0 ? (%s)~(~a >> b) : (%s)(a >> b);\n}\n", ct, ct, ct);
         else if (strcmp(kind, "pow") == 0)
             pr(p, "    return (%s)pow((double)a, (double)b);\n}\n", ct);
         else if (strcmp(kind, "mod") == 0 && fl)

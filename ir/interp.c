@@ -219,8 +219,17 @@ static Scalar binary_int(Interp *in, const LExpr *e, int64_t x, int64_t y)
     case LB_BITAND: r.i = x & y; break;
     case LB_BITOR: r.i = x | y; break;
     case LB_BITXOR: r.i = x ^ y; break;
-    case LB_SHL: r.i = uy >= 64 ? 0 : (int64_t)(ux << uy); break;
-    case LB_SHR: r.i = uy >= 64 ? 0 : (int64_t)(ux >> uy); break;
+    case LB_SHL:
+    case LB_SHR: {
+        int64_t width = (int64_t)ir_dtype_size(e->a->dt) * 8;
+        if (y < 0 || y >= width)
+            r.i = e->op == LB_SHL || u || x >= 0 ? 0 : -1;
+        else if (e->op == LB_SHL)
+            r.i = (int64_t)(ux << y);
+        else
+            r.i = u ? (int64_t)(ux >> y) : (x < 0 ? ~(~x >> y) : x >> y);
+        break;
+    }
     default: in->failed = true; break;
     }
     r.i = wrap_int(e->dt, r.i);
