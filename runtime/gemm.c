@@ -445,6 +445,24 @@ RT_INTERNAL void rt_gemm_store(ptrdiff_t mr, ptrdiff_t nr, float alpha,
                                ptrdiff_t ldc)
 {
     ptrdiff_t i, j;
+    if (mr == RT_GEMM_MR && nr == RT_GEMM_NR) {
+        /* full tile: constant trip counts, which gcc -O2 also vectorises */
+        for (i = 0; i < RT_GEMM_MR; i++) {
+            const float *s = acc + i * RT_GEMM_NR;
+            float *d = C + i * ldc;
+            if (beta == 0.0f) {
+                for (j = 0; j < RT_GEMM_NR; j++)
+                    d[j] = alpha * s[j];
+            } else if (beta == 1.0f) {
+                for (j = 0; j < RT_GEMM_NR; j++)
+                    d[j] += alpha * s[j];
+            } else {
+                for (j = 0; j < RT_GEMM_NR; j++)
+                    d[j] = alpha * s[j] + beta * d[j];
+            }
+        }
+        return;
+    }
     for (i = 0; i < mr; i++) {
         const float *s = acc + i * RT_GEMM_NR;
         float *d = C + i * ldc;
