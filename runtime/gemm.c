@@ -16,9 +16,9 @@
  * MR, NR and the micro-kernel depend on the target's feature macros; the
  * scratch size does not (it is computed from the largest MR and NR any
  * target uses), so the compiler and model.c agree on it whatever flags each
- * was built with.  Every path sums each element of C over k in the same
- * order, with a fused multiply-add where the target has one, so targets
- * differ only by that rounding.
+ * was built with.  Targets differ only by rounding: fused multiply-add
+ * where the target has one, and the order of the sum over k in the
+ * few-row dot-product path (vector-wide partial sums).
  *
  * Semantics follow BLAS: beta == 0 means C is write-only (its old contents,
  * NaN included, are never read); alpha == 0 or K == 0 means op(A) and op(B)
