@@ -120,6 +120,17 @@ typedef struct {
 
 struct OpDesc;
 
+/* What a Conv/Gemm/MatMul kernel applies to each output as it stores it,
+ * set by passes/fuse_epilogue.c:  out = act(out + bias + residual).
+ * Codes match the runtime's rt_act. */
+typedef struct {
+    int act;                /* 0 none, 1 relu, 2 clip, 3 leaky relu, 4 hard swish,
+                               5 sigmoid, 6 gelu (erf), 7 gelu (tanh) */
+    float alpha, beta;      /* clip bounds; leaky relu slope */
+    Value *bias;            /* per output channel (Conv) or column (MatMul), or NULL */
+    Value *residual;        /* same shape as the output, or NULL */
+} Epilogue;
+
 struct Node {
     struct Graph *graph;    /* owner, for arena allocations */
     int index;              /* position in the ONNX graph, for diagnostics */
@@ -134,6 +145,7 @@ struct Node {
     Attr *attrs;
     bool dead;
     LKernel *kernel;        /* loop IR once lowered */
+    Epilogue epi;           /* fused bias/residual/activation, see above */
     const char *fused_names;/* "a+b+c" when fusion merged nodes, else NULL */
     const char *fused_ops;
 };

@@ -49,4 +49,13 @@ RT_API void rt_conv2d(const rt_conv2d_shape *s, const float *x,
 RT_API float rt_h2f(uint16_t h);
 RT_API uint16_t rt_f2h(float f);
 
+/* ---- epilogue.c ------------------------------------------------------ */
+
+/* One activation (rt_act) of x. */
+RT_API float rt_activate(int act, float alpha, float beta, float x);
+/* Applies *ep (bias, residual, activation; may be NULL) in place to rows
+ * [row0, row0+nrows) and columns [col0, col0+ncols) of c (row stride ldc). */
+RT_API void rt_epilogue_block(const rt_epilogue *ep, float *c, ptrdiff_t ldc, ptrdiff_t row0,
+                              ptrdiff_t nrows, ptrdiff_t col0, ptrdiff_t ncols);
+
 #endif /* RT_H */

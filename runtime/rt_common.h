@@ -83,4 +83,27 @@ typedef struct {
     int group;          /* C % group == 0 and M % group == 0 */
 } rt_conv2d_shape;
 
+/* What a GEMM or convolution applies to each output element as it stores
+ * it, so that bias, residual add and activation never take a second pass
+ * over memory:  c = act(c + bias + residual).  */
+typedef enum {
+    RT_ACT_NONE = 0,
+    RT_ACT_RELU = 1,
+    RT_ACT_CLIP = 2,        /* min(max(x, alpha), beta) */
+    RT_ACT_LEAKY_RELU = 3,  /* x < 0 ? alpha * x : x */
+    RT_ACT_HARD_SWISH = 4,  /* x * min(max(x / 6 + 1/2, 0), 1) */
+    RT_ACT_SIGMOID = 5,
+    RT_ACT_GELU_ERF = 6,    /* x / 2 * (1 + erf(x / sqrt 2)) */
+    RT_ACT_GELU_TANH = 7
+} rt_act;
+
+typedef struct {
+    const float *bias;      /* NULL, or one value per row (bias_rows) or per column */
+    int bias_rows;
+    const float *residual;  /* NULL, or a matrix laid out like the output, row stride ldr */
+    ptrdiff_t ldr;
+    int act;                /* rt_act */
+    float alpha, beta;      /* activation parameters, see rt_act */
+} rt_epilogue;
+
 #endif /* RT_COMMON_H */
