@@ -90,6 +90,8 @@ typedef struct LStmt {
     int nints;
     LArg *args;
     int nargs;
+    double flops;           /* LS_CALL: floating-point ops of one call, set by
+                             * the lowering for profiles (0: unknown) */
 } LStmt;
 
 struct LKernel {

@@ -320,6 +320,7 @@ static bool lower_conv(Node *n, Diag *d)
     k->runtime = "conv";
     k->scratch_bytes = (int64_t)rt_conv2d_scratch(&s) * (int64_t)sizeof(float);
     LStmt *c = ls_call(k, "rt_conv2d");
+    c->flops = 2.0 * s.N * s.M * s.OH * s.OW * (double)(s.C / s.group) * s.KH * s.KW;
     ls_params(k, c, "rt_conv2d_shape", ints, 16);
     ls_arg_buf(k, c, n->in[0], 0);
     ls_arg_buf(k, c, n->in[1], 0);

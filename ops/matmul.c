@@ -135,6 +135,7 @@ static void sgemm_call(LKernel *k, const Prod *p, int64_t M, int64_t aoff, int64
                        int64_t yoff, float beta)
 {
     LStmt *c = ls_call(k, "rt_sgemm");
+    c->flops = 2.0 * (double)M * (double)p->N * (double)p->K;
     ls_arg_int(k, c, p->ta);
     ls_arg_int(k, c, p->tb);
     ls_arg_int(k, c, M);
