@@ -70,3 +70,11 @@ else()
   add_test(NAME example/digits
     COMMAND bash ${CMAKE_SOURCE_DIR}/examples/digits/run.sh ${PY} $<TARGET_FILE:dlc>)
 endif()
+
+# A ResNet-50-sized model (~100 MB of weights) must go through dlc and
+# cc -O2 -c well under a minute with bounded memory.
+if(NOT DLC_SANITIZE)
+  add_test(NAME models/compile-cost
+    COMMAND sh -c "${PY} ${CMAKE_SOURCE_DIR}/bench/models/make.py ${CMAKE_BINARY_DIR}/bench-models --only resnet50 >/dev/null && ${PY} ${CMAKE_SOURCE_DIR}/tests/tools/compile_cost.py ${CMAKE_BINARY_DIR}/bench-models/resnet50.onnx --dlc $<TARGET_FILE:dlc> --work ${CMAKE_BINARY_DIR}/compile-cost --max-seconds 60 --max-mb 4096")
+  set_tests_properties(models/compile-cost PROPERTIES TIMEOUT 600)
+endif()
