@@ -1,0 +1,903 @@
+"""dlc against ONNX Runtime on full-size networks, side by side.
+
+usage: .venv/bin/python bench/run.py [--dlc build/dlc]
+           [--models resnet50,mobilenetv2,squeezenet1_1,bert_base]
+           [--threads 1,2] [--runs 20] [--warmup 5] [--seed 0]
+           [--peak-gflops 110] [--json out.json] [--plot out.png]
+           [--work build/bench] [--cc cc] [--cflags "-O3 -march=native"]
+
+A benchmark, not a test: it exits 0 however slow dlc is, 1 when a model
+failed to generate, compile, build or run, or when dlc's outputs do not
+match ONNX Runtime's (such a model is not timed and reads FAIL), 2 on bad
+usage.
+
+What it does, per model:
+  1. writes WORK/NAME.onnx with bench/models/make.py unless it is there;
+  2. counts the model's FLOPs from the graph (2 x the multiply-adds of every
+     Conv, Gemm and MatMul, shapes from ONNX shape inference);
+  3. compiles it: `dlc WORK/NAME.onnx -o WORK/NAME.c --name NAME`, then
+     `cc -O3 -march=native -fPIC -shared -fopenmp WORK/NAME.c -lm` into
+     WORK/libNAME.so (skipped when the generated source, the compiler and
+     its flags are those of the library already there);
+  4. for each thread count T, starts a fresh worker process of this script
+     (`run.py --worker ...`) with OMP_NUM_THREADS=T, so that the OpenMP
+     runtime sees T before the library loads and each measurement has a
+     process of its own. The worker:
+       - builds the model's seeded example inputs (bench/models/NAME.py
+         example(), rng numpy.random.default_rng([seed, 1]));
+       - loads the library with ctypes, reads NAME_inputs / NAME_outputs
+         (names, dtypes, shapes, bytes) from it and NAME_WORKSPACE_SIZE from
+         NAME.h, and runs NAME_run_with_workspace once on a 64-byte aligned
+         workspace of that size;
+       - creates the ONNX Runtime session (CPUExecutionProvider,
+         ORT_ENABLE_ALL, intra_op_num_threads=T, inter_op_num_threads=1)
+         and runs it once with the plain `run` API: the reference outputs;
+       - compares: a float element matches when
+         |dlc - ort| <= atol + rtol * |ort| (1e-3 and 1e-3; NaN matches NaN),
+         integers exactly; a mismatch stops the worker (status FAIL);
+       - times the two alternately in the same process: --warmup rounds,
+         then --runs rounds, each one dlc call and one ORT call, in turn
+         dlc first and ORT first. Each call is timed alone with
+         time.perf_counter_ns(): around the ctypes call for dlc, around
+         sess.run_with_iobinding() for ORT, whose inputs and outputs are
+         bound once, before timing, to preallocated numpy arrays (so
+         neither side allocates or copies outputs in the timed region).
+         The garbage collector is off while timing; the outputs are checked
+         again after the last round.
+  5. reports medians (never means: the machine is shared), min and p90
+     (numpy's linear interpolation), the ratio of medians dlc/ORT (lower
+     is better) and the share of the fp32 peak each reaches:
+     FLOPs / median / (peak GFLOP/s per core x T).
+
+Memory. dlc's needs are known before it runs: the arena (NAME_WORKSPACE_SIZE
+from the header) plus the weights (the "Weights: N bytes" line of NAME.c).
+ONNX Runtime's peak is measured in the worker, from /proc/self/status:
+the peak resident set size (VmHWM) is reset by writing 5 to
+/proc/self/clear_refs, VmRSS is read, then the session is created and run
+once with `run` and once with the IO binding; ORT's figure is VmHWM after
+that minus VmRSS before, i.e. everything session creation and running cost
+(weights included) at its highest point. dlc's measured figure is the same,
+taken earlier in the same process around loading the library and its first
+run (weight pages touched, code, and the workspace, which is mmap'd afresh
+so that no already-resident heap block hides it). Where clear_refs cannot
+be written the worker falls back on the growth of
+getrusage(RUSAGE_SELF).ru_maxrss, a lower bound, and says so
+("rss_method" in the JSON). Memory the Python heap had already freed and
+kept resident before a phase may be reused by it unseen, so both figures
+are growth, not totals of the process.
+
+Threads: dlc's runtime threads with OpenMP when it is built with it;
+`-fopenmp` is passed so the same source runs threaded once its kernels
+carry OpenMP pragmas, and is harmless until then. Both sides keep their
+default waiting policies (libgomp and ORT spin briefly after a parallel
+region); alternating the order of the two calls each round spreads any
+effect of one on the other evenly.
+
+The JSON (--json) holds the versions (ONNX Runtime, onnx, numpy, Python,
+dlc, cc), the machine, the options, and per model and thread count every
+raw time in nanoseconds, the summaries, errors and memory figures.
+--plot writes a PNG bar chart of the ratios (matplotlib, Agg backend).
+"""
+import argparse
+import ctypes
+import datetime
+import gc
+import hashlib
+import json
+import mmap
+import os
+import platform
+import re
+import resource
+import shlex
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+MODELS_DIR = os.path.join(HERE, "models")
+ALL_MODELS = ["resnet50", "mobilenetv2", "squeezenet1_1", "bert_base"]
+ATOL = 1e-3
+RTOL = 1e-3
+
+# ONNX TensorProto data type code -> numpy dtype name
+ONNX_DTYPES = {1: "float32", 2: "uint8", 3: "int8", 4: "uint16", 5: "int16",
+               6: "int32", 7: "int64", 9: "bool", 10: "float16", 11: "float64",
+               12: "uint32", 13: "uint64"}
+
+
+# --------------------------------------------------------------------------
+# small helpers shared by both sides
+
+def log(msg):
+    print(msg, flush=True)
+
+
+def read_status():
+    """VmRSS and VmHWM of this process in bytes, from /proc/self/status."""
+    out = {}
+    with open("/proc/self/status") as f:
+        for line in f:
+            key, _, rest = line.partition(":")
+            if key in ("VmRSS", "VmHWM"):
+                out[key] = int(rest.split()[0]) * 1024
+    return out
+
+
+class PeakRss:
+    """Peak resident set growth over a region of code (see the module
+    docstring): reset VmHWM, note VmRSS, and at the end VmHWM - that."""
+
+    def __enter__(self):
+        try:
+            with open("/proc/self/clear_refs", "w") as f:
+                f.write("5")
+            self.method = "VmHWM after - VmRSS before, VmHWM reset via /proc/self/clear_refs"
+            self.base = read_status()["VmRSS"]
+        except OSError:
+            self.method = "ru_maxrss growth (lower bound: clear_refs not writable)"
+            self.base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+        return self
+
+    def __exit__(self, *exc):
+        if self.method.startswith("VmHWM"):
+            now = read_status()
+            self.peak = now["VmHWM"] - self.base
+            self.after = now["VmRSS"] - self.base
+        else:
+            self.peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 - self.base
+            self.after = None
+        return False
+
+
+def summarize(times_ns):
+    import numpy as np
+    a = np.asarray(times_ns, dtype=np.float64) / 1e6
+    return {"median_ms": float(np.median(a)), "min_ms": float(a.min()),
+            "p90_ms": float(np.percentile(a, 90)), "max_ms": float(a.max()),
+            "n": int(a.size)}
+
+
+def compare(got, ref, atol, rtol):
+    """Max abs and rel error of got against ref, and whether every element
+    is within atol + rtol * |ref|. rel is |d| / |ref| over elements whose
+    ref is finite and not zero (NaN matches NaN, infinities must be equal); `worst` is max |d| / (atol + rtol |ref|), <= 1 on a
+    match."""
+    import numpy as np
+    out = {"dtype": str(ref.dtype), "shape": list(ref.shape)}
+    if got.shape != ref.shape:
+        out.update(ok=False, error=f"shape {list(got.shape)} vs ORT {list(ref.shape)}")
+        return out
+    if ref.dtype.kind in "fc":
+        g = got.astype(np.float64)
+        r = ref.astype(np.float64)
+        both_nan = np.isnan(g) & np.isnan(r)
+        with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
+            d = np.abs(g - r)
+            same_inf = np.isinf(r) & (g == r)
+            d = np.where(both_nan | same_inf, 0.0, d)
+            d = np.where(np.isnan(d), np.inf, d)
+            tol = atol + rtol * np.abs(np.where(np.isfinite(r), r, 0.0))
+            nz = np.isfinite(r) & (r != 0)
+            rel = np.where(nz, d / np.where(nz, np.abs(r), 1.0),
+                           np.where(np.isfinite(r) | (d == 0), 0.0, np.inf))
+            worst = np.where(d == 0, 0.0, d / tol)
+        out["max_abs"] = float(d.max()) if d.size else 0.0
+        out["max_rel"] = float(rel.max()) if rel.size else 0.0
+        out["worst"] = float(worst.max()) if d.size else 0.0
+        bad = ~(d <= tol)
+        out["ok"] = not bool(bad.any())
+        out["mismatches"] = int(bad.sum())
+    else:
+        diff = got != ref
+        out["max_abs"] = float(np.abs(got.astype(np.float64) - ref.astype(np.float64)).max()) \
+            if ref.size else 0.0
+        out["max_rel"] = None
+        out["ok"] = not bool(diff.any())
+        out["mismatches"] = int(diff.sum())
+    return out
+
+
+# --------------------------------------------------------------------------
+# the worker: one (model, threads) measurement in a process of its own
+
+class TensorInfo(ctypes.Structure):
+    _fields_ = [("name", ctypes.c_char_p), ("dtype", ctypes.c_int),
+                ("rank", ctypes.c_int), ("shape", ctypes.c_longlong * 8),
+                ("bytes", ctypes.c_size_t)]
+
+
+def header_define(header_text, prefix, what):
+    m = re.search(rf"#define\s+{prefix}_{what}\s+(\d+)", header_text)
+    return int(m.group(1)) if m else None
+
+
+def worker(args):
+    import numpy as np
+    import onnxruntime as ort
+    sys.path.insert(0, MODELS_DIR)
+    import make  # bench/models/make.py: MODELS, name -> module with example()
+
+    name, threads = args.model, args.threads
+    result = {"model": name, "threads": threads, "status": "ERROR",
+              "omp_num_threads": os.environ.get("OMP_NUM_THREADS")}
+
+    def finish():
+        with open(args.out, "w") as f:
+            json.dump(result, f)
+
+    # --- what the generated code says about itself
+    with open(args.header) as f:
+        header = f.read()
+    prefix = name.upper()
+    ws_size = header_define(header, prefix, "WORKSPACE_SIZE")
+    n_in = header_define(header, prefix, "NUM_INPUTS")
+    n_out = header_define(header, prefix, "NUM_OUTPUTS")
+    if ws_size is None or n_in is None or n_out is None:
+        result["error"] = f"{args.header}: no {prefix}_WORKSPACE_SIZE / NUM_INPUTS / NUM_OUTPUTS"
+        return finish()
+    if header_define(header, prefix, "WEIGHTS_SIZE") is not None:
+        result["error"] = f"{args.header}: weights in a separate file; run.py embeds them"
+        return finish()
+
+    feeds = make.MODELS[name].example(np.random.default_rng([args.seed, 1]))
+    feeds = {k: np.ascontiguousarray(v) for k, v in feeds.items()}
+    gc.collect()
+
+    # --- dlc: load, bind, first run
+    with PeakRss() as dlc_mem:
+        lib = ctypes.CDLL(os.path.abspath(args.lib))
+        infos_in = (TensorInfo * max(n_in, 1)).in_dll(lib, f"{name}_inputs")
+        infos_out = (TensorInfo * n_out).in_dll(lib, f"{name}_outputs")
+        run = getattr(lib, f"{name}_run_with_workspace")
+        run.restype = ctypes.c_int
+        run.argtypes = [ctypes.POINTER(ctypes.c_void_p), ctypes.POINTER(ctypes.c_void_p),
+                        ctypes.c_void_p]
+        inputs = []
+        for i in range(n_in):
+            info = infos_in[i]
+            key = info.name.decode()
+            shape = [int(info.shape[d]) for d in range(info.rank)]
+            dtype = ONNX_DTYPES.get(info.dtype)
+            if key not in feeds:
+                result["error"] = (f"dlc input {i} '{key}' is not among the example "
+                                   f"inputs {list(feeds)}")
+                return finish()
+            arr = feeds[key]
+            if dtype != str(arr.dtype) or shape != list(arr.shape) or info.bytes != arr.nbytes:
+                result["error"] = (f"dlc input '{key}' {dtype} {shape} ({info.bytes} bytes) vs "
+                                   f"example {arr.dtype} {list(arr.shape)}")
+                return finish()
+            inputs.append(arr)
+        outputs = []
+        for i in range(n_out):
+            info = infos_out[i]
+            key = info.name.decode()
+            shape = [int(info.shape[d]) for d in range(info.rank)]
+            dtype = ONNX_DTYPES.get(info.dtype)
+            if dtype is None:
+                result["error"] = f"dlc output '{key}': dtype code {info.dtype} not handled"
+                return finish()
+            buf = np.zeros(shape, dtype=dtype)
+            if buf.nbytes != info.bytes:
+                result["error"] = f"dlc output '{key}': {info.bytes} bytes for {dtype} {shape}"
+                return finish()
+            outputs.append((key, buf))
+        in_ptrs = (ctypes.c_void_p * max(n_in, 1))(*[a.ctypes.data for a in inputs])
+        out_ptrs = (ctypes.c_void_p * n_out)(*[b.ctypes.data for _, b in outputs])
+        # fresh anonymous pages (page aligned, so 64-byte aligned), not a
+        # reused heap block that is resident already
+        ws_map = mmap.mmap(-1, max(ws_size, 1))
+        ws_arr = np.frombuffer(ws_map, dtype=np.uint8)
+        ws_ptr = ctypes.c_void_p(ws_arr.ctypes.data)
+        assert ws_arr.ctypes.data % 64 == 0
+        status = run(in_ptrs, out_ptrs, ws_ptr)
+    result["dlc_peak_rss_bytes"] = dlc_mem.peak
+    result["workspace_bytes"] = ws_size
+    if status != 0:
+        result["error"] = f"{name}_run_with_workspace returned {status}"
+        return finish()
+
+    # --- ONNX Runtime: session, reference outputs, IO binding
+    with PeakRss() as ort_mem:
+        so = ort.SessionOptions()
+        so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        so.intra_op_num_threads = threads
+        so.inter_op_num_threads = 1
+        so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        sess = ort.InferenceSession(args.onnx, so, providers=["CPUExecutionProvider"])
+        out_names = [o.name for o in sess.get_outputs()]
+        ref = sess.run(out_names, feeds)
+        ort_out = [np.empty_like(r) for r in ref]
+        binding = sess.io_binding()
+        for k, v in feeds.items():
+            binding.bind_cpu_input(k, v)
+        for n, buf in zip(out_names, ort_out):
+            binding.bind_output(n, "cpu", 0, buf.dtype, list(buf.shape), buf.ctypes.data)
+        sess.run_with_iobinding(binding)
+    result["ort_peak_rss_bytes"] = ort_mem.peak
+    result["ort_rss_after_bytes"] = ort_mem.after
+    result["rss_method"] = ort_mem.method
+    for n, r, b in zip(out_names, ref, ort_out):
+        if not compare(b, r, args.atol, args.rtol)["ok"]:
+            result["error"] = f"ORT output '{n}': run_with_iobinding differs from run"
+            return finish()
+    if [k for k, _ in outputs] != out_names:
+        result["error"] = f"outputs: dlc {[k for k, _ in outputs]} vs ORT {out_names}"
+        return finish()
+
+    # --- the check
+    def check():
+        return [dict(compare(b, r, args.atol, args.rtol), name=k)
+                for (k, b), r in zip(outputs, ref)]
+
+    result["check"] = check()
+    if not all(c["ok"] for c in result["check"]):
+        result["status"] = "FAIL"
+        return finish()
+
+    # --- timing, alternating
+    clock = time.perf_counter_ns
+    dlc_ns, ort_ns = [], []
+    bad = []
+
+    def one_dlc(keep):
+        t0 = clock()
+        st = run(in_ptrs, out_ptrs, ws_ptr)
+        t1 = clock()
+        if st != 0:
+            bad.append(st)
+        if keep:
+            dlc_ns.append(t1 - t0)
+
+    def one_ort(keep):
+        t0 = clock()
+        sess.run_with_iobinding(binding)
+        t1 = clock()
+        if keep:
+            ort_ns.append(t1 - t0)
+
+    gc.disable()
+    try:
+        for r in range(args.warmup + args.runs):
+            keep = r >= args.warmup
+            if r % 2 == 0:
+                one_dlc(keep)
+                one_ort(keep)
+            else:
+                one_ort(keep)
+                one_dlc(keep)
+    finally:
+        gc.enable()
+    if bad:
+        result["error"] = f"{name}_run_with_workspace returned {bad[0]} while timing"
+        return finish()
+    result["check_after"] = check()
+    if not all(c["ok"] for c in result["check_after"]):
+        result["status"] = "FAIL"
+        result["error"] = "outputs changed while timing"
+        return finish()
+    result["dlc_ns"] = dlc_ns
+    result["ort_ns"] = ort_ns
+    result["dlc"] = summarize(dlc_ns)
+    result["ort"] = summarize(ort_ns)
+    result["status"] = "ok"
+    return finish()
+
+
+# --------------------------------------------------------------------------
+# the driver
+
+def count_flops(path):
+    """2 x multiply-adds of Conv, Gemm and MatMul, shapes from ONNX shape
+    inference. Returns (flops, {op: flops}, [nodes whose shapes are not
+    static]); flops is None when any such node's shape is unknown."""
+    import onnx
+    model = onnx.load(path)
+    model = onnx.shape_inference.infer_shapes(model, data_prop=True)
+    g = model.graph
+    shapes = {}
+    for vi in list(g.input) + list(g.value_info) + list(g.output):
+        t = vi.type.tensor_type
+        if t.HasField("shape"):
+            dims = [d.dim_value if d.HasField("dim_value") else None for d in t.shape.dim]
+            shapes[vi.name] = None if None in dims else dims
+    for init in g.initializer:
+        shapes[init.name] = list(init.dims)
+
+    def prod(xs):
+        p = 1
+        for x in xs:
+            p *= x
+        return p
+
+    per_op, unknown = {}, []
+    for i, node in enumerate(g.node):
+        if node.op_type not in ("Conv", "Gemm", "MatMul"):
+            continue
+        out = shapes.get(node.output[0])
+        a = shapes.get(node.input[0])
+        b = shapes.get(node.input[1])
+        if out is None or a is None or b is None:
+            unknown.append(f"{i} '{node.name}' ({node.op_type})")
+            continue
+        if node.op_type == "Conv":  # out [N, M, *spatial], W [M, C/group, *kernel]
+            macs = prod(out) * prod(b[1:])
+        elif node.op_type == "Gemm":
+            trans_a = next((at.i for at in node.attribute if at.name == "transA"), 0)
+            macs = prod(out) * (a[0] if trans_a else a[1])
+        else:  # MatMul: out [..., M, N], K = A's last dim
+            macs = prod(out) * a[-1]
+        per_op[node.op_type] = per_op.get(node.op_type, 0) + 2 * macs
+    total = None if unknown else sum(per_op.values())
+    return total, per_op, unknown
+
+
+def weights_bytes(c_path):
+    """The weight bytes model.c embeds, from its "Weights: N bytes" comment
+    (None when it has none)."""
+    with open(c_path, "rb") as f:
+        head = f.read(1 << 20)
+        m = re.search(rb"/\* Weights: (\d+) bytes", head)
+        if m:
+            return int(m.group(1))
+        # the weights come after the runtime kernels; look further, in chunks
+        tail = head[-64:]
+        while True:
+            chunk = f.read(1 << 24)
+            if not chunk:
+                return 0
+            m = re.search(rb"/\* Weights: (\d+) bytes", tail + chunk)
+            if m:
+                return int(m.group(1))
+            tail = chunk[-64:]
+
+
+def file_sha256(path, h):
+    with open(path, "rb") as f:
+        while True:
+            chunk = f.read(1 << 24)
+            if not chunk:
+                return
+            h.update(chunk)
+
+
+def run_cmd(cmd, **kw):
+    t = time.perf_counter()
+    p = subprocess.run(cmd, capture_output=True, text=True, **kw)
+    return p, time.perf_counter() - t
+
+
+def first_line(cmd):
+    try:
+        p = subprocess.run(cmd, capture_output=True, text=True, timeout=30)
+        return (p.stdout or p.stderr).strip().splitlines()[0]
+    except (OSError, IndexError, subprocess.TimeoutExpired):
+        return None
+
+
+def compile_model(args, name, onnx_path, entry):
+    """dlc then cc; fills entry, returns the library path or None."""
+    c_path = os.path.join(args.work, f"{name}.c")
+    h_path = os.path.join(args.work, f"{name}.h")
+    lib_path = os.path.join(args.work, f"lib{name}.so")
+    cmd = [args.dlc, onnx_path, "-o", c_path, "--name", name]
+    entry["dlc_cmd"] = shlex.join(cmd)
+    p, secs = run_cmd(cmd)
+    entry["dlc_seconds"] = round(secs, 3)
+    if p.returncode != 0:
+        msg = " | ".join(p.stderr.strip().splitlines()[:20]) or "(no message)"
+        entry["error"] = f"dlc exit {p.returncode}: {msg}"
+        return None
+    with open(h_path) as f:
+        header = f.read()
+    entry["workspace_bytes"] = header_define(header, name.upper(), "WORKSPACE_SIZE")
+    m = re.search(r"naive sum: (\d+)", header)
+    entry["workspace_naive_bytes"] = int(m.group(1)) if m else None
+    entry["weights_bytes"] = weights_bytes(c_path)
+    entry["c_bytes"] = os.path.getsize(c_path)
+
+    cc = [args.cc] + shlex.split(args.cflags) + ["-fPIC", "-shared"]
+    if not args.no_openmp:
+        cc.append("-fopenmp")
+    cc += [c_path, "-o", lib_path, "-lm"]
+    entry["cc_cmd"] = shlex.join(cc)
+    h = hashlib.sha256()
+    h.update(entry["cc_cmd"].encode() + b"\0" + (args.cc_version or "").encode() + b"\0")
+    file_sha256(c_path, h)
+    file_sha256(h_path, h)
+    stamp = lib_path + ".sha256"
+    if os.path.exists(lib_path) and os.path.exists(stamp):
+        with open(stamp) as f:
+            if f.read().strip() == h.hexdigest():
+                entry["cc_seconds"] = 0.0
+                entry["cc_cached"] = True
+                return lib_path
+    if os.path.exists(stamp):
+        os.remove(stamp)
+    p, secs = run_cmd(cc)
+    entry["cc_seconds"] = round(secs, 3)
+    entry["cc_cached"] = False
+    cc_log = os.path.join(args.work, f"{name}.cc.log")
+    with open(cc_log, "w") as f:
+        f.write(p.stderr)
+    entry["cc_warnings"] = p.stderr.count("warning:")
+    if p.returncode != 0:
+        entry["error"] = f"cc exit {p.returncode}, see {cc_log}: " + \
+            " | ".join(p.stderr.strip().splitlines()[:5])
+        return None
+    with open(stamp, "w") as f:
+        f.write(h.hexdigest() + "\n")
+    return lib_path
+
+
+def run_worker(args, name, onnx_path, lib_path, threads):
+    out = os.path.join(args.work, f"{name}.t{threads}.result.json")
+    if os.path.exists(out):
+        os.remove(out)
+    cmd = [sys.executable, os.path.abspath(__file__), "--worker",
+           "--model", name, "--onnx", onnx_path, "--lib", lib_path,
+           "--header", os.path.join(args.work, f"{name}.h"),
+           "--threads", str(threads), "--runs", str(args.runs),
+           "--warmup", str(args.warmup), "--seed", str(args.seed),
+           "--atol", repr(args.atol), "--rtol", repr(args.rtol), "--out", out]
+    env = dict(os.environ, OMP_NUM_THREADS=str(threads))
+    try:
+        p = subprocess.run(cmd, env=env, capture_output=True, text=True,
+                           timeout=args.timeout)
+    except subprocess.TimeoutExpired:
+        return {"threads": threads, "status": "ERROR",
+                "error": f"worker timed out after {args.timeout} s"}
+    if p.returncode != 0 or not os.path.exists(out):
+        tail = " | ".join((p.stderr or p.stdout).strip().splitlines()[-8:])
+        return {"threads": threads, "status": "ERROR",
+                "error": f"worker exit {p.returncode}: {tail}"}
+    with open(out) as f:
+        return json.load(f)
+
+
+def machine_info():
+    cpu = None
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    return {"cpu": cpu or platform.processor(), "logical_cpus": os.cpu_count(),
+            "machine": platform.machine(), "kernel": platform.release(),
+            "loadavg_start": list(os.getloadavg())}
+
+
+def pinned_version(pkg):
+    try:
+        with open(os.path.join(ROOT, "requirements.txt")) as f:
+            for line in f:
+                m = re.match(rf"\s*{re.escape(pkg)}==(\S+)", line)
+                if m:
+                    return m.group(1)
+    except OSError:
+        pass
+    return None
+
+
+def git_describe():
+    p = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"],
+                       capture_output=True, text=True)
+    if p.returncode != 0:
+        return None
+    dirty = subprocess.run(["git", "-C", ROOT, "status", "--porcelain", "--untracked-files=no"],
+                           capture_output=True, text=True).stdout.strip()
+    return p.stdout.strip() + ("+dirty" if dirty else "")
+
+
+def mb(x):
+    return "-" if x is None else f"{x / 1e6:.1f}"
+
+
+def print_tables(report):
+    meta = report["meta"]
+    peak = meta["peak_gflops_per_core"]
+    load = (meta["machine"]["loadavg_start"][0], meta["machine"]["loadavg_end"][0])
+    log("")
+    log(f"{meta['dlc_version'] or 'dlc ?'} ({meta['git'] or '?'}) vs ONNX Runtime "
+        f"{meta['onnxruntime']} | {meta['machine']['cpu']}, {meta['machine']['logical_cpus']} "
+        f"CPUs | {meta['runs']} rounds after {meta['warmup']} warm-up | "
+        f"peak {peak:g} GFLOP/s per core | load average {load[0]:.1f} at start, "
+        f"{load[1]:.1f} at end")
+    log("latency in ms: median (min / p90); ratio = dlc median / ORT median, lower is better; "
+        "%pk = share of fp32 peak x threads")
+    hdr = (f"{'model':14s} {'T':>2s} {'check':6s} {'GFLOP':>6s} | {'dlc ms':>8s} "
+           f"{'(min / p90)':>17s} | {'ORT ms':>8s} {'(min / p90)':>17s} | "
+           f"{'dlc/ORT':>7s} | {'dlc %pk':>7s} {'ORT %pk':>7s}")
+    log(hdr)
+    log("-" * len(hdr))
+    for m in report["models"]:
+        gf = m.get("gflop")
+        gfs = f"{gf:6.2f}" if gf else f"{'?':>6s}"
+        rows = m["results"] or [{"threads": None, "status": "ERROR"}]
+        for r in rows:
+            t = "-" if r["threads"] is None else str(r["threads"])
+            if r["status"] != "ok":
+                log(f"{m['name']:14s} {t:>2s} {r['status']:6s} {gfs} | "
+                    f"{(r.get('error') or m.get('error') or 'outputs differ from ORT')[:90]}")
+                continue
+            d, o = r["dlc"], r["ort"]
+            dp = r.get("dlc_pct_peak")
+            op = r.get("ort_pct_peak")
+            log(f"{m['name']:14s} {t:>2s} {'ok':6s} {gfs} | {d['median_ms']:8.2f} "
+                f"({d['min_ms']:7.2f} / {d['p90_ms']:7.2f}) | {o['median_ms']:8.2f} "
+                f"({o['min_ms']:7.2f} / {o['p90_ms']:7.2f}) | {r['ratio']:6.2f}x | "
+                f"{'-' if dp is None else f'{dp:6.1f}%':>7s} "
+                f"{'-' if op is None else f'{op:6.1f}%':>7s}")
+    log("")
+    log("memory in MB: dlc arena = NAME_WORKSPACE_SIZE (naive sum of its tensors); "
+        "dlc/ORT peak = peak RSS growth measured in the worker; "
+        "max errors vs ORT over all outputs")
+    hdr = (f"{'model':14s} {'T':>2s} | {'arena':>7s} {'(naive)':>9s} {'dlc peak':>9s} | "
+           f"{'ORT peak':>9s} | {'weights':>8s} {'file':>8s} | {'max abs':>9s} {'max rel':>9s}")
+    log(hdr)
+    log("-" * len(hdr))
+    for m in report["models"]:
+        for r in m["results"] or [{"threads": None}]:
+            t = "-" if r["threads"] is None else str(r["threads"])
+            checks = r.get("check") or []
+            fl = [c for c in checks if c.get("max_abs") is not None]
+            mabs = max((c["max_abs"] for c in fl), default=None)
+            mrel = max((c["max_rel"] for c in fl if c.get("max_rel") is not None), default=None)
+            log(f"{m['name']:14s} {t:>2s} | {mb(m.get('workspace_bytes')):>7s} "
+                f"{'(' + mb(m.get('workspace_naive_bytes')) + ')':>9s} "
+                f"{mb(r.get('dlc_peak_rss_bytes')):>9s} | {mb(r.get('ort_peak_rss_bytes')):>9s} | "
+                f"{mb(m.get('weights_bytes')):>8s} {mb(m.get('file_bytes')):>8s} | "
+                f"{'-' if mabs is None else f'{mabs:.2e}':>9s} "
+                f"{'-' if mrel is None else f'{mrel:.2e}':>9s}")
+    methods = {r.get("rss_method") for m in report["models"] for r in m["results"]} - {None}
+    for method in sorted(methods):
+        log(f"peak RSS method: {method}")
+    over = sorted({m["name"] for m in report["models"] for r in m["results"]
+                   if max(r.get("dlc_pct_peak") or 0, r.get("ort_pct_peak") or 0) > 100})
+    if over:
+        log(f"note: {', '.join(over)} ran above {peak:g} GFLOP/s per core: the assumed peak "
+            f"is too low for this CPU; pass --peak-gflops (cores x GHz x FLOP/cycle)")
+
+
+def plot(report, path):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    models = [m for m in report["models"]]
+    threads = sorted({r["threads"] for m in models for r in m["results"]} or {1})
+    width = min(0.8 / max(len(threads), 1), 0.3)
+    fig, ax = plt.subplots(figsize=(max(6.0, 1.9 * len(models) + 2), 4.6), dpi=120)
+    colors = plt.get_cmap("tab10")
+    top = 1.0
+    for m in models:
+        for r in m["results"]:
+            if r["status"] == "ok":
+                top = max(top, r["ratio"])
+    ymax = top * 1.18
+    for j, t in enumerate(threads):
+        for i, m in enumerate(models):
+            x = i + width * (j + 0.5 - len(threads) / 2)
+            r = next((r for r in m["results"] if r["threads"] == t), None)
+            if r is None:
+                continue
+            if r["status"] == "ok":
+                ax.bar(x, r["ratio"], width * 0.92, color=colors(j))
+                ax.text(x, r["ratio"] + ymax * 0.01, f"{r['ratio']:.2f}x", ha="center",
+                        va="bottom", fontsize=8,
+                        bbox=dict(facecolor="white", edgecolor="none", pad=0.6))
+            else:
+                ax.bar(x, ymax * 0.12, width * 0.92, color="none", edgecolor="crimson",
+                       hatch="///")
+                ax.text(x, ymax * 0.13, r["status"], ha="center", va="bottom",
+                        fontsize=8, color="crimson", fontweight="bold")
+    # one legend entry per thread count
+    handles = [plt.Rectangle((0, 0), 1, 1, color=colors(j)) for j in range(len(threads))]
+    labels = [f"{t} thread{'s' if t != 1 else ''}" for t in threads]
+    ax.axhline(1.0, color="black", linewidth=1, linestyle="--")
+    handles.append(plt.Line2D([0], [0], color="black", linewidth=1, linestyle="--"))
+    labels.append("parity with ORT")
+    ax.legend(handles, labels, loc="upper right", fontsize=8, frameon=False)
+    ax.set_xticks(range(len(models)))
+    ax.set_xticklabels([m["name"] for m in models])
+    ax.set_xlim(-0.6, len(models) - 0.4)
+    ax.set_ylim(0, ymax * 1.12)
+    ax.set_ylabel("dlc / ORT median latency (lower is better)")
+    meta = report["meta"]
+    ax.set_title(f"dlc vs ONNX Runtime {meta['onnxruntime']}, "
+                 f"{meta['runs']} alternating rounds, medians\n"
+                 f"{meta['machine']['cpu']}, {meta['machine']['logical_cpus']} CPUs, "
+                 f"{meta['date'][:10]}, dlc {meta['git'] or ''}", fontsize=9)
+    ax.spines["top"].set_visible(False)
+    ax.spines["right"].set_visible(False)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def driver(args):
+    import numpy as np
+    import onnx
+    import onnxruntime as ort
+
+    if args.runs < 20 or args.warmup < 5:
+        log("run.py: note: fewer than 20 rounds or 5 warm-ups: medians will be rough")
+    models = [m for m in args.models.split(",") if m]
+    bad = [m for m in models if m not in ALL_MODELS]
+    if bad or not models:
+        log(f"run.py: error: unknown model(s) {bad}; choose from {','.join(ALL_MODELS)}")
+        return 2
+    try:
+        thread_counts = [int(t) for t in args.threads.split(",") if t]
+        assert thread_counts and all(t >= 1 for t in thread_counts)
+    except (ValueError, AssertionError):
+        log(f"run.py: error: --threads wants positive integers, got {args.threads!r}")
+        return 2
+    if args.dlc is None:
+        for cand in ("build/dlc", "build-suite/dlc"):
+            if os.path.exists(os.path.join(ROOT, cand)):
+                args.dlc = os.path.join(ROOT, cand)
+                break
+        else:
+            log("run.py: error: no dlc at build/dlc or build-suite/dlc: build it or pass --dlc")
+            return 2
+    args.dlc = os.path.abspath(args.dlc)
+    if not os.access(args.dlc, os.X_OK):
+        log(f"run.py: error: {args.dlc} is not an executable")
+        return 2
+    args.work = os.path.abspath(args.work)
+    os.makedirs(args.work, exist_ok=True)
+    args.cc_version = first_line([args.cc, "--version"])
+
+    pin = pinned_version("onnxruntime")
+    if pin and pin != ort.__version__:
+        log(f"run.py: warning: onnxruntime {ort.__version__} is not the pinned {pin}")
+    report = {"meta": {
+        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "onnxruntime": ort.__version__, "onnxruntime_pinned": pin,
+        "onnx": onnx.__version__, "numpy": np.__version__,
+        "python": platform.python_version(),
+        "dlc": args.dlc, "dlc_version": first_line([args.dlc, "--version"]),
+        "git": git_describe(), "cc": args.cc_version,
+        "cflags": args.cflags, "openmp": not args.no_openmp,
+        "machine": machine_info(), "threads": thread_counts,
+        "runs": args.runs, "warmup": args.warmup, "seed": args.seed,
+        "atol": args.atol, "rtol": args.rtol,
+        "peak_gflops_per_core": args.peak_gflops,
+        "timing": ("alternating rounds in one process, one dlc and one ORT call each, "
+                   "order flipped every round; perf_counter_ns around the ctypes call of "
+                   "NAME_run_with_workspace and around InferenceSession.run_with_iobinding "
+                   "with inputs and outputs bound to preallocated arrays; gc off"),
+        "ort_session": ("CPUExecutionProvider, ORT_ENABLE_ALL, intra_op_num_threads=T, "
+                        "inter_op_num_threads=1, sequential"),
+        "memory": ("peak RSS growth over session creation + first runs (ORT) and over "
+                   "library load + first run (dlc), each in the worker process"),
+        "flops": "2 x multiply-adds of Conv, Gemm, MatMul, shapes from onnx shape inference",
+    }, "models": []}
+
+    missing = [m for m in models if not os.path.exists(os.path.join(args.work, f"{m}.onnx"))]
+    failed = False
+    if missing:
+        log(f"generating {', '.join(missing)} into {args.work}")
+        p = subprocess.run([sys.executable, os.path.join(MODELS_DIR, "make.py"), args.work,
+                            "--only", *missing])
+        if p.returncode != 0:
+            log("run.py: error: bench/models/make.py failed")
+            failed = True
+
+    for name in models:
+        onnx_path = os.path.join(args.work, f"{name}.onnx")
+        entry = {"name": name, "onnx": onnx_path, "results": []}
+        report["models"].append(entry)
+        if not os.path.exists(onnx_path):
+            entry["error"] = "model not generated"
+            failed = True
+            continue
+        entry["file_bytes"] = os.path.getsize(onnx_path)
+        flops, per_op, unknown = count_flops(onnx_path)
+        entry["gflop"] = None if flops is None else flops / 1e9
+        entry["gflop_per_op"] = {k: v / 1e9 for k, v in per_op.items()}
+        if unknown:
+            entry["flops_unknown_nodes"] = unknown
+        log(f"{name}: {mb(entry['file_bytes'])} MB, "
+            f"{'?' if flops is None else f'{flops / 1e9:.2f}'} GFLOP; compiling")
+        lib = compile_model(args, name, onnx_path, entry)
+        if lib is None:
+            log(f"{name}: ERROR {entry['error']}")
+            failed = True
+            continue
+        cc_note = "cached" if entry.get("cc_cached") else f"{entry['cc_seconds']:.1f} s"
+        if entry.get("cc_warnings"):
+            n = entry["cc_warnings"]
+            cc_note += f", {n} warning{'s' if n != 1 else ''} in {name}.cc.log"
+        log(f"{name}: dlc {entry['dlc_seconds']:.1f} s, cc {cc_note}, arena "
+            f"{mb(entry['workspace_bytes'])} MB, weights {mb(entry['weights_bytes'])} MB")
+        for t in thread_counts:
+            r = run_worker(args, name, onnx_path, lib, t)
+            r["threads"] = t
+            entry["results"].append(r)
+            if r["status"] == "ok":
+                r["ratio"] = r["dlc"]["median_ms"] / r["ort"]["median_ms"]
+                if flops:
+                    for side in ("dlc", "ort"):
+                        gflops = flops / 1e9 / (r[side]["median_ms"] / 1e3)
+                        r[f"{side}_gflops"] = gflops
+                        r[f"{side}_pct_peak"] = 100.0 * gflops / (args.peak_gflops * t)
+                log(f"{name} T={t}: dlc {r['dlc']['median_ms']:.2f} ms, ORT "
+                    f"{r['ort']['median_ms']:.2f} ms, dlc/ORT {r['ratio']:.2f}")
+            else:
+                failed = True
+                if r["status"] == "FAIL":
+                    worst = [c for c in r.get("check_after") or r.get("check") or [] if not c["ok"]]
+                    r.setdefault("error", "outputs differ from ORT: " + "; ".join(
+                        f"'{c['name']}' max_abs {c.get('max_abs', 0):.3g} "
+                        f"max_rel {c.get('max_rel') or 0:.3g} "
+                        f"({c.get('mismatches', '?')} elements)" if "error" not in c
+                        else f"'{c['name']}' {c['error']}" for c in worst))
+                log(f"{name} T={t}: {r['status']} {r.get('error', '')}")
+
+    report["meta"]["machine"]["loadavg_end"] = list(os.getloadavg())
+    print_tables(report)
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(report, f, indent=1)
+        log(f"wrote {args.json}")
+    if args.plot:
+        try:
+            plot(report, args.plot)
+            log(f"wrote {args.plot}")
+        except ImportError as e:
+            log(f"run.py: error: --plot needs matplotlib (requirements.txt): {e}")
+            failed = True
+    return 1 if failed else 0
+
+
+def main():
+    ap = argparse.ArgumentParser(
+        description="dlc against ONNX Runtime on full-size networks, side by side "
+                    "(a benchmark: exits 0 however slow, 1 on errors or mismatches).")
+    ap.add_argument("--dlc", help="the dlc binary (default: build/dlc, else build-suite/dlc)")
+    ap.add_argument("--models", default=",".join(ALL_MODELS),
+                    help=f"comma-separated, from {','.join(ALL_MODELS)} (default: all)")
+    ap.add_argument("--threads", default="1,2", help="comma-separated thread counts (default 1,2)")
+    ap.add_argument("--runs", type=int, default=20, help="timed rounds (default 20)")
+    ap.add_argument("--warmup", type=int, default=5, help="warm-up rounds (default 5)")
+    ap.add_argument("--seed", type=int, default=0, help="input seed (default 0)")
+    ap.add_argument("--peak-gflops", type=float, default=110.0,
+                    help="fp32 peak GFLOP/s of one core (default 110)")
+    ap.add_argument("--atol", type=float, default=ATOL, help=f"default {ATOL}")
+    ap.add_argument("--rtol", type=float, default=RTOL, help=f"default {RTOL}")
+    ap.add_argument("--json", help="write every number, raw times included, here")
+    ap.add_argument("--plot", help="write a PNG bar chart of the ratios here")
+    ap.add_argument("--work", default=os.path.join(ROOT, "build", "bench"),
+                    help="models, generated code and libraries (default build/bench)")
+    ap.add_argument("--cc", default=os.environ.get("CC", "cc"),
+                    help="C compiler (default $CC or cc)")
+    ap.add_argument("--cflags", default="-O3 -march=native",
+                    help="optimisation flags (default '-O3 -march=native'; "
+                         "-fPIC -shared -fopenmp are added)")
+    ap.add_argument("--no-openmp", action="store_true", help="build without -fopenmp")
+    ap.add_argument("--timeout", type=int, default=3600,
+                    help="seconds one (model, threads) worker may take (default 3600)")
+    # internal: one measurement in a fresh process
+    ap.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--model", help=argparse.SUPPRESS)
+    ap.add_argument("--onnx", help=argparse.SUPPRESS)
+    ap.add_argument("--lib", help=argparse.SUPPRESS)
+    ap.add_argument("--header", help=argparse.SUPPRESS)
+    ap.add_argument("--out", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.worker:
+        args.threads = int(args.threads)
+        worker(args)
+        return 0
+    return driver(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
