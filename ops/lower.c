@@ -1,5 +1,8 @@
 /* Lowering helpers: the elementwise pattern most operators share. */
 #include "ops.h"
+#include "../runtime/rt.h"
+
+#include <string.h>
 
 DType lw_compute_type(DType t)
 {
@@ -80,4 +83,84 @@ LExpr *lx_num(LKernel *k, DType dt, double x)
     if (ir_dtype_is_float(dt))
         return lx_f(k, dt, x);
     return lx_i(k, dt, (int64_t)x);
+}
+
+/* act(x) with runtime/epilogue.c's formulas (rt_activate), in compute
+ * type ct. x is a variable, read as often as the formula needs. */
+static LExpr *epi_act(LKernel *k, const Epilogue *e, DType ct, int x)
+{
+    LExpr *v = lx_var(k, x);
+    LExpr *zero = lx_num(k, ct, 0), *one = lx_num(k, ct, 1);
+    switch (e->act) {
+    case RT_ACT_RELU:       /* x > 0 ? x : 0 */
+        return lx_sel(k, lx_bin(k, LB_GT, v, zero), v, zero);
+    case RT_ACT_CLIP: {     /* x < lo ? lo : (x > hi ? hi : x) */
+        LExpr *lo = lx_num(k, ct, e->alpha), *hi = lx_num(k, ct, e->beta);
+        return lx_sel(k, lx_bin(k, LB_LT, v, lo), lo, lx_sel(k, lx_bin(k, LB_GT, v, hi), hi, v));
+    }
+    case RT_ACT_LEAKY_RELU: /* x < 0 ? alpha x : x */
+        return lx_sel(k, lx_bin(k, LB_LT, v, zero),
+                      lx_bin(k, LB_MUL, lx_num(k, ct, e->alpha), v), v);
+    case RT_ACT_HARD_SWISH: {   /* x * clamp(x/6 + 1/2, 0, 1) */
+        LExpr *h = lx_bin(k, LB_ADD, lx_bin(k, LB_MUL, v, lx_num(k, ct, 1.0f / 6.0f)),
+                          lx_num(k, ct, 0.5));
+        h = lx_sel(k, lx_bin(k, LB_LT, h, zero), zero, lx_sel(k, lx_bin(k, LB_GT, h, one), one, h));
+        return lx_bin(k, LB_MUL, v, h);
+    }
+    case RT_ACT_SIGMOID:    /* 1 / (1 + exp(-x)) */
+        return lx_bin(k, LB_DIV, one,
+                      lx_bin(k, LB_ADD, one, lx_un(k, LU_EXP, lx_un(k, LU_NEG, v))));
+    case RT_ACT_GELU_ERF: { /* 0.5 x (1 + erf(x / sqrt 2)) */
+        LExpr *t = lx_un(k, LU_ERF, lx_bin(k, LB_MUL, v, lx_num(k, ct, 0.70710678118654752)));
+        return lx_bin(k, LB_MUL, lx_bin(k, LB_MUL, lx_num(k, ct, 0.5), v),
+                      lx_bin(k, LB_ADD, one, t));
+    }
+    case RT_ACT_GELU_TANH: {    /* 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))) */
+        LExpr *x3 = lx_bin(k, LB_MUL, lx_bin(k, LB_MUL, lx_bin(k, LB_MUL,
+                                                               lx_num(k, ct, 0.044715), v), v), v);
+        LExpr *u = lx_bin(k, LB_MUL, lx_num(k, ct, 0.7978845608028654), lx_bin(k, LB_ADD, v, x3));
+        return lx_bin(k, LB_MUL, lx_bin(k, LB_MUL, lx_num(k, ct, 0.5), v),
+                      lx_bin(k, LB_ADD, one, lx_un(k, LU_TANH, u)));
+    }
+    default:
+        return v;
+    }
+}
+
+bool lw_apply_epilogue(Node *n, LKernel *k, Value *out)
+{
+    const Epilogue *e = &n->epi;
+    if (!e->act && !e->bias && !e->residual)
+        return true;
+    int64_t numel = ir_value_numel(out);
+    int rank = out->shape.rank;
+    if (numel < 0 || rank < 1 || !ir_dtype_is_float(out->dtype))
+        return false;
+    if (numel == 0)
+        return true;
+    DType ct = lw_compute_type(out->dtype);
+    int i = lk_var(k, DT_INT64), x = lk_var(k, ct);
+    LStmt *loop = ls_for(k, i, numel);
+    LExpr *val = lx_cast(k, ct, lx_load(k, out, lx_var(k, i)));
+    if (e->bias) {
+        /* Channel axis 1 for Conv's [N, M, spatial...], the last otherwise. */
+        int axis = strcmp(n->op_type, "Conv") == 0 ? 1 : rank - 1;
+        if (axis >= rank)
+            return false;
+        int64_t inner = 1;
+        for (int d = axis + 1; d < rank; d++)
+            inner *= out->shape.dim[d];
+        LExpr *c = lx_var(k, i);
+        if (inner != 1)
+            c = lx_div(k, c, lx_idx(k, inner));
+        if (axis > 0)
+            c = lx_mod(k, c, lx_idx(k, out->shape.dim[axis]));
+        val = lx_bin(k, LB_ADD, val, lx_cast(k, ct, lx_load(k, e->bias, c)));
+    }
+    if (e->residual)
+        val = lx_bin(k, LB_ADD, val, lx_cast(k, ct, lx_load(k, e->residual, lx_var(k, i))));
+    ls_push(k, loop, ls_assign(k, x, val));
+    ls_push(k, loop, ls_store(k, out, lx_var(k, i), lx_cast(k, out->dtype, epi_act(k, e, ct, x))));
+    ls_push(k, k->root, loop);
+    return true;
 }

@@ -11,6 +11,10 @@ enum {
     OPF_ELEMENTWISE = 1 << 0, /* lowers with lw_elementwise: fusable */
     OPF_VIEW = 1 << 1,        /* output is input 0's bytes reinterpreted */
     OPF_NO_FOLD = 1 << 2,     /* never evaluate at compile time */
+    /* The lowering applies n->epi (Conv, Gemm, MatMul): passes/fuse_epilogue.c
+     * fuses a bias/residual Add and an activation into such rows only. The
+     * epilogue's values follow the node's own inputs (n->in[max_in ..]). */
+    OPF_EPILOGUE = 1 << 3,
 };
 
 typedef struct {
@@ -87,5 +91,10 @@ LExpr *lw_load_bcast(LKernel *k, Value *v, const Shape *out, int ivar);
 LKernel *lw_kernel(Node *n);
 /* Compute type for arithmetic: float16 math happens in float32. */
 DType lw_compute_type(DType t);
+/* Appends to k a loop applying n->epi to `out` in place, for lowerings
+ * that do not call the runtime:  out = act(out + bias + residual), bias per
+ * channel (axis 1) for Conv, per column (last axis) for Gemm/MatMul, with
+ * runtime/epilogue.c's formulas. Nothing when n->epi is empty. */
+bool lw_apply_epilogue(Node *n, LKernel *k, Value *out);
 
 #endif

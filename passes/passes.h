@@ -33,6 +33,11 @@ bool pass_infer_fold(Graph *g, Diag *d);
 bool pass_simplify(Graph *g, Diag *d);
 bool pass_fold_batchnorm(Graph *g, Diag *d);
 bool pass_dce(Graph *g, Diag *d);
+/* Conv/Gemm/MatMul absorb a following bias Add, residual Add and
+ * activation into Node.epi (passes/fuse_epilogue.c). */
+bool pass_fuse_epilogue(Graph *g, Diag *d);
+/* Does n's lowering apply n->epi? (its row has OPF_EPILOGUE) */
+bool op_honours_epilogue(const Node *n);
 bool pass_lower(Graph *g, Diag *d);
 bool pass_fuse(Graph *g, Diag *d);
 bool pass_plan_memory(Graph *g, PlanStats *stats, Diag *d);
