@@ -67,6 +67,14 @@ else()
             --work ${CMAKE_BINARY_DIR}/models)
   set_tests_properties(models PROPERTIES TIMEOUT 2400)
 
+  # The same models with the host's SIMD paths (dlc check builds with plain
+  # -O2, i.e. the portable fallbacks, by default).
+  add_test(NAME models/native
+    COMMAND ${PY} ${CMAKE_SOURCE_DIR}/tests/models/run.py --dlc $<TARGET_FILE:dlc>
+            --work ${CMAKE_BINARY_DIR}/models-native)
+  set_tests_properties(models/native PROPERTIES TIMEOUT 2400
+                       ENVIRONMENT "DLC_CHECK_CFLAGS=-O3 -march=native")
+
   add_test(NAME example/digits
     COMMAND bash ${CMAKE_SOURCE_DIR}/examples/digits/run.sh ${PY} $<TARGET_FILE:dlc>)
 endif()
