@@ -3,16 +3,9 @@
 #include "cli.h"
 #include "../frontend/frontend.h"
 
-#include <dirent.h>
-#include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
-#define DIR_MAX 1024
 
 typedef struct {
     double atol, rtol;
@@ -57,48 +50,6 @@ static const char harness_src[] =
     "        free(out[i]);\n"
     "    return 0;\n"
     "}\n";
-
-static int run_argv(char *const argv[], bool quiet)
-{
-    pid_t pid = fork();
-    if (pid < 0)
-        return -1;
-    if (pid == 0) {
-        if (quiet && !freopen("/dev/null", "w", stdout))
-            _exit(127);
-        execvp(argv[0], argv);
-        _exit(127);
-    }
-    int st;
-    while (waitpid(pid, &st, 0) < 0)
-        if (errno != EINTR)
-            return -1;
-    if (WIFSIGNALED(st))
-        return 128 + WTERMSIG(st);
-    return WEXITSTATUS(st);
-}
-
-static bool write_bytes(const char *path, const void *p, size_t n)
-{
-    FILE *f = fopen(path, "wb");
-    bool ok = f && fwrite(p, 1, n, f) == n;
-    if (f)
-        ok = fclose(f) == 0 && ok;
-    return ok;
-}
-
-static void *read_bytes(const char *path, size_t n)
-{
-    FILE *f = fopen(path, "rb");
-    void *p = malloc(n ? n : 1);
-    if (!f || !p || fread(p, 1, n, f) != n) {
-        free(p);
-        p = NULL;
-    }
-    if (f)
-        fclose(f);
-    return p;
-}
 
 static void default_tolerance(DType dt, double *atol, double *rtol)
 {
@@ -161,50 +112,31 @@ static bool compare(const char *set, int k, const Value *exp, const Value *model
     return bad == 0;
 }
 
-static int count_files(const char *dir, const char *prefix)
-{
-    int n = 0;
-    char path[8192];
-    for (;;) {
-        snprintf(path, sizeof path, "%s/%s_%d.pb", dir, prefix, n);
-        if (access(path, R_OK) != 0)
-            return n;
-        n++;
-    }
-}
-
 /* One dataset; returns EXIT_OK, EXIT_MODEL (mismatch or bad data) or
  * EXIT_INTERNAL (harness failed). */
-static int check_set(const char *set, const char tmp[DIR_MAX], Graph *model, const Tolerance *t)
+static int check_set(const char *set, const char tmp[CLI_DIR_MAX], Graph *model, const Tolerance *t)
 {
-    /* tmp is at most DIR_MAX long, so every path below fits. */
+    /* tmp is at most CLI_DIR_MAX long, so every path below fits. */
     Diag d;
     diag_init(&d, set);
-    int nin = count_files(set, "input"), nout = count_files(set, "output");
+    int nin = cli_count_files(set, "input"), nout = cli_count_files(set, "output");
     if (nin != model->ninputs || nout != model->noutputs) {
         diag_error(&d, NULL, "has %d inputs and %d outputs; the model has %d and %d", nin, nout,
                    model->ninputs, model->noutputs);
         return EXIT_MODEL;
     }
     char **argv = calloc((size_t)(nin + nout + 2), sizeof *argv);
-    char path[DIR_MAX + 4096];
+    char path[CLI_DIR_MAX + 4096];
     snprintf(path, sizeof path, "%s/harness", tmp);
     argv[0] = strdup(path);
     int status = EXIT_OK;
     for (int i = 0; i < nin && status == EXIT_OK; i++) {
-        snprintf(path, sizeof path, "%s/input_%d.pb", set, i);
-        Value *v = fe_load_tensor_file(model, path, &d);
-        const Value *want = model->inputs[i];
+        Value *v = cli_load_input(model, set, i, &d);
         if (!v) {
-            status = EXIT_MODEL;
-        } else if (v->dtype != want->dtype || !ir_shape_equal(&v->shape, &want->shape)) {
-            diag_error(&d, NULL, "input_%d.pb is %s %s but input '%s' is %s %s", i,
-                       ir_dtype_name(v->dtype), ir_shape_str(model->arena, &v->shape), want->name,
-                       ir_dtype_name(want->dtype), ir_shape_str(model->arena, &want->shape));
             status = EXIT_MODEL;
         } else {
             snprintf(path, sizeof path, "%s/in%d.bin", tmp, i);
-            if (!write_bytes(path, v->data, ir_value_bytes(v)))
+            if (!cli_write_bytes(path, v->data, ir_value_bytes(v)))
                 status = EXIT_INTERNAL;
         }
         argv[1 + i] = strdup(path);
@@ -214,7 +146,7 @@ static int check_set(const char *set, const char tmp[DIR_MAX], Graph *model, con
         argv[1 + nin + i] = strdup(path);
     }
     if (status == EXIT_OK) {
-        int rc = run_argv(argv, false);
+        int rc = cli_run_argv(argv, NULL, false);
         if (rc != 0) {
             fprintf(stderr, "dlc: error: %s: the compiled model failed (%s %d)\n", set,
                     rc > 128 ? "signal" : "exit status", rc > 128 ? rc - 128 : rc);
@@ -225,7 +157,7 @@ static int check_set(const char *set, const char tmp[DIR_MAX], Graph *model, con
         snprintf(path, sizeof path, "%s/output_%d.pb", set, i);
         Value *exp = fe_load_tensor_file(model, path, &d);
         const Value *mo = model->outputs[i];
-        void *got = read_bytes(argv[1 + nin + i], ir_value_bytes(mo));
+        void *got = cli_read_bytes(argv[1 + nin + i], ir_value_bytes(mo));
         if (!exp || !got) {
             status = EXIT_MODEL;
         } else if (!compare(set, i, exp, mo, got, t, model->arena)) {
@@ -233,7 +165,7 @@ static int check_set(const char *set, const char tmp[DIR_MAX], Graph *model, con
             for (int j = i + 1; j < nout; j++) {   /* still report the rest */
                 snprintf(path, sizeof path, "%s/output_%d.pb", set, j);
                 Value *e2 = fe_load_tensor_file(model, path, &d);
-                void *g2 = read_bytes(argv[1 + nin + j], ir_value_bytes(model->outputs[j]));
+                void *g2 = cli_read_bytes(argv[1 + nin + j], ir_value_bytes(model->outputs[j]));
                 if (e2 && g2)
                     compare(set, j, e2, model->outputs[j], g2, t, model->arena);
                 free(g2);
@@ -247,31 +179,14 @@ static int check_set(const char *set, const char tmp[DIR_MAX], Graph *model, con
     return status;
 }
 
-static void remove_tree(const char *dir)
-{
-    DIR *dp = opendir(dir);
-    if (!dp)
-        return;
-    struct dirent *de;
-    char path[DIR_MAX + 512];
-    while ((de = readdir(dp))) {
-        if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-            continue;
-        snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
-        unlink(path);
-    }
-    closedir(dp);
-    rmdir(dir);
-}
-
 /* Builds harness from model.c in dir; false when the C compiler fails. */
-static bool build_harness(const char dir[DIR_MAX])
+static bool build_harness(const char dir[CLI_DIR_MAX])
 {
-    char hpath[DIR_MAX + 32], mpath[DIR_MAX + 32], opath[DIR_MAX + 32];
+    char hpath[CLI_DIR_MAX + 32], mpath[CLI_DIR_MAX + 32], opath[CLI_DIR_MAX + 32];
     snprintf(hpath, sizeof hpath, "%s/harness.c", dir);
     snprintf(mpath, sizeof mpath, "%s/model.c", dir);
     snprintf(opath, sizeof opath, "%s/harness", dir);
-    if (!write_bytes(hpath, harness_src, sizeof harness_src - 1))
+    if (!cli_write_bytes(hpath, harness_src, sizeof harness_src - 1))
         return false;
     const char *cc = getenv("CC") && *getenv("CC") ? getenv("CC") : "cc";
     const char *extra = getenv("DLC_CHECK_CFLAGS");
@@ -293,7 +208,7 @@ static bool build_harness(const char dir[DIR_MAX])
     argv[n++] = mpath;
     argv[n++] = "-lm";
     argv[n] = NULL;
-    int rc = run_argv(argv, false);
+    int rc = cli_run_argv(argv, NULL, false);
     free(extra_copy);
     return rc == 0;
 }
@@ -349,21 +264,9 @@ int cli_check(int argc, char **argv)
                         "[--shape N=DxD] [--keep DIR]\n");
         return EXIT_USAGE;
     }
-    char tmpl[] = "/tmp/dlc-check-XXXXXX";
-    char dir[DIR_MAX];
-    if (keep && strlen(keep) >= DIR_MAX - 32) {
-        fprintf(stderr, "dlc: error: --keep path too long\n");
-        return EXIT_USAGE;
-    }
-    if (keep) {
-        mkdir(keep, 0777);
-        snprintf(dir, sizeof dir, "%s", keep);
-    } else if (!mkdtemp(tmpl)) {
-        fprintf(stderr, "dlc: error: cannot create a temporary folder\n");
-        return EXIT_INTERNAL;
-    } else {
-        snprintf(dir, sizeof dir, "%s", tmpl);
-    }
+    char dir[CLI_DIR_MAX];
+    if (!cli_work_dir(keep, "check", dir))
+        return keep ? EXIT_USAGE : EXIT_INTERNAL;
     char out_c[4200];
     snprintf(out_c, sizeof out_c, "%s/model.c", dir);
     r.out_c = out_c;
@@ -391,7 +294,7 @@ int cli_check(int argc, char **argv)
         ir_graph_free(g);
     }
     if (!keep)
-        remove_tree(dir);
+        cli_remove_tree(dir);
     if (status == EXIT_OK)
         printf("check: PASS\n");
     else if (status == EXIT_MODEL)

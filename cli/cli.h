@@ -11,8 +11,11 @@ typedef struct {
     const char *out_c;
     const char *name;           /* prefix; NULL: from out_c */
     bool weights_file;
+    bool profile;               /* --profile: time each kernel */
     PassOptions passes;
     const char *command_line;   /* for the provenance comment */
+    Graph **graph_out;          /* when set and all went well: the compiled
+                                 * graph, for the caller to free */
 } CompileRequest;
 
 /* Runs frontend, passes and codegen; returns an exit status. */
@@ -21,7 +24,23 @@ int cli_compile(const CompileRequest *r);
 bool cli_parse_shape(const char *arg, ShapeBinding *b);
 /* Parses a compile option at argv[*i]; -1 unknown, 0 bad value, 1 ok. */
 int cli_compile_option(CompileRequest *r, int argc, char **argv, int *i);
+/* ---- harness.c: what check and bench share ---- */
+#define CLI_DIR_MAX 1024    /* scratch folder paths; files in it fit in +4096 */
+/* Runs argv[0] from PATH, stdout to stdout_path when set, stderr to
+ * /dev/null when quiet; returns its exit status, 128 + the signal that
+ * ended it, or -1. */
+int cli_run_argv(char *const argv[], const char *stdout_path, bool quiet);
+bool cli_write_bytes(const char *path, const void *p, size_t n);
+void *cli_read_bytes(const char *path, size_t n);     /* malloc'd; NULL on failure */
+/* `keep` (created if missing) or a fresh /tmp/dlc-TAG-XXXXXX; false after a message. */
+bool cli_work_dir(const char *keep, const char *tag, char dir[CLI_DIR_MAX]);
+void cli_remove_tree(const char *dir);                  /* a folder of plain files */
+int cli_count_files(const char *dir, const char *prefix);   /* PREFIX_0.pb, PREFIX_1.pb ... */
+/* set/input_I.pb, checked against the model's input i; NULL after a diagnostic. */
+Value *cli_load_input(Graph *model, const char *set, int i, Diag *d);
+
 int cli_check(int argc, char **argv);
 int cli_info(int argc, char **argv);
+int cli_bench(int argc, char **argv);
 
 #endif

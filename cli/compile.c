@@ -93,7 +93,7 @@ int cli_compile(const CompileRequest *r)
     if (g && pass_pipeline(g, &r->passes, &stats, &d)) {
         char *out_h = replace_ext(r->out_c, ".h");
         char *out_w = r->weights_file ? replace_ext(r->out_c, ".weights") : NULL;
-        CgOptions o = {prefix, r->model, r->out_c, out_h, out_w, r->command_line};
+        CgOptions o = {prefix, r->model, r->out_c, out_h, out_w, r->command_line, r->profile};
         clock_t t0 = clock();
         if (cg_emit_c(g, &stats, &o, &d))
             status = EXIT_OK;
@@ -102,7 +102,10 @@ int cli_compile(const CompileRequest *r)
         free(out_h);
         free(out_w);
     }
-    ir_graph_free(g);
+    if (r->graph_out && status == EXIT_OK)
+        *r->graph_out = g;
+    else
+        ir_graph_free(g);
     free(prefix);
     return status;
 }

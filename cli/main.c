@@ -15,6 +15,7 @@ static void usage(FILE *f)
             "usage: dlc MODEL.onnx -o OUT.c [options]     compile to OUT.c and OUT.h\n"
             "       dlc check MODEL.onnx DATASET_DIR...  compile, run, compare with expected outputs\n"
             "       dlc info MODEL.onnx                  inputs, outputs and operators\n"
+            "       dlc bench MODEL.onnx [--profile]     latency of the compiled model (--help there)\n"
             "\n"
             "options:\n"
             "  -o OUT.c               output source (the header is OUT.h)\n"
@@ -22,6 +23,7 @@ static void usage(FILE *f)
             "  --shape NAME=DxDxD     bind an input's symbolic dims (repeatable)\n"
             "  --weights embed|file   weights inside OUT.c (default) or in OUT.weights\n"
             "  --no-fuse              keep every elementwise op in its own loop\n"
+            "  --profile              time each kernel (tables in OUT.h; not reentrant)\n"
             "  -v                     report each pass, its time and the arena size\n"
             "  --help, --version\n"
             "\n"
@@ -52,6 +54,10 @@ int cli_compile_option(CompileRequest *r, int argc, char **argv, int *i)
     }
     if (strcmp(a, "--no-fuse") == 0) {
         r->passes.no_fuse = true;
+        return 1;
+    }
+    if (strcmp(a, "--profile") == 0) {
+        r->profile = true;
         return 1;
     }
     if (strcmp(a, "--name") == 0 || strcmp(a, "--shape") == 0 || strcmp(a, "--weights") == 0 ||
@@ -91,6 +97,8 @@ int main(int argc, char **argv)
         return cli_check(argc - 1, argv + 1);
     if (argc >= 2 && strcmp(argv[1], "info") == 0)
         return cli_info(argc - 1, argv + 1);
+    if (argc >= 2 && strcmp(argv[1], "bench") == 0)
+        return cli_bench(argc - 1, argv + 1);
     CompileRequest r;
     memset(&r, 0, sizeof r);
     for (int i = 1; i < argc; i++) {

@@ -11,6 +11,7 @@ typedef struct {
     const char *out_h;
     const char *out_weights;    /* NULL: embed weights in out_c */
     const char *command_line;   /* options, for the provenance comment */
+    bool profile;               /* time each kernel (dlc --profile): not reentrant */
 } CgOptions;
 
 /* Writes out_c, out_h (and out_weights) atomically: all or nothing. */

@@ -2,6 +2,7 @@
  * model.h (the contract in docs/cli.md). */
 #include "codegen.h"
 #include "c_dialect.h"
+#include "profile.h"
 #include "runtime_units.h"
 #include "../ops/ops.h"
 
@@ -27,6 +28,10 @@ typedef struct {
     bool units[32];         /* runtime units used, by index */
     int order[32];          /* used units, each after the units it calls */
     int norder;
+    /* --profile: the timed kernels, in execution order */
+    const Node **prof_nodes;
+    double *prof_flops;     /* floating-point ops per run */
+    int nprof;
 } Emit;
 
 /* ---- runtime units ---- */
@@ -272,6 +277,66 @@ static void copy_passthrough_outputs(Printer *p, Emit *e)
     }
 }
 
+/* ---- profile build ---- */
+
+static void profile_strings(Emit *e, Printer *p, const char *what, bool ops)
+{
+    pr(p, "const char *const %s_profile_%s[%s_PROFILE_COUNT > 0 ? %s_PROFILE_COUNT : 1] = {\n",
+       e->P, what, e->UP, e->UP);
+    for (int i = 0; i < e->nprof; i++) {
+        const Node *n = e->prof_nodes[i];
+        const char *s = ops ? (n->fused_ops ? n->fused_ops : n->op_type)
+                            : (n->fused_names ? n->fused_names : n->name);
+        pr(p, "    \"");
+        if (s && *s)
+            pr_string_text(p, s);
+        else
+            pr(p, "node %d", n->index);     /* an unnamed ONNX node */
+        pr(p, "\",\n");
+    }
+    if (!e->nprof)
+        pr(p, "    \"\",\n");
+    pr(p, "};\n");
+}
+
+/* The tables the header declares, and the timer the run function calls
+ * after each kernel. */
+static void emit_profile_tables(Emit *e, Printer *p)
+{
+    pr(p, "/* ---- profile (dlc --profile) ----\n"
+          " * The run functions add each kernel's wall time to %s_profile_ns, a\n"
+          " * static table: this build is not reentrant. */\n", e->P);
+    profile_strings(e, p, "names", false);
+    profile_strings(e, p, "ops", true);
+    pr(p, "const double %s_profile_flops[%s_PROFILE_COUNT > 0 ? %s_PROFILE_COUNT : 1] = {\n",
+       e->P, e->UP, e->UP);
+    for (int i = 0; i < e->nprof; i++)
+        pr(p, "    %.1f,\n", e->prof_flops[i]);
+    if (!e->nprof)
+        pr(p, "    0.0,\n");
+    pr(p, "};\n");
+    pr(p, "unsigned long long %s_profile_ns[%s_PROFILE_COUNT > 0 ? %s_PROFILE_COUNT : 1];\n\n",
+       e->P, e->UP, e->UP);
+    pr(p, "void %s_profile_reset(void)\n{\n"
+          "    memset(%s_profile_ns, 0, sizeof %s_profile_ns);\n}\n\n", e->P, e->P, e->P);
+    if (!e->nprof)
+        return;
+    pr(p, "static unsigned long long %s_profile_now(void)\n{\n"
+          "#if defined(CLOCK_MONOTONIC)\n"
+          "    struct timespec ts;\n"
+          "    clock_gettime(CLOCK_MONOTONIC, &ts);\n"
+          "    return (unsigned long long)ts.tv_sec * 1000000000ull + "
+          "(unsigned long long)ts.tv_nsec;\n"
+          "#else\n"
+          "    return (unsigned long long)clock() * (1000000000ull / CLOCKS_PER_SEC);\n"
+          "#endif\n}\n\n", e->P);
+    pr(p, "/* Adds the time since t0 to kernel k; returns the time now. */\n"
+          "static unsigned long long %s_profile_lap(unsigned long long t0, int k)\n{\n"
+          "    unsigned long long t1 = %s_profile_now();\n"
+          "    %s_profile_ns[k] += t1 - t0;\n"
+          "    return t1;\n}\n\n", e->P, e->P, e->P);
+}
+
 static void emit_source(Emit *e, Printer *src)
 {
     Graph *g = e->g;
@@ -280,6 +345,10 @@ static void emit_source(Emit *e, Printer *src)
     CRender r = {0};
     r.g = g;
     r.value_used = used;
+    if (e->o->profile) {
+        e->prof_nodes = ir_alloc_array(g->arena, (size_t)g->nnodes + 1, sizeof *e->prof_nodes);
+        e->prof_flops = ir_alloc_array(g->arena, (size_t)g->nnodes + 1, sizeof *e->prof_flops);
+    }
 
     /* Kernels first, into their own buffer, to learn what they need. */
     Printer body;
@@ -294,6 +363,12 @@ static void emit_source(Emit *e, Printer *src)
         cr_kernel(&r, n->kernel);
         if (n->kernel->runtime)
             use_unit(e, n->kernel->runtime);
+        if (e->o->profile) {
+            pr_line(&body, "prof = %s_profile_lap(prof, %d);", e->P, e->nprof);
+            e->prof_nodes[e->nprof] = n;
+            e->prof_flops[e->nprof] = cg_kernel_flops(n->kernel);
+            e->nprof++;
+        }
     }
     for (int i = 0; i < g->noutputs; i++)
         if (g->outputs[i]->data)
@@ -304,8 +379,15 @@ static void emit_source(Emit *e, Printer *src)
 
     Printer *p = src;
     provenance(e, p);
+    if (e->o->profile)
+        pr(p, "/* Profile build: clock_gettime needs POSIX.1b under -std=c99. */\n"
+              "#if !defined(_POSIX_C_SOURCE) && !defined(_XOPEN_SOURCE) && !defined(_GNU_SOURCE)\n"
+              "#define _POSIX_C_SOURCE 199309L\n#endif\n");
     pr(p, "#include \"%s\"\n\n", base_name(e->o->out_h));
-    pr(p, "#include <math.h>\n#include <stddef.h>\n#include <stdint.h>\n#include <string.h>\n\n");
+    pr(p, "#include <math.h>\n#include <stddef.h>\n#include <stdint.h>\n#include <string.h>\n");
+    if (e->o->profile)
+        pr(p, "#include <time.h>\n");
+    pr(p, "\n");
     pr(p, "#if defined(__GNUC__)\n#define DLC_ALIGN64 __attribute__((aligned(64)))\n#else\n"
           "#define DLC_ALIGN64\n#endif\n");
     int common = unit_index("rt_common");
@@ -351,6 +433,8 @@ static void emit_source(Emit *e, Printer *src)
         pr(p, "%s}, %zu},\n", v->shape.rank ? "" : "0", ir_value_bytes(v));
     }
     pr(p, "};\n\n");
+    if (e->o->profile)
+        emit_profile_tables(e, p);
 
     const char *wparam = weights_file ? "const void *weights, " : "";
     pr(p, "%s_status %s_run_with_workspace(%sconst void *const inputs[], void *const outputs[],\n"
@@ -370,6 +454,8 @@ static void emit_source(Emit *e, Printer *src)
     if (weights_file || e->weights_size)
         pr(p, "    (void)W;\n");
     copy_passthrough_outputs(p, e);
+    if (e->nprof)
+        pr(p, "    unsigned long long prof = %s_profile_now();\n", e->P);
     pr_append(p, &body);
     pr(p, "    return %s_OK;\n}\n\n", e->UP);
     pr(p, "static DLC_ALIGN64 unsigned char %s_static_workspace[%s_WORKSPACE_SIZE > 0 ? "
@@ -378,6 +464,24 @@ static void emit_source(Emit *e, Printer *src)
           "    return %s_run_with_workspace(%sinputs, outputs, %s_static_workspace);\n}\n",
        e->P, e->P, wparam, e->P, weights_file ? "weights, " : "", e->P);
     pr_free(&body);
+}
+
+static void emit_profile_header(Emit *e, Printer *p)
+{
+    const char *n = ir_sprintf(e->g->arena, "%s_PROFILE_COUNT > 0 ? %s_PROFILE_COUNT : 1", e->UP,
+                               e->UP);
+    pr(p, "/* Profile build (dlc --profile): both run functions add each kernel's\n"
+          " * wall time (clock_gettime, CLOCK_MONOTONIC) to %s_profile_ns, a static\n"
+          " * table, so neither is reentrant or thread-safe in this build. One entry\n"
+          " * per kernel, in the order they run. */\n", e->P);
+    pr(p, "#define %s_PROFILE_COUNT %d\n", e->UP, e->nprof);
+    pr(p, "/* Each kernel's ONNX node name(s), \"a+b\" when fused, and op(s), \"Conv+Relu\". */\n");
+    pr(p, "extern const char *const %s_profile_names[%s];\n", e->P, n);
+    pr(p, "extern const char *const %s_profile_ops[%s];\n", e->P, n);
+    pr(p, "/* Floating-point operations in one run; nanoseconds summed over runs. */\n");
+    pr(p, "extern const double %s_profile_flops[%s];\n", e->P, n);
+    pr(p, "extern unsigned long long %s_profile_ns[%s];\n", e->P, n);
+    pr(p, "/* Zeroes %s_profile_ns. */\nvoid %s_profile_reset(void);\n\n", e->P, e->P);
 }
 
 static void emit_header(Emit *e, Printer *p, const PlanStats *stats)
@@ -422,6 +526,8 @@ static void emit_header(Emit *e, Printer *p, const PlanStats *stats)
     pr(p, "/* Convenience: uses a static workspace, so not reentrant. */\n"
           "%s_status %s_run(%sconst void *const inputs[], void *const outputs[]);\n\n", e->P,
        e->P, wparam);
+    if (e->o->profile)
+        emit_profile_header(e, p);
     pr(p, "#ifdef __cplusplus\n}\n#endif\n\n#endif\n");
 }
 

@@ -110,3 +110,18 @@ void pr_comment_text(Printer *p, const char *s)
             pr_raw(p, s, 1);
     }
 }
+
+void pr_string_text(Printer *p, const char *s)
+{
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\' || c == '?')
+            pr(p, "\\%c", c);
+        else if (c >= 0x7f)
+            pr(p, "\\%03o", c);   /* always three digits: never swallows the next */
+        else if (c < 0x20)
+            pr_raw(p, " ", 1);
+        else
+            pr_raw(p, s, 1);
+    }
+}

@@ -22,5 +22,8 @@ void pr_append(Printer *p, const Printer *q);
 void pr_float(Printer *p, double v, bool single);
 /* A comment body with the comment terminator defused. */
 void pr_comment_text(Printer *p, const char *s);
+/* The body of a C string literal: '"', '\\' and '?' (trigraphs) escaped,
+ * bytes outside ASCII as octal escapes, control characters as spaces. */
+void pr_string_text(Printer *p, const char *s);
 
 #endif

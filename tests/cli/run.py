@@ -6,6 +6,7 @@ Prints `ok NAME` / `FAIL NAME: why`, then `N passed, M failed`.
 """
 import argparse
 import ctypes
+import json
 import os
 import re
 import subprocess
@@ -222,8 +223,156 @@ def check_workspace_reentrant(ctx):
     assert fn(ins, ob, misaligned) == 2, "misaligned workspace must give ERR_ALIGN"
 
 
+def conv_model():
+    """conv1 -> relu1 -> conv2 (2 groups) -> gap: small, but its kernels dominate a run."""
+    rng = np.random.default_rng(5)
+    w1 = (rng.standard_normal((16, 8, 3, 3)) * 0.2).astype(np.float32)
+    b1 = rng.standard_normal(16).astype(np.float32)
+    w2 = (rng.standard_normal((16, 8, 3, 3)) * 0.2).astype(np.float32)
+    nodes = [
+        helper.make_node("Conv", ["x", "w1", "b1"], ["c1"], name="conv1", pads=[1, 1, 1, 1]),
+        helper.make_node("Relu", ["c1"], ["r1"], name="relu1"),
+        helper.make_node("Conv", ["r1", "w2"], ["c2"], name="conv2", pads=[1, 1, 1, 1], group=2),
+        helper.make_node("GlobalAveragePool", ["c2"], ["y"], name="gap"),
+    ]
+    inits = [onnx.numpy_helper.from_array(a, n) for a, n in ((w1, "w1"), (b1, "b1"), (w2, "w2"))]
+    g = helper.make_graph(nodes, "convnet", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 8, 32, 32])],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 16, 1, 1])], inits)
+    return make_model(g)
+
+
+# 2 N M OH OW (C / group) KH KW
+CONV_FLOPS = {"conv1": 2 * 1 * 16 * 32 * 32 * 8 * 3 * 3, "conv2": 2 * 1 * 16 * 32 * 32 * (16 // 2) * 3 * 3}
+
+
+def bench_json(ctx, *args):
+    r = ctx.dlc_run("bench", *args, "--json")
+    assert r.returncode == 0, f"bench {args}: exit {r.returncode}: {r.stderr[-600:]}"
+    return json.loads(r.stdout)
+
+
+def check_bench(ctx):
+    m = ctx.save(mlp_model(batch=4, hidden=64), "bench.onnx")
+    d = bench_json(ctx, m, "--runs", "5", "--warmup", "2")
+    assert d["runs"] == 5 and d["warmup"] == 2 and d["threads"] == 1, d
+    assert len(d["times_ms"]) == 5 and all(t > 0 for t in d["times_ms"]), d["times_ms"]
+    assert 0 < d["min_ms"] <= d["median_ms"] <= d["p90_ms"], d
+    assert d["min_ms"] == min(d["times_ms"]) and d["p90_ms"] <= max(d["times_ms"]), d
+    assert d["throughput_per_s"] > 0 and "-O3" in d["cflags"], d
+    assert "profile" not in d, "profile without --profile"
+    r = ctx.dlc_run("bench", m, "--runs", "3")
+    assert r.returncode == 0, r.stderr
+    for word in ("latency: min", "median", "p90", "throughput:", "inferences/s"):
+        assert word in r.stdout, f"bench output lacks {word!r}: {r.stdout}"
+    # an int64 input gets valid indices; --inputs reads a dataset instead
+    rng = np.random.default_rng(6)
+    table = onnx.numpy_helper.from_array(rng.standard_normal((10, 4)).astype(np.float32), "table")
+    g = helper.make_graph([helper.make_node("Gather", ["table", "ids"], ["y"], name="emb")], "emb",
+                          [helper.make_tensor_value_info("ids", TensorProto.INT64, [2, 3])],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2, 3, 4])], [table])
+    e = ctx.save(make_model(g), "bench_ids.onnx")
+    assert bench_json(ctx, e, "--runs", "2")["runs"] == 2
+    ds = ctx.path("bench_ds")
+    os.makedirs(ds, exist_ok=True)
+    x = rng.standard_normal((4, 8)).astype(np.float32)
+    open(os.path.join(ds, "input_0.pb"), "wb").write(onnx.numpy_helper.from_array(x, "x").SerializeToString())
+    assert bench_json(ctx, m, "--runs", "2", "--inputs", ds)["runs"] == 2
+    r = ctx.dlc_run("bench", e, "--inputs", ds)
+    assert r.returncode == 1 and "input_0.pb" in r.stderr, r.stderr
+    bad = ctx.path("bench_bad.onnx")
+    open(bad, "wb").write(b"\x08\x07garbage")
+    assert ctx.dlc_run("bench", bad).returncode == 1
+    for args in ([], [m, "--runs", "0"], [m, "--warmup", "x"], [m, "--threads"], [m, "-o", "x.c"],
+                 [m, "--peak-gflops", "-3"], [m, "--nope"]):
+        r = ctx.dlc_run("bench", *args)
+        assert r.returncode == 2, f"bench {args}: exit {r.returncode}"
+    env = dict(os.environ, CC="false")
+    r = subprocess.run([ctx.dlc, "bench", m, "--runs", "1"], capture_output=True, text=True, env=env, timeout=120)
+    assert r.returncode == 3 and "did not compile" in r.stderr, (r.returncode, r.stderr)
+
+
+def check_bench_profile(ctx):
+    m = ctx.save(conv_model(), "bprof.onnx")
+    d = bench_json(ctx, m, "--profile", "--runs", "5", "--top", "3")
+    p = d["profile"]
+    assert p["peak_source"] == "measured" and p["peak_gflops_per_core"] > 0, p
+    ks = p["kernels"]   # all of them in JSON, whatever --top says
+    names = {n for k in ks for n in k["names"].split("+")}
+    for node in ("conv1", "relu1", "conv2", "gap"):
+        assert node in names, f"profile lacks node {node}: {names}"
+    assert sorted(k["index"] for k in ks) == list(range(len(ks)))
+    assert all(k["ms"] >= 0 and 0 <= k["share"] <= 1 for k in ks), ks
+    assert abs(sum(k["share"] for k in ks) - 1) < 1e-3
+    assert abs(sum(k["ms"] for k in ks) - p["total_ms"]) < 1e-3 * max(1.0, p["total_ms"])
+    # the kernels are timed inside each run: together about the whole run
+    assert 0.5 * d["mean_ms"] <= p["total_ms"] <= 1.02 * d["mean_ms"] + 0.005, (p["total_ms"], d["mean_ms"])
+    for k in ks:
+        for node, flops in CONV_FLOPS.items():
+            if node in k["names"].split("+"):
+                assert k["flops"] >= flops and k["flops"] <= flops * 1.1, (node, k["flops"], flops)
+        if k["flops"] > 0 and k["ms"] > 0:
+            assert abs(k["gflops"] - k["flops"] / (k["ms"] * 1e6)) <= 0.01 * k["gflops"] + 1e-3, k
+    r = ctx.dlc_run("bench", "--profile", m, "--runs", "3", "--top", "2", "--peak-gflops", "123.5")
+    assert r.returncode == 0, r.stderr
+    assert "peak: 123.5 GFLOP/s per core (given)" in r.stdout, r.stdout
+    lines = r.stdout.splitlines()
+    head = [i for i, ln in enumerate(lines) if "ms/run" in ln]
+    assert len(head) == 1, r.stdout
+    rows = [ln for ln in lines[head[0] + 1:] if ln.strip()]
+    assert len(rows) == 2, f"--top 2 printed {len(rows)} rows: {r.stdout}"
+    assert "conv" in r.stdout and "(Conv" in r.stdout, r.stdout
+    r = ctx.dlc_run("bench", "--profile", m, "--runs", "2")
+    assert re.search(r"peak: [0-9.]+ GFLOP/s per core \(measured\)", r.stdout), r.stdout
+
+
+def check_profile_build(ctx):
+    """--profile: same numbers as ONNX Runtime, the profile tables filled in."""
+    m = ctx.save(conv_model(), "prof.onnx")
+    out = ctx.path("prof.c")
+    r = ctx.dlc_run(m, "-o", out, "--name", "pnet", "--profile")
+    assert r.returncode == 0, r.stderr
+    hdr = open(ctx.path("prof.h")).read()
+    for word in ("PNET_PROFILE_COUNT", "pnet_profile_names", "pnet_profile_ops", "pnet_profile_flops",
+                 "pnet_profile_ns", "pnet_profile_reset", "not reentrant"):
+        assert word in hdr, f"header lacks {word!r}"
+    count = int(re.search(r"PNET_PROFILE_COUNT (\d+)", hdr).group(1))
+    x = np.random.default_rng(7).standard_normal((1, 8, 32, 32)).astype(np.float32)
+    exp = ort_run(m, {"x": x})[0]
+    for cc in ("cc", "clang"):
+        lib = build_shared(ctx, out, cc)
+        got = run_generated(lib, "pnet", [x], [(1, 16, 1, 1)])[0]
+        assert close(got, exp), f"{cc}: max diff {np.abs(got - exp).max()}"
+        ns = (ctypes.c_ulonglong * count).in_dll(lib, "pnet_profile_ns")
+        flops = (ctypes.c_double * count).in_dll(lib, "pnet_profile_flops")
+        names = (ctypes.c_char_p * count).in_dll(lib, "pnet_profile_names")
+        assert sum(ns) > 0, "no time recorded"
+        by_name = {names[i].decode(): flops[i] for i in range(count)}
+        assert "conv2" in by_name and "gap" in by_name, list(by_name)
+        assert CONV_FLOPS["conv2"] <= by_name["conv2"] <= 1.1 * CONV_FLOPS["conv2"], by_name
+        lib.pnet_profile_reset()
+        assert sum(ns) == 0, "reset left time behind"
+    # dlc check builds it with -std=c99 -Werror and compares
+    ds = ctx.path("prof_data")
+    subprocess.run([sys.executable, os.path.join(os.path.dirname(__file__), "..", "tools", "make_dataset.py"),
+                    m, ds], check=True, capture_output=True)
+    r = ctx.dlc_run("check", m, os.path.join(ds, "test_data_set_0"), "--profile")
+    assert r.returncode == 0 and "check: PASS" in r.stdout, r.stdout + r.stderr
+
+
+def check_no_profile_code(ctx):
+    """Without --profile the output has no trace of profiling."""
+    m = ctx.save(conv_model(), "noprof.onnx")
+    out = ctx.path("noprof.c")
+    assert ctx.dlc_run(m, "-o", out).returncode == 0
+    for path in (out, out[:-2] + ".h"):
+        text = open(path).read()
+        for word in ("profile", "_POSIX_C_SOURCE", "<time.h>", "clock_gettime"):
+            assert word not in text, f"{os.path.basename(path)} contains {word!r}"
+
+
 CHECKS = [check_usage, check_compile_and_run, check_clang, check_deterministic, check_weights_file,
-          check_shapes, check_verbose, check_workspace_reentrant]
+          check_shapes, check_verbose, check_workspace_reentrant, check_bench, check_bench_profile,
+          check_profile_build, check_no_profile_code]
 
 
 def main():

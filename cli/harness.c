@@ -1,0 +1,123 @@
+/* What `dlc check` and `dlc bench` share: a scratch folder, files of raw
+ * bytes, running the C compiler and the programs it builds, dataset
+ * inputs. */
+#include "cli.h"
+#include "../frontend/frontend.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+int cli_run_argv(char *const argv[], const char *stdout_path, bool quiet)
+{
+    fflush(NULL);   /* the child must not repeat what we have buffered */
+    pid_t pid = fork();
+    if (pid < 0)
+        return -1;
+    if (pid == 0) {
+        if (stdout_path && !freopen(stdout_path, "w", stdout))
+            _exit(127);
+        if (quiet && !freopen("/dev/null", "w", stderr))
+            _exit(127);
+        execvp(argv[0], argv);
+        _exit(127);
+    }
+    int st;
+    while (waitpid(pid, &st, 0) < 0)
+        if (errno != EINTR)
+            return -1;
+    if (WIFSIGNALED(st))
+        return 128 + WTERMSIG(st);
+    return WEXITSTATUS(st);
+}
+
+bool cli_write_bytes(const char *path, const void *p, size_t n)
+{
+    FILE *f = fopen(path, "wb");
+    bool ok = f && fwrite(p, 1, n, f) == n;
+    if (f)
+        ok = fclose(f) == 0 && ok;
+    return ok;
+}
+
+void *cli_read_bytes(const char *path, size_t n)
+{
+    FILE *f = fopen(path, "rb");
+    void *p = malloc(n ? n : 1);
+    if (!f || !p || fread(p, 1, n, f) != n) {
+        free(p);
+        p = NULL;
+    }
+    if (f)
+        fclose(f);
+    return p;
+}
+
+bool cli_work_dir(const char *keep, const char *tag, char dir[CLI_DIR_MAX])
+{
+    if (keep) {
+        if (strlen(keep) >= CLI_DIR_MAX - 32) {
+            fprintf(stderr, "dlc: error: --keep path too long\n");
+            return false;
+        }
+        mkdir(keep, 0777);
+        snprintf(dir, CLI_DIR_MAX, "%s", keep);
+        return true;
+    }
+    char tmpl[64];
+    snprintf(tmpl, sizeof tmpl, "/tmp/dlc-%.16s-XXXXXX", tag);
+    if (!mkdtemp(tmpl)) {
+        fprintf(stderr, "dlc: error: cannot create a temporary folder\n");
+        return false;
+    }
+    snprintf(dir, CLI_DIR_MAX, "%s", tmpl);
+    return true;
+}
+
+void cli_remove_tree(const char *dir)
+{
+    DIR *dp = opendir(dir);
+    if (!dp)
+        return;
+    struct dirent *de;
+    char path[CLI_DIR_MAX + 512];
+    while ((de = readdir(dp))) {
+        if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+            continue;
+        snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
+        unlink(path);
+    }
+    closedir(dp);
+    rmdir(dir);
+}
+
+int cli_count_files(const char *dir, const char *prefix)
+{
+    int n = 0;
+    char path[8192];
+    for (;;) {
+        snprintf(path, sizeof path, "%s/%s_%d.pb", dir, prefix, n);
+        if (access(path, R_OK) != 0)
+            return n;
+        n++;
+    }
+}
+
+Value *cli_load_input(Graph *model, const char *set, int i, Diag *d)
+{
+    char path[8192];
+    snprintf(path, sizeof path, "%s/input_%d.pb", set, i);
+    Value *v = fe_load_tensor_file(model, path, d);
+    const Value *want = model->inputs[i];
+    if (v && (v->dtype != want->dtype || !ir_shape_equal(&v->shape, &want->shape))) {
+        diag_error(d, NULL, "input_%d.pb is %s %s but input '%s' is %s %s", i,
+                   ir_dtype_name(v->dtype), ir_shape_str(model->arena, &v->shape), want->name,
+                   ir_dtype_name(want->dtype), ir_shape_str(model->arena, &want->shape));
+        return NULL;
+    }
+    return v;
+}
