@@ -51,8 +51,12 @@ bool lw_elementwise(Node *n, lw_value_fn fn)
     int64_t numel = ir_value_numel(out);
     int i = lk_var(k, DT_INT64);
     LExpr *in[16];
+    /* An input of higher rank than the output cannot broadcast to it; only
+     * rows that never read it have one (CastLike's dtype donor). */
     for (int j = 0; j < n->nin && j < 16; j++)
-        in[j] = n->in[j] ? lw_load_bcast(k, n->in[j], &out->shape, i) : NULL;
+        in[j] = n->in[j] && n->in[j]->shape.rank <= out->shape.rank
+                    ? lw_load_bcast(k, n->in[j], &out->shape, i)
+                    : NULL;
     LExpr *val = fn(k, n, in, i);
     if (!val)
         return false;
