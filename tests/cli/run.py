@@ -370,9 +370,72 @@ def check_no_profile_code(ctx):
             assert word not in text, f"{os.path.basename(path)} contains {word!r}"
 
 
+def check_tensor_storage_forms(ctx):
+    """Initializers in every TensorProto storage form dlc reads: typed fields
+    (float_data, double_data, int32_data for int8/int16/bool/float16,
+    int64_data, uint64_data for uint32/uint64) and external data files."""
+    rng = np.random.default_rng(5)
+    cases = [  # (dtype, numpy type, field)
+        (TensorProto.FLOAT, np.float32, "float_data"), (TensorProto.DOUBLE, np.float64, "double_data"),
+        (TensorProto.INT32, np.int32, "int32_data"), (TensorProto.INT16, np.int16, "int32_data"),
+        (TensorProto.INT8, np.int8, "int32_data"), (TensorProto.UINT8, np.uint8, "int32_data"),
+        (TensorProto.INT64, np.int64, "int64_data"), (TensorProto.UINT32, np.uint32, "uint64_data"),
+        (TensorProto.UINT64, np.uint64, "uint64_data"),
+    ]
+    for dt, npt, field in cases:
+        vals = (rng.standard_normal(6) * 20).astype(npt) if npt in (np.float32, np.float64) else \
+            rng.integers(0, 100, 6).astype(npt)
+        w = helper.make_tensor("w", dt, [2, 3], vals.tolist())   # typed field, not raw_data
+        assert not w.raw_data and len(getattr(w, field)) == 6, field
+        # Concat: ONNX Runtime implements it for every one of these dtypes
+        g = helper.make_graph([helper.make_node("Concat", ["x", "w"], ["y"], name="cat", axis=0)], "t",
+                              [helper.make_tensor_value_info("x", dt, [2, 3])],
+                              [helper.make_tensor_value_info("y", dt, [4, 3])], [w])
+        m = ctx.save(make_model(g), f"typed_{npt.__name__}.onnx")
+        x = rng.integers(0, 20, (2, 3)).astype(npt)
+        got = compile_and_call(ctx, m, f"typed_{npt.__name__}", [x], [((4, 3), npt)])[0]
+        exp = ort_run(m, {"x": x})[0]
+        assert np.array_equal(got, exp), f"{npt.__name__}: {got} vs {exp}"
+    # float16 and bool live in int32_data as bit patterns / 0-1
+    h = np.array([0.5, -2.25, 65504, 1e-4], np.float16)
+    w = helper.make_tensor("w", TensorProto.FLOAT16, [4], h.view(np.uint16).astype(np.int32).tolist())
+    w.ClearField("int32_data")
+    w.int32_data.extend(h.view(np.uint16).astype(np.int32).tolist())
+    g = helper.make_graph([helper.make_node("Add", ["x", "w"], ["y"], name="add")], "t",
+                          [helper.make_tensor_value_info("x", TensorProto.FLOAT16, [4])],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT16, [4])], [w])
+    m = ctx.save(make_model(g), "typed_f16.onnx")
+    x = np.array([1, 2, -3, 0.25], np.float16)
+    got = compile_and_call(ctx, m, "typed_f16", [x], [((4,), np.float16)])[0]
+    assert np.array_equal(got, ort_run(m, {"x": x})[0]), got
+    # external data next to the model
+    model = mlp_model(batch=2)
+    ext_dir = ctx.path("ext")
+    os.makedirs(ext_dir, exist_ok=True)
+    path = os.path.join(ext_dir, "ext.onnx")
+    onnx.save_model(model, path, save_as_external_data=True, all_tensors_to_one_file=True,
+                    location="ext.bin", size_threshold=0)
+    assert os.path.getsize(os.path.join(ext_dir, "ext.bin")) > 0
+    x = rng.standard_normal((2, 8)).astype(np.float32)
+    got = compile_and_call(ctx, path, "ext", [x], [((2, 4), np.float32)])[0]
+    assert close(got, ort_run(path, {"x": x})[0])
+
+
+def compile_and_call(ctx, model_path, prefix, inputs, outputs):
+    out = ctx.path(prefix + ".c")
+    r = ctx.dlc_run(model_path, "-o", out, "--name", prefix)
+    assert r.returncode == 0, r.stderr
+    lib = build_shared(ctx, out)
+    ins = (ctypes.c_void_p * len(inputs))(*[a.ctypes.data for a in inputs])
+    res = [np.empty(shape, t) for shape, t in outputs]
+    outs = (ctypes.c_void_p * len(res))(*[o.ctypes.data for o in res])
+    assert getattr(lib, prefix + "_run")(ins, outs) == 0
+    return res
+
+
 CHECKS = [check_usage, check_compile_and_run, check_clang, check_deterministic, check_weights_file,
           check_shapes, check_verbose, check_workspace_reentrant, check_bench, check_bench_profile,
-          check_profile_build, check_no_profile_code]
+          check_profile_build, check_no_profile_code, check_tensor_storage_forms]
 
 
 def main():
