@@ -1,7 +1,11 @@
-/* rt-deps: */
+/* rt-deps: epilogue */
 /* gemm.c - single-precision GEMM, row-major.
  *
- *   C[M x N] = alpha * op(A) * op(B) + beta * C
+ *   C[M x N] = ep(alpha * op(A) * op(B) + beta * C)
+ *
+ * where ep is an optional epilogue (bias per row or column, residual add,
+ * activation: rt_epilogue in rt_common.h) applied to each tile of C right
+ * after its last K slice, while the tile is still in cache.
  *
  * Structure (Goto / BLIS): the N dimension is cut into RT_GEMM_NC-wide
  * column blocks, K into RT_GEMM_KC-deep slices, M into RT_GEMM_MC-tall row
@@ -9,9 +13,28 @@
  * into RT_GEMM_NR-wide micro-panels (k-major, so the kernel reads it
  * linearly); for each row block the slice of op(A) is packed into
  * RT_GEMM_MR-tall micro-panels; a register-blocked micro-kernel then
- * computes each MR x NR tile of the product over the K slice.  Partial
- * panels at the edges are zero-padded, so the micro-kernel has only one
- * shape; the epilogue writes only the valid part of a tile.
+ * computes each MR x NR tile of the product over the K slice and adds it
+ * to (or stores it in) C.  Partial panels at the edges are zero-padded, so
+ * the micro-kernel has only one shape; edge tiles go through a small
+ * buffer so that only their valid part is written.
+ *
+ * Prepacked operands: a constant operand (weights) can be packed once, at
+ * compile time, by rt_sgemm_pack_a / rt_sgemm_pack_b, and passed with
+ * transA / transB = RT_GEMM_PACKED; the packing at run time is then
+ * skipped.  The packed layout does not depend on the target: B is cut into
+ * panels of RT_GEMM_PW = 32 columns, A into panels of RT_GEMM_PH = 24 rows,
+ * each panel k-major over the whole K and zero-padded; every target's NR
+ * divides 32 and every MR divides 24, so a micro-kernel reads its MR x NR
+ * sub-panels in place with a k stride of 24 (A) or 32 (B) floats.
+ *
+ * Threads: compiled with OpenMP, a product of at least RT_GEMM_PAR_FLOPS
+ * per thread runs on up to omp_get_max_threads() threads (none when called
+ * from inside a parallel region).  They share the packed blocks (each
+ * thread packs a share, then a barrier) and split the tiles of each block
+ * by column panels (or by row panels when there are fewer column panels
+ * than threads).  Every tile is computed by one thread with the same
+ * operations as single-threaded, so results do not depend on the thread
+ * count.  rt_sgemm_batch runs small products of a batch concurrently.
  *
  * MR, NR and the micro-kernel depend on the target's feature macros; the
  * scratch size does not (it is computed from the largest MR and NR any
@@ -22,10 +45,22 @@
  *
  * Semantics follow BLAS: beta == 0 means C is write-only (its old contents,
  * NaN included, are never read); alpha == 0 or K == 0 means op(A) and op(B)
- * are not read and C = beta * C.
+ * are not read and C = beta * C (then the epilogue).
  */
 #ifndef RT_EMBED
 #include "rt.h"
+#endif
+
+/* transA / transB value of a prepacked operand (also in rt.h) */
+#ifndef RT_GEMM_PACKED
+#  define RT_GEMM_PACKED 2
+#endif
+
+#ifdef _OPENMP
+#  include <omp.h>
+#  define RT_GEMM_BARRIER() _Pragma("omp barrier")
+#else
+#  define RT_GEMM_BARRIER() ((void)0)
 #endif
 
 /* Register blocking, by target: the micro-kernel keeps an MR x NR tile of C
@@ -33,7 +68,8 @@
  * AArch64 kernels use intrinsics, because the auto-vectorised portable loop
  * is fast with some compiler/flag pairs and ten times slower with others
  * (gcc 12 -mavx2, clang 14 with some loop shapes); the portable kernel is
- * the fallback everywhere else. */
+ * the fallback everywhere else.  Every MR divides RT_GEMM_PH and every NR
+ * divides RT_GEMM_PW (prepacked operands). */
 #if defined(RT_NO_SIMD)
 #  define RT_GEMM_PORTABLE 1
 #  define RT_GEMM_MR 4
@@ -64,7 +100,9 @@
 #  define RT_GEMM_NR 8
 #endif
 
-/* Cache blocking; identical on every target (scratch size depends on it). */
+/* Cache blocking; identical on every target (scratch size depends on it).
+ * MC and NC are multiples of every MR / NR, so tiles never straddle a
+ * prepacked panel. */
 #define RT_GEMM_MC 144  /* rows of packed A: MC x KC floats stay in L2 */
 #define RT_GEMM_KC 256  /* depth of a K slice */
 #define RT_GEMM_NC 2048 /* columns of packed B: KC x NC floats stay in L3 */
@@ -72,10 +110,21 @@
 #define RT_GEMM_NR_MAX 64
 #define RT_GEMM_ALIGN 16  /* floats: packed buffers start on 64 bytes */
 
+/* Prepacked layouts (see rt.h): panel height of A, panel width of B. */
+#define RT_GEMM_PH 24
+#define RT_GEMM_PW 32
+
 /* Below this many rows C is computed without packing (packing B would cost
  * as much as the product itself): as sums of scaled rows of B, or as dot
  * products with the rows of B when B is transposed. */
 #define RT_GEMM_SMALL_M 4
+
+/* Floating-point operations per thread below which another thread does not
+ * pay for waking it (about 10 us of one core's work). */
+#define RT_GEMM_PAR_FLOPS 2.0e6
+/* Scratch slots of rt_sgemm_batch: at most this many products of a batch
+ * run concurrently. */
+#define RT_GEMM_BATCH_SLOTS 16
 
 RT_API size_t rt_sgemm_scratch(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K)
 {
@@ -90,6 +139,52 @@ RT_API size_t rt_sgemm_scratch(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K)
          + RT_GEMM_ALIGN + kc * (nc + RT_GEMM_NR_MAX);
 }
 
+/* ---- prepacking (target-independent layout) ---------------------------- */
+
+RT_API size_t rt_sgemm_pack_a_size(ptrdiff_t M, ptrdiff_t K)
+{
+    if (M <= 0 || K <= 0)
+        return 0;
+    return (size_t)((M + RT_GEMM_PH - 1) / RT_GEMM_PH) * RT_GEMM_PH * (size_t)K;
+}
+
+RT_API size_t rt_sgemm_pack_b_size(ptrdiff_t N, ptrdiff_t K)
+{
+    if (N <= 0 || K <= 0)
+        return 0;
+    return (size_t)((N + RT_GEMM_PW - 1) / RT_GEMM_PW) * RT_GEMM_PW * (size_t)K;
+}
+
+/* Panel q holds rows q*PH + r of op(A) at ap[q*PH*K + k*PH + r]. */
+RT_API void rt_sgemm_pack_a(int transA, ptrdiff_t M, ptrdiff_t K, const float *A,
+                            ptrdiff_t lda, float *ap)
+{
+    ptrdiff_t q, k, r;
+    for (q = 0; q < M; q += RT_GEMM_PH) {
+        float *dst = ap + q * K;
+        for (k = 0; k < K; k++)
+            for (r = 0; r < RT_GEMM_PH; r++)
+                dst[k * RT_GEMM_PH + r] =
+                    q + r >= M ? 0.0f : transA ? A[k * lda + q + r] : A[(q + r) * lda + k];
+    }
+}
+
+/* Panel q holds columns q*PW + c of op(B) at bp[q*PW*K + k*PW + c]. */
+RT_API void rt_sgemm_pack_b(int transB, ptrdiff_t N, ptrdiff_t K, const float *B,
+                            ptrdiff_t ldb, float *bp)
+{
+    ptrdiff_t q, k, c;
+    for (q = 0; q < N; q += RT_GEMM_PW) {
+        float *dst = bp + q * K;
+        for (k = 0; k < K; k++)
+            for (c = 0; c < RT_GEMM_PW; c++)
+                dst[k * RT_GEMM_PW + c] =
+                    q + c >= N ? 0.0f : transB ? B[(q + c) * ldb + k] : B[k * ldb + q + c];
+    }
+}
+
+/* ---- run-time packing -------------------------------------------------- */
+
 /* Rounds p up to a multiple of RT_GEMM_ALIGN floats. */
 RT_INTERNAL float *rt_gemm_align(float *p)
 {
@@ -98,14 +193,15 @@ RT_INTERNAL float *rt_gemm_align(float *p)
     return (float *)(void *)((u + a - 1) / a * a);
 }
 
-/* Packs op(A)[i0 .. i0+mc) x [p0 .. p0+kc) into MR-row micro-panels:
- * panel q holds rows i0 + q*MR + r at ap[q*MR*kc + k*MR + r]. */
+/* Packs MR-row micro-panels q0, q0+MR, ... < q1 of op(A)[i0 .., p0 .. p0+kc)
+ * (mc valid rows in all): panel q holds rows i0 + q + r at
+ * ap[q*kc + k*MR + r]. */
 RT_INTERNAL void rt_gemm_pack_a(int transA, const float *A, ptrdiff_t lda,
                                 ptrdiff_t i0, ptrdiff_t p0, ptrdiff_t mc,
-                                ptrdiff_t kc, float *ap)
+                                ptrdiff_t kc, ptrdiff_t q0, ptrdiff_t q1, float *ap)
 {
     ptrdiff_t q, k, r;
-    for (q = 0; q < mc; q += RT_GEMM_MR) {
+    for (q = q0; q < q1; q += RT_GEMM_MR) {
         ptrdiff_t mr = RT_MIN(RT_GEMM_MR, mc - q);
         float *dst = ap + q * kc;
         if (!transA) {
@@ -130,14 +226,15 @@ RT_INTERNAL void rt_gemm_pack_a(int transA, const float *A, ptrdiff_t lda,
     }
 }
 
-/* Packs op(B)[p0 .. p0+kc) x [j0 .. j0+nc) into NR-column micro-panels:
- * panel q holds columns j0 + q*NR + c at bp[q*NR*kc + k*NR + c]. */
+/* Packs NR-column micro-panels q0, q0+NR, ... < q1 of
+ * op(B)[p0 .. p0+kc) x [j0 ..) (nc valid columns): panel q holds columns
+ * j0 + q + c at bp[q*kc + k*NR + c]. */
 RT_INTERNAL void rt_gemm_pack_b(int transB, const float *B, ptrdiff_t ldb,
                                 ptrdiff_t p0, ptrdiff_t j0, ptrdiff_t kc,
-                                ptrdiff_t nc, float *bp)
+                                ptrdiff_t nc, ptrdiff_t q0, ptrdiff_t q1, float *bp)
 {
     ptrdiff_t q, k, c;
-    for (q = 0; q < nc; q += RT_GEMM_NR) {
+    for (q = q0; q < q1; q += RT_GEMM_NR) {
         ptrdiff_t nr = RT_MIN(RT_GEMM_NR, nc - q);
         float *dst = bp + q * kc;
         if (!transB) {
@@ -168,13 +265,17 @@ RT_INTERNAL void rt_gemm_pack_b(int transB, const float *B, ptrdiff_t ldb,
     }
 }
 
-/* acc[MR][NR] = (packed A panel) x (packed B panel) over kc:
- * acc[i][j] = sum_k a[k*MR + i] * b[k*NR + j]. */
+/* ---- micro-kernels ----------------------------------------------------- */
+
+/* c[i*ldc + j] (+)= sum_k a[k*sa + i] * b[k*sb + j] for the MR x NR tile;
+ * accum: add to c, else overwrite c (never read). */
 #if defined(RT_GEMM_AVX512)
-RT_INTERNAL RT_NOINLINE void rt_gemm_kernel(ptrdiff_t kc,
-                                            const float *restrict a,
-                                            const float *restrict b,
-                                            float *restrict acc)
+#define RT_GEMM_ST16(p, v)                                                   \
+    _mm512_storeu_ps((p), accum ? _mm512_add_ps((v), _mm512_loadu_ps(p)) : (v))
+RT_INTERNAL RT_NOINLINE void rt_gemm_kernel(ptrdiff_t kc, const float *restrict a,
+                                            ptrdiff_t sa, const float *restrict b,
+                                            ptrdiff_t sb, float *restrict c,
+                                            ptrdiff_t ldc, int accum)
 {
     __m512 c00 = _mm512_setzero_ps(), c01 = _mm512_setzero_ps();
     __m512 c10 = _mm512_setzero_ps(), c11 = _mm512_setzero_ps();
@@ -213,31 +314,33 @@ RT_INTERNAL RT_NOINLINE void rt_gemm_kernel(ptrdiff_t kc,
         ai = _mm512_set1_ps(a[7]);
         c70 = _mm512_fmadd_ps(ai, b0, c70);
         c71 = _mm512_fmadd_ps(ai, b1, c71);
-        a += RT_GEMM_MR;
-        b += RT_GEMM_NR;
+        a += sa;
+        b += sb;
     }
-    _mm512_storeu_ps(acc + 0 * 32, c00);
-    _mm512_storeu_ps(acc + 0 * 32 + 16, c01);
-    _mm512_storeu_ps(acc + 1 * 32, c10);
-    _mm512_storeu_ps(acc + 1 * 32 + 16, c11);
-    _mm512_storeu_ps(acc + 2 * 32, c20);
-    _mm512_storeu_ps(acc + 2 * 32 + 16, c21);
-    _mm512_storeu_ps(acc + 3 * 32, c30);
-    _mm512_storeu_ps(acc + 3 * 32 + 16, c31);
-    _mm512_storeu_ps(acc + 4 * 32, c40);
-    _mm512_storeu_ps(acc + 4 * 32 + 16, c41);
-    _mm512_storeu_ps(acc + 5 * 32, c50);
-    _mm512_storeu_ps(acc + 5 * 32 + 16, c51);
-    _mm512_storeu_ps(acc + 6 * 32, c60);
-    _mm512_storeu_ps(acc + 6 * 32 + 16, c61);
-    _mm512_storeu_ps(acc + 7 * 32, c70);
-    _mm512_storeu_ps(acc + 7 * 32 + 16, c71);
+    RT_GEMM_ST16(c + 0 * ldc, c00);
+    RT_GEMM_ST16(c + 0 * ldc + 16, c01);
+    RT_GEMM_ST16(c + 1 * ldc, c10);
+    RT_GEMM_ST16(c + 1 * ldc + 16, c11);
+    RT_GEMM_ST16(c + 2 * ldc, c20);
+    RT_GEMM_ST16(c + 2 * ldc + 16, c21);
+    RT_GEMM_ST16(c + 3 * ldc, c30);
+    RT_GEMM_ST16(c + 3 * ldc + 16, c31);
+    RT_GEMM_ST16(c + 4 * ldc, c40);
+    RT_GEMM_ST16(c + 4 * ldc + 16, c41);
+    RT_GEMM_ST16(c + 5 * ldc, c50);
+    RT_GEMM_ST16(c + 5 * ldc + 16, c51);
+    RT_GEMM_ST16(c + 6 * ldc, c60);
+    RT_GEMM_ST16(c + 6 * ldc + 16, c61);
+    RT_GEMM_ST16(c + 7 * ldc, c70);
+    RT_GEMM_ST16(c + 7 * ldc + 16, c71);
 }
 #elif defined(RT_GEMM_AVX2)
-RT_INTERNAL RT_NOINLINE void rt_gemm_kernel(ptrdiff_t kc,
-                                            const float *restrict a,
-                                            const float *restrict b,
-                                            float *restrict acc)
+#define RT_GEMM_ST8(p, v)                                                    \
+    _mm256_storeu_ps((p), accum ? _mm256_add_ps((v), _mm256_loadu_ps(p)) : (v))
+RT_INTERNAL RT_NOINLINE void rt_gemm_kernel(ptrdiff_t kc, const float *restrict a,
+                                            ptrdiff_t sa, const float *restrict b,
+                                            ptrdiff_t sb, float *restrict c,
+                                            ptrdiff_t ldc, int accum)
 {
     __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps();
     __m256 c10 = _mm256_setzero_ps(), c11 = _mm256_setzero_ps();
@@ -268,27 +371,28 @@ RT_INTERNAL RT_NOINLINE void rt_gemm_kernel(ptrdiff_t kc,
         ai = _mm256_broadcast_ss(a + 5);
         c50 = _mm256_fmadd_ps(ai, b0, c50);
         c51 = _mm256_fmadd_ps(ai, b1, c51);
-        a += RT_GEMM_MR;
-        b += RT_GEMM_NR;
+        a += sa;
+        b += sb;
     }
-    _mm256_storeu_ps(acc + 0 * 16, c00);
-    _mm256_storeu_ps(acc + 0 * 16 + 8, c01);
-    _mm256_storeu_ps(acc + 1 * 16, c10);
-    _mm256_storeu_ps(acc + 1 * 16 + 8, c11);
-    _mm256_storeu_ps(acc + 2 * 16, c20);
-    _mm256_storeu_ps(acc + 2 * 16 + 8, c21);
-    _mm256_storeu_ps(acc + 3 * 16, c30);
-    _mm256_storeu_ps(acc + 3 * 16 + 8, c31);
-    _mm256_storeu_ps(acc + 4 * 16, c40);
-    _mm256_storeu_ps(acc + 4 * 16 + 8, c41);
-    _mm256_storeu_ps(acc + 5 * 16, c50);
-    _mm256_storeu_ps(acc + 5 * 16 + 8, c51);
+    RT_GEMM_ST8(c + 0 * ldc, c00);
+    RT_GEMM_ST8(c + 0 * ldc + 8, c01);
+    RT_GEMM_ST8(c + 1 * ldc, c10);
+    RT_GEMM_ST8(c + 1 * ldc + 8, c11);
+    RT_GEMM_ST8(c + 2 * ldc, c20);
+    RT_GEMM_ST8(c + 2 * ldc + 8, c21);
+    RT_GEMM_ST8(c + 3 * ldc, c30);
+    RT_GEMM_ST8(c + 3 * ldc + 8, c31);
+    RT_GEMM_ST8(c + 4 * ldc, c40);
+    RT_GEMM_ST8(c + 4 * ldc + 8, c41);
+    RT_GEMM_ST8(c + 5 * ldc, c50);
+    RT_GEMM_ST8(c + 5 * ldc + 8, c51);
 }
 #elif defined(RT_GEMM_NEON)
-RT_INTERNAL RT_NOINLINE void rt_gemm_kernel(ptrdiff_t kc,
-                                            const float *restrict a,
-                                            const float *restrict b,
-                                            float *restrict acc)
+#define RT_GEMM_ST4(p, v) vst1q_f32((p), accum ? vaddq_f32((v), vld1q_f32(p)) : (v))
+RT_INTERNAL RT_NOINLINE void rt_gemm_kernel(ptrdiff_t kc, const float *restrict a,
+                                            ptrdiff_t sa, const float *restrict b,
+                                            ptrdiff_t sb, float *restrict c,
+                                            ptrdiff_t ldc, int accum)
 {
     float32x4_t c00 = vdupq_n_f32(0.0f), c01 = vdupq_n_f32(0.0f);
     float32x4_t c10 = vdupq_n_f32(0.0f), c11 = vdupq_n_f32(0.0f);
@@ -320,33 +424,34 @@ RT_INTERNAL RT_NOINLINE void rt_gemm_kernel(ptrdiff_t kc,
         c61 = vfmaq_laneq_f32(c61, b1, a1, 2);
         c70 = vfmaq_laneq_f32(c70, b0, a1, 3);
         c71 = vfmaq_laneq_f32(c71, b1, a1, 3);
-        a += RT_GEMM_MR;
-        b += RT_GEMM_NR;
+        a += sa;
+        b += sb;
     }
-    vst1q_f32(acc + 0 * 8, c00);
-    vst1q_f32(acc + 0 * 8 + 4, c01);
-    vst1q_f32(acc + 1 * 8, c10);
-    vst1q_f32(acc + 1 * 8 + 4, c11);
-    vst1q_f32(acc + 2 * 8, c20);
-    vst1q_f32(acc + 2 * 8 + 4, c21);
-    vst1q_f32(acc + 3 * 8, c30);
-    vst1q_f32(acc + 3 * 8 + 4, c31);
-    vst1q_f32(acc + 4 * 8, c40);
-    vst1q_f32(acc + 4 * 8 + 4, c41);
-    vst1q_f32(acc + 5 * 8, c50);
-    vst1q_f32(acc + 5 * 8 + 4, c51);
-    vst1q_f32(acc + 6 * 8, c60);
-    vst1q_f32(acc + 6 * 8 + 4, c61);
-    vst1q_f32(acc + 7 * 8, c70);
-    vst1q_f32(acc + 7 * 8 + 4, c71);
+    RT_GEMM_ST4(c + 0 * ldc, c00);
+    RT_GEMM_ST4(c + 0 * ldc + 4, c01);
+    RT_GEMM_ST4(c + 1 * ldc, c10);
+    RT_GEMM_ST4(c + 1 * ldc + 4, c11);
+    RT_GEMM_ST4(c + 2 * ldc, c20);
+    RT_GEMM_ST4(c + 2 * ldc + 4, c21);
+    RT_GEMM_ST4(c + 3 * ldc, c30);
+    RT_GEMM_ST4(c + 3 * ldc + 4, c31);
+    RT_GEMM_ST4(c + 4 * ldc, c40);
+    RT_GEMM_ST4(c + 4 * ldc + 4, c41);
+    RT_GEMM_ST4(c + 5 * ldc, c50);
+    RT_GEMM_ST4(c + 5 * ldc + 4, c51);
+    RT_GEMM_ST4(c + 6 * ldc, c60);
+    RT_GEMM_ST4(c + 6 * ldc + 4, c61);
+    RT_GEMM_ST4(c + 7 * ldc, c70);
+    RT_GEMM_ST4(c + 7 * ldc + 4, c71);
 }
 #elif defined(RT_GEMM_SSE2)
 /* No fused multiply-add in SSE: a multiply and an add, like the portable
  * kernel on such a target. */
-RT_INTERNAL RT_NOINLINE void rt_gemm_kernel(ptrdiff_t kc,
-                                            const float *restrict a,
-                                            const float *restrict b,
-                                            float *restrict acc)
+#define RT_GEMM_ST4(p, v) _mm_storeu_ps((p), accum ? _mm_add_ps((v), _mm_loadu_ps(p)) : (v))
+RT_INTERNAL RT_NOINLINE void rt_gemm_kernel(ptrdiff_t kc, const float *restrict a,
+                                            ptrdiff_t sa, const float *restrict b,
+                                            ptrdiff_t sb, float *restrict c,
+                                            ptrdiff_t ldc, int accum)
 {
     __m128 c00 = _mm_setzero_ps(), c01 = _mm_setzero_ps();
     __m128 c10 = _mm_setzero_ps(), c11 = _mm_setzero_ps();
@@ -377,48 +482,50 @@ RT_INTERNAL RT_NOINLINE void rt_gemm_kernel(ptrdiff_t kc,
         ai = _mm_set1_ps(a[5]);
         c50 = _mm_add_ps(c50, _mm_mul_ps(ai, b0));
         c51 = _mm_add_ps(c51, _mm_mul_ps(ai, b1));
-        a += RT_GEMM_MR;
-        b += RT_GEMM_NR;
+        a += sa;
+        b += sb;
     }
-    _mm_storeu_ps(acc + 0 * 8, c00);
-    _mm_storeu_ps(acc + 0 * 8 + 4, c01);
-    _mm_storeu_ps(acc + 1 * 8, c10);
-    _mm_storeu_ps(acc + 1 * 8 + 4, c11);
-    _mm_storeu_ps(acc + 2 * 8, c20);
-    _mm_storeu_ps(acc + 2 * 8 + 4, c21);
-    _mm_storeu_ps(acc + 3 * 8, c30);
-    _mm_storeu_ps(acc + 3 * 8 + 4, c31);
-    _mm_storeu_ps(acc + 4 * 8, c40);
-    _mm_storeu_ps(acc + 4 * 8 + 4, c41);
-    _mm_storeu_ps(acc + 5 * 8, c50);
-    _mm_storeu_ps(acc + 5 * 8 + 4, c51);
+    RT_GEMM_ST4(c + 0 * ldc, c00);
+    RT_GEMM_ST4(c + 0 * ldc + 4, c01);
+    RT_GEMM_ST4(c + 1 * ldc, c10);
+    RT_GEMM_ST4(c + 1 * ldc + 4, c11);
+    RT_GEMM_ST4(c + 2 * ldc, c20);
+    RT_GEMM_ST4(c + 2 * ldc + 4, c21);
+    RT_GEMM_ST4(c + 3 * ldc, c30);
+    RT_GEMM_ST4(c + 3 * ldc + 4, c31);
+    RT_GEMM_ST4(c + 4 * ldc, c40);
+    RT_GEMM_ST4(c + 4 * ldc + 4, c41);
+    RT_GEMM_ST4(c + 5 * ldc, c50);
+    RT_GEMM_ST4(c + 5 * ldc + 4, c51);
 }
 #else /* RT_GEMM_PORTABLE */
-RT_INTERNAL RT_NOINLINE void rt_gemm_kernel(ptrdiff_t kc,
-                                            const float *restrict a,
-                                            const float *restrict b,
-                                            float *restrict acc)
+RT_INTERNAL RT_NOINLINE void rt_gemm_kernel(ptrdiff_t kc, const float *restrict a,
+                                            ptrdiff_t sa, const float *restrict b,
+                                            ptrdiff_t sb, float *restrict c,
+                                            ptrdiff_t ldc, int accum)
 {
-    float c[RT_GEMM_MR][RT_GEMM_NR];
+    float t[RT_GEMM_MR][RT_GEMM_NR];
     ptrdiff_t k;
     int i, j;
     for (i = 0; i < RT_GEMM_MR; i++)
         for (j = 0; j < RT_GEMM_NR; j++)
-            c[i][j] = 0.0f;
+            t[i][j] = 0.0f;
     for (k = 0; k < kc; k++) {
         for (i = 0; i < RT_GEMM_MR; i++) {
             const float ai = a[i];
             for (j = 0; j < RT_GEMM_NR; j++)
-                c[i][j] = RT_FMA(ai, b[j], c[i][j]);
+                t[i][j] = RT_FMA(ai, b[j], t[i][j]);
         }
-        a += RT_GEMM_MR;
-        b += RT_GEMM_NR;
+        a += sa;
+        b += sb;
     }
     for (i = 0; i < RT_GEMM_MR; i++)
         for (j = 0; j < RT_GEMM_NR; j++)
-            acc[i * RT_GEMM_NR + j] = c[i][j];
+            c[i * ldc + j] = accum ? c[i * ldc + j] + t[i][j] : t[i][j];
 }
 #endif
+
+/* ---- tiles ------------------------------------------------------------- */
 
 /* Asks for the C tile the next micro-kernel call will update, so that its
  * cache misses overlap the kernel's arithmetic instead of stalling the
@@ -439,30 +546,26 @@ RT_INTERNAL void rt_gemm_prefetch_tile(ptrdiff_t mr, ptrdiff_t nr,
 #endif
 }
 
+/* Asks for floats [0, n) of p into the outer caches: the next prepacked
+ * panel, fetched while the current one is being computed on. */
+RT_INTERNAL void rt_gemm_prefetch_range(const float *p, ptrdiff_t n)
+{
+#ifdef __GNUC__
+    ptrdiff_t i;
+    for (i = 0; i < n; i += 16)
+        __builtin_prefetch(p + i, 0, 2);
+#else
+    (void)p;
+    (void)n;
+#endif
+}
+
 /* C[mr x nr] = alpha * acc + beta * C; beta == 0 does not read C. */
 RT_INTERNAL void rt_gemm_store(ptrdiff_t mr, ptrdiff_t nr, float alpha,
                                const float *acc, float beta, float *C,
                                ptrdiff_t ldc)
 {
     ptrdiff_t i, j;
-    if (mr == RT_GEMM_MR && nr == RT_GEMM_NR) {
-        /* full tile: constant trip counts, which gcc -O2 also vectorises */
-        for (i = 0; i < RT_GEMM_MR; i++) {
-            const float *s = acc + i * RT_GEMM_NR;
-            float *d = C + i * ldc;
-            if (beta == 0.0f) {
-                for (j = 0; j < RT_GEMM_NR; j++)
-                    d[j] = alpha * s[j];
-            } else if (beta == 1.0f) {
-                for (j = 0; j < RT_GEMM_NR; j++)
-                    d[j] += alpha * s[j];
-            } else {
-                for (j = 0; j < RT_GEMM_NR; j++)
-                    d[j] = alpha * s[j] + beta * d[j];
-            }
-        }
-        return;
-    }
     for (i = 0; i < mr; i++) {
         const float *s = acc + i * RT_GEMM_NR;
         float *d = C + i * ldc;
@@ -496,6 +599,135 @@ RT_INTERNAL void rt_gemm_scale(ptrdiff_t M, ptrdiff_t N, float beta, float *C,
                 d[j] *= beta;
     }
 }
+
+/* One product, as the threads of a team see it. */
+typedef struct {
+    int ta, tb;             /* 0, 1, or RT_GEMM_PACKED */
+    ptrdiff_t M, N, K;
+    float alpha, beta;      /* beta is 0 or 1 here (other values pre-scaled) */
+    const float *A, *B;
+    ptrdiff_t lda, ldb;
+    float *C;
+    ptrdiff_t ldc;
+    const rt_epilogue *ep;  /* NULL or something to apply */
+    float *ap, *bp;         /* packing buffers (aligned) */
+} rt_gemm_job;
+
+/* Thread tid of nth: its share [*lo, *hi) of n items. */
+RT_INTERNAL void rt_gemm_share(ptrdiff_t n, int tid, int nth, ptrdiff_t *lo, ptrdiff_t *hi)
+{
+    *lo = n * tid / nth;
+    *hi = n * (tid + 1) / nth;
+}
+
+/* The whole product, or thread tid's part of it when nth > 1 (then every
+ * thread of the team calls this, for the barriers). */
+RT_INTERNAL void rt_gemm_run(const rt_gemm_job *g, int tid, int nth)
+{
+    float acc[RT_GEMM_MR * RT_GEMM_NR];
+    ptrdiff_t jc, pc, ic;
+    int pa = g->ta == RT_GEMM_PACKED, pb = g->tb == RT_GEMM_PACKED;
+
+    for (jc = 0; jc < g->N; jc += RT_GEMM_NC) {
+        ptrdiff_t nc = RT_MIN(RT_GEMM_NC, g->N - jc);
+        ptrdiff_t njr = (nc + RT_GEMM_NR - 1) / RT_GEMM_NR;
+        for (pc = 0; pc < g->K; pc += RT_GEMM_KC) {
+            ptrdiff_t kc = RT_MIN(RT_GEMM_KC, g->K - pc);
+            int accum = pc > 0 || g->beta != 0.0f;
+            int last = pc + kc == g->K;
+            if (!pb) {
+                ptrdiff_t lo, hi;
+                rt_gemm_share(njr, tid, nth, &lo, &hi);
+                rt_gemm_pack_b(g->tb, g->B, g->ldb, pc, jc, kc, nc, lo * RT_GEMM_NR,
+                               hi * RT_GEMM_NR, g->bp);
+                if (nth > 1) {
+                    RT_GEMM_BARRIER();
+                }
+            }
+            for (ic = 0; ic < g->M; ic += RT_GEMM_MC) {
+                ptrdiff_t mc = RT_MIN(RT_GEMM_MC, g->M - ic);
+                ptrdiff_t nir = (mc + RT_GEMM_MR - 1) / RT_GEMM_MR;
+                ptrdiff_t j0, j1, i0, i1, jr, ir;
+                if (!pa) {
+                    ptrdiff_t lo, hi;
+                    rt_gemm_share(nir, tid, nth, &lo, &hi);
+                    rt_gemm_pack_a(g->ta, g->A, g->lda, ic, pc, mc, kc, lo * RT_GEMM_MR,
+                                   hi * RT_GEMM_MR, g->ap);
+                    if (nth > 1) {
+                        RT_GEMM_BARRIER();
+                    }
+                }
+                /* this thread's tiles: a range of column panels, or of row
+                 * panels when there are fewer column panels than threads */
+                if (njr >= nth) {
+                    rt_gemm_share(njr, tid, nth, &j0, &j1);
+                    i0 = 0;
+                    i1 = nir;
+                } else {
+                    rt_gemm_share(nir, tid, nth, &i0, &i1);
+                    j0 = 0;
+                    j1 = njr;
+                }
+                for (jr = j0; jr < j1; jr++) {
+                    ptrdiff_t col = jc + jr * RT_GEMM_NR;
+                    ptrdiff_t nr = RT_MIN(RT_GEMM_NR, g->N - col);
+                    const float *b;
+                    ptrdiff_t sb;
+                    if (pb) {
+                        b = g->B + (col / RT_GEMM_PW) * RT_GEMM_PW * g->K + pc * RT_GEMM_PW
+                          + col % RT_GEMM_PW;
+                        sb = RT_GEMM_PW;
+                    } else {
+                        b = g->bp + jr * RT_GEMM_NR * kc;
+                        sb = RT_GEMM_NR;
+                    }
+                    for (ir = i0; ir < i1; ir++) {
+                        ptrdiff_t row = ic + ir * RT_GEMM_MR;
+                        ptrdiff_t mr = RT_MIN(RT_GEMM_MR, g->M - row);
+                        float *ct = g->C + row * g->ldc + col;
+                        const float *a;
+                        ptrdiff_t sa;
+                        if (pa) {
+                            a = g->A + (row / RT_GEMM_PH) * RT_GEMM_PH * g->K
+                              + pc * RT_GEMM_PH + row % RT_GEMM_PH;
+                            sa = RT_GEMM_PH;
+                        } else {
+                            a = g->ap + ir * RT_GEMM_MR * kc;
+                            sa = RT_GEMM_MR;
+                        }
+                        /* the next column panel's slice, a share per row
+                         * panel, while this one computes */
+                        if (pb && jr + 1 < j1) {
+                            ptrdiff_t len = kc * RT_GEMM_PW, n = i1 - i0;
+                            ptrdiff_t s0 = len * (ir - i0) / n, s1 = len * (ir - i0 + 1) / n;
+                            const float *nb = g->B
+                                + ((col + RT_GEMM_NR) / RT_GEMM_PW) * RT_GEMM_PW * g->K
+                                + pc * RT_GEMM_PW;
+                            if ((col + RT_GEMM_NR) % RT_GEMM_PW == 0)
+                                rt_gemm_prefetch_range(nb + s0, s1 - s0);
+                        }
+                        if (mr == RT_GEMM_MR && nr == RT_GEMM_NR && g->alpha == 1.0f) {
+                            rt_gemm_prefetch_tile(mr, nr, ct, g->ldc);
+                            rt_gemm_kernel(kc, a, sa, b, sb, ct, g->ldc, accum);
+                        } else {
+                            rt_gemm_kernel(kc, a, sa, b, sb, acc, RT_GEMM_NR, 0);
+                            rt_gemm_store(mr, nr, g->alpha, acc, accum ? 1.0f : 0.0f, ct,
+                                          g->ldc);
+                        }
+                        if (last && g->ep)
+                            rt_epilogue_block(g->ep, g->C, g->ldc, row, mr, col, nr);
+                    }
+                }
+                /* the packed A (or, below, B) block is overwritten next */
+                if (nth > 1 && (!pa || (!pb && ic + RT_GEMM_MC >= g->M))) {
+                    RT_GEMM_BARRIER();
+                }
+            }
+        }
+    }
+}
+
+/* ---- few rows ---------------------------------------------------------- */
 
 /* y[0..n) += a * x[0..n).  Intrinsics: gcc 12 -O2 leaves the plain loop
  * scalar. */
@@ -547,10 +779,11 @@ RT_INTERNAL float rt_gemm_dot(ptrdiff_t K, const float *restrict a,
                               const float *restrict b)
 {
     float sum = 0.0f;
-    ptrdiff_t k = 0;
+    ptrdiff_t k = 0, kv;
 #if defined(RT_GEMM_AVX512)
     __m512 s0 = _mm512_setzero_ps(), s1 = _mm512_setzero_ps();
-    for (; k + 32 <= K; k += 32) {
+    kv = K / 32 * 32;
+    for (; k < kv; k += 32) {
         s0 = _mm512_fmadd_ps(_mm512_loadu_ps(a + k), _mm512_loadu_ps(b + k), s0);
         s1 = _mm512_fmadd_ps(_mm512_loadu_ps(a + k + 16),
                              _mm512_loadu_ps(b + k + 16), s1);
@@ -559,7 +792,8 @@ RT_INTERNAL float rt_gemm_dot(ptrdiff_t K, const float *restrict a,
 #elif defined(RT_GEMM_AVX2)
     __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
     __m128 h;
-    for (; k + 16 <= K; k += 16) {
+    kv = K / 16 * 16;
+    for (; k < kv; k += 16) {
         s0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + k), _mm256_loadu_ps(b + k), s0);
         s1 = _mm256_fmadd_ps(_mm256_loadu_ps(a + k + 8),
                              _mm256_loadu_ps(b + k + 8), s1);
@@ -571,14 +805,16 @@ RT_INTERNAL float rt_gemm_dot(ptrdiff_t K, const float *restrict a,
     sum = _mm_cvtss_f32(h);
 #elif defined(RT_GEMM_NEON)
     float32x4_t s0 = vdupq_n_f32(0.0f), s1 = vdupq_n_f32(0.0f);
-    for (; k + 8 <= K; k += 8) {
+    kv = K / 8 * 8;
+    for (; k < kv; k += 8) {
         s0 = vfmaq_f32(s0, vld1q_f32(a + k), vld1q_f32(b + k));
         s1 = vfmaq_f32(s1, vld1q_f32(a + k + 4), vld1q_f32(b + k + 4));
     }
     sum = vaddvq_f32(vaddq_f32(s0, s1));
 #elif defined(RT_GEMM_SSE2)
     __m128 s0 = _mm_setzero_ps(), s1 = _mm_setzero_ps();
-    for (; k + 8 <= K; k += 8) {
+    kv = K / 8 * 8;
+    for (; k < kv; k += 8) {
         s0 = _mm_add_ps(s0, _mm_mul_ps(_mm_loadu_ps(a + k), _mm_loadu_ps(b + k)));
         s1 = _mm_add_ps(s1, _mm_mul_ps(_mm_loadu_ps(a + k + 4),
                                        _mm_loadu_ps(b + k + 4)));
@@ -589,7 +825,8 @@ RT_INTERNAL float rt_gemm_dot(ptrdiff_t K, const float *restrict a,
     sum = _mm_cvtss_f32(s0);
 #else
     float s0 = 0.0f, s1 = 0.0f, s2 = 0.0f, s3 = 0.0f;
-    for (; k + 4 <= K; k += 4) {
+    kv = K / 4 * 4;
+    for (; k < kv; k += 4) {
         s0 = RT_FMA(a[k], b[k], s0);
         s1 = RT_FMA(a[k + 1], b[k + 1], s1);
         s2 = RT_FMA(a[k + 2], b[k + 2], s2);
@@ -622,59 +859,191 @@ RT_INTERNAL void rt_gemm_small_m_bt(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K,
     }
 }
 
+/* ---- entry points ------------------------------------------------------ */
+
+/* Threads worth using for `flops` of work (1 without OpenMP, or inside a
+ * parallel region). */
+RT_INTERNAL int rt_gemm_threads(double flops, ptrdiff_t tiles)
+{
+#ifdef _OPENMP
+    int t;
+    if (omp_in_parallel())
+        return 1;
+    t = omp_get_max_threads();
+    if ((double)t * RT_GEMM_PAR_FLOPS > flops)
+        t = (int)(flops / RT_GEMM_PAR_FLOPS);
+    if ((ptrdiff_t)t > tiles)
+        t = (int)tiles;
+    return t < 1 ? 1 : t;
+#else
+    (void)flops;
+    (void)tiles;
+    return 1;
+#endif
+}
+
+/* rt_sgemm_ep on one team (nth_max 1: this thread only). */
+RT_INTERNAL void rt_gemm_ep(int transA, int transB, ptrdiff_t M, ptrdiff_t N, ptrdiff_t K,
+                            float alpha, const float *A, ptrdiff_t lda, const float *B,
+                            ptrdiff_t ldb, float beta, float *C, ptrdiff_t ldc,
+                            const rt_epilogue *ep, float *scratch, int threaded)
+{
+    rt_gemm_job g;
+    rt_epilogue e;
+    int nth;
+
+    if (M <= 0 || N <= 0)
+        return;
+    if (ep && !ep->bias && !ep->residual && ep->act == RT_ACT_NONE)
+        ep = NULL;
+    /* a residual that is C itself: accumulate onto it instead */
+    if (ep && ep->residual == C && ep->ldr == ldc && beta == 0.0f) {
+        e = *ep;
+        e.residual = NULL;
+        ep = &e;
+        beta = 1.0f;
+    }
+    if (K <= 0 || alpha == 0.0f) {
+        rt_gemm_scale(M, N, beta, C, ldc);
+        rt_epilogue_block(ep, C, ldc, 0, M, 0, N);
+        return;
+    }
+    if (M < RT_GEMM_SMALL_M && transA != RT_GEMM_PACKED && transB == 0) {
+        rt_gemm_small_m(transA, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+        rt_epilogue_block(ep, C, ldc, 0, M, 0, N);
+        return;
+    }
+    /* transposed op(A) with one row and lda 1 is a contiguous row too */
+    if (M < RT_GEMM_SMALL_M && transB == 1 && (transA == 0 || (transA == 1 && lda == 1))) {
+        rt_gemm_small_m_bt(M, N, K, alpha, A, transA ? 1 : lda, B, ldb, beta, C, ldc);
+        rt_epilogue_block(ep, C, ldc, 0, M, 0, N);
+        return;
+    }
+    if (beta != 0.0f && beta != 1.0f) {
+        rt_gemm_scale(M, N, beta, C, ldc);
+        beta = 1.0f;
+    }
+
+    g.ta = transA;
+    g.tb = transB;
+    g.M = M;
+    g.N = N;
+    g.K = K;
+    g.alpha = alpha;
+    g.beta = beta;
+    g.A = A;
+    g.lda = lda;
+    g.B = B;
+    g.ldb = ldb;
+    g.C = C;
+    g.ldc = ldc;
+    g.ep = ep;
+    g.ap = rt_gemm_align(scratch);
+    {
+        size_t mc = (size_t)RT_MIN(M, RT_GEMM_MC);
+        size_t kc = (size_t)RT_MIN(K, RT_GEMM_KC);
+        g.bp = rt_gemm_align(g.ap + (mc + RT_GEMM_MR_MAX) * kc);
+    }
+    nth = threaded ? rt_gemm_threads(2.0 * (double)M * (double)N * (double)K,
+                                     ((M + RT_GEMM_MR - 1) / RT_GEMM_MR)
+                                         * ((N + RT_GEMM_NR - 1) / RT_GEMM_NR))
+                   : 1;
+#ifdef _OPENMP
+    if (nth > 1) {
+        _Pragma("omp parallel num_threads(nth)")
+        rt_gemm_run(&g, omp_get_thread_num(), omp_get_num_threads());
+        return;
+    }
+#else
+    (void)nth;
+#endif
+    rt_gemm_run(&g, 0, 1);
+}
+
+RT_API void rt_sgemm_ep(int transA, int transB, ptrdiff_t M, ptrdiff_t N, ptrdiff_t K,
+                        float alpha, const float *A, ptrdiff_t lda, const float *B,
+                        ptrdiff_t ldb, float beta, float *C, ptrdiff_t ldc,
+                        const rt_epilogue *ep, float *scratch)
+{
+    rt_gemm_ep(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, ep, scratch, 1);
+}
+
 RT_API void rt_sgemm(int transA, int transB, ptrdiff_t M, ptrdiff_t N,
                      ptrdiff_t K, float alpha, const float *A, ptrdiff_t lda,
                      const float *B, ptrdiff_t ldb, float beta, float *C,
                      ptrdiff_t ldc, float *scratch)
 {
-    float acc[RT_GEMM_MR * RT_GEMM_NR];
-    float *ap, *bp;
-    ptrdiff_t jc, pc, ic, jr, ir;
+    rt_gemm_ep(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, NULL, scratch, 1);
+}
 
-    if (M <= 0 || N <= 0)
-        return;
-    if (K <= 0 || alpha == 0.0f) {
-        rt_gemm_scale(M, N, beta, C, ldc);
-        return;
-    }
-    if (M < RT_GEMM_SMALL_M && !transB) {
-        rt_gemm_small_m(transA, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
-        return;
-    }
-    /* transposed op(A) with one row and lda 1 is a contiguous row too */
-    if (M < RT_GEMM_SMALL_M && transB && (!transA || lda == 1)) {
-        rt_gemm_small_m_bt(M, N, K, alpha, A, transA ? 1 : lda, B, ldb, beta,
-                           C, ldc);
-        return;
-    }
+RT_API void rt_sgemm_ep_flat(int transA, int transB, ptrdiff_t M, ptrdiff_t N, ptrdiff_t K,
+                             float alpha, const float *A, ptrdiff_t lda, const float *B,
+                             ptrdiff_t ldb, float beta, float *C, ptrdiff_t ldc,
+                             const float *bias, int bias_rows, const float *residual,
+                             ptrdiff_t ldr, int act, float act_alpha, float act_beta,
+                             float *scratch)
+{
+    rt_epilogue e;
+    e.bias = bias;
+    e.bias_rows = bias_rows;
+    e.residual = residual;
+    e.ldr = ldr;
+    e.act = act;
+    e.alpha = act_alpha;
+    e.beta = act_beta;
+    rt_gemm_ep(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, &e, scratch, 1);
+}
 
-    ap = rt_gemm_align(scratch);
+/* Concurrent products of a batch when each is below this many flops (and
+ * the batch has more than one); above, one product at a time, each on all
+ * threads. */
+#define RT_GEMM_BATCH_SMALL 3.0e7
+
+RT_INTERNAL ptrdiff_t rt_gemm_batch_slots(ptrdiff_t nbatch, ptrdiff_t M, ptrdiff_t N,
+                                          ptrdiff_t K)
+{
+    if (nbatch <= 1 || 2.0 * (double)M * (double)N * (double)K >= RT_GEMM_BATCH_SMALL)
+        return 1;
+    return RT_MIN(nbatch, RT_GEMM_BATCH_SLOTS);
+}
+
+RT_API size_t rt_sgemm_batch_scratch(ptrdiff_t nbatch, ptrdiff_t M, ptrdiff_t N, ptrdiff_t K)
+{
+    size_t one = rt_sgemm_scratch(M, N, K);
+    if (nbatch <= 0 || one == 0)
+        return 0;
+    return one * (size_t)rt_gemm_batch_slots(nbatch, M, N, K);
+}
+
+RT_API void rt_sgemm_batch(ptrdiff_t nbatch, int transA, int transB, ptrdiff_t M,
+                           ptrdiff_t N, ptrdiff_t K, float alpha, const float *A,
+                           ptrdiff_t lda, ptrdiff_t strideA, const float *B, ptrdiff_t ldb,
+                           ptrdiff_t strideB, float beta, float *C, ptrdiff_t ldc,
+                           ptrdiff_t strideC, float *scratch)
+{
+    ptrdiff_t slots = rt_gemm_batch_slots(nbatch, M, N, K), s;
+    size_t one = rt_sgemm_scratch(M, N, K);
+    if (nbatch <= 0 || M <= 0 || N <= 0)
+        return;
+    if (slots == 1) {
+        for (s = 0; s < nbatch; s++)
+            rt_gemm_ep(transA, transB, M, N, K, alpha, A + s * strideA, lda, B + s * strideB,
+                       ldb, beta, C + s * strideC, ldc, NULL, scratch, 1);
+        return;
+    }
+    /* slot s runs products s, s + slots, ...; the slots are shared out */
     {
-        size_t mc = (size_t)RT_MIN(M, RT_GEMM_MC);
-        size_t kc = (size_t)RT_MIN(K, RT_GEMM_KC);
-        bp = rt_gemm_align(ap + (mc + RT_GEMM_MR_MAX) * kc);
-    }
-
-    for (jc = 0; jc < N; jc += RT_GEMM_NC) {
-        ptrdiff_t nc = RT_MIN(RT_GEMM_NC, N - jc);
-        for (pc = 0; pc < K; pc += RT_GEMM_KC) {
-            ptrdiff_t kc = RT_MIN(RT_GEMM_KC, K - pc);
-            float b = pc == 0 ? beta : 1.0f;
-            rt_gemm_pack_b(transB, B, ldb, pc, jc, kc, nc, bp);
-            for (ic = 0; ic < M; ic += RT_GEMM_MC) {
-                ptrdiff_t mc = RT_MIN(RT_GEMM_MC, M - ic);
-                rt_gemm_pack_a(transA, A, lda, ic, pc, mc, kc, ap);
-                for (jr = 0; jr < nc; jr += RT_GEMM_NR) {
-                    ptrdiff_t nr = RT_MIN(RT_GEMM_NR, nc - jr);
-                    for (ir = 0; ir < mc; ir += RT_GEMM_MR) {
-                        ptrdiff_t mr = RT_MIN(RT_GEMM_MR, mc - ir);
-                        float *ct = C + (ic + ir) * ldc + jc + jr;
-                        rt_gemm_prefetch_tile(mr, nr, ct, ldc);
-                        rt_gemm_kernel(kc, ap + ir * kc, bp + jr * kc, acc);
-                        rt_gemm_store(mr, nr, alpha, acc, b, ct, ldc);
-                    }
-                }
-            }
+#ifdef _OPENMP
+        int nth = rt_gemm_threads(2.0 * (double)M * (double)N * (double)K * (double)nbatch,
+                                  slots);
+        _Pragma("omp parallel for schedule(static) num_threads(nth) if(nth > 1)")
+#endif
+        for (s = 0; s < slots; s++) {
+            ptrdiff_t b;
+            for (b = s; b < nbatch; b += slots)
+                rt_gemm_ep(transA, transB, M, N, K, alpha, A + b * strideA, lda,
+                           B + b * strideB, ldb, beta, C + b * strideC, ldc, NULL,
+                           scratch ? scratch + (size_t)s * one : NULL, 0);
         }
     }
 }

@@ -13,7 +13,7 @@
 
 #include "rt_common.h"
 
-/* ---- gemm.c ---------------------------------------------------------- */
+/* ---- gemm.c (rt-deps: epilogue) ------------------------------------ */
 
 /* C[M x N] = alpha * op(A) * op(B) + beta * C.
  * op(A) is M x K (A is stored K x M when transA), op(B) is K x N (B is
@@ -27,6 +27,49 @@ RT_API void rt_sgemm(int transA, int transB, ptrdiff_t M, ptrdiff_t N,
                      ptrdiff_t K, float alpha, const float *A, ptrdiff_t lda,
                      const float *B, ptrdiff_t ldb, float beta, float *C,
                      ptrdiff_t ldc, float *scratch);
+
+/* transA / transB value: the operand was packed by rt_sgemm_pack_a /
+ * rt_sgemm_pack_b (lda / ldb are then ignored). */
+#define RT_GEMM_PACKED 2
+
+/* C = ep(alpha * op(A) * op(B) + beta * C): rt_sgemm, then the epilogue *ep
+ * (bias, residual, activation, see rt_epilogue; NULL for none) applied to
+ * each tile of C as it is finished.  The residual must not overlap C, or be
+ * exactly C (same pointer and row stride).  Compiled with OpenMP, large
+ * products run on omp_get_max_threads() threads (not when called inside a
+ * parallel region); the result does not depend on the thread count. */
+RT_API void rt_sgemm_ep(int transA, int transB, ptrdiff_t M, ptrdiff_t N, ptrdiff_t K,
+                        float alpha, const float *A, ptrdiff_t lda, const float *B,
+                        ptrdiff_t ldb, float beta, float *C, ptrdiff_t ldc,
+                        const rt_epilogue *ep, float *scratch);
+/* rt_sgemm_ep with the epilogue's fields as arguments (for generated code). */
+RT_API void rt_sgemm_ep_flat(int transA, int transB, ptrdiff_t M, ptrdiff_t N, ptrdiff_t K,
+                             float alpha, const float *A, ptrdiff_t lda, const float *B,
+                             ptrdiff_t ldb, float beta, float *C, ptrdiff_t ldc,
+                             const float *bias, int bias_rows, const float *residual,
+                             ptrdiff_t ldr, int act, float act_alpha, float act_beta,
+                             float *scratch);
+
+/* Prepacking a constant operand once (e.g. by the compiler), in a layout
+ * that does not depend on the target: op(A) [M x K] in panels of 24 rows,
+ * op(B) [K x N] in panels of 32 columns, each panel k-major over all of K,
+ * zero-padded.  Sizes in floats (0 when empty). */
+RT_API size_t rt_sgemm_pack_a_size(ptrdiff_t M, ptrdiff_t K);
+RT_API size_t rt_sgemm_pack_b_size(ptrdiff_t N, ptrdiff_t K);
+RT_API void rt_sgemm_pack_a(int transA, ptrdiff_t M, ptrdiff_t K, const float *A,
+                            ptrdiff_t lda, float *packed);
+RT_API void rt_sgemm_pack_b(int transB, ptrdiff_t N, ptrdiff_t K, const float *B,
+                            ptrdiff_t ldb, float *packed);
+
+/* nbatch independent products (rt_sgemm each), operand b at A + b*strideA,
+ * B + b*strideB, C + b*strideC; small ones run concurrently under OpenMP.
+ * scratch: rt_sgemm_batch_scratch(nbatch, M, N, K) floats. */
+RT_API size_t rt_sgemm_batch_scratch(ptrdiff_t nbatch, ptrdiff_t M, ptrdiff_t N, ptrdiff_t K);
+RT_API void rt_sgemm_batch(ptrdiff_t nbatch, int transA, int transB, ptrdiff_t M,
+                           ptrdiff_t N, ptrdiff_t K, float alpha, const float *A,
+                           ptrdiff_t lda, ptrdiff_t strideA, const float *B, ptrdiff_t ldb,
+                           ptrdiff_t strideB, float beta, float *C, ptrdiff_t ldc,
+                           ptrdiff_t strideC, float *scratch);
 
 /* ---- conv.c (rt-deps: gemm) ------------------------------------------ */
 
@@ -53,6 +96,11 @@ RT_API uint16_t rt_f2h(float f);
 
 /* One activation (rt_act) of x. */
 RT_API float rt_activate(int act, float alpha, float beta, float x);
+/* x[0..n) = act(x[0..n)) in place, vectorised (see epilogue.c for the
+ * accuracy of the x86 forms). */
+RT_API void rt_activate_n(int act, float alpha, float beta, float *x, ptrdiff_t n);
+/* y[0..n) = exp(x[0..n)), vectorised; y may be x. */
+RT_API void rt_exp_n(const float *x, float *y, ptrdiff_t n);
 /* Applies *ep (bias, residual, activation; may be NULL) in place to rows
  * [row0, row0+nrows) and columns [col0, col0+ncols) of c (row stride ldc). */
 RT_API void rt_epilogue_block(const rt_epilogue *ep, float *c, ptrdiff_t ldc, ptrdiff_t row0,

@@ -14,6 +14,43 @@ foreach(src IN LISTS UNIT_TESTS)
   set_tests_properties(unit/${name} PROPERTIES LABELS "unit;asan")
 endforeach()
 
+# The runtime's SIMD and OpenMP paths: the default build compiles the
+# kernels for the baseline target only, so the runtime unit tests run again
+# with the kernels built for AVX2+FMA and AVX-512 (each with OpenMP when the
+# compiler has it; only where the host CPU runs them) and for the portable
+# fallback (-DRT_NO_SIMD).
+include(CheckCSourceRuns)
+find_package(OpenMP COMPONENTS C QUIET)
+set(RT_VARIANT_TESTS test_rt_gemm test_rt_gemm_ep test_rt_epilogue)
+set(RT_VARIANT_SOURCES ${CMAKE_SOURCE_DIR}/runtime/gemm.c ${CMAKE_SOURCE_DIR}/runtime/epilogue.c)
+set(CMAKE_REQUIRED_FLAGS "-mavx2 -mfma")
+check_c_source_runs("int main(void){return !(__builtin_cpu_supports(\"avx2\") && __builtin_cpu_supports(\"fma\"));}" DLC_HOST_AVX2)
+set(CMAKE_REQUIRED_FLAGS "-mavx512f")
+check_c_source_runs("int main(void){return !__builtin_cpu_supports(\"avx512f\");}" DLC_HOST_AVX512)
+unset(CMAKE_REQUIRED_FLAGS)
+set(RT_VARIANTS nosimd)
+set(RT_VARIANT_FLAGS_nosimd -DRT_NO_SIMD)
+if(DLC_HOST_AVX2)
+  list(APPEND RT_VARIANTS avx2)
+  set(RT_VARIANT_FLAGS_avx2 -mavx2 -mfma)
+endif()
+if(DLC_HOST_AVX512)
+  list(APPEND RT_VARIANTS avx512)
+  set(RT_VARIANT_FLAGS_avx512 -mavx512f)
+endif()
+foreach(variant IN LISTS RT_VARIANTS)
+  foreach(name IN LISTS RT_VARIANT_TESTS)
+    add_executable(${name}_${variant} ${CMAKE_SOURCE_DIR}/tests/unit/${name}.c ${RT_VARIANT_SOURCES})
+    target_compile_options(${name}_${variant} PRIVATE ${DLC_WARNINGS} ${RT_VARIANT_FLAGS_${variant}})
+    target_link_libraries(${name}_${variant} PRIVATE m)
+    if(OpenMP_C_FOUND AND NOT variant STREQUAL "nosimd")
+      target_link_libraries(${name}_${variant} PRIVATE OpenMP::OpenMP_C)
+    endif()
+    add_test(NAME unit/${name}_${variant} COMMAND ${name}_${variant})
+    set_tests_properties(unit/${name}_${variant} PROPERTIES LABELS "unit;asan")
+  endforeach()
+endforeach()
+
 # Generated code is built with sanitizers too in the sanitizer build.
 if(DLC_SANITIZE)
   set(CHECK_ENV "DLC_CHECK_CFLAGS=-fsanitize=address,undefined -fno-sanitize-recover=all -g"

@@ -15,6 +15,7 @@
  */
 #define RT_EMBED
 #include "../../runtime/rt_common.h"
+#include "../../runtime/epilogue.c"
 #include "../../runtime/gemm.c"
 #include "../../runtime/conv.c"
 
