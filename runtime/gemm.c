@@ -834,8 +834,15 @@ RT_INTERNAL float rt_gemm_dot(ptrdiff_t K, const float *restrict a,
     }
     sum = (s0 + s1) + (s2 + s3);
 #endif
-    for (; k < K; k++)
-        sum = RT_FMA(a[k], b[k], sum);
+    {
+        /* The tail, counted down from its length: gcc's loop analysis
+         * otherwise warns (-Waggressive-loop-optimizations) about an
+         * impossible 2^62-iteration overflow once K is a known constant. */
+        ptrdiff_t rem = K - k;
+        const float *at = a + k, *bt = b + k;
+        for (; rem > 0; rem--)
+            sum = RT_FMA(*at++, *bt++, sum);
+    }
     return sum;
 }
 
