@@ -1,14 +1,21 @@
 /* Convolution: Conv over any number of spatial dims.
  *
  * Float32 1-D and 2-D convolutions call the runtime (runtime/conv.c,
- * rt_conv2d; 1-D as H = 1) with a constant shape struct. Other dtypes,
- * 3-D and higher, sizes beyond int and all-constant inputs (so folding can
- * interpret them) lower to a direct loop nest: per output element, a sum
- * over the group's input channels and the kernel window, skipping taps that
- * fall into the padding. */
+ * rt_conv2d_fused; 1-D as H = 1) with a constant shape struct and the
+ * algorithm rt_conv2d_algo picks for it. Constant weights are packed here,
+ * at compile time, into the layout that algorithm reads (a new constant
+ * value replaces the weights); run-time weights are packed by the kernel
+ * into its scratch. The node's epilogue (n->epi: residual add and
+ * activation, set by passes/fuse_epilogue.c) is applied by the kernel as
+ * it stores each output.
+ *
+ * Other dtypes, 3-D and higher, sizes beyond int and all-constant inputs
+ * (so folding can interpret them) lower to a direct loop nest: per output
+ * element, a sum over the group's input channels and the kernel window,
+ * skipping taps that fall into the padding; then a loop applying n->epi. */
 #include "ops.h"
 
-#include "../runtime/rt.h"
+#include "../runtime/rt_conv.h"
 
 #include <limits.h>
 #include <string.h>
@@ -299,6 +306,23 @@ static bool all_inputs_constant(const Node *n)
     return true;
 }
 
+/* The packed weights for algo: a new constant value (the same packing
+ * the kernel would do at run time). */
+static Value *packed_weights(Node *n, const rt_conv2d_shape *s, int algo)
+{
+    Graph *g = n->graph;
+    const Value *w = n->in[1];
+    size_t np = rt_conv2d_packed_size(s, algo);
+    Value *pw = ir_value_new(g, ir_sprintf(g->arena, "%s_packed", w->name));
+    pw->dtype = DT_FLOAT;
+    pw->shape.rank = 1;
+    pw->shape.dim[0] = (int64_t)np;
+    pw->has_type = true;
+    pw->data = ir_alloc(g->arena, np ? np * sizeof(float) : 1);
+    rt_conv2d_pack(s, algo, w->data, pw->data);
+    return pw;
+}
+
 static bool lower_conv(Node *n, Diag *d)
 {
     ConvGeom g;
@@ -311,23 +335,44 @@ static bool lower_conv(Node *n, Diag *d)
     bool fold = all_inputs_constant(n) && conv_macs(n) <= CONV_MAX_FOLD_MACS;
     rt_conv2d_shape s;
     bool empty = ir_value_numel(n->in[0]) == 0 || ir_value_numel(n->in[1]) == 0;
+    Value *bias = n->nin > 2 ? n->in[2] : NULL;
+    if (n->epi.bias) {  /* fuse_epilogue merges it into input 2; just in case */
+        if (bias || ir_value_numel(n->epi.bias) != g.M)
+            fold = true;
+        bias = n->epi.bias;
+    }
     if (y->dtype != DT_FLOAT || fold || empty || !rt_shape(&g, &s)) {
         lower_loops(k, n, &g);
-        return true;
+        return lw_apply_epilogue(n, k, y) ||
+               op_unsupported(d, n, "this epilogue on a looped Conv");
     }
+    int algo = rt_conv2d_algo(&s, 0);
+    Value *w = n->in[1];
+    if (w->data && algo != RT_CONV_ALGO_DW)
+        w = packed_weights(n, &s, algo);
+    else if (!w->data)
+        algo |= RT_CONV_RAW_WEIGHTS;
     int64_t ints[16] = {s.N, s.C, s.H, s.W, s.M, s.OH, s.OW, s.KH, s.KW,
                         s.SH, s.SW, s.DH, s.DW, s.PT, s.PL, s.group};
     k->runtime = "conv";
-    k->scratch_bytes = (int64_t)rt_conv2d_scratch(&s) * (int64_t)sizeof(float);
-    LStmt *c = ls_call(k, "rt_conv2d");
+    k->scratch_bytes = (int64_t)rt_conv2d_fused_scratch(&s, algo) * (int64_t)sizeof(float);
+    LStmt *c = ls_call(k, "rt_conv2d_fused");
     c->flops = 2.0 * s.N * s.M * s.OH * s.OW * (double)(s.C / s.group) * s.KH * s.KW;
     ls_params(k, c, "rt_conv2d_shape", ints, 16);
+    ls_arg_int(k, c, algo);
     ls_arg_buf(k, c, n->in[0], 0);
-    ls_arg_buf(k, c, n->in[1], 0);
-    if (n->nin > 2 && n->in[2])
-        ls_arg_buf(k, c, n->in[2], 0);
+    ls_arg_buf(k, c, w, 0);
+    if (bias)
+        ls_arg_buf(k, c, bias, 0);
     else
         ls_arg_null(k, c);
+    if (n->epi.residual)
+        ls_arg_buf(k, c, n->epi.residual, 0);
+    else
+        ls_arg_null(k, c);
+    ls_arg_int(k, c, n->epi.act);
+    ls_arg_float(k, c, n->epi.alpha);
+    ls_arg_float(k, c, n->epi.beta);
     ls_arg_buf(k, c, y, 0);
     if (k->scratch_bytes > 0)
         ls_arg_scratch(k, c);
@@ -344,6 +389,6 @@ static const AttrSpec a_conv[] = {
 };
 
 const OpDesc op_rows_conv[] = {
-    {"Conv", 1, 0, 2, 3, 1, 1, 0, a_conv, infer_conv, lower_conv, NULL},
+    {"Conv", 1, 0, 2, 3, 1, 1, OPF_EPILOGUE, a_conv, infer_conv, lower_conv, NULL},
     {NULL, 0, 0, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL},
 };

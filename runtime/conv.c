@@ -1,249 +1,703 @@
-/* rt-deps: gemm */
-/* conv.c - 2-D convolution, NCHW, float32 (1-D as H = 1).
+/* rt-deps: epilogue depthwise */
+/* conv.c - 2-D convolution, NCHW, float32 (1-D as H = 1), with the
+ * epilogue (bias, residual add, activation) applied as each output is
+ * stored.
  *
- * Three paths, chosen from the shape alone (rt_conv_path), so that the
- * scratch size and the run agree:
- *   - one input channel per group (depthwise, group == C, any multiple M of
- *     C; also C == 1): a direct loop, per output row a sum of shifted,
- *     scaled input rows; no scratch;
- *   - 1x1, stride 1, no padding: y[n, g] = w[g] * x[n, g], a GEMM straight
- *     on the input, no copy;
- *   - anything else: im2col + GEMM, over tiles of output pixels, so the
- *     column buffer stays within RT_CONV_COL_BUDGET floats (or one minimal
- *     tile of RT_CONV_TILE_MIN pixels when the kernel is huge).
- * Every output is bias (or 0) plus the sum over (c, kh, kw); the paths sum
- * in that order too, up to the GEMM's K blocking.
+ * Algorithms (rt_conv2d_algo picks one from the shape alone, so that the
+ * compiler and model.c agree on weight layout and scratch size):
+ *   - RT_CONV_ALGO_DW: depthwise (group == C == M), depthwise.c; weights
+ *     as they are;
+ *   - RT_CONV_ALGO_GEMM: everything else, an implicit GEMM
+ *         y[m, p] = sum_k w[m, k] * B[k, p],  k = (c, kh, kw)
+ *     per group, over the output positions p, with B never materialised
+ *     (no im2col):
+ *       * the input is copied once into zero-padded "phase planes": for
+ *         stride (SH, SW), plane (py, px) of channel c holds padded input
+ *         pixel (i*SH + py, q*SW + px) at row i, column q, in rows of Wq
+ *         floats.  Tap (kh, kw) of output (oh, ow) is then plane
+ *         ((kh*DH) % SH, (kw*DW) % SW) at position (oh + kh*DH / SH)*Wq +
+ *         ow + kw*DW / SW, i.e. output position p = oh*Wq + ow plus a
+ *         constant offset per tap, so a run of consecutive positions reads
+ *         a run of consecutive floats for every tap (a vector load).
+ *         Positions with ow >= OW (Wq - OW per row) are computed and
+ *         dropped when stored.  Only the phases some tap reads are built;
+ *         1x1 stride-1 unpadded convolutions read x itself (Wq = W);
+ *       * weights are packed (rt_conv2d_pack, at compile time) into panels
+ *         of RT_CONV_MR output channels: panel[k][r], zero rows past M/group;
+ *       * a register-blocked micro-kernel computes RT_CONV_MR channels x
+ *         RT_CONV_NR positions over the whole K, and stores them with the
+ *         epilogue: + bias, + residual, activation, dropping the junk
+ *         positions (AVX-512: in-register compress; elsewhere a scalar
+ *         copy);
+ *       * blocking: panels are taken in blocks whose weights fit L2
+ *         (RT_CONV_WBLOCK bytes), every position tile runs against a
+ *         block before the next block starts.
+ *
+ * Sums run over k in (c, kh, kw) order from the bias (or 0), fused
+ * multiply-add where the target has one.  With OpenMP, the position tiles
+ * (or, for few tiles, the panels) are split statically across threads in
+ * one parallel region per call; small layers stay on one thread.
+ *
+ * The older entry point rt_conv2d (weights as ONNX stores them, no
+ * epilogue besides bias) packs the weights into its scratch and runs the
+ * same code.
  */
 #ifndef RT_EMBED
-#include "rt.h"
+#include "rt_conv.h"
 #endif
 
-#define RT_CONV_COL_BUDGET (128 * 1024) /* floats of im2col tile, ~512 KB */
-#define RT_CONV_TILE_MIN 64             /* output pixels per tile, at least */
+#if !defined(RT_NO_SIMD) && defined(__AVX512F__)
+#  include <immintrin.h>
+#  define RT_CONV_AVX512 1
+#endif
+#ifdef _OPENMP
+#  include <omp.h>
+#endif
 
-enum { RT_CONV_DIRECT, RT_CONV_1X1, RT_CONV_IM2COL };
+#define RT_CONV_MR 8              /* output channels per panel (any target) */
+#define RT_CONV_NR 32             /* output positions per tile */
+#define RT_CONV_WBLOCK (384 * 1024) /* bytes of packed weights per block */
+#define RT_CONV_PAR_MIN 4000000.0 /* flops below which one thread runs */
 
-RT_INTERNAL int rt_conv_path(const rt_conv2d_shape *s)
+/* ---- geometry ---------------------------------------------------------- */
+
+typedef struct {
+    ptrdiff_t cg, mg;       /* channels per group in / out */
+    ptrdiff_t kk;           /* taps KH*KW */
+    ptrdiff_t K;            /* cg * kk */
+    ptrdiff_t npanel;       /* panels per group: ceil(mg / MR) */
+    int direct;             /* B is x itself (1x1, stride 1, unpadded) */
+    ptrdiff_t nyph, nxph;   /* row / column phases built */
+    ptrdiff_t hq, wq;       /* plane rows, row width */
+    ptrdiff_t cs;           /* floats per input channel in the source */
+    ptrdiff_t P;            /* positions: (OH - 1)*wq + OW */
+} rt_conv_geom;
+
+/* Phase of tap index t along one axis: (t*D) % S, and its rank among the
+ * distinct phases of t = 0 .. n-1 (in order of first appearance). */
+RT_INTERNAL ptrdiff_t rt_conv_phase_rank(ptrdiff_t t, ptrdiff_t D, ptrdiff_t S)
 {
-    if (s->C == s->group)
-        return RT_CONV_DIRECT;
-    if (s->KH == 1 && s->KW == 1 && s->SH == 1 && s->SW == 1 && s->PT == 0 &&
-        s->PL == 0 && s->OH == s->H && s->OW == s->W)
-        return RT_CONV_1X1;
-    return RT_CONV_IM2COL;
+    ptrdiff_t ph = (t * D) % S, r = 0, u, v;
+    for (u = 0; u < t; u++) {
+        ptrdiff_t pu = (u * D) % S;
+        int seen = 0;
+        for (v = 0; v < u; v++)
+            seen |= (v * D) % S == pu;
+        if (pu == ph)
+            return r;
+        r += !seen;
+    }
+    return r;
 }
 
-/* Output pixels per im2col tile: as many as fit the budget, a multiple of
- * RT_CONV_TILE_MIN, at least RT_CONV_TILE_MIN, at most OH*OW. */
-RT_INTERNAL ptrdiff_t rt_conv_tile(const rt_conv2d_shape *s)
+RT_INTERNAL ptrdiff_t rt_conv_nphase(ptrdiff_t n, ptrdiff_t D, ptrdiff_t S)
 {
-    ptrdiff_t kdim = (ptrdiff_t)(s->C / s->group) * s->KH * s->KW;
-    ptrdiff_t pix = (ptrdiff_t)s->OH * s->OW;
-    ptrdiff_t t = RT_CONV_COL_BUDGET / (kdim > 0 ? kdim : 1);
-    t = t / RT_CONV_TILE_MIN * RT_CONV_TILE_MIN;
-    t = RT_MAX(t, RT_CONV_TILE_MIN);
-    return RT_MIN(t, pix);
+    ptrdiff_t t, k = 0;
+    for (t = 0; t < n; t++)
+        k = RT_MAX(k, rt_conv_phase_rank(t, D, S) + 1);
+    return k;
 }
 
-RT_API size_t rt_conv2d_scratch(const rt_conv2d_shape *s)
+RT_INTERNAL void rt_conv_geometry(const rt_conv2d_shape *s, rt_conv_geom *g)
 {
-    ptrdiff_t mg, kdim, t;
+    g->cg = s->C / s->group;
+    g->mg = s->M / s->group;
+    g->kk = (ptrdiff_t)s->KH * s->KW;
+    g->K = g->cg * g->kk;
+    g->npanel = (g->mg + RT_CONV_MR - 1) / RT_CONV_MR;
+    g->direct = s->KH == 1 && s->KW == 1 && s->SH == 1 && s->SW == 1 &&
+                s->PT == 0 && s->PL == 0 && s->OH == s->H && s->OW == s->W;
+    if (g->direct) {
+        g->nyph = g->nxph = 1;
+        g->hq = s->H;
+        g->wq = s->W;
+        g->cs = (ptrdiff_t)s->H * s->W;
+    } else {
+        g->nyph = rt_conv_nphase(s->KH, s->DH, s->SH);
+        g->nxph = rt_conv_nphase(s->KW, s->DW, s->SW);
+        g->hq = s->OH + ((ptrdiff_t)(s->KH - 1) * s->DH) / s->SH;
+        g->wq = s->OW + ((ptrdiff_t)(s->KW - 1) * s->DW) / s->SW;
+        g->cs = g->nyph * g->nxph * g->hq * g->wq;
+    }
+    g->P = (ptrdiff_t)(s->OH - 1) * g->wq + s->OW;
+}
+
+/* Tap offsets into one input channel of the source, k order (kh, kw). */
+RT_INTERNAL void rt_conv_taps(const rt_conv2d_shape *s, const rt_conv_geom *g,
+                              ptrdiff_t *toff)
+{
+    ptrdiff_t kh, kw, plane = g->hq * g->wq;
+    for (kh = 0; kh < s->KH; kh++)
+        for (kw = 0; kw < s->KW; kw++) {
+            ptrdiff_t ry = rt_conv_phase_rank(kh, s->DH, s->SH);
+            ptrdiff_t rx = rt_conv_phase_rank(kw, s->DW, s->SW);
+            toff[kh * s->KW + kw] =
+                g->direct ? 0
+                          : (ry * g->nxph + rx) * plane +
+                                (kh * s->DH / s->SH) * g->wq + kw * s->DW / s->SW;
+        }
+}
+
+/* Scratch layout (floats): tap table (kk ptrdiff_t, 8-byte aligned), then
+ * the phase planes of one group, 64-byte aligned. */
+RT_INTERNAL size_t rt_conv_gemm_scratch(const rt_conv2d_shape *s)
+{
+    rt_conv_geom g;
+    size_t n;
+    rt_conv_geometry(s, &g);
+    n = (size_t)g.kk * (sizeof(ptrdiff_t) / sizeof(float)) + 2 + 16;
+    if (!g.direct)
+        n += (size_t)(g.cg * g.cs);
+    return n;
+}
+
+RT_INTERNAL void *rt_conv_align(void *p, size_t a)
+{
+    uintptr_t u = (uintptr_t)p;
+    return (void *)(((u + a - 1) / a) * a);
+}
+
+/* ---- weights ------------------------------------------------------------ */
+
+RT_INTERNAL size_t rt_conv_gemm_packed(const rt_conv2d_shape *s)
+{
+    rt_conv_geom g;
+    rt_conv_geometry(s, &g);
+    return (size_t)s->group * (size_t)(g.npanel * RT_CONV_MR * g.K);
+}
+
+/* wp[((grp*npanel + q)*K + k)*MR + r] = w[grp*mg + q*MR + r][k], 0 past mg. */
+RT_INTERNAL void rt_conv_gemm_pack(const rt_conv2d_shape *s, const float *w,
+                                   float *wp)
+{
+    rt_conv_geom g;
+    ptrdiff_t grp, q, k, r;
+    rt_conv_geometry(s, &g);
+    for (grp = 0; grp < s->group; grp++)
+        for (q = 0; q < g.npanel; q++) {
+            float *d = wp + (grp * g.npanel + q) * g.K * RT_CONV_MR;
+            for (r = 0; r < RT_CONV_MR; r++) {
+                ptrdiff_t m = q * RT_CONV_MR + r;
+                const float *src = w + (grp * g.mg + m) * g.K;
+                for (k = 0; k < g.K; k++)
+                    d[k * RT_CONV_MR + r] = m < g.mg ? src[k] : 0.0f;
+            }
+        }
+}
+
+/* ---- phase planes ------------------------------------------------------- */
+
+/* Planes of input channel xc (H x W) into d (g->cs floats). */
+RT_INTERNAL void rt_conv_fill(const rt_conv2d_shape *s, const rt_conv_geom *g,
+                              const float *xc, float *d)
+{
+    ptrdiff_t ry, rx, i, q, kh, kw;
+    for (ry = 0; ry < g->nyph; ry++) {
+        ptrdiff_t py = 0;
+        for (kh = 0; kh < s->KH; kh++) /* the phase with this rank */
+            if (rt_conv_phase_rank(kh, s->DH, s->SH) == ry) {
+                py = (kh * s->DH) % s->SH;
+                break;
+            }
+        for (rx = 0; rx < g->nxph; rx++) {
+            ptrdiff_t px = 0, qa, qb;
+            float *pl = d + (ry * g->nxph + rx) * g->hq * g->wq;
+            for (kw = 0; kw < s->KW; kw++)
+                if (rt_conv_phase_rank(kw, s->DW, s->SW) == rx) {
+                    px = (kw * s->DW) % s->SW;
+                    break;
+                }
+            /* columns q with input column q*SW + px - PL in [0, W) */
+            {
+                ptrdiff_t first = px - s->PL;
+                qa = first >= 0 ? 0 : (-first + s->SW - 1) / s->SW;
+                qb = s->W - 1 - first < 0 ? 0 : (s->W - 1 - first) / s->SW + 1;
+                qa = RT_MIN(qa, g->wq);
+                qb = RT_MAX(qa, RT_MIN(qb, g->wq));
+            }
+            for (i = 0; i < g->hq; i++) {
+                ptrdiff_t ih = i * s->SH + py - s->PT;
+                float *dr = pl + i * g->wq;
+                if (ih < 0 || ih >= s->H) {
+                    memset(dr, 0, (size_t)g->wq * sizeof(float));
+                    continue;
+                }
+                for (q = 0; q < qa; q++)
+                    dr[q] = 0.0f;
+                if (s->SW == 1) {
+                    if (qb > qa)
+                        memcpy(dr + qa, xc + ih * s->W + (qa + px - s->PL),
+                               (size_t)(qb - qa) * sizeof(float));
+                } else {
+                    const float *src = xc + ih * s->W + (qa * s->SW + px - s->PL);
+                    for (q = qa; q < qb; q++)
+                        dr[q] = src[(q - qa) * s->SW];
+                }
+                for (q = qb; q < g->wq; q++)
+                    dr[q] = 0.0f;
+            }
+        }
+    }
+}
+
+/* ---- tiles and the epilogue store --------------------------------------- */
+
+/* Output positions [p0, p0 + n) (n <= NR) as two 16-lane halves: lanes
+ * whose column is < OW are stored, in order, at y index yo[h] onward. */
+typedef struct {
+    ptrdiff_t p0, n;
+    unsigned lm[2];     /* lanes inside [p0, p0 + n) (loads) */
+    unsigned vm[2];     /* lanes stored */
+    ptrdiff_t yo[2];    /* y index of the first stored lane */
+    int cnt[2];         /* lanes stored */
+} rt_conv_tile;
+
+RT_INTERNAL void rt_conv_tile_info(const rt_conv2d_shape *s, ptrdiff_t wq,
+                                   ptrdiff_t p0, ptrdiff_t n, rt_conv_tile *t)
+{
+    int h, j;
+    t->p0 = p0;
+    t->n = n;
+    for (h = 0; h < 2; h++) {
+        ptrdiff_t ph = p0 + 16 * h, oh = ph / wq, ow = ph % wq;
+        unsigned lm = 0, vm = 0;
+        int cnt = 0;
+        t->yo[h] = oh * s->OW + RT_MIN(ow, (ptrdiff_t)s->OW);
+        for (j = 0; j < 16 && 16 * h + j < n; j++) {
+            lm |= 1u << j;
+            if (ow < s->OW) {
+                vm |= 1u << j;
+                cnt++;
+            }
+            if (++ow == wq)
+                ow = 0;
+        }
+        t->lm[h] = lm;
+        t->vm[h] = vm;
+        t->cnt[h] = cnt;
+    }
+}
+
+/* Where a panel's outputs go and what the epilogue adds. */
+typedef struct {
+    float *y;               /* output channel of panel row 0 (its plane) */
+    ptrdiff_t ldy;          /* floats between output channels: OH*OW */
+    const float *bias;      /* bias of row 0, or NULL */
+    const float *res;       /* residual plane of row 0 (like y), or NULL */
+    int mr;                 /* rows stored (<= MR) */
+    int act;
+    float alpha, beta;
+} rt_conv_out;
+
+/* Generic store of acc[MR][NR] (portable targets, and AVX-512 for the
+ * activations it does not do in registers). */
+RT_INTERNAL void rt_conv_store(const rt_conv_tile *t, const rt_conv_out *o,
+                               const float *acc)
+{
+    int r, h, j;
+    for (r = 0; r < o->mr; r++) {
+        const float b = o->bias ? o->bias[r] : 0.0f;
+        float *yr = o->y + r * o->ldy;
+        const float *rr = o->res ? o->res + r * o->ldy : NULL;
+        for (h = 0; h < 2; h++) {
+            ptrdiff_t at = t->yo[h];
+            for (j = 0; j < 16; j++) {
+                float v;
+                if (!(t->vm[h] >> j & 1u))
+                    continue;
+                v = acc[r * RT_CONV_NR + 16 * h + j] + b;
+                if (rr)
+                    v += rr[at];
+                yr[at++] = rt_activate(o->act, o->alpha, o->beta, v);
+            }
+        }
+    }
+}
+
+/* ---- micro-kernels ------------------------------------------------------- */
+/* acc[r][j] = sum_{c < nc, t < kk} wp[(c*kk + t)*MR + r] *
+ *             src[c*cs + toff[t] + p0 + j], lanes j of t->lm only. */
+
+#if defined(RT_CONV_AVX512)
+/* act(v) in registers; RT_ACT_NONE, RELU, CLIP, LEAKY_RELU, HARD_SWISH. */
+RT_INTERNAL int rt_conv_act_inreg(int act)
+{
+    return act == RT_ACT_NONE || act == RT_ACT_RELU || act == RT_ACT_CLIP ||
+           act == RT_ACT_LEAKY_RELU || act == RT_ACT_HARD_SWISH;
+}
+
+RT_INTERNAL __m512 rt_conv_act512(__m512 v, int act, float alpha, float beta)
+{
+    switch (act) {
+    case RT_ACT_RELU:
+        return _mm512_max_ps(v, _mm512_setzero_ps());
+    case RT_ACT_CLIP:
+        return _mm512_min_ps(_mm512_max_ps(v, _mm512_set1_ps(alpha)),
+                             _mm512_set1_ps(beta));
+    case RT_ACT_LEAKY_RELU: {
+        __mmask16 neg = _mm512_cmp_ps_mask(v, _mm512_setzero_ps(), _CMP_LT_OQ);
+        return _mm512_mask_mul_ps(v, neg, v, _mm512_set1_ps(alpha));
+    }
+    case RT_ACT_HARD_SWISH: {
+        __m512 h = _mm512_fmadd_ps(v, _mm512_set1_ps(1.0f / 6.0f),
+                                   _mm512_set1_ps(0.5f));
+        h = _mm512_min_ps(_mm512_max_ps(h, _mm512_setzero_ps()),
+                          _mm512_set1_ps(1.0f));
+        return _mm512_mul_ps(v, h);
+    }
+    default:
+        return v;
+    }
+}
+
+/* One half (16 lanes) of one row: + bias + residual, act, store. */
+RT_INTERNAL void rt_conv_put512(__m512 v, const rt_conv_tile *t, int h,
+                                const rt_conv_out *o, int r)
+{
+    __mmask16 vm = (__mmask16)t->vm[h];
+    __mmask16 cm = (__mmask16)((1u << t->cnt[h]) - 1u);
+    int compact = t->vm[h] != (1u << t->cnt[h]) - 1u;
+    ptrdiff_t at = t->yo[h] + r * o->ldy;
+    if (!vm)
+        return;
+    if (o->bias)
+        v = _mm512_add_ps(v, _mm512_set1_ps(o->bias[r]));
+    if (o->res) {
+        __m512 rv = _mm512_maskz_loadu_ps(cm, o->res + at);
+        if (compact)
+            rv = _mm512_maskz_expand_ps(vm, rv);
+        v = _mm512_add_ps(v, rv);
+    }
+    v = rt_conv_act512(v, o->act, o->alpha, o->beta);
+    if (compact)
+        v = _mm512_maskz_compress_ps(vm, v);
+    _mm512_mask_storeu_ps(o->y + at, cm, v);
+}
+
+RT_INTERNAL RT_NOINLINE void rt_conv_kernel(const float *restrict wp,
+                                            const float *restrict src,
+                                            ptrdiff_t cs, ptrdiff_t nc,
+                                            const ptrdiff_t *toff, ptrdiff_t kk,
+                                            const rt_conv_tile *t,
+                                            const rt_conv_out *o)
+{
+    __m512 c00 = _mm512_setzero_ps(), c01 = _mm512_setzero_ps();
+    __m512 c10 = _mm512_setzero_ps(), c11 = _mm512_setzero_ps();
+    __m512 c20 = _mm512_setzero_ps(), c21 = _mm512_setzero_ps();
+    __m512 c30 = _mm512_setzero_ps(), c31 = _mm512_setzero_ps();
+    __m512 c40 = _mm512_setzero_ps(), c41 = _mm512_setzero_ps();
+    __m512 c50 = _mm512_setzero_ps(), c51 = _mm512_setzero_ps();
+    __m512 c60 = _mm512_setzero_ps(), c61 = _mm512_setzero_ps();
+    __m512 c70 = _mm512_setzero_ps(), c71 = _mm512_setzero_ps();
+    const __mmask16 m0 = (__mmask16)t->lm[0], m1 = (__mmask16)t->lm[1];
+    const float *bc = src + t->p0;
+    ptrdiff_t c, i;
+    for (c = 0; c < nc; c++, bc += cs) {
+        for (i = 0; i < kk; i++) {
+            const float *b = bc + toff[i];
+            __m512 b0 = _mm512_maskz_loadu_ps(m0, b);
+            __m512 b1 = _mm512_maskz_loadu_ps(m1, b + 16);
+            __m512 a;
+            a = _mm512_set1_ps(wp[0]);
+            c00 = _mm512_fmadd_ps(a, b0, c00);
+            c01 = _mm512_fmadd_ps(a, b1, c01);
+            a = _mm512_set1_ps(wp[1]);
+            c10 = _mm512_fmadd_ps(a, b0, c10);
+            c11 = _mm512_fmadd_ps(a, b1, c11);
+            a = _mm512_set1_ps(wp[2]);
+            c20 = _mm512_fmadd_ps(a, b0, c20);
+            c21 = _mm512_fmadd_ps(a, b1, c21);
+            a = _mm512_set1_ps(wp[3]);
+            c30 = _mm512_fmadd_ps(a, b0, c30);
+            c31 = _mm512_fmadd_ps(a, b1, c31);
+            a = _mm512_set1_ps(wp[4]);
+            c40 = _mm512_fmadd_ps(a, b0, c40);
+            c41 = _mm512_fmadd_ps(a, b1, c41);
+            a = _mm512_set1_ps(wp[5]);
+            c50 = _mm512_fmadd_ps(a, b0, c50);
+            c51 = _mm512_fmadd_ps(a, b1, c51);
+            a = _mm512_set1_ps(wp[6]);
+            c60 = _mm512_fmadd_ps(a, b0, c60);
+            c61 = _mm512_fmadd_ps(a, b1, c61);
+            a = _mm512_set1_ps(wp[7]);
+            c70 = _mm512_fmadd_ps(a, b0, c70);
+            c71 = _mm512_fmadd_ps(a, b1, c71);
+            wp += RT_CONV_MR;
+        }
+    }
+    if (!rt_conv_act_inreg(o->act)) {
+        float acc[RT_CONV_MR * RT_CONV_NR];
+        _mm512_storeu_ps(acc + 0 * 32, c00);
+        _mm512_storeu_ps(acc + 0 * 32 + 16, c01);
+        _mm512_storeu_ps(acc + 1 * 32, c10);
+        _mm512_storeu_ps(acc + 1 * 32 + 16, c11);
+        _mm512_storeu_ps(acc + 2 * 32, c20);
+        _mm512_storeu_ps(acc + 2 * 32 + 16, c21);
+        _mm512_storeu_ps(acc + 3 * 32, c30);
+        _mm512_storeu_ps(acc + 3 * 32 + 16, c31);
+        _mm512_storeu_ps(acc + 4 * 32, c40);
+        _mm512_storeu_ps(acc + 4 * 32 + 16, c41);
+        _mm512_storeu_ps(acc + 5 * 32, c50);
+        _mm512_storeu_ps(acc + 5 * 32 + 16, c51);
+        _mm512_storeu_ps(acc + 6 * 32, c60);
+        _mm512_storeu_ps(acc + 6 * 32 + 16, c61);
+        _mm512_storeu_ps(acc + 7 * 32, c70);
+        _mm512_storeu_ps(acc + 7 * 32 + 16, c71);
+        rt_conv_store(t, o, acc);
+        return;
+    }
+    switch (o->mr) { /* rows past mr are padding: not stored */
+    default:
+    case 8: rt_conv_put512(c70, t, 0, o, 7); rt_conv_put512(c71, t, 1, o, 7); /* fall through */
+    case 7: rt_conv_put512(c60, t, 0, o, 6); rt_conv_put512(c61, t, 1, o, 6); /* fall through */
+    case 6: rt_conv_put512(c50, t, 0, o, 5); rt_conv_put512(c51, t, 1, o, 5); /* fall through */
+    case 5: rt_conv_put512(c40, t, 0, o, 4); rt_conv_put512(c41, t, 1, o, 4); /* fall through */
+    case 4: rt_conv_put512(c30, t, 0, o, 3); rt_conv_put512(c31, t, 1, o, 3); /* fall through */
+    case 3: rt_conv_put512(c20, t, 0, o, 2); rt_conv_put512(c21, t, 1, o, 2); /* fall through */
+    case 2: rt_conv_put512(c10, t, 0, o, 1); rt_conv_put512(c11, t, 1, o, 1); /* fall through */
+    case 1: rt_conv_put512(c00, t, 0, o, 0); rt_conv_put512(c01, t, 1, o, 0);
+    }
+}
+#else
+RT_INTERNAL RT_NOINLINE void rt_conv_kernel(const float *restrict wp,
+                                            const float *restrict src,
+                                            ptrdiff_t cs, ptrdiff_t nc,
+                                            const ptrdiff_t *toff, ptrdiff_t kk,
+                                            const rt_conv_tile *t,
+                                            const rt_conv_out *o)
+{
+    float acc[RT_CONV_MR * RT_CONV_NR];
+    const float *bc = src + t->p0;
+    ptrdiff_t c, i, n = t->n;
+    int r, j;
+    for (j = 0; j < RT_CONV_MR * RT_CONV_NR; j++)
+        acc[j] = 0.0f;
+    for (c = 0; c < nc; c++, bc += cs) {
+        for (i = 0; i < kk; i++) {
+            const float *b = bc + toff[i];
+            if (n == RT_CONV_NR) {
+                for (r = 0; r < RT_CONV_MR; r++) {
+                    const float a = wp[r];
+                    float *ar = acc + r * RT_CONV_NR;
+                    for (j = 0; j < RT_CONV_NR; j++)
+                        ar[j] = RT_FMA(a, b[j], ar[j]);
+                }
+            } else {
+                for (r = 0; r < RT_CONV_MR; r++) {
+                    const float a = wp[r];
+                    float *ar = acc + r * RT_CONV_NR;
+                    for (j = 0; j < n; j++)
+                        ar[j] = RT_FMA(a, b[j], ar[j]);
+                }
+            }
+            wp += RT_CONV_MR;
+        }
+    }
+    rt_conv_store(t, o, acc);
+}
+#endif
+
+/* ---- the implicit GEMM -------------------------------------------------- */
+
+/* Panels of one group per weight block: their weights fit RT_CONV_WBLOCK. */
+RT_INTERNAL ptrdiff_t rt_conv_block(const rt_conv_geom *g)
+{
+    ptrdiff_t per = g->K * RT_CONV_MR * (ptrdiff_t)sizeof(float);
+    ptrdiff_t b = RT_CONV_WBLOCK / (per > 0 ? per : 1);
+    return RT_MAX(1, RT_MIN(b, g->npanel));
+}
+
+/* Tiles [*t0, *t1) x panels [*q0, *q1) of a block of nq panels for thread
+ * tid of nt: tiles when there are enough of them, else panels. */
+RT_INTERNAL void rt_conv_split(ptrdiff_t ntiles, ptrdiff_t nq, int tid, int nt,
+                               ptrdiff_t *t0, ptrdiff_t *t1, ptrdiff_t *q0,
+                               ptrdiff_t *q1)
+{
+    *t0 = 0;
+    *t1 = ntiles;
+    *q0 = 0;
+    *q1 = nq;
+    if (nt <= 1)
+        return;
+    if (ntiles >= 2 * nt || ntiles >= nq) {
+        *t0 = ntiles * tid / nt;
+        *t1 = ntiles * (tid + 1) / nt;
+    } else {
+        *q0 = nq * tid / nt;
+        *q1 = nq * (tid + 1) / nt;
+    }
+}
+
+/* One (image, group): planes already built (or src = x). */
+RT_INTERNAL void rt_conv_gemm_group(const rt_conv2d_shape *s,
+                                    const rt_conv_geom *g, const float *src,
+                                    const ptrdiff_t *toff, const float *wg,
+                                    const float *bg, const float *rg, int act,
+                                    float alpha, float beta, float *yg,
+                                    int tid, int nt)
+{
+    ptrdiff_t ntiles = (g->P + RT_CONV_NR - 1) / RT_CONV_NR;
+    ptrdiff_t blk = rt_conv_block(g), ohw = (ptrdiff_t)s->OH * s->OW;
+    ptrdiff_t qb, jt, q;
+    for (qb = 0; qb < g->npanel; qb += blk) {
+        ptrdiff_t nq = RT_MIN(blk, g->npanel - qb), t0, t1, q0, q1;
+        rt_conv_split(ntiles, nq, tid, nt, &t0, &t1, &q0, &q1);
+        for (jt = t0; jt < t1; jt++) {
+            rt_conv_tile t;
+            ptrdiff_t p0 = jt * RT_CONV_NR;
+            rt_conv_tile_info(s, g->wq, p0, RT_MIN(RT_CONV_NR, g->P - p0), &t);
+            for (q = qb + q0; q < qb + q1; q++) {
+                ptrdiff_t m0 = q * RT_CONV_MR;
+                rt_conv_out o;
+                o.y = yg + m0 * ohw;
+                o.ldy = ohw;
+                o.bias = bg ? bg + m0 : NULL;
+                o.res = rg ? rg + m0 * ohw : NULL;
+                o.mr = (int)RT_MIN(RT_CONV_MR, g->mg - m0);
+                o.act = act;
+                o.alpha = alpha;
+                o.beta = beta;
+                rt_conv_kernel(wg + q * g->K * RT_CONV_MR, src, g->cs, g->cg,
+                               toff, g->kk, &t, &o);
+            }
+        }
+    }
+}
+
+RT_INTERNAL void rt_conv_gemm_run(const rt_conv2d_shape *s, const float *x,
+                                  const float *wp, const float *bias,
+                                  const float *res, int act, float alpha,
+                                  float beta, float *y, float *scratch)
+{
+    rt_conv_geom g;
+    ptrdiff_t *toff;
+    float *planes;
+    ptrdiff_t hw = (ptrdiff_t)s->H * s->W, ohw = (ptrdiff_t)s->OH * s->OW;
+    double flops;
+    int par;
+    rt_conv_geometry(s, &g);
+    toff = (ptrdiff_t *)rt_conv_align(scratch, sizeof(ptrdiff_t));
+    planes = (float *)rt_conv_align(toff + g.kk, 64);
+    rt_conv_taps(s, &g, toff);
+    flops = 2.0 * (double)s->N * s->M * (double)ohw * (double)g.K;
+    par = flops >= RT_CONV_PAR_MIN;
+    (void)par;
+#ifdef _OPENMP
+    _Pragma("omp parallel if(par)")
+#endif
+    {
+        int tid = 0, nt = 1;
+        ptrdiff_t n, grp, c;
+#ifdef _OPENMP
+        tid = omp_get_thread_num();
+        nt = omp_get_num_threads();
+#endif
+        for (n = 0; n < s->N; n++)
+            for (grp = 0; grp < s->group; grp++) {
+                const float *xg = x + (n * s->C + grp * g.cg) * hw;
+                const float *src = xg;
+                if (!g.direct) {
+                    /* each thread builds a share of the channels */
+                    for (c = g.cg * tid / nt; c < g.cg * (tid + 1) / nt; c++)
+                        rt_conv_fill(s, &g, xg + c * hw, planes + c * g.cs);
+                    src = planes;
+#ifdef _OPENMP
+                    _Pragma("omp barrier")
+#endif
+                }
+                rt_conv_gemm_group(s, &g, src, toff,
+                                   wp + grp * g.npanel * RT_CONV_MR * g.K,
+                                   bias ? bias + grp * g.mg : NULL,
+                                   res ? res + (n * s->M + grp * g.mg) * ohw : NULL,
+                                   act, alpha, beta,
+                                   y + (n * s->M + grp * g.mg) * ohw, tid, nt);
+                if (!g.direct) {
+                    /* the planes are rebuilt for the next group/image */
+#ifdef _OPENMP
+                    _Pragma("omp barrier")
+#endif
+                }
+            }
+    }
+}
+
+/* ---- the API ------------------------------------------------------------ */
+
+RT_API int rt_conv2d_algo(const rt_conv2d_shape *s, int flags)
+{
+    (void)flags;
+    if (s->group == s->C && s->M == s->C)
+        return RT_CONV_ALGO_DW;
+    return RT_CONV_ALGO_GEMM;
+}
+
+RT_API size_t rt_conv2d_packed_size(const rt_conv2d_shape *s, int algo)
+{
+    if (s->M <= 0 || s->C <= 0)
+        return 0;
+    if (algo == RT_CONV_ALGO_DW)
+        return (size_t)s->M * (size_t)s->KH * (size_t)s->KW;
+    return rt_conv_gemm_packed(s);
+}
+
+RT_API void rt_conv2d_pack(const rt_conv2d_shape *s, int algo, const float *w,
+                           float *wp)
+{
+    if (s->M <= 0 || s->C <= 0)
+        return;
+    if (algo == RT_CONV_ALGO_DW)
+        memcpy(wp, w, rt_conv2d_packed_size(s, algo) * sizeof(float));
+    else
+        rt_conv_gemm_pack(s, w, wp);
+}
+
+RT_API size_t rt_conv2d_fused_scratch(const rt_conv2d_shape *s, int algo)
+{
+    int raw = algo & RT_CONV_RAW_WEIGHTS;
+    size_t n;
+    algo &= ~RT_CONV_RAW_WEIGHTS;
     if (s->N <= 0 || s->M <= 0 || s->OH <= 0 || s->OW <= 0)
         return 0;
-    mg = s->M / s->group;
-    switch (rt_conv_path(s)) {
-    case RT_CONV_DIRECT:
+    if (algo == RT_CONV_ALGO_DW)
         return 0;
-    case RT_CONV_1X1:
-        return rt_sgemm_scratch(mg, (ptrdiff_t)s->H * s->W, s->C / s->group);
-    default:
-        kdim = (ptrdiff_t)(s->C / s->group) * s->KH * s->KW;
-        t = rt_conv_tile(s);
-        return (size_t)(kdim * t) + rt_sgemm_scratch(mg, t, kdim);
-    }
+    n = rt_conv_gemm_scratch(s);
+    if (raw)
+        n += rt_conv2d_packed_size(s, algo) + 16;
+    return n;
 }
 
-/* Output columns [*lo, *hi) whose input column o*S + off lies in [0, W);
- * *lo == *hi when there is none.  Same for rows. */
-RT_INTERNAL void rt_conv_range(ptrdiff_t off, ptrdiff_t S, ptrdiff_t W,
-                               ptrdiff_t O, ptrdiff_t *lo, ptrdiff_t *hi)
+RT_API void rt_conv2d_fused(const rt_conv2d_shape *s, int algo, const float *x,
+                            const float *wp, const float *bias,
+                            const float *residual, int act, float alpha,
+                            float beta, float *y, float *scratch)
 {
-    ptrdiff_t l, h;
-    if (S == 1) { /* the common case, without the divisions */
-        l = off >= 0 ? 0 : -off;
-        h = W - off < 0 ? 0 : W - off;
-    } else {
-        l = off >= 0 ? 0 : (-off + S - 1) / S;
-        h = W - 1 - off < 0 ? 0 : (W - 1 - off) / S + 1;
+    int raw = algo & RT_CONV_RAW_WEIGHTS;
+    algo &= ~RT_CONV_RAW_WEIGHTS;
+    if (s->N <= 0 || s->M <= 0 || s->OH <= 0 || s->OW <= 0)
+        return;
+    if (algo == RT_CONV_ALGO_DW) {
+        rt_conv2d_dw(s, x, wp, bias, residual, act, alpha, beta, y);
+        return;
     }
-    l = RT_MIN(l, O);
-    h = RT_MIN(h, O);
-    *lo = l;
-    *hi = RT_MAX(h, l);
+    if (raw) {
+        float *p = (float *)rt_conv_align(scratch, 64);
+        rt_conv2d_pack(s, algo, wp, p);
+        wp = p;
+        scratch = p + rt_conv2d_packed_size(s, algo);
+    }
+    rt_conv_gemm_run(s, x, wp, bias, residual, act, alpha, beta, y, scratch);
 }
 
-/* y[row] of one output channel; the caller has set it to the bias. */
-RT_INTERNAL void rt_conv_direct_row(const rt_conv2d_shape *s,
-                                    const float *restrict xc,
-                                    const float *restrict wk, ptrdiff_t oh,
-                                    float *restrict yrow)
+/* The unpacked entry point: the weights as they are, no epilogue but bias. */
+RT_API size_t rt_conv2d_scratch(const rt_conv2d_shape *s)
 {
-    ptrdiff_t kh, kw, ow;
-    for (kh = 0; kh < s->KH; kh++) {
-        ptrdiff_t ih = oh * s->SH - s->PT + kh * s->DH;
-        const float *xrow;
-        if (ih < 0 || ih >= s->H)
-            continue;
-        xrow = xc + ih * s->W;
-        for (kw = 0; kw < s->KW; kw++) {
-            const float wv = wk[kh * s->KW + kw];
-            ptrdiff_t off = kw * s->DW - s->PL, lo, hi;
-            rt_conv_range(off, s->SW, s->W, s->OW, &lo, &hi);
-            if (s->SW == 1) {
-                for (ow = lo; ow < hi; ow++)
-                    yrow[ow] = RT_FMA(wv, xrow[ow + off], yrow[ow]);
-            } else {
-                for (ow = lo; ow < hi; ow++)
-                    yrow[ow] = RT_FMA(wv, xrow[ow * s->SW + off], yrow[ow]);
-            }
-        }
-    }
-}
-
-/* One input channel per group: output channel m reads input channel
- * m / (M / C). */
-RT_INTERNAL void rt_conv_direct(const rt_conv2d_shape *s, const float *x,
-                                const float *w, const float *bias, float *y)
-{
-    ptrdiff_t mult = s->M / s->C;
-    ptrdiff_t hw = (ptrdiff_t)s->H * s->W;
-    ptrdiff_t ohw = (ptrdiff_t)s->OH * s->OW;
-    ptrdiff_t n, m, oh, ow;
-    for (n = 0; n < s->N; n++) {
-        for (m = 0; m < s->M; m++) {
-            const float *xc = x + (n * s->C + m / mult) * hw;
-            const float *wk = w + m * s->KH * s->KW;
-            float *yc = y + (n * s->M + m) * ohw;
-            const float b = bias ? bias[m] : 0.0f;
-            for (oh = 0; oh < s->OH; oh++) {
-                float *yrow = yc + oh * s->OW;
-                for (ow = 0; ow < s->OW; ow++)
-                    yrow[ow] = b;
-                rt_conv_direct_row(s, xc, wk, oh, yrow);
-            }
-        }
-    }
-}
-
-/* rows x cols block with row stride ld, each row set to its bias (or 0). */
-RT_INTERNAL void rt_conv_fill_bias(float *y, ptrdiff_t rows, ptrdiff_t cols,
-                                   ptrdiff_t ld, const float *bias)
-{
-    ptrdiff_t r, c;
-    for (r = 0; r < rows; r++) {
-        const float b = bias[r];
-        float *d = y + r * ld;
-        for (c = 0; c < cols; c++)
-            d[c] = b;
-    }
-}
-
-/* col[kdim x t] (row stride t) for output pixels [p0, p0 + t) of the group
- * whose first input channel is xg: row (c*KH + kh)*KW + kw, column p - p0
- * holds x[c, oh*SH - PT + kh*DH, ow*SW - PL + kw*DW] (0 outside), with
- * p = oh*OW + ow.  The row order matches the weights' [C/g, KH, KW]. */
-RT_INTERNAL void rt_conv_im2col(const rt_conv2d_shape *s, const float *xg,
-                                ptrdiff_t p0, ptrdiff_t t, float *col)
-{
-    ptrdiff_t cg = s->C / s->group;
-    ptrdiff_t hw = (ptrdiff_t)s->H * s->W;
-    ptrdiff_t c, kh, kw, i;
-    float *dst = col;
-    for (c = 0; c < cg; c++) {
-        const float *xc = xg + c * hw;
-        for (kh = 0; kh < s->KH; kh++) {
-            for (kw = 0; kw < s->KW; kw++) {
-                ptrdiff_t off = kw * s->DW - s->PL, lo, hi;
-                ptrdiff_t p = p0;
-                rt_conv_range(off, s->SW, s->W, s->OW, &lo, &hi);
-                while (p < p0 + t) {
-                    /* the part of output row oh inside the tile */
-                    ptrdiff_t oh = p / s->OW;
-                    ptrdiff_t ow0 = p - oh * s->OW;
-                    ptrdiff_t ow1 = RT_MIN(s->OW, ow0 + (p0 + t - p));
-                    ptrdiff_t ih = oh * s->SH - s->PT + kh * s->DH;
-                    float *d = dst + (p - p0); /* d[0] is column ow0 */
-                    if (ih < 0 || ih >= s->H) {
-                        for (i = ow0; i < ow1; i++)
-                            d[i - ow0] = 0.0f;
-                    } else {
-                        const float *xrow = xc + ih * s->W;
-                        /* [ow0, a) and [b, ow1) read padding */
-                        ptrdiff_t a = RT_MAX(ow0, RT_MIN(lo, ow1));
-                        ptrdiff_t b = RT_MAX(a, RT_MIN(hi, ow1));
-                        for (i = ow0; i < a; i++)
-                            d[i - ow0] = 0.0f;
-                        if (s->SW == 1) {
-                            if (b > a)
-                                memcpy(d + (a - ow0), xrow + (a + off),
-                                       (size_t)(b - a) * sizeof(float));
-                        } else {
-                            for (i = a; i < b; i++)
-                                d[i - ow0] = xrow[i * s->SW + off];
-                        }
-                        for (i = b; i < ow1; i++)
-                            d[i - ow0] = 0.0f;
-                    }
-                    p += ow1 - ow0;
-                }
-                dst += t;
-            }
-        }
-    }
+    return rt_conv2d_fused_scratch(s, rt_conv2d_algo(s, 0) | RT_CONV_RAW_WEIGHTS);
 }
 
 RT_API void rt_conv2d(const rt_conv2d_shape *s, const float *x,
                       const float *w, const float *bias, float *y,
                       float *scratch)
 {
-    ptrdiff_t cg, mg, hw, ohw, kdim, n, g;
-    int path;
-    if (s->N <= 0 || s->M <= 0 || s->OH <= 0 || s->OW <= 0)
-        return;
-    path = rt_conv_path(s);
-    if (path == RT_CONV_DIRECT) {
-        rt_conv_direct(s, x, w, bias, y);
-        return;
-    }
-    cg = s->C / s->group;
-    mg = s->M / s->group;
-    hw = (ptrdiff_t)s->H * s->W;
-    ohw = (ptrdiff_t)s->OH * s->OW;
-    kdim = cg * s->KH * s->KW;
-    for (n = 0; n < s->N; n++) {
-        for (g = 0; g < s->group; g++) {
-            const float *xg = x + (n * s->C + g * cg) * hw;
-            const float *wg = w + g * mg * kdim;
-            const float *bg = bias ? bias + g * mg : NULL;
-            float *yg = y + (n * s->M + g * mg) * ohw;
-            if (path == RT_CONV_1X1) {
-                if (bg)
-                    rt_conv_fill_bias(yg, mg, ohw, ohw, bg);
-                rt_sgemm(0, 0, mg, ohw, cg, 1.0f, wg, cg, xg, hw,
-                         bg ? 1.0f : 0.0f, yg, ohw, scratch);
-            } else {
-                ptrdiff_t tile = rt_conv_tile(s), p0;
-                float *col = scratch;
-                float *gemm_scratch = kdim ? scratch + kdim * tile : scratch;
-                for (p0 = 0; p0 < ohw; p0 += tile) {
-                    ptrdiff_t t = RT_MIN(tile, ohw - p0);
-                    rt_conv_im2col(s, xg, p0, t, col);
-                    if (bg)
-                        rt_conv_fill_bias(yg + p0, mg, t, ohw, bg);
-                    rt_sgemm(0, 0, mg, t, kdim, 1.0f, wg, kdim, col, t,
-                             bg ? 1.0f : 0.0f, yg + p0, ohw, gemm_scratch);
-                }
-            }
-        }
-    }
+    rt_conv2d_fused(s, rt_conv2d_algo(s, 0) | RT_CONV_RAW_WEIGHTS, x, w, bias,
+                    NULL, RT_ACT_NONE, 0.0f, 0.0f, y, scratch);
 }

@@ -83,6 +83,17 @@ typedef struct {
     int group;          /* C % group == 0 and M % group == 0 */
 } rt_conv2d_shape;
 
+/* Convolution algorithms (conv.c: rt_conv2d_algo picks one from the shape;
+ * the packed weight layout and the scratch size follow from both). */
+enum {
+    RT_CONV_ALGO_DW = 1,        /* depthwise, depthwise.c */
+    RT_CONV_ALGO_GEMM = 2,      /* implicit GEMM over phase planes */
+    RT_CONV_ALGO_WINOGRAD = 3   /* Winograd F(4x4, 3x3), winograd.c */
+};
+#define RT_CONV_NO_WINOGRAD 1   /* rt_conv2d_algo flag */
+#define RT_CONV_RAW_WEIGHTS 256 /* or'ed into an algorithm: the weights are
+                                   as ONNX stores them, packed into scratch */
+
 /* What a GEMM or convolution applies to each output element as it stores
  * it, so that bias, residual add and activation never take a second pass
  * over memory:  c = act(c + bias + residual).  */

@@ -17,6 +17,7 @@
 #include "../../runtime/rt_common.h"
 #include "../../runtime/epilogue.c"
 #include "../../runtime/gemm.c"
+#include "../../runtime/depthwise.c"
 #include "../../runtime/conv.c"
 
 #include <stdio.h>

@@ -1,0 +1,464 @@
+/* rt-deps: epilogue */
+/* depthwise.c - depthwise 2-D convolution (group == C == M: one input and
+ * one output channel per group), NCHW, float32, with the epilogue fused:
+ *
+ *   y[n,c] = act(bias[c] + sum_{kh,kw} w[c,kh,kw] * x[n,c,shifted] + residual[n,c])
+ *
+ * Any kernel size, stride, dilation and padding (padding reads zeros; the
+ * bottom/right padding follows from OH/OW).  Each output row is computed
+ * whole, then the residual and activation are applied to it while it is in
+ * L1 (rt_epilogue_block).  The row splits into border columns, whose
+ * windows cross the left/right edge (a scalar sum over the taps inside),
+ * and the interior, where every tap is inside; for 3x3 kernels with stride
+ * 1 or 2 and all three input rows inside the image the interior is a
+ * vectorised loop (AVX-512: stride 2 deinterleaves pairs of vectors with
+ * permutes; elsewhere a plain loop the compiler vectorises), otherwise a
+ * sum of shifted scaled input rows.
+ *
+ * Every output is bias + the taps in (kh, kw) order, fused multiply-add
+ * where the target has one (RT_FMA), so all paths round alike.
+ * With OpenMP, channels are split statically across threads when the layer
+ * is large enough to pay for it.
+ */
+#ifndef RT_EMBED
+#include "rt_conv.h"
+#endif
+
+#if !defined(RT_NO_SIMD) && defined(__AVX512F__)
+#  include <immintrin.h>
+#  define RT_DW_AVX512 1
+#endif
+
+/* Outputs (times taps) below which a layer runs on one thread. */
+#define RT_DW_PAR_MIN 32768
+
+/* Output columns [*lo, *hi) whose input column o*S + off lies in [0, W). */
+RT_INTERNAL void rt_dw_range(ptrdiff_t off, ptrdiff_t S, ptrdiff_t W,
+                             ptrdiff_t O, ptrdiff_t *lo, ptrdiff_t *hi)
+{
+    ptrdiff_t l, h;
+    l = off >= 0 ? 0 : (-off + S - 1) / S;
+    h = W - 1 - off < 0 ? 0 : (W - 1 - off) / S + 1;
+    l = RT_MIN(l, O);
+    h = RT_MIN(h, O);
+    *lo = l;
+    *hi = RT_MAX(h, l);
+}
+
+/* Outputs [c0, c1) of row oh as a sum of shifted scaled input rows (any
+ * shape), into out[0 .. c1 - c0): b, then for each tap in (kh, kw) order
+ * + w * x over the columns where that tap is inside the image. */
+RT_INTERNAL void rt_dw_row_generic(const rt_conv2d_shape *s,
+                                   const float *restrict xc,
+                                   const float *restrict wk, float b,
+                                   ptrdiff_t oh, ptrdiff_t c0, ptrdiff_t c1,
+                                   float *restrict out)
+{
+    ptrdiff_t kh, kw, ow;
+    float *yrow = out - c0; /* yrow[ow] for ow in [c0, c1) */
+    for (ow = c0; ow < c1; ow++)
+        yrow[ow] = b;
+    for (kh = 0; kh < s->KH; kh++) {
+        ptrdiff_t ih = oh * s->SH - s->PT + kh * s->DH;
+        const float *xrow;
+        if (ih < 0 || ih >= s->H)
+            continue;
+        xrow = xc + ih * s->W;
+        for (kw = 0; kw < s->KW; kw++) {
+            const float wv = wk[kh * s->KW + kw];
+            ptrdiff_t off = kw * s->DW - s->PL, lo, hi;
+            rt_dw_range(off, s->SW, s->W, s->OW, &lo, &hi);
+            lo = RT_MAX(lo, c0);
+            hi = RT_MIN(hi, c1);
+            if (s->SW == 1) {
+                for (ow = lo; ow < hi; ow++)
+                    yrow[ow] = RT_FMA(wv, xrow[ow + off], yrow[ow]);
+            } else {
+                for (ow = lo; ow < hi; ow++)
+                    yrow[ow] = RT_FMA(wv, xrow[ow * s->SW + off], yrow[ow]);
+            }
+        }
+    }
+}
+
+/* ---- 3x3, stride 1 or 2: through zero-padded strip buffers -----------
+ *
+ * A strip of R output rows reads R + 2 (stride 1) or 2R + 1 (stride 2)
+ * input rows.  They are copied into a small buffer with the padding
+ * written as zeros, as planes of Wq-float rows:
+ *   stride 1: one plane, Wq = OW + 2; row i, column q = input row
+ *             o0 - PT + i, column q - PL;
+ *   stride 2: four phase planes (py, px), Wq = OW + 1, R + 1 rows each;
+ *             row i, column q = input row 2(o0 + i) + py - PT, column
+ *             2q + px - PL.
+ * Output (r, ow) of the strip is then buffer position r*Wq + ow plus a
+ * constant offset per tap (stride 1: kh*Wq + kw; stride 2: plane
+ * (kh%2, kw%2), kh/2*Wq + kw/2), so the strip is one flat vector loop over
+ * positions with no border cases; positions with ow >= OW are computed and
+ * dropped.  The results go to a second buffer; copying each row out to y
+ * applies the residual and activation.  Both buffers are on the stack
+ * (< 4 KiB each); rows too wide for them take the generic path. */
+#define RT_DW_IN 1008
+#define RT_DW_OUT 1008
+#define RT_DW_SLACK 16 /* floats a full vector reads/writes past the end */
+
+typedef struct {
+    ptrdiff_t wq;     /* buffer row width */
+    ptrdiff_t planes; /* 1 (stride 1) or 4 (stride 2) */
+    ptrdiff_t strip;  /* output rows per strip, 0: does not fit */
+} rt_dw_geom;
+
+RT_INTERNAL void rt_dw_geometry(const rt_conv2d_shape *s, rt_dw_geom *g)
+{
+    ptrdiff_t r;
+    g->wq = s->SW == 1 ? (ptrdiff_t)s->OW + 2 : (ptrdiff_t)s->OW + 1;
+    g->planes = s->SW == 1 ? 1 : 4;
+    /* input rows: stride 1 R + 2, stride 2 R + 1 per plane */
+    r = (RT_DW_IN - RT_DW_SLACK) / (g->planes * g->wq) - (s->SW == 1 ? 2 : 1);
+    r = RT_MIN(r, (RT_DW_OUT - RT_DW_SLACK) / g->wq);
+    g->strip = r < 1 ? 0 : RT_MIN(r, (ptrdiff_t)s->OH);
+}
+
+RT_INTERNAL int rt_dw_fast(const rt_conv2d_shape *s)
+{
+    rt_dw_geom g;
+    if (!(s->KH == 3 && s->KW == 3 && s->DH == 1 && s->DW == 1 &&
+          s->SH == s->SW && (s->SW == 1 || s->SW == 2)))
+        return 0;
+    rt_dw_geometry(s, &g);
+    return g.strip > 0;
+}
+
+/* d[q] = row[q*step + first] for q in [0, n), zero where that column is
+ * outside [0, w). */
+RT_INTERNAL void rt_dw_take(const float *row, ptrdiff_t w, ptrdiff_t first,
+                            ptrdiff_t step, ptrdiff_t n, float *restrict d)
+{
+    /* q in [qa, qb): column inside */
+    ptrdiff_t qa = first >= 0 ? 0 : (-first + step - 1) / step;
+    ptrdiff_t qb = w - 1 - first < 0 ? 0 : (w - 1 - first) / step + 1;
+    ptrdiff_t q;
+    qa = RT_MIN(qa, n);
+    qb = RT_MAX(qa, RT_MIN(qb, n));
+    for (q = 0; q < qa; q++)
+        d[q] = 0.0f;
+    if (step == 1) {
+        if (qb > qa)
+            memcpy(d + qa, row + (qa + first), (size_t)(qb - qa) * sizeof(float));
+    } else {
+        const float *src = row + (qa * step + first);
+        for (q = qa; q < qb; q++)
+            d[q] = src[(q - qa) * step];
+    }
+    for (q = qb; q < n; q++)
+        d[q] = 0.0f;
+}
+
+#if defined(RT_DW_AVX512)
+/* Lanes [0, n) of a 16-lane mask, n clamped to [0, 16]. */
+RT_INTERNAL __mmask16 rt_dw_mask(ptrdiff_t n)
+{
+    if (n <= 0)
+        return 0;
+    if (n >= 16)
+        return (__mmask16)0xFFFF;
+    return (__mmask16)((1u << n) - 1u);
+}
+
+RT_INTERNAL void rt_dw_zero(float *d, ptrdiff_t n)
+{
+    ptrdiff_t q;
+    for (q = 0; q < n; q += 16)
+        _mm512_mask_storeu_ps(d + q, rt_dw_mask(n - q), _mm512_setzero_ps());
+}
+
+/* d[at + k] = src[k] for k in [0, n) */
+RT_INTERNAL void rt_dw_copy(const float *src, ptrdiff_t n, float *d)
+{
+    ptrdiff_t k;
+    for (k = 0; k < n; k += 16) {
+        __mmask16 m = rt_dw_mask(n - k);
+        _mm512_mask_storeu_ps(d + k, m, _mm512_maskz_loadu_ps(m, src + k));
+    }
+}
+
+/* ev[k] = src[2k] for k < ne, od[k] = src[2k + 1] for k < no (src holds
+ * at least 2*max(ne, no) - 1 floats, exactly what is read). */
+RT_INTERNAL void rt_dw_deint(const float *src, ptrdiff_t ne, ptrdiff_t no,
+                             float *ev, float *od)
+{
+    const __m512i ie = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14,
+                                        12, 10, 8, 6, 4, 2, 0);
+    const __m512i io = _mm512_set_epi32(31, 29, 27, 25, 23, 21, 19, 17, 15,
+                                        13, 11, 9, 7, 5, 3, 1);
+    ptrdiff_t n = RT_MAX(ne, no), k;
+    ptrdiff_t w = ne + no; /* source floats */
+    for (k = 0; k < n; k += 16) {
+        __m512 v0 = _mm512_maskz_loadu_ps(rt_dw_mask(w - 2 * k), src + 2 * k);
+        __m512 v1 = _mm512_maskz_loadu_ps(rt_dw_mask(w - 2 * k - 16),
+                                          src + 2 * k + 16);
+        _mm512_mask_storeu_ps(ev + k, rt_dw_mask(ne - k),
+                              _mm512_permutex2var_ps(v0, ie, v1));
+        _mm512_mask_storeu_ps(od + k, rt_dw_mask(no - k),
+                              _mm512_permutex2var_ps(v0, io, v1));
+    }
+}
+#endif
+
+/* Buffer row(s) from input row `row` (NULL: outside the image, zeros).
+ * Stride 1: d[q] = row[q - PL].  Stride 2: e[q] = row[2q - PL],
+ * o[q] = row[2q + 1 - PL].  q in [0, wq), zero outside the row. */
+RT_INTERNAL void rt_dw_fill_row(const rt_conv2d_shape *s, ptrdiff_t wq,
+                                const float *row, float *e, float *o)
+{
+#if defined(RT_DW_AVX512)
+    ptrdiff_t pl = s->PL, w = s->W;
+    rt_dw_zero(e, wq);
+    if (o)
+        rt_dw_zero(o, wq);
+    if (!row || pl >= (o ? 2 * wq : wq))
+        return;
+    if (!o) {
+        rt_dw_copy(row, RT_MIN(w, wq - pl), e + pl);
+    } else {
+        /* even source columns land in the plane with (c + PL) even */
+        ptrdiff_t ne = (w + 1) / 2, no = w / 2;
+        float *pe = pl & 1 ? o : e, *po = pl & 1 ? e : o;
+        ptrdiff_t qe = pl / 2, qo = (pl + 1) / 2; /* q of columns 0 and 1 */
+        ne = RT_MAX(0, RT_MIN(ne, wq - qe));
+        no = RT_MAX(0, RT_MIN(no, wq - qo));
+        /* keep the reads inside the row: at most 2*max - 1 floats */
+        if (no >= ne)
+            no = RT_MIN(no, ne);
+        else
+            ne = RT_MIN(ne, no + 1);
+        rt_dw_deint(row, ne, no, pe + qe, po + qo);
+    }
+#else
+    if (!row) {
+        memset(e, 0, (size_t)wq * sizeof(float));
+        if (o)
+            memset(o, 0, (size_t)wq * sizeof(float));
+        return;
+    }
+    if (!o) {
+        rt_dw_take(row, s->W, -(ptrdiff_t)s->PL, 1, wq, e);
+    } else {
+        rt_dw_take(row, s->W, -(ptrdiff_t)s->PL, 2, wq, e);
+        rt_dw_take(row, s->W, 1 - (ptrdiff_t)s->PL, 2, wq, o);
+    }
+#endif
+}
+
+/* Fills the buffer for output rows [o0, o0 + r) of channel plane xc and
+ * zeroes RT_DW_SLACK floats after it. */
+RT_INTERNAL void rt_dw_fill(const rt_conv2d_shape *s, const rt_dw_geom *g,
+                            const float *xc, ptrdiff_t o0, ptrdiff_t r,
+                            float *buf)
+{
+    ptrdiff_t wq = g->wq, i, used;
+    if (s->SW == 1) {
+        for (i = 0; i < r + 2; i++) {
+            ptrdiff_t ih = o0 - s->PT + i;
+            rt_dw_fill_row(s, wq, ih < 0 || ih >= s->H ? NULL : xc + ih * s->W,
+                           buf + i * wq, NULL);
+        }
+        used = (r + 2) * wq;
+    } else {
+        ptrdiff_t ps = (r + 1) * wq, py;
+        for (py = 0; py < 2; py++) {
+            for (i = 0; i < r + 1; i++) {
+                ptrdiff_t ih = 2 * (o0 + i) + py - s->PT;
+                float *d = buf + py * 2 * ps + i * wq;
+                rt_dw_fill_row(s, wq, ih < 0 || ih >= s->H ? NULL : xc + ih * s->W,
+                               d, d + ps);
+            }
+        }
+        used = 4 * ps;
+    }
+    for (i = used; i < used + RT_DW_SLACK; i++)
+        buf[i] = 0.0f;
+}
+
+/* out[p] = b + sum_t w[t] * in[off[t] + p] for p in [0, n) rounded up to
+ * whole vectors (out and in have RT_DW_SLACK floats of room). */
+RT_INTERNAL void rt_dw_strip9(const float *in, const ptrdiff_t *off,
+                              const float *w, float b, ptrdiff_t n,
+                              float *restrict out)
+{
+    const float *i0 = in + off[0], *i1 = in + off[1], *i2 = in + off[2];
+    const float *i3 = in + off[3], *i4 = in + off[4], *i5 = in + off[5];
+    const float *i6 = in + off[6], *i7 = in + off[7], *i8 = in + off[8];
+    ptrdiff_t p;
+#if defined(RT_DW_AVX512)
+    const __m512 w0 = _mm512_set1_ps(w[0]), w1 = _mm512_set1_ps(w[1]);
+    const __m512 w2 = _mm512_set1_ps(w[2]), w3 = _mm512_set1_ps(w[3]);
+    const __m512 w4 = _mm512_set1_ps(w[4]), w5 = _mm512_set1_ps(w[5]);
+    const __m512 w6 = _mm512_set1_ps(w[6]), w7 = _mm512_set1_ps(w[7]);
+    const __m512 w8 = _mm512_set1_ps(w[8]), vb = _mm512_set1_ps(b);
+    for (p = 0; p + 16 < n; p += 32) {
+        /* two independent vectors per step: the 9-FMA chains overlap */
+        __m512 a = vb, c = vb;
+        a = _mm512_fmadd_ps(w0, _mm512_loadu_ps(i0 + p), a);
+        c = _mm512_fmadd_ps(w0, _mm512_loadu_ps(i0 + p + 16), c);
+        a = _mm512_fmadd_ps(w1, _mm512_loadu_ps(i1 + p), a);
+        c = _mm512_fmadd_ps(w1, _mm512_loadu_ps(i1 + p + 16), c);
+        a = _mm512_fmadd_ps(w2, _mm512_loadu_ps(i2 + p), a);
+        c = _mm512_fmadd_ps(w2, _mm512_loadu_ps(i2 + p + 16), c);
+        a = _mm512_fmadd_ps(w3, _mm512_loadu_ps(i3 + p), a);
+        c = _mm512_fmadd_ps(w3, _mm512_loadu_ps(i3 + p + 16), c);
+        a = _mm512_fmadd_ps(w4, _mm512_loadu_ps(i4 + p), a);
+        c = _mm512_fmadd_ps(w4, _mm512_loadu_ps(i4 + p + 16), c);
+        a = _mm512_fmadd_ps(w5, _mm512_loadu_ps(i5 + p), a);
+        c = _mm512_fmadd_ps(w5, _mm512_loadu_ps(i5 + p + 16), c);
+        a = _mm512_fmadd_ps(w6, _mm512_loadu_ps(i6 + p), a);
+        c = _mm512_fmadd_ps(w6, _mm512_loadu_ps(i6 + p + 16), c);
+        a = _mm512_fmadd_ps(w7, _mm512_loadu_ps(i7 + p), a);
+        c = _mm512_fmadd_ps(w7, _mm512_loadu_ps(i7 + p + 16), c);
+        a = _mm512_fmadd_ps(w8, _mm512_loadu_ps(i8 + p), a);
+        c = _mm512_fmadd_ps(w8, _mm512_loadu_ps(i8 + p + 16), c);
+        _mm512_storeu_ps(out + p, a);
+        _mm512_storeu_ps(out + p + 16, c);
+    }
+    if (p < n) { /* one more vector: reads and writes end < 16 past n */
+        __m512 a = vb;
+        a = _mm512_fmadd_ps(w0, _mm512_loadu_ps(i0 + p), a);
+        a = _mm512_fmadd_ps(w1, _mm512_loadu_ps(i1 + p), a);
+        a = _mm512_fmadd_ps(w2, _mm512_loadu_ps(i2 + p), a);
+        a = _mm512_fmadd_ps(w3, _mm512_loadu_ps(i3 + p), a);
+        a = _mm512_fmadd_ps(w4, _mm512_loadu_ps(i4 + p), a);
+        a = _mm512_fmadd_ps(w5, _mm512_loadu_ps(i5 + p), a);
+        a = _mm512_fmadd_ps(w6, _mm512_loadu_ps(i6 + p), a);
+        a = _mm512_fmadd_ps(w7, _mm512_loadu_ps(i7 + p), a);
+        a = _mm512_fmadd_ps(w8, _mm512_loadu_ps(i8 + p), a);
+        _mm512_storeu_ps(out + p, a);
+    }
+#else
+    for (p = 0; p < n; p++) {
+        float a = b;
+        a = RT_FMA(w[0], i0[p], a);
+        a = RT_FMA(w[1], i1[p], a);
+        a = RT_FMA(w[2], i2[p], a);
+        a = RT_FMA(w[3], i3[p], a);
+        a = RT_FMA(w[4], i4[p], a);
+        a = RT_FMA(w[5], i5[p], a);
+        a = RT_FMA(w[6], i6[p], a);
+        a = RT_FMA(w[7], i7[p], a);
+        a = RT_FMA(w[8], i8[p], a);
+        out[p] = a;
+    }
+#endif
+}
+
+/* y[0 .. n) = act(src + res) (res may be NULL). */
+RT_INTERNAL void rt_dw_store(const float *src, const float *res, ptrdiff_t n,
+                             int act, float alpha, float beta, float *y)
+{
+    ptrdiff_t j;
+#if defined(RT_DW_AVX512)
+    if (act == RT_ACT_NONE || act == RT_ACT_RELU || act == RT_ACT_CLIP) {
+        const __m512 lo = act == RT_ACT_RELU ? _mm512_setzero_ps()
+                                             : _mm512_set1_ps(alpha);
+        const __m512 hi = _mm512_set1_ps(beta);
+        for (j = 0; j < n; j += 16) {
+            __mmask16 m = n - j >= 16 ? (__mmask16)0xFFFF
+                                      : (__mmask16)((1u << (n - j)) - 1u);
+            __m512 v = _mm512_maskz_loadu_ps(m, src + j);
+            if (res)
+                v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(m, res + j));
+            if (act != RT_ACT_NONE)
+                v = _mm512_max_ps(v, lo);
+            if (act == RT_ACT_CLIP)
+                v = _mm512_min_ps(v, hi);
+            _mm512_mask_storeu_ps(y + j, m, v);
+        }
+        return;
+    }
+#endif
+    if (res) {
+        for (j = 0; j < n; j++)
+            y[j] = src[j] + res[j];
+    } else {
+        memcpy(y, src, (size_t)n * sizeof(float));
+    }
+    if (act != RT_ACT_NONE) {
+        rt_epilogue ep;
+        memset(&ep, 0, sizeof ep);
+        ep.act = act;
+        ep.alpha = alpha;
+        ep.beta = beta;
+        rt_epilogue_block(&ep, y, n, 0, 1, 0, n);
+    }
+}
+
+/* One channel plane through the strip buffers. */
+RT_INTERNAL void rt_dw_plane3(const rt_conv2d_shape *s, const rt_dw_geom *g,
+                              const float *xc, const float *wk, float b,
+                              const float *res, int act, float alpha,
+                              float beta, float *yc)
+{
+    float in[RT_DW_IN], out[RT_DW_OUT];
+    ptrdiff_t off[9], wq = g->wq, o0, r, kh, kw;
+    for (o0 = 0; o0 < s->OH; o0 += g->strip) {
+        ptrdiff_t rows = RT_MIN(g->strip, s->OH - o0);
+        rt_dw_fill(s, g, xc, o0, rows, in);
+        for (kh = 0; kh < 3; kh++)
+            for (kw = 0; kw < 3; kw++)
+                off[kh * 3 + kw] =
+                    s->SW == 1 ? kh * wq + kw
+                               : ((kh & 1) * 2 + (kw & 1)) * (rows + 1) * wq +
+                                     (kh >> 1) * wq + (kw >> 1);
+        rt_dw_strip9(in, off, wk, b, (rows - 1) * wq + s->OW, out);
+        for (r = 0; r < rows; r++) {
+            ptrdiff_t oh = o0 + r;
+            rt_dw_store(out + r * wq, res ? res + oh * s->OW : NULL, s->OW,
+                        act, alpha, beta, yc + oh * s->OW);
+        }
+    }
+}
+
+RT_API void rt_conv2d_dw(const rt_conv2d_shape *s, const float *x,
+                         const float *w, const float *bias,
+                         const float *residual, int act, float alpha,
+                         float beta, float *y)
+{
+    ptrdiff_t hw = (ptrdiff_t)s->H * s->W;
+    ptrdiff_t ohw = (ptrdiff_t)s->OH * s->OW;
+    ptrdiff_t planes = (ptrdiff_t)s->N * s->C;
+    ptrdiff_t kk = (ptrdiff_t)s->KH * s->KW;
+    ptrdiff_t pc;
+    int par = planes * ohw * kk >= RT_DW_PAR_MIN;
+    int fast = rt_dw_fast(s);
+    rt_dw_geom geom;
+    if (s->N <= 0 || s->C <= 0 || s->OH <= 0 || s->OW <= 0)
+        return;
+    (void)par;
+    rt_dw_geometry(s, &geom);
+#ifdef _OPENMP
+    _Pragma("omp parallel for schedule(static) if(par)")
+#endif
+    for (pc = 0; pc < planes; pc++) {
+        ptrdiff_t c = pc % s->C, oh;
+        const float *xc = x + pc * hw;
+        const float *wk = w + c * s->KH * s->KW;
+        float *yc = y + pc * ohw;
+        const float b = bias ? bias[c] : 0.0f;
+        const float *res = residual ? residual + pc * ohw : NULL;
+        if (fast) {
+            rt_dw_plane3(s, &geom, xc, wk, b, res, act, alpha, beta, yc);
+            continue;
+        }
+        for (oh = 0; oh < s->OH; oh++) {
+            /* through a row buffer: y may be the residual */
+            float row[RT_DW_OUT];
+            ptrdiff_t c0;
+            for (c0 = 0; c0 < s->OW; c0 += RT_DW_OUT) {
+                ptrdiff_t c1 = RT_MIN(c0 + RT_DW_OUT, (ptrdiff_t)s->OW);
+                ptrdiff_t at = oh * s->OW + c0;
+                rt_dw_row_generic(s, xc, wk, b, oh, c0, c1, row);
+                rt_dw_store(row, res ? res + at : NULL, c1 - c0, act, alpha, beta,
+                            yc + at);
+            }
+        }
+    }
+}

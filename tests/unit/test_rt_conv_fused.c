@@ -1,0 +1,321 @@
+/* test_rt_conv_fused.c - rt_conv2d_fused (packed weights, every algorithm,
+ * epilogue) and rt_conv2d_dw against a double-precision reference.
+ *
+ * Reference: in double from the same float inputs, v = bias + sum over the
+ * group's input channels and the taps inside the image, then + residual,
+ * then the activation (rt_act formulas in double).  An element passes when
+ * |got - exp| <= 1e-4 + 1e-4 * |exp| (the kernels sum in float with fused
+ * multiply-adds; K here is at most a few thousand terms of size <= 1, so
+ * the float error stays well inside; Winograd cases are checked by
+ * test_rt_winograd with its own tolerance).  Inputs are uniform in [-1, 1].
+ * y starts as NaN (an unwritten element fails); scratch is malloc'ed to
+ * exactly rt_conv2d_fused_scratch() floats at an odd float offset and
+ * starts as NaN.
+ * Covered: each algorithm (depthwise, implicit GEMM; packed and raw
+ * weights), every activation, residual (also in place: y == residual),
+ * depthwise 3x3 stride 1/2 fast paths at many widths and paddings
+ * (including rows too wide for the strip buffers, which take the generic
+ * path), 1x1 straight from x, phase planes for strides 2-3 and dilations,
+ * groups, tiles of every remainder, batches; then random shapes.
+ * Exit status 0 when every case passes.
+ */
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../runtime/rt_conv.h"
+
+#define ATOL 1e-4
+#define RTOL 1e-4
+
+static uint64_t rng_state = 0x9E3779B97F4A7C15u;
+
+static uint64_t rng_next(void) /* splitmix64 */
+{
+    uint64_t z = (rng_state += 0x9E3779B97F4A7C15u);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9u;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBu;
+    return z ^ (z >> 31);
+}
+
+static float rng_uniform(void) /* [-1, 1) */
+{
+    return (float)((double)(rng_next() >> 11) * (2.0 / 9007199254740992.0) - 1.0);
+}
+
+static int rng_int(int lo, int hi) /* [lo, hi] */
+{
+    return lo + (int)(rng_next() % (uint64_t)(hi - lo + 1));
+}
+
+static void *xmalloc(size_t bytes)
+{
+    void *p = malloc(bytes ? bytes : 1);
+    if (!p) {
+        fprintf(stderr, "out of memory\n");
+        exit(2);
+    }
+    return p;
+}
+
+static int n_cases, n_failed;
+static double worst_ratio;
+
+static rt_conv2d_shape make_shape(int N, int C, int H, int W, int M, int KH,
+                                  int KW, int SH, int SW, int DH, int DW,
+                                  int PT, int PL, int pb, int pr, int group)
+{
+    rt_conv2d_shape s;
+    s.N = N;
+    s.C = C;
+    s.H = H;
+    s.W = W;
+    s.M = M;
+    s.KH = KH;
+    s.KW = KW;
+    s.SH = SH;
+    s.SW = SW;
+    s.DH = DH;
+    s.DW = DW;
+    s.PT = PT;
+    s.PL = PL;
+    s.group = group;
+    s.OH = (H + PT + pb - ((KH - 1) * DH + 1)) / SH + 1;
+    s.OW = (W + PL + pr - ((KW - 1) * DW + 1)) / SW + 1;
+    return s;
+}
+
+static void print_shape(FILE *f, const rt_conv2d_shape *s)
+{
+    fprintf(f, "N=%d C=%d H=%d W=%d M=%d OH=%d OW=%d K=%dx%d S=%d,%d D=%d,%d P=%d,%d g=%d",
+            s->N, s->C, s->H, s->W, s->M, s->OH, s->OW, s->KH, s->KW, s->SH, s->SW,
+            s->DH, s->DW, s->PT, s->PL, s->group);
+}
+
+static double act_ref(int act, double a, double b, double x)
+{
+    switch (act) {
+    case RT_ACT_RELU: return x > 0 ? x : 0;
+    case RT_ACT_CLIP: return x < a ? a : (x > b ? b : x);
+    case RT_ACT_LEAKY_RELU: return x < 0 ? a * x : x;
+    case RT_ACT_HARD_SWISH: {
+        double h = x / 6 + 0.5;
+        return x * (h < 0 ? 0 : (h > 1 ? 1 : h));
+    }
+    case RT_ACT_SIGMOID: return 1 / (1 + exp(-x));
+    case RT_ACT_GELU_ERF: return 0.5 * x * (1 + erf(x / sqrt(2.0)));
+    case RT_ACT_GELU_TANH:
+        return 0.5 * x * (1 + tanh(0.7978845608028654 * (x + 0.044715 * x * x * x)));
+    default: return x;
+    }
+}
+
+/* One case.  how: 0 packed weights, 1 raw weights (RT_CONV_RAW_WEIGHTS),
+ * 2 rt_conv2d_dw directly (depthwise shapes only).  res: 0 none, 1 a
+ * separate residual, 2 in place (y holds the residual on entry). */
+static int check(const rt_conv2d_shape *s, int algo, int how, int with_bias,
+                 int res, int act, int soff)
+{
+    size_t nx = (size_t)s->N * s->C * s->H * s->W;
+    size_t nw = (size_t)s->M * (s->C / s->group) * s->KH * s->KW;
+    size_t ny = (size_t)s->N * s->M * s->OH * s->OW;
+    int a = how == 1 ? algo | RT_CONV_RAW_WEIGHTS : algo;
+    size_t np = rt_conv2d_packed_size(s, algo);
+    size_t ns = how == 2 ? 0 : rt_conv2d_fused_scratch(s, a), i;
+    float *x = xmalloc(sizeof(float) * nx);
+    float *w = xmalloc(sizeof(float) * nw);
+    float *wp = how == 0 ? xmalloc(sizeof(float) * (np + 1)) : NULL;
+    float *b = with_bias ? xmalloc(sizeof(float) * (size_t)s->M) : NULL;
+    float *r = res ? xmalloc(sizeof(float) * ny) : NULL;
+    float *y = xmalloc(sizeof(float) * ny);
+    float *sbuf = ns ? xmalloc(sizeof(float) * (ns + (size_t)soff)) : NULL;
+    float *scratch = ns ? sbuf + soff : NULL;
+    float alpha = act == RT_ACT_CLIP ? -0.5f : 0.1f, beta = 0.75f;
+    int cg = s->C / s->group, mg = s->M / s->group;
+    int n, m, oh, ow, c, kh, kw, bad = 0;
+    double case_worst = 0;
+
+    for (i = 0; i < nx; i++)
+        x[i] = rng_uniform();
+    for (i = 0; i < nw; i++)
+        w[i] = rng_uniform();
+    for (i = 0; b && i < (size_t)s->M; i++)
+        b[i] = rng_uniform();
+    for (i = 0; r && i < ny; i++)
+        r[i] = rng_uniform();
+    for (i = 0; i < ny; i++)
+        y[i] = res == 2 ? r[i] : NAN;
+    for (i = 0; i < ns; i++)
+        scratch[i] = NAN;
+    if (wp)
+        rt_conv2d_pack(s, algo, w, wp);
+
+    if (how == 2)
+        rt_conv2d_dw(s, x, w, b, res == 1 ? r : res == 2 ? y : NULL, act, alpha, beta, y);
+    else
+        rt_conv2d_fused(s, a, x, how == 0 ? wp : w, b, res == 1 ? r : res == 2 ? y : NULL,
+                        act, alpha, beta, y, scratch);
+
+    for (n = 0; n < s->N && bad < 5; n++)
+    for (m = 0; m < s->M && bad < 5; m++)
+    for (oh = 0; oh < s->OH && bad < 5; oh++)
+    for (ow = 0; ow < s->OW && bad < 5; ow++) {
+        int g = m / mg;
+        size_t yi = (((size_t)n * s->M + m) * s->OH + oh) * s->OW + ow;
+        double exp = b ? b[m] : 0.0, got, ratio;
+        for (c = 0; c < cg; c++) {
+            int ci = g * cg + c;
+            for (kh = 0; kh < s->KH; kh++) {
+                int ih = oh * s->SH - s->PT + kh * s->DH;
+                if (ih < 0 || ih >= s->H)
+                    continue;
+                for (kw = 0; kw < s->KW; kw++) {
+                    int iw = ow * s->SW - s->PL + kw * s->DW;
+                    if (iw < 0 || iw >= s->W)
+                        continue;
+                    exp += (double)x[(((size_t)n * s->C + ci) * s->H + ih) * s->W + iw] *
+                           w[(((size_t)m * cg + c) * s->KH + kh) * s->KW + kw];
+                }
+            }
+        }
+        if (r)
+            exp += r[yi];
+        exp = act_ref(act, alpha, beta, exp);
+        got = y[yi];
+        ratio = fabs(got - exp) / (ATOL + RTOL * fabs(exp));
+        if (!(ratio <= 1.0)) {
+            fprintf(stderr, "  y[%d,%d,%d,%d] = %.9g, expected %.9g\n", n, m, oh, ow, got, exp);
+            bad++;
+        } else if (ratio > case_worst) {
+            case_worst = ratio;
+        }
+    }
+    n_cases++;
+    if (case_worst > worst_ratio)
+        worst_ratio = case_worst;
+    if (bad) {
+        n_failed++;
+        fprintf(stderr, "FAIL ");
+        print_shape(stderr, s);
+        fprintf(stderr, " algo=%d how=%d bias=%d res=%d act=%d scratch=%zu+%d\n", algo, how,
+                with_bias, res, act, ns, soff);
+    }
+    free(x);
+    free(w);
+    free(wp);
+    free(b);
+    free(r);
+    free(y);
+    free(sbuf);
+    return bad == 0;
+}
+
+struct named_case {
+    const char *what;
+    int N, C, H, W, M, KH, KW, SH, SW, DH, DW, PT, PL, PB, PR, group;
+};
+
+/* N C H W M KH KW SH SW DH DW PT PL PB PR group */
+static const struct named_case named[] = {
+    {"dw 3x3 s1 p1 14x14", 1, 24, 14, 14, 24, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 24},
+    {"dw 3x3 s1 p1 7x7", 2, 5, 7, 7, 5, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 5},
+    {"dw 3x3 s1 p1 56x57 (strips)", 1, 3, 56, 57, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 3},
+    {"dw 3x3 s1 p0", 1, 4, 9, 20, 4, 3, 3, 1, 1, 1, 1, 0, 0, 0, 0, 4},
+    {"dw 3x3 s1 asym pads", 1, 4, 11, 18, 4, 3, 3, 1, 1, 1, 1, 2, 0, 0, 3, 4},
+    {"dw 3x3 s1 wide rows (generic)", 1, 2, 5, 700, 2, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 2},
+    {"dw 3x3 s2 p1 even", 1, 6, 28, 28, 6, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 6},
+    {"dw 3x3 s2 p1 odd", 1, 6, 15, 17, 6, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 6},
+    {"dw 3x3 s2 p0", 2, 3, 13, 33, 3, 3, 3, 2, 2, 1, 1, 0, 0, 0, 0, 3},
+    {"dw 3x3 s2 pad 2/3", 1, 3, 12, 40, 3, 3, 3, 2, 2, 1, 1, 2, 3, 1, 0, 3},
+    {"dw 3x3 s2 112x112 (strips)", 1, 2, 112, 112, 2, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 2},
+    {"dw 3x3 s2 wide rows (generic)", 1, 2, 7, 900, 2, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 2},
+    {"dw 3x3 s1 tiny 1x1", 1, 3, 1, 1, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 3},
+    {"dw 5x5 s1 (generic)", 1, 4, 12, 12, 4, 5, 5, 1, 1, 1, 1, 2, 2, 2, 2, 4},
+    {"dw 3x3 s2x1 (generic)", 1, 4, 12, 12, 4, 3, 3, 2, 1, 1, 1, 1, 1, 1, 1, 4},
+    {"dw 3x3 dilated (generic)", 1, 4, 12, 12, 4, 3, 3, 1, 1, 2, 2, 2, 2, 2, 2, 4},
+    {"1x1 from x", 1, 64, 14, 14, 96, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1},
+    {"1x1 from x, M % 8 != 0", 2, 20, 5, 7, 13, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1},
+    {"1x1 stride 2", 1, 24, 13, 13, 40, 1, 1, 2, 2, 1, 1, 0, 0, 0, 0, 1},
+    {"1x1 padded", 1, 8, 5, 6, 7, 1, 1, 1, 1, 1, 1, 1, 2, 1, 0, 1},
+    {"3x3 s1 p1 28x28", 1, 32, 28, 28, 40, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1},
+    {"3x3 s1 p1 7x7", 1, 64, 7, 7, 24, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1},
+    {"3x3 s2 p1", 1, 16, 14, 15, 24, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1},
+    {"3x3 s2 p0 (squeezenet stem)", 1, 3, 31, 31, 16, 3, 3, 2, 2, 1, 1, 0, 0, 0, 0, 1},
+    {"7x7 s2 p3 stem", 1, 3, 40, 40, 16, 7, 7, 2, 2, 1, 1, 3, 3, 3, 3, 1},
+    {"grouped 3x3 g=2", 2, 16, 9, 10, 24, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 2},
+    {"grouped 3x3 g=4 s2", 1, 32, 12, 12, 32, 3, 3, 2, 2, 1, 1, 1, 1, 0, 0, 4},
+    {"channel multiplier 2", 1, 5, 9, 9, 10, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 5},
+    {"dilation 2x3 asym pads", 1, 5, 15, 17, 9, 3, 3, 1, 1, 2, 3, 2, 0, 1, 4, 1},
+    {"stride 3x2 dilation 2", 2, 4, 20, 19, 6, 4, 3, 3, 2, 2, 2, 1, 3, 2, 0, 1},
+    {"pad larger than kernel", 1, 3, 4, 4, 5, 2, 2, 1, 1, 1, 1, 5, 6, 5, 7, 1},
+    {"1-D k5 d2", 2, 6, 1, 50, 8, 1, 5, 1, 1, 1, 2, 0, 3, 0, 4, 1},
+    {"big K (3x3 x 300 ch)", 1, 300, 6, 6, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1},
+    {"many taps (1x40)", 1, 2, 3, 60, 9, 1, 40, 1, 1, 1, 1, 0, 5, 0, 5, 1},
+};
+
+static void named_cases(void)
+{
+    int i, act, nn = (int)(sizeof named / sizeof named[0]), before = n_failed;
+    for (i = 0; i < nn; i++) {
+        const struct named_case *c = &named[i];
+        rt_conv2d_shape s = make_shape(c->N, c->C, c->H, c->W, c->M, c->KH, c->KW, c->SH,
+                                       c->SW, c->DH, c->DW, c->PT, c->PL, c->PB, c->PR,
+                                       c->group);
+        int algo = rt_conv2d_algo(&s, 0), dw = algo == RT_CONV_ALGO_DW, ok = 1;
+        ok &= check(&s, algo, 0, 1, 0, RT_ACT_NONE, i & 3);
+        ok &= check(&s, algo, 1, 0, 0, RT_ACT_RELU, (i + 1) & 3);
+        ok &= check(&s, algo, 0, 1, 1, RT_ACT_CLIP, (i + 2) & 3);
+        ok &= check(&s, algo, 0, 1, 2, RT_ACT_RELU, (i + 3) & 3);
+        if (dw)
+            ok &= check(&s, algo, 2, 1, 1, RT_ACT_LEAKY_RELU, 0);
+        for (act = RT_ACT_LEAKY_RELU; act <= RT_ACT_GELU_TANH; act++)
+            ok &= check(&s, algo, 0, 1, act & 1, act, act & 3);
+        printf("conv_fused: %-30s algo=%d ", c->what, algo);
+        print_shape(stdout, &s);
+        printf(": %s\n", ok ? "ok" : "FAIL");
+    }
+    printf("conv_fused: %d named shapes x weights/bias/residual/activations: %d failed\n", nn,
+           n_failed - before);
+}
+
+static void random_cases(int count)
+{
+    int i, done = 0, before = n_failed;
+    for (i = 0; done < count; i++) {
+        int group = rng_int(1, 4), cg = rng_int(1, 9), mg = rng_int(1, 20);
+        int kind = rng_int(0, 3); /* 0: depthwise 3x3, 1: depthwise any, 2-3: any */
+        int KH = rng_int(1, 4), KW = rng_int(1, 4), S = rng_int(1, 3);
+        rt_conv2d_shape s;
+        if (kind <= 1) {
+            group = rng_int(1, 12);
+            cg = mg = 1;
+            if (kind == 0) {
+                KH = KW = 3;
+                S = rng_int(1, 2);
+            }
+        }
+        s = make_shape(rng_int(1, 2), group * cg, rng_int(1, 40), rng_int(1, 40), group * mg,
+                       KH, KW, kind == 0 ? S : rng_int(1, 3), kind == 0 ? S : rng_int(1, 3),
+                       kind == 0 ? 1 : rng_int(1, 2), kind == 0 ? 1 : rng_int(1, 2),
+                       rng_int(0, 3), rng_int(0, 3), rng_int(0, 3), rng_int(0, 3), group);
+        if (s.OH <= 0 || s.OW <= 0)
+            continue;
+        check(&s, rt_conv2d_algo(&s, 0), rng_int(0, 1), rng_int(0, 1), rng_int(0, 2),
+              rng_int(0, RT_ACT_HARD_SWISH), rng_int(0, 3));
+        done++;
+    }
+    printf("conv_fused: %d random shapes (depthwise 3x3 s1/s2, depthwise any, grouped, "
+           "strides 1-3, dilations 1-2, pads 0-3, every epilogue): %d failed\n",
+           count, n_failed - before);
+}
+
+int main(void)
+{
+    named_cases();
+    random_cases(1500);
+    printf("conv_fused: worst |got-exp| / (atol + rtol*|exp|) = %.3f\n", worst_ratio);
+    printf("conv_fused: %s (%d cases)\n", n_failed ? "FAIL" : "PASS", n_cases);
+    return n_failed != 0;
+}
