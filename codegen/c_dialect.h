@@ -15,6 +15,14 @@ typedef struct {
     const char *helpers[CH_MAX_HELPERS];
     int nhelpers;
     bool need_half;             /* runtime unit "half" */
+    bool need_parallel;         /* some loop is marked DLC_PARALLEL (OpenMP) */
+    /* the kernel being rendered: loops marked parallel, and for each
+     * variable the parallel loop it is declared in (-1: the kernel's top) */
+    const LStmt **par_loops;
+    int npar;
+    int *var_home;
+    int nvars_home;
+    const DType *var_dt;
 } CRender;
 
 void cr_kernel(CRender *r, const LKernel *k);

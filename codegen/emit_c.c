@@ -390,6 +390,11 @@ static void emit_source(Emit *e, Printer *src)
     pr(p, "\n");
     pr(p, "#if defined(__GNUC__)\n#define DLC_ALIGN64 __attribute__((aligned(64)))\n#else\n"
           "#define DLC_ALIGN64\n#endif\n");
+    if (r.need_parallel)
+        pr(p, "\n/* Loops marked DLC_PARALLEL share their iterations among OpenMP threads\n"
+              " * when built with -fopenmp (OMP_NUM_THREADS); without it they run serially. */\n"
+              "#if defined(_OPENMP)\n#define DLC_PARALLEL _Pragma(\"omp parallel for schedule(static)\")\n"
+              "#else\n#define DLC_PARALLEL\n#endif\n");
     int common = unit_index("rt_common");
     bool any_unit = false;
     for (int i = 0; i < cg_runtime_unit_count; i++)
