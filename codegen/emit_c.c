@@ -419,7 +419,7 @@ static void emit_source(Emit *e, Printer *src)
     for (int i = 0; i < g->ninputs; i++) {
         Value *v = g->inputs[i];
         pr(p, "    {\"");
-        pr_comment_text(p, v->name);
+        pr_string_text(p, v->name);
         pr(p, "\", %d, %d, {", v->dtype, v->shape.rank);
         for (int k = 0; k < v->shape.rank; k++)
             pr(p, "%s%lld", k ? ", " : "", (long long)v->shape.dim[k]);
@@ -431,7 +431,7 @@ static void emit_source(Emit *e, Printer *src)
     for (int i = 0; i < g->noutputs; i++) {
         Value *v = g->outputs[i];
         pr(p, "    {\"");
-        pr_comment_text(p, v->name);
+        pr_string_text(p, v->name);
         pr(p, "\", %d, %d, {", v->dtype, v->shape.rank);
         for (int k = 0; k < v->shape.rank; k++)
             pr(p, "%s%lld", k ? ", " : "", (long long)v->shape.dim[k]);
