@@ -2,17 +2,31 @@
  *
  * Float32 products call the runtime GEMM (runtime/gemm.c) with constant
  * sizes and element offsets; a batched MatMul makes one call per batch
- * matrix, or a single call when only A is batched. Other dtypes, products
- * whose inputs are all constant (so that folding can interpret them) and
- * batches too many to unroll lower to a loop nest that accumulates each
- * output element over k. */
+ * matrix, one strided-batch call (rt_sgemm_batch) when every batch matrix
+ * is the same distance from the last, or a single call when only A is
+ * batched. A constant, unbatched operand of such a call (the weights) is
+ * packed at compile time into the GEMM's target-independent panel layout
+ * (rt_sgemm_pack_a / rt_sgemm_pack_b) and passed as RT_GEMM_PACKED, so
+ * nothing is packed for it at run time. Gemm's C (beta 1) and the fused
+ * epilogue n->epi (bias, residual, activation, see passes/fuse_epilogue.c)
+ * are applied by the GEMM to each tile as it finishes (rt_sgemm_ep_flat).
+ * Other dtypes, products whose inputs are all constant (so that folding can
+ * interpret them) and batches too many to unroll lower to a loop nest that
+ * accumulates each output element over k, followed by the epilogue as a
+ * loop (lw_apply_epilogue). */
 #include "ops.h"
 
 #include "../runtime/rt.h"
 
+#include <string.h>
+
 /* Most runtime calls one batched MatMul unrolls into; beyond that it
  * lowers to loops. */
 #define MM_MAX_CALLS 64
+/* Below this many rows of op(A) the GEMM reads B unpacked (a GEMV-like
+ * path): a prepacked B would be slower there (runtime/gemm.c,
+ * RT_GEMM_SMALL_M). */
+#define MM_SMALL_M 4
 /* Products of all-constant inputs up to this many multiply-adds lower to
  * loops, which constant folding interprets; bigger ones run at run time
  * rather than make the compiler crawl. */
@@ -129,26 +143,94 @@ static void lower_loops(LKernel *k, const Prod *p)
     ls_push(k, inner, ls_store(k, p->y, yoff, lx_cast(k, p->y->dtype, val)));
 }
 
-/* rt_sgemm on one matrix of each operand; M may cover several stacked
- * matrices of A and Y. */
-static void sgemm_call(LKernel *k, const Prod *p, int64_t M, int64_t aoff, int64_t boff,
-                       int64_t yoff, float beta)
+/* What the GEMM applies as it stores C: bias (per column, or per row),
+ * residual (laid out like Y), activation. */
+typedef struct {
+    Value *bias;
+    bool bias_rows;
+    Value *res;
+    int64_t ldr;
+    int act;
+    float alpha, beta;
+} Epi;
+
+static bool epi_any(const Epi *e)
 {
-    LStmt *c = ls_call(k, "rt_sgemm");
+    return e->bias || e->res || e->act;
+}
+
+/* Operands as one GEMM call reads them: a value (maybe prepacked) and a
+ * transpose flag (0, 1, or RT_GEMM_PACKED). */
+typedef struct {
+    Value *a, *b;
+    int ta, tb;
+} Ops;
+
+/* One rt_sgemm / rt_sgemm_ep_flat call; M may cover several stacked
+ * matrices of A and Y. */
+static void sgemm_call(LKernel *k, const Prod *p, const Ops *o, const Epi *e, int64_t M,
+                       int64_t aoff, int64_t boff, int64_t yoff, float beta)
+{
+    bool ep = epi_any(e);
+    LStmt *c = ls_call(k, ep ? "rt_sgemm_ep_flat" : "rt_sgemm");
     c->flops = 2.0 * (double)M * (double)p->N * (double)p->K;
-    ls_arg_int(k, c, p->ta);
-    ls_arg_int(k, c, p->tb);
+    ls_arg_int(k, c, o->ta);
+    ls_arg_int(k, c, o->tb);
     ls_arg_int(k, c, M);
     ls_arg_int(k, c, p->N);
     ls_arg_int(k, c, p->K);
     ls_arg_float(k, c, p->alpha);
-    ls_arg_buf(k, c, p->a, aoff);
+    ls_arg_buf(k, c, o->a, aoff);
     ls_arg_int(k, c, p->ta ? p->M : p->K);
-    ls_arg_buf(k, c, p->b, boff);
+    ls_arg_buf(k, c, o->b, boff);
     ls_arg_int(k, c, p->tb ? p->K : p->N);
     ls_arg_float(k, c, beta);
     ls_arg_buf(k, c, p->y, yoff);
     ls_arg_int(k, c, p->N);
+    if (ep) {
+        if (e->bias)
+            ls_arg_buf(k, c, e->bias, 0);
+        else
+            ls_arg_null(k, c);
+        ls_arg_int(k, c, e->bias_rows);
+        if (e->res)
+            ls_arg_buf(k, c, e->res, yoff);
+        else
+            ls_arg_null(k, c);
+        ls_arg_int(k, c, e->ldr);
+        ls_arg_int(k, c, e->act);
+        ls_arg_float(k, c, e->alpha);
+        ls_arg_float(k, c, e->beta);
+    }
+    if (k->scratch_bytes > 0)
+        ls_arg_scratch(k, c);
+    else
+        ls_arg_null(k, c);
+    ls_push(k, k->root, c);
+}
+
+/* rt_sgemm_batch: nbatch products, each operand a constant stride apart. */
+static void sgemm_batch_call(LKernel *k, const Prod *p, int64_t nbatch, int64_t sa, int64_t sb)
+{
+    LStmt *c = ls_call(k, "rt_sgemm_batch");
+    c->flops = 2.0 * (double)nbatch * (double)p->M * (double)p->N * (double)p->K;
+    ls_arg_int(k, c, nbatch);
+    ls_arg_int(k, c, p->ta);
+    ls_arg_int(k, c, p->tb);
+    ls_arg_int(k, c, p->M);
+    ls_arg_int(k, c, p->N);
+    ls_arg_int(k, c, p->K);
+    ls_arg_float(k, c, p->alpha);
+    ls_arg_buf(k, c, p->a, 0);
+    ls_arg_int(k, c, p->ta ? p->M : p->K);
+    ls_arg_int(k, c, sa);
+    ls_arg_buf(k, c, p->b, 0);
+    ls_arg_int(k, c, p->tb ? p->K : p->N);
+    ls_arg_int(k, c, sb);
+    ls_arg_float(k, c, 0.0);
+    ls_arg_buf(k, c, p->y, 0);
+    ls_arg_int(k, c, p->N);
+    ls_arg_int(k, c, p->M * p->N);
     if (k->scratch_bytes > 0)
         ls_arg_scratch(k, c);
     else
@@ -163,19 +245,103 @@ static void set_scratch(LKernel *k, int64_t M, int64_t N, int64_t K)
                        (int64_t)sizeof(float);
 }
 
-/* Lowers p into n's kernel: runtime calls for float32, loops otherwise. */
+/* A float32 constant: v's matrix packed for the GEMM (rows x K of op(A),
+ * or K x cols of op(B)); one per (value, operand, transpose), shared by
+ * every product that reads it so. */
+static Value *packed_const(Graph *g, Value *v, bool is_a, bool trans, int64_t mn, int64_t K)
+{
+    const char *name = ir_sprintf(g->arena, "%s.packed_%c%d", v->name, is_a ? 'a' : 'b',
+                                  trans ? 1 : 0);
+    for (int i = 0; i < g->nvalues; i++) {
+        Value *w = g->values[i];
+        if (w->data && w->dtype == DT_FLOAT && strcmp(w->name, name) == 0 && !w->producer)
+            return w;
+    }
+    size_t n = is_a ? rt_sgemm_pack_a_size((ptrdiff_t)mn, (ptrdiff_t)K)
+                    : rt_sgemm_pack_b_size((ptrdiff_t)mn, (ptrdiff_t)K);
+    float *data = ir_alloc_array(g->arena, n ? n : 1, sizeof(float));
+    const float *src = v->data;
+    /* stored [mn, K] when (A not transposed) or (B transposed), else [K, mn] */
+    ptrdiff_t ld = (ptrdiff_t)((is_a != trans) ? K : mn);
+    if (is_a)
+        rt_sgemm_pack_a(trans, (ptrdiff_t)mn, (ptrdiff_t)K, src, ld, data);
+    else
+        rt_sgemm_pack_b(trans, (ptrdiff_t)mn, (ptrdiff_t)K, src, ld, data);
+    Value *w = ir_value_new(g, name);
+    w->dtype = DT_FLOAT;
+    w->has_type = true;
+    w->shape.rank = 1;
+    w->shape.dim[0] = (int64_t)n;
+    w->data = data;
+    return w;
+}
+
+/* The epilogue n->epi, when the GEMM can apply it to these shapes: a bias
+ * of N floats, a residual shaped like Y. */
+static bool epi_from_node(const Node *n, const Prod *p, Epi *e)
+{
+    const Epilogue *x = &n->epi;
+    memset(e, 0, sizeof *e);
+    if (x->bias) {
+        if (x->bias->dtype != DT_FLOAT || ir_value_numel(x->bias) != p->N)
+            return false;
+        e->bias = x->bias;
+    }
+    if (x->residual) {
+        if (x->residual->dtype != DT_FLOAT || !ir_shape_equal(&x->residual->shape, &p->y->shape))
+            return false;
+        e->res = x->residual;
+        e->ldr = p->N;
+    }
+    e->act = x->act;
+    e->alpha = x->alpha;
+    e->beta = x->beta;
+    return true;
+}
+
+/* Gemm's C with beta 1 as an epilogue term: a row of N (bias per column),
+ * a column of M (bias per row), or a full [M, N] matrix (residual). */
+static bool c_as_epi(const Prod *p, Epi *e)
+{
+    const Shape *cs = &p->c->shape;
+    if (p->beta != 1.0f || p->c->dtype != DT_FLOAT)
+        return false;
+    int64_t rows = cs->rank == 2 ? cs->dim[0] : 1, cols = cs->rank >= 1 ? cs->dim[cs->rank - 1] : 1;
+    if (rows == 1 && cols == p->N && !e->bias) {
+        e->bias = p->c;
+        e->bias_rows = false;
+        return true;
+    }
+    if (cs->rank == 2 && rows == p->M && cols == 1 && !e->bias && p->M > 1) {
+        e->bias = p->c;
+        e->bias_rows = true;
+        return true;
+    }
+    if (cs->rank == 2 && rows == p->M && cols == p->N && !e->res) {
+        e->res = p->c;
+        e->ldr = p->N;
+        return true;
+    }
+    return false;
+}
+
+/* Lowers p into n's kernel: runtime calls for float32, loops otherwise;
+ * then n->epi. */
 static bool lower_prod(Node *n, const Prod *p)
 {
     LKernel *k = lw_kernel(n);
+    Graph *g = n->graph;
     int64_t nbatch = 1;
     for (int d = 0; d < p->nb; d++)
         nbatch *= p->bdim[d];   /* bounded by numel(Y) or a zero extent */
     if (nbatch == 0 || p->M == 0 || p->N == 0)
         return true;            /* empty output: nothing to compute */
     bool fold = all_inputs_constant(n) && prod_macs(p) <= MM_MAX_FOLD_MACS;
-    if (p->y->dtype != DT_FLOAT || fold) {
+    Epi e;
+    bool epi_ok = epi_from_node(n, p, &e);
+    if (p->y->dtype != DT_FLOAT || fold || !epi_ok) {
         lower_loops(k, p);
-        return true;
+        return lw_apply_epilogue(n, k, p->y);
     }
 
     int64_t a_batch = 1, b_batch = 1;
@@ -187,23 +353,60 @@ static bool lower_prod(Node *n, const Prod *p)
     }
     /* Only A batched: its matrices stack into one [nbatch*M, K] product. */
     bool stack = nbatch == 1 || (b_batch == 1 && a_batch == nbatch && !p->ta);
-    if (!stack && nbatch > MM_MAX_CALLS) {
+    /* Every batch matrix of A and of B the same distance from the last. */
+    int64_t sa = 0, sb = 0;
+    bool uniform = !stack && nbatch > 1;
+    for (int64_t b = 0; uniform && b < nbatch; b++) {
+        int64_t rest = b, aoff = 0, boff = 0;
+        for (int d = p->nb - 1; d >= 0; d--) {
+            int64_t i = rest % p->bdim[d];
+            rest /= p->bdim[d];
+            aoff += i * p->astr[d];
+            boff += i * p->bstr[d];
+        }
+        if (b == 1) {
+            sa = aoff;
+            sb = boff;
+        }
+        uniform = aoff == b * sa && boff == b * sb;
+    }
+    if (!stack && !uniform && nbatch > MM_MAX_CALLS) {
         lower_loops(k, p);
-        return true;
+        return lw_apply_epilogue(n, k, p->y);
     }
 
-    /* Gemm's bias: Y = broadcast C, then Y = alpha A B + beta Y. */
+    /* Gemm's C: an epilogue term, or Y = broadcast C, then Y = alpha A B + beta Y. */
     float beta = 0.0f;
-    if (p->c && p->beta != 0.0f) {
+    if (p->c && p->beta != 0.0f && !c_as_epi(p, &e)) {
         int i = lk_var(k, DT_INT64);
         LStmt *loop = ls_for(k, i, p->M * p->N);
         ls_push(k, loop, ls_store(k, p->y, lx_var(k, i), lw_load_bcast(k, p->c, &p->y->shape, i)));
         ls_push(k, k->root, loop);
         beta = p->beta;
     }
+    if (!stack && uniform && !epi_any(&e) && beta == 0.0f) {
+        k->runtime = "gemm";
+        k->scratch_bytes = (int64_t)rt_sgemm_batch_scratch((ptrdiff_t)nbatch, (ptrdiff_t)p->M,
+                                                           (ptrdiff_t)p->N, (ptrdiff_t)p->K) *
+                           (int64_t)sizeof(float);
+        sgemm_batch_call(k, p, nbatch, sa, sb);
+        return true;
+    }
+
+    /* Constant operands not batched: packed now, once. */
+    int64_t rows = stack ? nbatch * p->M : p->M;
+    Ops o = {p->a, p->b, p->ta, p->tb};
+    if (p->b->data && b_batch == 1 && rows >= MM_SMALL_M) {
+        o.b = packed_const(g, p->b, false, p->tb, p->N, p->K);
+        o.tb = RT_GEMM_PACKED;
+    }
+    if (p->a->data && a_batch == 1 && rows >= MM_SMALL_M) {
+        o.a = packed_const(g, p->a, true, p->ta, p->M, p->K);
+        o.ta = RT_GEMM_PACKED;
+    }
     if (stack) {
-        set_scratch(k, nbatch * p->M, p->N, p->K);
-        sgemm_call(k, p, nbatch * p->M, 0, 0, 0, beta);
+        set_scratch(k, rows, p->N, p->K);
+        sgemm_call(k, p, &o, &e, rows, 0, 0, 0, beta);
         return true;
     }
     set_scratch(k, p->M, p->N, p->K);
@@ -215,7 +418,8 @@ static bool lower_prod(Node *n, const Prod *p)
             aoff += i * p->astr[d];
             boff += i * p->bstr[d];
         }
-        sgemm_call(k, p, p->M, aoff, boff, b * p->M * p->N, beta);
+        sgemm_call(k, p, &o, &e, p->M, o.ta == RT_GEMM_PACKED ? 0 : aoff,
+                   o.tb == RT_GEMM_PACKED ? 0 : boff, b * p->M * p->N, beta);
     }
     return true;
 }
@@ -396,9 +600,9 @@ static const AttrSpec a_gemm_old[] = {
 static const AttrSpec no_attrs[] = {{NULL, 0}};
 
 const OpDesc op_rows_matmul[] = {
-    {"Gemm", 1, 6, 3, 3, 1, 1, 0, a_gemm_old, infer_gemm, lower_gemm, NULL},
-    {"Gemm", 7, 10, 3, 3, 1, 1, 0, a_gemm, infer_gemm, lower_gemm, NULL},
-    {"Gemm", 11, 0, 2, 3, 1, 1, 0, a_gemm, infer_gemm, lower_gemm, NULL},
-    {"MatMul", 1, 0, 2, 2, 1, 1, 0, no_attrs, infer_matmul, lower_matmul, NULL},
+    {"Gemm", 1, 6, 3, 3, 1, 1, OPF_EPILOGUE, a_gemm_old, infer_gemm, lower_gemm, NULL},
+    {"Gemm", 7, 10, 3, 3, 1, 1, OPF_EPILOGUE, a_gemm, infer_gemm, lower_gemm, NULL},
+    {"Gemm", 11, 0, 2, 3, 1, 1, OPF_EPILOGUE, a_gemm, infer_gemm, lower_gemm, NULL},
+    {"MatMul", 1, 0, 2, 2, 1, 1, OPF_EPILOGUE, no_attrs, infer_matmul, lower_matmul, NULL},
     {NULL, 0, 0, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL},
 };

@@ -5,7 +5,10 @@
  * Index spaces are described by "groups": runs of adjacent input dims that
  * are all reduced or all kept, merged into one extent (dims of extent 1 are
  * dropped, they add nothing to an index). A reduction over the innermost
- * dims therefore becomes one contiguous inner loop. */
+ * dims therefore becomes one contiguous inner loop.
+ *
+ * Softmax and LogSoftmax of float32 along contiguous rows call the
+ * runtime's vectorised kernel (runtime/softmax.c) instead. */
 #include "ops.h"
 
 #include <math.h>
@@ -551,6 +554,23 @@ static bool lower_softmax(Node *n, Diag *d)
         return false;
     DType ct = lw_compute_type(x->dtype);
     LKernel *k = lw_kernel(n);
+
+    /* float32 rows that are contiguous: the runtime's vectorised kernel
+     * (constant inputs stay in loops, which folding interprets). */
+    if (strcmp(n->op_type, "Hardmax") != 0 && x->dtype == DT_FLOAT && r.inner == 1 && !x->data) {
+        if (outer == 0 || r.n == 0)
+            return true;
+        LStmt *c = ls_call(k, "rt_softmax");
+        ls_arg_buf(k, c, x, 0);
+        ls_arg_buf(k, c, y, 0);
+        ls_arg_int(k, c, outer);
+        ls_arg_int(k, c, r.n);
+        ls_arg_int(k, c, strcmp(n->op_type, "LogSoftmax") == 0);
+        ls_push(k, k->root, c);
+        k->runtime = "softmax";
+        return true;
+    }
+
     LStmt *row = loop(k, k->root, outer, &r.o);
     row = loop(k, row, r.inner, &r.i);
     int j;

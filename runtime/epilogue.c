@@ -7,8 +7,9 @@
  * with polynomials fitted for this file (below); every other target, and
  * -DRT_NO_SIMD, calls libm one element at a time.  Accuracy of the
  * vector forms, measured against double precision over the float range:
- *   exp      relative error < 3e-7 (x in [-87, 88]; below -87 the result
- *            is e^-87 on AVX2, the exact tiny value on AVX-512);
+ *   exp      relative error < 3e-7 for x in [-87, 88]; below -87 the
+ *            result is 0 on AVX2 (subnormal results flushed), the exact
+ *            tiny value on AVX-512;
  *   erf      absolute error < 2e-7, so GELU (erf) has an absolute error
  *            < 2e-7 max(1, |x|) (with the rounding of the result);
  *   tanh     absolute error < 3e-7 (1 - 2 / (e^2x + 1));
@@ -143,11 +144,12 @@ RT_INTERNAL __m512 rt_epilogue_select_le_v(__m512 a, __m512 b, __m512 x, __m512 
 #define RT_EPI_MIN _mm256_min_ps
 #define RT_EPI_MAX _mm256_max_ps
 
-/* e^x for x >= -87 (below: e^-87, a normal float); NaN stays NaN. */
+/* e^x; 0 below -87 (where e^x is at most a subnormal); NaN stays NaN. */
 RT_INTERNAL __m256 rt_epilogue_exp_v(__m256 x)
 {
     __m256 n, r, p;
     __m256i e;
+    __m256 tiny = _mm256_cmp_ps(x, _mm256_set1_ps(-87.0f), _CMP_LT_OQ);
     x = _mm256_max_ps(_mm256_set1_ps(-87.0f), x);
     x = _mm256_min_ps(_mm256_set1_ps(88.0f), x);
     n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(RT_EPI_LOG2E)),
@@ -163,7 +165,7 @@ RT_INTERNAL __m256 rt_epilogue_exp_v(__m256 x)
     p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(RT_EPI_EXP0));
     /* n in [-126, 127]: 2^n built in the exponent field */
     e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
-    return _mm256_mul_ps(p, _mm256_castsi256_ps(e));
+    return _mm256_andnot_ps(tiny, _mm256_mul_ps(p, _mm256_castsi256_ps(e)));
 }
 
 RT_INTERNAL __m256 rt_epilogue_abs_v(__m256 x)
@@ -289,7 +291,7 @@ RT_INTERNAL void rt_epilogue_row(int act, float alpha, float beta, float *x, ptr
     ptrdiff_t j = 0;
 #ifdef RT_EPI_V
     RT_EPI_V rb = RT_EPI_SET1(rowbias);
-    for (; j + RT_EPI_W <= n; j += RT_EPI_W) {
+    for (; j < n / RT_EPI_W * RT_EPI_W; j += RT_EPI_W) {
         RT_EPI_V v = RT_EPI_ADD(RT_EPI_LOADU(x + j), rb);
         if (colbias)
             v = RT_EPI_ADD(v, RT_EPI_LOADU(colbias + j));
@@ -356,7 +358,7 @@ RT_API void rt_exp_n(const float *x, float *y, ptrdiff_t n)
 {
     ptrdiff_t j = 0;
 #ifdef RT_EPI_V
-    for (; j + RT_EPI_W <= n; j += RT_EPI_W)
+    for (; j < n / RT_EPI_W * RT_EPI_W; j += RT_EPI_W)
         RT_EPI_STOREU(y + j, rt_epilogue_exp_v(RT_EPI_LOADU(x + j)));
 #if defined(RT_EPILOGUE_AVX512)
     if (j < n) {

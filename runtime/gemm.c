@@ -737,21 +737,21 @@ RT_INTERNAL void rt_gemm_axpy(ptrdiff_t n, float a, const float *restrict x,
     ptrdiff_t j = 0;
 #if defined(RT_GEMM_AVX512)
     __m512 va = _mm512_set1_ps(a);
-    for (; j + 16 <= n; j += 16)
+    for (; j < n / 16 * 16; j += 16)
         _mm512_storeu_ps(y + j, _mm512_fmadd_ps(va, _mm512_loadu_ps(x + j),
                                                 _mm512_loadu_ps(y + j)));
 #elif defined(RT_GEMM_AVX2)
     __m256 va = _mm256_set1_ps(a);
-    for (; j + 8 <= n; j += 8)
+    for (; j < n / 8 * 8; j += 8)
         _mm256_storeu_ps(y + j, _mm256_fmadd_ps(va, _mm256_loadu_ps(x + j),
                                                 _mm256_loadu_ps(y + j)));
 #elif defined(RT_GEMM_NEON)
     float32x4_t va = vdupq_n_f32(a);
-    for (; j + 4 <= n; j += 4)
+    for (; j < n / 4 * 4; j += 4)
         vst1q_f32(y + j, vfmaq_f32(vld1q_f32(y + j), va, vld1q_f32(x + j)));
 #elif defined(RT_GEMM_SSE2)
     __m128 va = _mm_set1_ps(a);
-    for (; j + 4 <= n; j += 4)
+    for (; j < n / 4 * 4; j += 4)
         _mm_storeu_ps(y + j, _mm_add_ps(_mm_loadu_ps(y + j),
                                         _mm_mul_ps(va, _mm_loadu_ps(x + j))));
 #endif

@@ -106,4 +106,12 @@ RT_API void rt_exp_n(const float *x, float *y, ptrdiff_t n);
 RT_API void rt_epilogue_block(const rt_epilogue *ep, float *c, ptrdiff_t ldc, ptrdiff_t row0,
                               ptrdiff_t nrows, ptrdiff_t col0, ptrdiff_t ncols);
 
+/* ---- softmax.c (rt-deps: epilogue) --------------------------------- */
+
+/* Softmax (log_softmax 0) or LogSoftmax (1) of each of `rows` contiguous
+ * rows of `len` floats: y[r] from x[r], max subtracted first.  y must not
+ * overlap x unless it is x.  Compiled with OpenMP, large inputs share rows
+ * among threads. */
+RT_API void rt_softmax(const float *x, float *y, ptrdiff_t rows, ptrdiff_t len, int log_softmax);
+
 #endif /* RT_H */

@@ -1,0 +1,146 @@
+/* rt-deps: epilogue */
+/* softmax.c - Softmax and LogSoftmax along contiguous rows, float32.
+ *
+ *   softmax:     y = exp(x - max) / sum(exp(x - max))
+ *   log-softmax: y = (x - max) - log(sum(exp(x - max)))
+ *
+ * per row of `len` floats.  The exponentials come from rt_exp_n
+ * (epilogue.c: vectorised on x86, libm elsewhere); max, sums and scaling
+ * run in vector-wide partial results.  A NaN anywhere in a row makes the
+ * whole row NaN, as the formula does (it reaches the sum).  Compiled with
+ * OpenMP, rows are shared among threads when there are at least
+ * RT_SOFTMAX_PAR elements (not inside a parallel region).
+ */
+#ifndef RT_EMBED
+#include "rt.h"
+#endif
+
+#ifdef _OPENMP
+#  include <omp.h>
+#endif
+
+#if !defined(RT_NO_SIMD) && defined(__AVX512F__)
+#  include <immintrin.h>
+#  define RT_SOFTMAX_AVX512 1
+#elif !defined(RT_NO_SIMD) && defined(__AVX2__)
+#  include <immintrin.h>
+#  define RT_SOFTMAX_AVX2 1
+#endif
+
+#define RT_SOFTMAX_PAR 32768   /* elements worth a second thread */
+
+RT_INTERNAL float rt_softmax_max(const float *x, ptrdiff_t n)
+{
+    ptrdiff_t j = 0;
+    float m = x[0];
+#if defined(RT_SOFTMAX_AVX512)
+    if (n >= 16) {
+        __m512 v = _mm512_loadu_ps(x);
+        for (j = 16; j < n / 16 * 16; j += 16)
+            v = _mm512_max_ps(v, _mm512_loadu_ps(x + j));
+        m = _mm512_reduce_max_ps(v);
+    }
+#elif defined(RT_SOFTMAX_AVX2)
+    if (n >= 8) {
+        __m256 v = _mm256_loadu_ps(x);
+        __m128 h;
+        for (j = 8; j < n / 8 * 8; j += 8)
+            v = _mm256_max_ps(v, _mm256_loadu_ps(x + j));
+        h = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+        h = _mm_max_ps(h, _mm_movehl_ps(h, h));
+        h = _mm_max_ss(h, _mm_shuffle_ps(h, h, 1));
+        m = _mm_cvtss_f32(h);
+    }
+#endif
+    for (; j < n; j++)
+        m = x[j] > m ? x[j] : m;
+    return m;
+}
+
+RT_INTERNAL float rt_softmax_sum(const float *x, ptrdiff_t n)
+{
+    ptrdiff_t j = 0;
+    float s = 0.0f;
+#if defined(RT_SOFTMAX_AVX512)
+    __m512 v = _mm512_setzero_ps();
+    for (; j < n / 16 * 16; j += 16)
+        v = _mm512_add_ps(v, _mm512_loadu_ps(x + j));
+    s = _mm512_reduce_add_ps(v);
+#elif defined(RT_SOFTMAX_AVX2)
+    __m256 v = _mm256_setzero_ps();
+    __m128 h;
+    for (; j < n / 8 * 8; j += 8)
+        v = _mm256_add_ps(v, _mm256_loadu_ps(x + j));
+    h = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    h = _mm_add_ps(h, _mm_movehl_ps(h, h));
+    h = _mm_add_ss(h, _mm_shuffle_ps(h, h, 1));
+    s = _mm_cvtss_f32(h);
+#else
+    float s0 = 0.0f, s1 = 0.0f, s2 = 0.0f, s3 = 0.0f;
+    for (; j < n / 4 * 4; j += 4) {
+        s0 += x[j];
+        s1 += x[j + 1];
+        s2 += x[j + 2];
+        s3 += x[j + 3];
+    }
+    s = (s0 + s1) + (s2 + s3);
+#endif
+    for (; j < n; j++)
+        s += x[j];
+    return s;
+}
+
+/* y[0..n) = a * x[0..n) + b */
+RT_INTERNAL void rt_softmax_affine(const float *x, float *y, ptrdiff_t n, float a, float b)
+{
+    ptrdiff_t j;
+    for (j = 0; j < n; j++)
+        y[j] = a * x[j] + b;
+}
+
+RT_INTERNAL void rt_softmax_rows(const float *x, float *y, ptrdiff_t r0, ptrdiff_t r1,
+                                 ptrdiff_t len, int log_softmax)
+{
+    ptrdiff_t r;
+    for (r = r0; r < r1; r++) {
+        const float *xr = x + r * len;
+        float *yr = y + r * len;
+        float m = rt_softmax_max(xr, len), s = 0.0f;
+        rt_softmax_affine(xr, yr, len, 1.0f, -m);   /* x is not read again */
+        if (log_softmax) {
+            float e[256];
+            ptrdiff_t j;
+            for (j = 0; j < len; j += 256) {
+                ptrdiff_t n = RT_MIN(256, len - j);
+                rt_exp_n(yr + j, e, n);
+                s += rt_softmax_sum(e, n);
+            }
+            rt_softmax_affine(yr, yr, len, 1.0f, -logf(s));
+        } else {
+            rt_exp_n(yr, yr, len);
+            s = rt_softmax_sum(yr, len);
+            rt_softmax_affine(yr, yr, len, 1.0f / s, 0.0f);
+        }
+    }
+}
+
+RT_API void rt_softmax(const float *x, float *y, ptrdiff_t rows, ptrdiff_t len, int log_softmax)
+{
+    if (rows <= 0 || len <= 0)
+        return;
+#ifdef _OPENMP
+    if ((double)rows * (double)len >= RT_SOFTMAX_PAR && rows > 1 && !omp_in_parallel() &&
+        omp_get_max_threads() > 1) {
+        int nth = omp_get_max_threads();
+        if ((ptrdiff_t)nth > rows)
+            nth = (int)rows;
+        _Pragma("omp parallel num_threads(nth)")
+        {
+            ptrdiff_t t = omp_get_thread_num(), T = omp_get_num_threads();
+            rt_softmax_rows(x, y, rows * t / T, rows * (t + 1) / T, len, log_softmax);
+        }
+        return;
+    }
+#endif
+    rt_softmax_rows(x, y, 0, rows, len, log_softmax);
+}
