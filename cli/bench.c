@@ -218,6 +218,7 @@ static void bench_usage(FILE *f)
             "  --json                 one JSON object on stdout\n"
             "  --shape NAME=DxDxD     bind an input's symbolic dims (repeatable)\n"
             "  --no-fuse              keep every elementwise op in its own loop\n"
+            "  --no-winograd          direct 3x3 convolutions (no Winograd F(4x4,3x3))\n"
             "  --keep DIR             keep the generated files and the harness in DIR\n"
             "\n"
             "CC picks the C compiler; DLC_BENCH_CFLAGS adds flags.\n"

@@ -23,6 +23,7 @@ static void usage(FILE *f)
             "  --shape NAME=DxDxD     bind an input's symbolic dims (repeatable)\n"
             "  --weights embed|file   weights inside OUT.c (default) or in OUT.weights\n"
             "  --no-fuse              keep every elementwise op in its own loop\n"
+            "  --no-winograd          direct 3x3 convolutions (no Winograd F(4x4,3x3))\n"
             "  --profile              time each kernel (tables in OUT.h; not reentrant)\n"
             "  -v                     report each pass, its time and the arena size\n"
             "  --help, --version\n"
@@ -54,6 +55,10 @@ int cli_compile_option(CompileRequest *r, int argc, char **argv, int *i)
     }
     if (strcmp(a, "--no-fuse") == 0) {
         r->passes.no_fuse = true;
+        return 1;
+    }
+    if (strcmp(a, "--no-winograd") == 0) {
+        r->passes.no_winograd = true;
         return 1;
     }
     if (strcmp(a, "--profile") == 0) {

@@ -16,6 +16,7 @@ typedef struct {
     int nbindings;
     bool verbose;           /* -v: per-pass report on stderr */
     bool no_fuse;
+    bool no_winograd;       /* --no-winograd: no Winograd convolutions */
 } PassOptions;
 
 typedef struct {

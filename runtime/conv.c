@@ -1,4 +1,4 @@
-/* rt-deps: epilogue depthwise */
+/* rt-deps: epilogue depthwise winograd */
 /* conv.c - 2-D convolution, NCHW, float32 (1-D as H = 1), with the
  * epilogue (bias, residual add, activation) applied as each output is
  * stored.
@@ -65,6 +65,7 @@
 #define RT_CONV_MR 8              /* output channels per panel (any target) */
 #define RT_CONV_NR 32             /* output positions per tile */
 #define RT_CONV_WBLOCK (384 * 1024) /* bytes of packed weights per block */
+#define RT_CONV_WG_MIN_TILES 8     /* Winograd only with this many tiles */
 #define RT_CONV_WPF 512            /* floats of weights prefetched ahead */
 #define RT_CONV_PAR_MIN 4000000.0 /* flops below which one thread runs */
 
@@ -639,9 +640,14 @@ RT_INTERNAL void rt_conv_gemm_run(const rt_conv2d_shape *s, const float *x,
 
 RT_API int rt_conv2d_algo(const rt_conv2d_shape *s, int flags)
 {
-    (void)flags;
     if (s->group == s->C && s->M == s->C)
         return RT_CONV_ALGO_DW;
+    /* Winograd where it won (ResNet-50, SqueezeNet shapes: 1.5-2x faster
+     * from 13x13 up); with fewer than RT_CONV_WG_MIN_TILES 4x4 tiles (7x7
+     * outputs: 4) its GEMMs have too few rows and it lost 25 %. */
+    if (!(flags & RT_CONV_NO_WINOGRAD) && rt_winograd_fits(s) &&
+        (ptrdiff_t)((s->OH + 3) / 4) * ((s->OW + 3) / 4) >= RT_CONV_WG_MIN_TILES)
+        return RT_CONV_ALGO_WINOGRAD;
     return RT_CONV_ALGO_GEMM;
 }
 
@@ -651,6 +657,8 @@ RT_API size_t rt_conv2d_packed_size(const rt_conv2d_shape *s, int algo)
         return 0;
     if (algo == RT_CONV_ALGO_DW)
         return (size_t)s->M * (size_t)s->KH * (size_t)s->KW;
+    if (algo == RT_CONV_ALGO_WINOGRAD)
+        return rt_winograd_packed_size(s);
     return rt_conv_gemm_packed(s);
 }
 
@@ -661,6 +669,8 @@ RT_API void rt_conv2d_pack(const rt_conv2d_shape *s, int algo, const float *w,
         return;
     if (algo == RT_CONV_ALGO_DW)
         memcpy(wp, w, rt_conv2d_packed_size(s, algo) * sizeof(float));
+    else if (algo == RT_CONV_ALGO_WINOGRAD)
+        rt_winograd_pack(s, w, wp);
     else
         rt_conv_gemm_pack(s, w, wp);
 }
@@ -674,7 +684,7 @@ RT_API size_t rt_conv2d_fused_scratch(const rt_conv2d_shape *s, int algo)
         return 0;
     if (algo == RT_CONV_ALGO_DW)
         return 0;
-    n = rt_conv_gemm_scratch(s);
+    n = algo == RT_CONV_ALGO_WINOGRAD ? rt_winograd_scratch(s) : rt_conv_gemm_scratch(s);
     if (raw)
         n += rt_conv2d_packed_size(s, algo) + 16;
     return n;
@@ -699,19 +709,26 @@ RT_API void rt_conv2d_fused(const rt_conv2d_shape *s, int algo, const float *x,
         wp = p;
         scratch = p + rt_conv2d_packed_size(s, algo);
     }
+    if (algo == RT_CONV_ALGO_WINOGRAD) {
+        rt_winograd(s, x, wp, bias, residual, act, alpha, beta, y, scratch);
+        return;
+    }
     rt_conv_gemm_run(s, x, wp, bias, residual, act, alpha, beta, y, scratch);
 }
 
-/* The unpacked entry point: the weights as they are, no epilogue but bias. */
+/* The unpacked entry point: the weights as they are, no epilogue but bias,
+ * no Winograd (its weight transform would run at every call, and its
+ * rounding differs). */
 RT_API size_t rt_conv2d_scratch(const rt_conv2d_shape *s)
 {
-    return rt_conv2d_fused_scratch(s, rt_conv2d_algo(s, 0) | RT_CONV_RAW_WEIGHTS);
+    return rt_conv2d_fused_scratch(s, rt_conv2d_algo(s, RT_CONV_NO_WINOGRAD) |
+                                          RT_CONV_RAW_WEIGHTS);
 }
 
 RT_API void rt_conv2d(const rt_conv2d_shape *s, const float *x,
                       const float *w, const float *bias, float *y,
                       float *scratch)
 {
-    rt_conv2d_fused(s, rt_conv2d_algo(s, 0) | RT_CONV_RAW_WEIGHTS, x, w, bias,
+    rt_conv2d_fused(s, rt_conv2d_algo(s, RT_CONV_NO_WINOGRAD) | RT_CONV_RAW_WEIGHTS, x, w, bias,
                     NULL, RT_ACT_NONE, 0.0f, 0.0f, y, scratch);
 }

@@ -23,7 +23,21 @@ RT_API void rt_conv2d_dw(const rt_conv2d_shape *s, const float *x,
                          const float *residual, int act, float alpha,
                          float beta, float *y);
 
-/* ---- conv.c (rt-deps: epilogue depthwise) ------------------------------- */
+/* ---- winograd.c (rt-deps: epilogue) ------------------------------------ */
+
+/* Winograd F(4x4, 3x3): 3x3, stride 1, dilation 1, group 1, M % 16 == 0,
+ * OW <= 1024 (any padding).  Weights u: rt_winograd_pack of w [M, C, 3, 3]
+ * (rt_winograd_packed_size floats); y as rt_conv2d_fused (write-only, may
+ * be the residual); scratch: rt_winograd_scratch floats. */
+RT_API int rt_winograd_fits(const rt_conv2d_shape *s);
+RT_API size_t rt_winograd_packed_size(const rt_conv2d_shape *s);
+RT_API void rt_winograd_pack(const rt_conv2d_shape *s, const float *w, float *u);
+RT_API size_t rt_winograd_scratch(const rt_conv2d_shape *s);
+RT_API void rt_winograd(const rt_conv2d_shape *s, const float *x, const float *u,
+                        const float *bias, const float *residual, int act,
+                        float alpha, float beta, float *y, float *scratch);
+
+/* ---- conv.c (rt-deps: epilogue depthwise winograd) ---------------------- */
 
 /* The algorithm for shape s (RT_CONV_ALGO_*, rt_common.h); flags:
  * RT_CONV_NO_WINOGRAD. */

@@ -6,8 +6,8 @@
  * then the activation (rt_act formulas in double).  An element passes when
  * |got - exp| <= 1e-4 + 1e-4 * |exp| (the kernels sum in float with fused
  * multiply-adds; K here is at most a few thousand terms of size <= 1, so
- * the float error stays well inside; Winograd cases are checked by
- * test_rt_winograd with its own tolerance).  Inputs are uniform in [-1, 1].
+ * the float error stays well inside).  The algorithm is rt_conv2d_algo's
+ * without Winograd, which test_rt_winograd checks with its own tolerance.  Inputs are uniform in [-1, 1].
  * y starts as NaN (an unwritten element fails); scratch is malloc'ed to
  * exactly rt_conv2d_fused_scratch() floats at an odd float offset and
  * starts as NaN.
@@ -263,7 +263,7 @@ static void named_cases(void)
         rt_conv2d_shape s = make_shape(c->N, c->C, c->H, c->W, c->M, c->KH, c->KW, c->SH,
                                        c->SW, c->DH, c->DW, c->PT, c->PL, c->PB, c->PR,
                                        c->group);
-        int algo = rt_conv2d_algo(&s, 0), dw = algo == RT_CONV_ALGO_DW, ok = 1;
+        int algo = rt_conv2d_algo(&s, RT_CONV_NO_WINOGRAD), dw = algo == RT_CONV_ALGO_DW, ok = 1;
         ok &= check(&s, algo, 0, 1, 0, RT_ACT_NONE, i & 3);
         ok &= check(&s, algo, 1, 0, 0, RT_ACT_RELU, (i + 1) & 3);
         ok &= check(&s, algo, 0, 1, 1, RT_ACT_CLIP, (i + 2) & 3);
@@ -302,7 +302,7 @@ static void random_cases(int count)
                        rng_int(0, 3), rng_int(0, 3), rng_int(0, 3), rng_int(0, 3), group);
         if (s.OH <= 0 || s.OW <= 0)
             continue;
-        check(&s, rt_conv2d_algo(&s, 0), rng_int(0, 1), rng_int(0, 1), rng_int(0, 2),
+        check(&s, rt_conv2d_algo(&s, RT_CONV_NO_WINOGRAD), rng_int(0, 1), rng_int(0, 1), rng_int(0, 2),
               rng_int(0, RT_ACT_HARD_SWISH), rng_int(0, 3));
         done++;
     }

@@ -18,6 +18,7 @@
 #include "../../runtime/epilogue.c"
 #include "../../runtime/gemm.c"
 #include "../../runtime/depthwise.c"
+#include "../../runtime/winograd.c"
 #include "../../runtime/conv.c"
 
 #include <stdio.h>
