@@ -29,7 +29,9 @@
  *
  * Threads: compiled with OpenMP, a product of at least RT_GEMM_PAR_FLOPS
  * per thread runs on up to omp_get_max_threads() threads (none when called
- * from inside a parallel region).  They share the packed blocks (each
+ * from inside a parallel region).  With B prepacked, each thread takes a
+ * range of row panels, packs just those rows of A and never waits for the
+ * others (see rt_gemm_run); otherwise they share the packed blocks (each
  * thread packs a share, then a barrier) and split the tiles of each block
  * by column panels (or by row panels when there are fewer column panels
  * than threads).  Every tile is computed by one thread with the same
@@ -105,6 +107,11 @@
  * prepacked panel. */
 #define RT_GEMM_MC 144  /* rows of packed A: MC x KC floats stay in L2 */
 #define RT_GEMM_KC 256  /* depth of a K slice */
+/* depth of a K slice when B is prepacked: its panels stream from memory,
+ * and the next one is prefetched into L1 while the current one (KC x NR)
+ * is in use, so both must fit there (measured on Zen 5, BERT's
+ * 128 x 768 x 768 .. 3072 products: 3-4 % faster than 256) */
+#define RT_GEMM_KC_PACKED 128
 #define RT_GEMM_NC 2048 /* columns of packed B: KC x NC floats stay in L3 */
 #define RT_GEMM_MR_MAX 16 /* bounds on MR / NR over all targets */
 #define RT_GEMM_NR_MAX 64
@@ -195,15 +202,16 @@ RT_INTERNAL float *rt_gemm_align(float *p)
 
 /* Packs MR-row micro-panels q0, q0+MR, ... < q1 of op(A)[i0 .., p0 .. p0+kc)
  * (mc valid rows in all): panel q holds rows i0 + q + r at
- * ap[q*kc + k*MR + r]. */
+ * ap[q*ks + k*MR + r] (ks >= kc: the same place whatever the slice). */
 RT_INTERNAL void rt_gemm_pack_a(int transA, const float *A, ptrdiff_t lda,
                                 ptrdiff_t i0, ptrdiff_t p0, ptrdiff_t mc,
-                                ptrdiff_t kc, ptrdiff_t q0, ptrdiff_t q1, float *ap)
+                                ptrdiff_t kc, ptrdiff_t ks, ptrdiff_t q0, ptrdiff_t q1,
+                                float *ap)
 {
     ptrdiff_t q, k, r;
     for (q = q0; q < q1; q += RT_GEMM_MR) {
         ptrdiff_t mr = RT_MIN(RT_GEMM_MR, mc - q);
-        float *dst = ap + q * kc;
+        float *dst = ap + q * ks;
         if (!transA) {
             /* row by row: reads stay sequential (the rows are lda apart,
              * and lda a multiple of 4 KiB would put them in one cache set) */
@@ -546,14 +554,15 @@ RT_INTERNAL void rt_gemm_prefetch_tile(ptrdiff_t mr, ptrdiff_t nr,
 #endif
 }
 
-/* Asks for floats [0, n) of p into the outer caches: the next prepacked
- * panel, fetched while the current one is being computed on. */
+/* Asks for floats [0, n) of p into L1: the next prepacked panel, fetched
+ * while the current one is being computed on (into L2 only, or no
+ * prefetch, was 3-7 % slower with B streaming from memory). */
 RT_INTERNAL void rt_gemm_prefetch_range(const float *p, ptrdiff_t n)
 {
 #ifdef __GNUC__
     ptrdiff_t i;
     for (i = 0; i < n; i += 16)
-        __builtin_prefetch(p + i, 0, 2);
+        __builtin_prefetch(p + i, 0, 3);
 #else
     (void)p;
     (void)n;
@@ -610,6 +619,7 @@ typedef struct {
     float *C;
     ptrdiff_t ldc;
     const rt_epilogue *ep;  /* NULL or something to apply */
+    ptrdiff_t kcb;          /* K slice depth: RT_GEMM_KC or RT_GEMM_KC_PACKED */
     float *ap, *bp;         /* packing buffers (aligned) */
 } rt_gemm_job;
 
@@ -620,21 +630,88 @@ RT_INTERNAL void rt_gemm_share(ptrdiff_t n, int tid, int nth, ptrdiff_t *lo, ptr
     *hi = n * (tid + 1) / nth;
 }
 
-/* The whole product, or thread tid's part of it when nth > 1 (then every
- * thread of the team calls this, for the barriers). */
-RT_INTERNAL void rt_gemm_run(const rt_gemm_job *g, int tid, int nth)
+/* Tiles [jr0, jr1) x [ir0, ir1) (micro-panel indices) of the block at
+ * columns jc.., rows ic.., over the K slice [pc, pc + kc); the block's
+ * packed A panels at ap (unless A is prepacked), its packed B panels at
+ * g->bp (unless B is prepacked). */
+RT_INTERNAL void rt_gemm_tiles(const rt_gemm_job *g, ptrdiff_t jc, ptrdiff_t ic, ptrdiff_t pc,
+                               ptrdiff_t kc, ptrdiff_t jr0, ptrdiff_t jr1, ptrdiff_t ir0,
+                               ptrdiff_t ir1)
 {
     float acc[RT_GEMM_MR * RT_GEMM_NR];
+    int pa = g->ta == RT_GEMM_PACKED, pb = g->tb == RT_GEMM_PACKED;
+    int accum = pc > 0 || g->beta != 0.0f;
+    int last = pc + kc == g->K;
+    ptrdiff_t jr, ir;
+    for (jr = jr0; jr < jr1; jr++) {
+        ptrdiff_t col = jc + jr * RT_GEMM_NR;
+        ptrdiff_t nr = RT_MIN(RT_GEMM_NR, g->N - col);
+        const float *b;
+        ptrdiff_t sb;
+        if (pb) {
+            b = g->B + (col / RT_GEMM_PW) * RT_GEMM_PW * g->K + pc * RT_GEMM_PW + col % RT_GEMM_PW;
+            sb = RT_GEMM_PW;
+        } else {
+            b = g->bp + jr * RT_GEMM_NR * kc;
+            sb = RT_GEMM_NR;
+        }
+        for (ir = ir0; ir < ir1; ir++) {
+            ptrdiff_t row = ic + ir * RT_GEMM_MR;
+            ptrdiff_t mr = RT_MIN(RT_GEMM_MR, g->M - row);
+            float *ct = g->C + row * g->ldc + col;
+            const float *a;
+            ptrdiff_t sa;
+            if (pa) {
+                a = g->A + (row / RT_GEMM_PH) * RT_GEMM_PH * g->K + pc * RT_GEMM_PH
+                  + row % RT_GEMM_PH;
+                sa = RT_GEMM_PH;
+            } else {
+                a = g->ap + ir * RT_GEMM_MR * RT_MIN(g->K, g->kcb);
+                sa = RT_GEMM_MR;
+            }
+            /* the next prepacked column panel's slice, a share per row
+             * panel, asked for while this one computes */
+            if (pb && jr + 1 < jr1 && (col + RT_GEMM_NR) % RT_GEMM_PW == 0) {
+                ptrdiff_t len = kc * RT_GEMM_PW, n = ir1 - ir0;
+                ptrdiff_t s0 = len * (ir - ir0) / n, s1 = len * (ir - ir0 + 1) / n;
+                rt_gemm_prefetch_range(g->B + (col + RT_GEMM_NR) * g->K + pc * RT_GEMM_PW + s0,
+                                       s1 - s0);
+            }
+            if (mr == RT_GEMM_MR && nr == RT_GEMM_NR && g->alpha == 1.0f) {
+                rt_gemm_prefetch_tile(mr, nr, ct, g->ldc);
+                rt_gemm_kernel(kc, a, sa, b, sb, ct, g->ldc, accum);
+            } else {
+                rt_gemm_kernel(kc, a, sa, b, sb, acc, RT_GEMM_NR, 0);
+                rt_gemm_store(mr, nr, g->alpha, acc, accum ? 1.0f : 0.0f, ct, g->ldc);
+            }
+            if (last && g->ep)
+                rt_epilogue_block(g->ep, g->C, g->ldc, row, mr, col, nr);
+        }
+    }
+}
+
+/* The whole product, or thread tid's part of it when nth > 1 (then every
+ * thread of the team calls this, for the barriers).
+ *
+ * Threads split each block's tiles by row panels when B is prepacked and
+ * there are enough of them: each thread then packs exactly the A panels it
+ * computes on, and nothing is shared that is written, so no barrier is
+ * needed (a barrier costs a scheduler time slice whenever a thread of the
+ * team is preempted, as on a loaded machine).  Otherwise they split by
+ * column panels (or rows when there are too few columns), share the packed
+ * A and B blocks and meet at barriers around each packing. */
+RT_INTERNAL void rt_gemm_run(const rt_gemm_job *g, int tid, int nth)
+{
     ptrdiff_t jc, pc, ic;
     int pa = g->ta == RT_GEMM_PACKED, pb = g->tb == RT_GEMM_PACKED;
+    ptrdiff_t nir_min = (RT_MIN(g->M, RT_GEMM_MC) + RT_GEMM_MR - 1) / RT_GEMM_MR;
+    int by_rows_private = pb && nir_min >= nth;
 
     for (jc = 0; jc < g->N; jc += RT_GEMM_NC) {
         ptrdiff_t nc = RT_MIN(RT_GEMM_NC, g->N - jc);
         ptrdiff_t njr = (nc + RT_GEMM_NR - 1) / RT_GEMM_NR;
-        for (pc = 0; pc < g->K; pc += RT_GEMM_KC) {
-            ptrdiff_t kc = RT_MIN(RT_GEMM_KC, g->K - pc);
-            int accum = pc > 0 || g->beta != 0.0f;
-            int last = pc + kc == g->K;
+        for (pc = 0; pc < g->K; pc += g->kcb) {
+            ptrdiff_t kc = RT_MIN(g->kcb, g->K - pc);
             if (!pb) {
                 ptrdiff_t lo, hi;
                 rt_gemm_share(njr, tid, nth, &lo, &hi);
@@ -647,76 +724,34 @@ RT_INTERNAL void rt_gemm_run(const rt_gemm_job *g, int tid, int nth)
             for (ic = 0; ic < g->M; ic += RT_GEMM_MC) {
                 ptrdiff_t mc = RT_MIN(RT_GEMM_MC, g->M - ic);
                 ptrdiff_t nir = (mc + RT_GEMM_MR - 1) / RT_GEMM_MR;
-                ptrdiff_t j0, j1, i0, i1, jr, ir;
-                if (!pa) {
-                    ptrdiff_t lo, hi;
+                ptrdiff_t lo, hi;
+                if (by_rows_private) {
+                    /* the same panels on every block, so that a thread
+                     * never repacks panels another one still reads */
+                    rt_gemm_share(nir_min, tid, nth, &lo, &hi);
+                    hi = RT_MIN(hi, nir);
+                    lo = RT_MIN(lo, hi);
+                } else {
                     rt_gemm_share(nir, tid, nth, &lo, &hi);
-                    rt_gemm_pack_a(g->ta, g->A, g->lda, ic, pc, mc, kc, lo * RT_GEMM_MR,
+                }
+                if (!pa)
+                    rt_gemm_pack_a(g->ta, g->A, g->lda, ic, pc, mc, kc,
+                                   RT_MIN(g->K, g->kcb), lo * RT_GEMM_MR,
                                    hi * RT_GEMM_MR, g->ap);
-                    if (nth > 1) {
-                        RT_GEMM_BARRIER();
-                    }
+                if (by_rows_private) {
+                    rt_gemm_tiles(g, jc, ic, pc, kc, 0, njr, lo, hi);
+                    continue;
+                }
+                if (nth > 1 && !pa) {
+                    RT_GEMM_BARRIER();
                 }
                 /* this thread's tiles: a range of column panels, or of row
                  * panels when there are fewer column panels than threads */
                 if (njr >= nth) {
-                    rt_gemm_share(njr, tid, nth, &j0, &j1);
-                    i0 = 0;
-                    i1 = nir;
+                    rt_gemm_share(njr, tid, nth, &lo, &hi);
+                    rt_gemm_tiles(g, jc, ic, pc, kc, lo, hi, 0, nir);
                 } else {
-                    rt_gemm_share(nir, tid, nth, &i0, &i1);
-                    j0 = 0;
-                    j1 = njr;
-                }
-                for (jr = j0; jr < j1; jr++) {
-                    ptrdiff_t col = jc + jr * RT_GEMM_NR;
-                    ptrdiff_t nr = RT_MIN(RT_GEMM_NR, g->N - col);
-                    const float *b;
-                    ptrdiff_t sb;
-                    if (pb) {
-                        b = g->B + (col / RT_GEMM_PW) * RT_GEMM_PW * g->K + pc * RT_GEMM_PW
-                          + col % RT_GEMM_PW;
-                        sb = RT_GEMM_PW;
-                    } else {
-                        b = g->bp + jr * RT_GEMM_NR * kc;
-                        sb = RT_GEMM_NR;
-                    }
-                    for (ir = i0; ir < i1; ir++) {
-                        ptrdiff_t row = ic + ir * RT_GEMM_MR;
-                        ptrdiff_t mr = RT_MIN(RT_GEMM_MR, g->M - row);
-                        float *ct = g->C + row * g->ldc + col;
-                        const float *a;
-                        ptrdiff_t sa;
-                        if (pa) {
-                            a = g->A + (row / RT_GEMM_PH) * RT_GEMM_PH * g->K
-                              + pc * RT_GEMM_PH + row % RT_GEMM_PH;
-                            sa = RT_GEMM_PH;
-                        } else {
-                            a = g->ap + ir * RT_GEMM_MR * kc;
-                            sa = RT_GEMM_MR;
-                        }
-                        /* the next column panel's slice, a share per row
-                         * panel, while this one computes */
-                        if (pb && jr + 1 < j1) {
-                            ptrdiff_t len = kc * RT_GEMM_PW, n = i1 - i0;
-                            ptrdiff_t s0 = len * (ir - i0) / n, s1 = len * (ir - i0 + 1) / n;
-                            const float *nb = g->B
-                                + ((col + RT_GEMM_NR) / RT_GEMM_PW) * RT_GEMM_PW * g->K
-                                + pc * RT_GEMM_PW;
-                            if ((col + RT_GEMM_NR) % RT_GEMM_PW == 0)
-                                rt_gemm_prefetch_range(nb + s0, s1 - s0);
-                        }
-                        if (mr == RT_GEMM_MR && nr == RT_GEMM_NR && g->alpha == 1.0f) {
-                            rt_gemm_prefetch_tile(mr, nr, ct, g->ldc);
-                            rt_gemm_kernel(kc, a, sa, b, sb, ct, g->ldc, accum);
-                        } else {
-                            rt_gemm_kernel(kc, a, sa, b, sb, acc, RT_GEMM_NR, 0);
-                            rt_gemm_store(mr, nr, g->alpha, acc, accum ? 1.0f : 0.0f, ct,
-                                          g->ldc);
-                        }
-                        if (last && g->ep)
-                            rt_epilogue_block(g->ep, g->C, g->ldc, row, mr, col, nr);
-                    }
+                    rt_gemm_tiles(g, jc, ic, pc, kc, 0, njr, lo, hi);
                 }
                 /* the packed A (or, below, B) block is overwritten next */
                 if (nth > 1 && (!pa || (!pb && ic + RT_GEMM_MC >= g->M))) {
@@ -945,6 +980,7 @@ RT_INTERNAL void rt_gemm_ep(int transA, int transB, ptrdiff_t M, ptrdiff_t N, pt
     g.C = C;
     g.ldc = ldc;
     g.ep = ep;
+    g.kcb = transB == RT_GEMM_PACKED ? RT_GEMM_KC_PACKED : RT_GEMM_KC;
     g.ap = rt_gemm_align(scratch);
     {
         size_t mc = (size_t)RT_MIN(M, RT_GEMM_MC);

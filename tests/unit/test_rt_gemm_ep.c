@@ -391,14 +391,21 @@ static void batch_cases(void)
 static void thread_cases(void)
 {
 #ifdef _OPENMP
-    static const int sz[][3] = {{128, 768, 768}, {300, 70, 600}, {20, 2100, 300}, {7, 3000, 500}};
+    static const int sz[][3] = {{128, 768, 768}, {300, 70, 600}, {20, 2100, 300}, {7, 3000, 500},
+                                {290, 200, 300}, {48, 100, 513}, {64, 64, 600}, {48, 100, 513},
+                                {64, 64, 600},   {40, 96, 700},  {40, 96, 700}};
     int before = n_failed, s, t;
-    for (s = 0; s < (int)(sizeof sz / sizeof sz[0]); s++) {
+    /* every shape with A and B each unpacked and prepacked (the row split
+     * without barriers, over several row blocks for M > 144) */
+    for (s = 0; s < 4 * (int)(sizeof sz / sizeof sz[0]); s++) {
         Case c;
-        float *ref = xmalloc(sizeof(float) * (size_t)(sz[s][0] * sz[s][1]));
-        float *got = xmalloc(sizeof(float) * (size_t)(sz[s][0] * sz[s][1]));
+        int m = sz[s / 4][0], n = sz[s / 4][1];
+        float *ref = xmalloc(sizeof(float) * (size_t)(m * n));
+        float *got = xmalloc(sizeof(float) * (size_t)(m * n));
         uint64_t seed;
-        random_case(&c, sz[s][0], sz[s][1], sz[s][2]);
+        random_case(&c, m, n, sz[s / 4][2]);
+        c.tA = s & 1 ? RT_GEMM_PACKED : c.pa;
+        c.tB = s & 2 ? RT_GEMM_PACKED : c.pb;
         seed = rng_state;
         c.threads = 1;
         run_case(&c, ref);
@@ -406,9 +413,9 @@ static void thread_cases(void)
             rng_state = seed;
             c.threads = t;
             run_case(&c, got);
-            if (memcmp(ref, got, sizeof(float) * (size_t)(sz[s][0] * sz[s][1])) != 0) {
+            if (memcmp(ref, got, sizeof(float) * (size_t)(m * n)) != 0) {
                 fprintf(stderr, "FAIL gemm_ep: %d threads differ from 1 (M=%d N=%d K=%d)\n", t,
-                        sz[s][0], sz[s][1], sz[s][2]);
+                        m, n, sz[s / 4][2]);
                 n_failed++;
             }
         }
