@@ -33,7 +33,9 @@
  *      residual, applies the activation and stores the 4x4 tile of each
  *      channel, clipped at the bottom/right edges.
  * AVX-512 has vector code for all three steps; other targets run the same
- * steps in plain C.
+ * steps in plain C.  With OpenMP, threads share the planes by channels,
+ * then take whole blocks, each with its own V and M buffers (up to
+ * RT_WG_MAXT threads; more threads idle here).
  */
 #ifndef RT_EMBED
 #include "rt_conv.h"
@@ -43,11 +45,16 @@
 #  include <immintrin.h>
 #  define RT_WG_AVX512 1
 #endif
+#ifdef _OPENMP
+#  include <omp.h>
+#endif
 
 #define RT_WG_NB 32      /* output channels per GEMM column block */
 #define RT_WG_TR 8       /* tiles per GEMM row block */
-#define RT_WG_TB 64      /* tiles per block, about */
+#define RT_WG_TB 32      /* tiles per block, about */
 #define RT_WG_SLACK 32   /* floats past the planes a masked-off lane may address */
+#define RT_WG_MAXT 4     /* threads with a V/M block buffer of their own */
+#define RT_WG_PAR_MIN 4000000.0 /* flops (as a direct convolution) for threads */
 
 #if defined(RT_WG_AVX512)
 RT_INTERNAL __mmask16 rt_wg_mask(ptrdiff_t n)
@@ -75,7 +82,8 @@ RT_INTERNAL void rt_wg_geometry(const rt_conv2d_shape *s, rt_wg_geom *g)
     g->tw = (s->OW + 3) / 4;
     g->wp = g->tw + 1;
     g->plane = (g->th + 1) * g->wp;
-    g->rb = RT_MAX(1, RT_MIN(g->th, RT_WG_TB / g->tw));
+    /* at least two blocks when there are two tile rows: threads split blocks */
+    g->rb = RT_MAX(1, RT_MIN((g->th + 1) / 2, RT_WG_TB / g->tw));
     g->tbp = (g->rb * g->tw + RT_WG_TR - 1) / RT_WG_TR * RT_WG_TR;
     g->mp = ((ptrdiff_t)s->M + RT_WG_NB - 1) / RT_WG_NB * RT_WG_NB;
 }
@@ -132,12 +140,18 @@ RT_API void rt_winograd_pack(const rt_conv2d_shape *s, const float *w, float *u)
         }
 }
 
+/* Per thread (up to RT_WG_MAXT): V [C][36][tbp] and M [tbp][36][mp]. */
+RT_INTERNAL size_t rt_wg_block_floats(const rt_conv2d_shape *s, const rt_wg_geom *g)
+{
+    return (size_t)36 * (size_t)s->C * g->tbp + 16 + (size_t)36 * g->tbp * g->mp + 16;
+}
+
 RT_API size_t rt_winograd_scratch(const rt_conv2d_shape *s)
 {
     rt_wg_geom g;
     rt_wg_geometry(s, &g);
-    return (size_t)(16 * (size_t)s->C * g.plane) + RT_WG_SLACK +
-           (size_t)36 * (size_t)s->C * g.tbp + (size_t)36 * g.tbp * g.mp + 3 * 16;
+    return (size_t)(16 * (size_t)s->C * g.plane) + RT_WG_SLACK + 16 +
+           RT_WG_MAXT * rt_wg_block_floats(s, &g);
 }
 
 /* ---- step 1: phase planes ----------------------------------------------- */
@@ -590,32 +604,60 @@ RT_API void rt_winograd(const rt_conv2d_shape *s, const float *x, const float *u
                         float alpha, float beta, float *y, float *scratch)
 {
     rt_wg_geom g;
-    float *planes, *v, *mb;
+    float *planes, *blocks;
     ptrdiff_t hw = (ptrdiff_t)s->H * s->W, ohw = (ptrdiff_t)s->OH * s->OW;
-    ptrdiff_t n, ti0, c, nb, xi, q, r;
+    int par;
     if (s->N <= 0 || s->M <= 0 || s->OH <= 0 || s->OW <= 0)
         return;
     rt_wg_geometry(s, &g);
-    nb = g.mp / RT_WG_NB;
     planes = rt_wg_align(scratch);
-    v = rt_wg_align(planes + 16 * (ptrdiff_t)s->C * g.plane + RT_WG_SLACK);
-    mb = rt_wg_align(v + 36 * (ptrdiff_t)s->C * g.tbp);
-    for (n = 0; n < s->N; n++) {
-        const float *xn = x + n * s->C * hw;
-        const float *rn = residual ? residual + n * s->M * ohw : NULL;
-        float *yn = y + n * s->M * ohw;
-        for (c = 0; c < s->C; c++)
-            rt_wg_planes(s, &g, xn + c * hw, planes + c * 16 * g.plane);
-        for (ti0 = 0; ti0 < g.th; ti0 += g.rb) {
-            ptrdiff_t ti1 = RT_MIN(ti0 + g.rb, g.th), nt = (ti1 - ti0) * g.tw;
-            rt_wg_input(s, &g, planes, ti0, ti1, v);
-            for (xi = 0; xi < 36; xi++)
-                for (q = 0; q < nb; q++)
-                    for (r = 0; r < nt; r += RT_WG_TR)
-                        rt_wg_kernel(s->C, v + xi * g.tbp + r, 36 * g.tbp,
-                                     u + (xi * nb + q) * s->C * RT_WG_NB,
-                                     mb + (r * 36 + xi) * g.mp + q * RT_WG_NB, 36 * g.mp);
-            rt_wg_output(s, &g, mb, ti0, nt, bias, rn, act, alpha, beta, yn);
+    blocks = planes + 16 * (ptrdiff_t)s->C * g.plane + RT_WG_SLACK;
+    par = 18.0 * (double)s->N * s->M * (double)ohw * s->C >= RT_WG_PAR_MIN;
+    (void)par;
+#ifdef _OPENMP
+    _Pragma("omp parallel if(par)")
+#endif
+    {
+        ptrdiff_t nb = g.mp / RT_WG_NB, nblk = (g.th + g.rb - 1) / g.rb;
+        ptrdiff_t n, c, blk, xi, q, r, bf = (ptrdiff_t)rt_wg_block_floats(s, &g);
+        int tid = 0, nt = 1, nw;
+#ifdef _OPENMP
+        tid = omp_get_thread_num();
+        nt = omp_get_num_threads();
+#endif
+        nw = RT_MIN(nt, RT_WG_MAXT);
+        for (n = 0; n < s->N; n++) {
+            const float *xn = x + n * s->C * hw;
+            const float *rn = residual ? residual + n * s->M * ohw : NULL;
+            float *yn = y + n * s->M * ohw;
+            /* the planes, a share of the channels per thread */
+            for (c = s->C * tid / nt; c < s->C * (tid + 1) / nt; c++)
+                rt_wg_planes(s, &g, xn + c * hw, planes + c * 16 * g.plane);
+#ifdef _OPENMP
+            _Pragma("omp barrier")
+#endif
+            /* blocks of tile rows, each worker with its own V and M */
+            for (blk = tid; tid < nw && blk < nblk; blk += nw) {
+                ptrdiff_t ti0 = blk * g.rb, ti1 = RT_MIN(ti0 + g.rb, g.th);
+                ptrdiff_t nt_ = (ti1 - ti0) * g.tw;
+                float *v = rt_wg_align(blocks + tid * bf);
+                float *mb = rt_wg_align(v + 36 * (ptrdiff_t)s->C * g.tbp);
+                rt_wg_input(s, &g, planes, ti0, ti1, v);
+                for (xi = 0; xi < 36; xi++)
+                    for (q = 0; q < nb; q++)
+                        for (r = 0; r < nt_; r += RT_WG_TR)
+                            rt_wg_kernel(s->C, v + xi * g.tbp + r, 36 * g.tbp,
+                                         u + (xi * nb + q) * s->C * RT_WG_NB,
+                                         mb + (r * 36 + xi) * g.mp + q * RT_WG_NB,
+                                         36 * g.mp);
+                rt_wg_output(s, &g, mb, ti0, nt_, bias, rn, act, alpha, beta, yn);
+            }
+            if (n + 1 < s->N) {
+                /* the planes are rebuilt for the next image */
+#ifdef _OPENMP
+                _Pragma("omp barrier")
+#endif
+            }
         }
     }
 }
