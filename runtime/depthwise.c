@@ -417,6 +417,123 @@ RT_INTERNAL void rt_dw_plane3(const rt_conv2d_shape *s, const rt_dw_geom *g,
     }
 }
 
+#if defined(RT_DW_AVX512)
+/* act(v) for the activations done in vector registers; the others are
+ * applied after the row by rt_epilogue_block (rt_dw_act_late). */
+RT_INTERNAL __m512 rt_dw_act(__m512 v, int act, float alpha, float beta)
+{
+    switch (act) {
+    case RT_ACT_RELU:
+        return _mm512_max_ps(v, _mm512_setzero_ps());
+    case RT_ACT_CLIP:
+        return _mm512_min_ps(_mm512_max_ps(v, _mm512_set1_ps(alpha)), _mm512_set1_ps(beta));
+    case RT_ACT_LEAKY_RELU: {
+        __mmask16 neg = _mm512_cmp_ps_mask(v, _mm512_setzero_ps(), _CMP_LT_OQ);
+        return _mm512_mask_mul_ps(v, neg, v, _mm512_set1_ps(alpha));
+    }
+    default:
+        return v;
+    }
+}
+
+RT_INTERNAL int rt_dw_act_late(int act)
+{
+    return act != RT_ACT_NONE && act != RT_ACT_RELU && act != RT_ACT_CLIP &&
+           act != RT_ACT_LEAKY_RELU;
+}
+#endif
+
+#if defined(RT_DW_AVX512)
+/* ---- AVX-512: 3x3 with left padding 1, straight from x ---------------- *
+ * No buffers: each output row is a vector loop over the input rows inside
+ * the image; the column taps are masked loads (zeros past the right edge)
+ * and, for the first vector, the left padding column shifted in with
+ * valignd.  Stride 2 splits 32 input columns into even and odd with
+ * permutes; tap kw = 0 (column 2ow - 1) is the odd vector shifted by one
+ * lane, carrying the previous vector's last odd column. */
+RT_INTERNAL int rt_dw_direct_ok(const rt_conv2d_shape *s)
+{
+    /* stride 1 through the strip buffers measured faster (14x14: 2x) */
+    return s->KH == 3 && s->KW == 3 && s->DH == 1 && s->DW == 1 && s->PL == 1 &&
+           s->SH == 2 && s->SW == 2;
+}
+
+/* row[off .. off+16) masked to the row's w columns (0 past the end). */
+RT_INTERNAL __m512 rt_dw_ld(const float *row, ptrdiff_t off, ptrdiff_t w)
+{
+    return off < w ? _mm512_maskz_loadu_ps(rt_dw_mask(w - off), row + off)
+                   : _mm512_setzero_ps();
+}
+
+/* [prev[15], v[0 .. 14]] */
+RT_INTERNAL __m512 rt_dw_shift1(__m512 v, __m512 prev)
+{
+    return _mm512_castsi512_ps(
+        _mm512_alignr_epi32(_mm512_castps_si512(v), _mm512_castps_si512(prev), 15));
+}
+
+RT_INTERNAL void rt_dw_plane_direct(const rt_conv2d_shape *s, const float *xc,
+                                    const float *wk, float b, const float *res,
+                                    int act, float alpha, float beta, float *yc)
+{
+    const __m512i ev = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10,
+                                        8, 6, 4, 2, 0);
+    const __m512i od = _mm512_set_epi32(31, 29, 27, 25, 23, 21, 19, 17, 15, 13, 11,
+                                        9, 7, 5, 3, 1);
+    const __m512 zero = _mm512_setzero_ps(), vb = _mm512_set1_ps(b);
+    __m512 w[9];
+    ptrdiff_t W = s->W, OW = s->OW, oh, j;
+    int kh, k, late = rt_dw_act_late(act);
+    rt_epilogue ep;
+    memset(&ep, 0, sizeof ep);
+    ep.act = act;
+    ep.alpha = alpha;
+    ep.beta = beta;
+    for (k = 0; k < 9; k++)
+        w[k] = _mm512_set1_ps(wk[k]);
+    for (oh = 0; oh < s->OH; oh++) {
+        const float *r[3];
+        __m512 oprev[3];
+        float *yr = yc + oh * OW;
+        const float *rr = res ? res + oh * OW : NULL;
+        for (kh = 0; kh < 3; kh++) {
+            ptrdiff_t ih = oh * s->SH - s->PT + kh;
+            r[kh] = ih >= 0 && ih < s->H ? xc + ih * W : NULL;
+            oprev[kh] = zero;
+        }
+        for (j = 0; j < OW; j += 16) {
+            __mmask16 sm = rt_dw_mask(OW - j);
+            __m512 acc = vb;
+            for (kh = 0; kh < 3; kh++) {
+                const float *x = r[kh];
+                __m512 a0, a1, a2;
+                if (!x)
+                    continue;
+                if (s->SW == 1) {
+                    a1 = rt_dw_ld(x, j, W);
+                    a0 = j == 0 ? rt_dw_shift1(a1, zero) : rt_dw_ld(x, j - 1, W);
+                    a2 = rt_dw_ld(x, j + 1, W);
+                } else {
+                    __m512 v0 = rt_dw_ld(x, 2 * j, W), v1 = rt_dw_ld(x, 2 * j + 16, W);
+                    a1 = _mm512_permutex2var_ps(v0, ev, v1); /* column 2ow */
+                    a2 = _mm512_permutex2var_ps(v0, od, v1); /* column 2ow + 1 */
+                    a0 = rt_dw_shift1(a2, oprev[kh]);        /* column 2ow - 1 */
+                    oprev[kh] = a2;
+                }
+                acc = _mm512_fmadd_ps(w[3 * kh], a0, acc);
+                acc = _mm512_fmadd_ps(w[3 * kh + 1], a1, acc);
+                acc = _mm512_fmadd_ps(w[3 * kh + 2], a2, acc);
+            }
+            if (rr)
+                acc = _mm512_add_ps(acc, _mm512_maskz_loadu_ps(sm, rr + j));
+            _mm512_mask_storeu_ps(yr + j, sm, rt_dw_act(acc, act, alpha, beta));
+        }
+        if (late)
+            rt_epilogue_block(&ep, yc, OW, oh, 1, 0, OW);
+    }
+}
+#endif
+
 RT_API void rt_conv2d_dw(const rt_conv2d_shape *s, const float *x,
                          const float *w, const float *bias,
                          const float *residual, int act, float alpha,
@@ -428,11 +545,15 @@ RT_API void rt_conv2d_dw(const rt_conv2d_shape *s, const float *x,
     ptrdiff_t kk = (ptrdiff_t)s->KH * s->KW;
     ptrdiff_t pc;
     int par = planes * ohw * kk >= RT_DW_PAR_MIN;
-    int fast = rt_dw_fast(s);
+    int fast = rt_dw_fast(s), direct = 0;
     rt_dw_geom geom;
     if (s->N <= 0 || s->C <= 0 || s->OH <= 0 || s->OW <= 0)
         return;
     (void)par;
+    (void)direct;
+#if defined(RT_DW_AVX512)
+    direct = rt_dw_direct_ok(s);
+#endif
     rt_dw_geometry(s, &geom);
 #ifdef _OPENMP
     _Pragma("omp parallel for schedule(static) if(par)")
@@ -444,6 +565,12 @@ RT_API void rt_conv2d_dw(const rt_conv2d_shape *s, const float *x,
         float *yc = y + pc * ohw;
         const float b = bias ? bias[c] : 0.0f;
         const float *res = residual ? residual + pc * ohw : NULL;
+#if defined(RT_DW_AVX512)
+        if (direct) {
+            rt_dw_plane_direct(s, xc, wk, b, res, act, alpha, beta, yc);
+            continue;
+        }
+#endif
         if (fast) {
             rt_dw_plane3(s, &geom, xc, wk, b, res, act, alpha, beta, yc);
             continue;
