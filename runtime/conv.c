@@ -197,6 +197,23 @@ RT_INTERNAL void rt_conv_gemm_pack(const rt_conv2d_shape *s, const float *w,
 
 /* ---- phase planes ------------------------------------------------------- */
 
+/* d[q] = src[2q] for q in [0, n); reads src[0 .. 2n - 1) only. */
+RT_INTERNAL void rt_conv_take2(const float *src, ptrdiff_t n, float *d)
+{
+    ptrdiff_t q = 0;
+#if defined(RT_CONV_AVX512)
+    const __m512i ev = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10,
+                                        8, 6, 4, 2, 0);
+    for (; q + 16 <= n; q += 16) { /* reads src[2q .. 2q + 31) */
+        __m512 v0 = _mm512_loadu_ps(src + 2 * q);
+        __m512 v1 = _mm512_maskz_loadu_ps((__mmask16)0x7FFF, src + 2 * q + 16);
+        _mm512_storeu_ps(d + q, _mm512_permutex2var_ps(v0, ev, v1));
+    }
+#endif
+    for (; q < n; q++)
+        d[q] = src[2 * q];
+}
+
 /* Planes of input channel xc (H x W) into d (g->cs floats). */
 RT_INTERNAL void rt_conv_fill(const rt_conv2d_shape *s, const rt_conv_geom *g,
                               const float *xc, float *d)
@@ -238,6 +255,9 @@ RT_INTERNAL void rt_conv_fill(const rt_conv2d_shape *s, const rt_conv_geom *g,
                     if (qb > qa)
                         memcpy(dr + qa, xc + ih * s->W + (qa + px - s->PL),
                                (size_t)(qb - qa) * sizeof(float));
+                } else if (s->SW == 2) {
+                    rt_conv_take2(xc + ih * s->W + (qa * 2 + px - s->PL), qb - qa,
+                                  dr + qa);
                 } else {
                     const float *src = xc + ih * s->W + (qa * s->SW + px - s->PL);
                     for (q = qa; q < qb; q++)
