@@ -107,6 +107,18 @@ else()
             --work ${CMAKE_BINARY_DIR}/models)
   set_tests_properties(models PROPERTIES TIMEOUT 2400)
 
+  # Each epilogue pattern fuses and matches ONNX Runtime.
+  add_test(NAME models/epilogue
+    COMMAND ${PY} ${CMAKE_SOURCE_DIR}/tests/models/epilogue.py --dlc $<TARGET_FILE:dlc>
+            --work ${CMAKE_BINARY_DIR}/models-epilogue --require-fused)
+  set_tests_properties(models/epilogue PROPERTIES TIMEOUT 1200)
+
+  # Loop-level OpenMP: the same source with and without -fopenmp, gcc and clang.
+  add_test(NAME models/threads
+    COMMAND ${PY} ${CMAKE_SOURCE_DIR}/tests/models/threads.py --dlc $<TARGET_FILE:dlc>
+            --work ${CMAKE_BINARY_DIR}/models-threads --cc gcc clang)
+  set_tests_properties(models/threads PROPERTIES TIMEOUT 1200)
+
   # The same models with the host's SIMD paths (dlc check builds with plain
   # -O2, i.e. the portable fallbacks, by default).
   add_test(NAME models/native
