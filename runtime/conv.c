@@ -404,6 +404,20 @@ RT_CONV_INLINE void rt_conv_put512(__m512 v, const rt_conv_tile *t, int h,
     _mm512_mask_storeu_ps(o->y + at, cm, v);
 }
 
+/* One row of a panel, both halves: min(max(v + b, lo), hi); the first
+ * half is stored whole, the second under m1 (the tile's positions are
+ * stored as they are, no junk lanes). */
+RT_CONV_INLINE void rt_conv_put_fast(__m512 v0, __m512 v1, float b, __m512 lo,
+                                     __m512 hi, float *y, __mmask16 m1)
+{
+    const __m512 vb = _mm512_set1_ps(b);
+    /* operands in this order keep a NaN (vmaxps/vminps return the second) */
+    v0 = _mm512_min_ps(hi, _mm512_max_ps(lo, _mm512_add_ps(v0, vb)));
+    v1 = _mm512_min_ps(hi, _mm512_max_ps(lo, _mm512_add_ps(v1, vb)));
+    _mm512_storeu_ps(y, v0);
+    _mm512_mask_storeu_ps(y + 16, m1, v1);
+}
+
 RT_INTERNAL RT_NOINLINE void rt_conv_kernel(const float *restrict wp,
                                             const float *restrict src,
                                             ptrdiff_t cs, ptrdiff_t nc,
@@ -477,6 +491,29 @@ RT_INTERNAL RT_NOINLINE void rt_conv_kernel(const float *restrict wp,
         _mm512_storeu_ps(acc + 7 * 32, c70);
         _mm512_storeu_ps(acc + 7 * 32 + 16, c71);
         rt_conv_store(t, o, acc);
+        return;
+    }
+    if (o->mr == RT_CONV_MR && !o->res && t->vm[0] == 0xFFFFu &&
+        t->vm[1] == (1u << t->cnt[1]) - 1u &&
+        (o->act == RT_ACT_NONE || o->act == RT_ACT_RELU || o->act == RT_ACT_CLIP)) {
+        /* the common case, branch-free: a whole panel, positions stored
+         * as they are (no junk lanes), act = min(max(v, lo), hi) */
+        const __m512 lo = _mm512_set1_ps(o->act == RT_ACT_NONE ? -INFINITY
+                                         : o->act == RT_ACT_RELU ? 0.0f : o->alpha);
+        const __m512 hi = _mm512_set1_ps(o->act == RT_ACT_CLIP ? o->beta : INFINITY);
+        const __mmask16 m1 = (__mmask16)t->vm[1];
+        float *y = o->y + t->yo[0];
+        const ptrdiff_t ld = o->ldy;
+        const float zb[RT_CONV_MR] = {0};
+        const float *b = o->bias ? o->bias : zb;
+        rt_conv_put_fast(c00, c01, b[0], lo, hi, y + 0 * ld, m1);
+        rt_conv_put_fast(c10, c11, b[1], lo, hi, y + 1 * ld, m1);
+        rt_conv_put_fast(c20, c21, b[2], lo, hi, y + 2 * ld, m1);
+        rt_conv_put_fast(c30, c31, b[3], lo, hi, y + 3 * ld, m1);
+        rt_conv_put_fast(c40, c41, b[4], lo, hi, y + 4 * ld, m1);
+        rt_conv_put_fast(c50, c51, b[5], lo, hi, y + 5 * ld, m1);
+        rt_conv_put_fast(c60, c61, b[6], lo, hi, y + 6 * ld, m1);
+        rt_conv_put_fast(c70, c71, b[7], lo, hi, y + 7 * ld, m1);
         return;
     }
     switch (o->mr) { /* rows past mr are padding: not stored */
