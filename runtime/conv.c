@@ -404,18 +404,30 @@ RT_CONV_INLINE void rt_conv_put512(__m512 v, const rt_conv_tile *t, int h,
     _mm512_mask_storeu_ps(o->y + at, cm, v);
 }
 
-/* One row of a panel, both halves: min(max(v + b, lo), hi); the first
- * half is stored whole, the second under m1 (the tile's positions are
- * stored as they are, no junk lanes). */
-RT_CONV_INLINE void rt_conv_put_fast(__m512 v0, __m512 v1, float b, __m512 lo,
-                                     __m512 hi, float *y, __mmask16 m1)
+/* Where a tile's two halves go, for rt_conv_put_fast. */
+typedef struct {
+    __m512 lo, hi;          /* act = min(max(v, lo), hi): none, relu, clip */
+    __mmask16 vm0, vm1;     /* lanes kept */
+    __mmask16 cm0, cm1;     /* the first popcount lanes */
+    int compact;            /* some kept lanes are not a prefix */
+    ptrdiff_t off1;         /* y offset of half 1 from half 0 */
+} rt_conv_fast;
+
+/* One row of a panel, both halves: min(max(v + b, lo), hi), junk lanes
+ * dropped (compress) when the tile has any. */
+RT_CONV_INLINE void rt_conv_put_fast(__m512 v0, __m512 v1, float b,
+                                     const rt_conv_fast *f, float *y)
 {
     const __m512 vb = _mm512_set1_ps(b);
     /* operands in this order keep a NaN (vmaxps/vminps return the second) */
-    v0 = _mm512_min_ps(hi, _mm512_max_ps(lo, _mm512_add_ps(v0, vb)));
-    v1 = _mm512_min_ps(hi, _mm512_max_ps(lo, _mm512_add_ps(v1, vb)));
-    _mm512_storeu_ps(y, v0);
-    _mm512_mask_storeu_ps(y + 16, m1, v1);
+    v0 = _mm512_min_ps(f->hi, _mm512_max_ps(f->lo, _mm512_add_ps(v0, vb)));
+    v1 = _mm512_min_ps(f->hi, _mm512_max_ps(f->lo, _mm512_add_ps(v1, vb)));
+    if (f->compact) {
+        v0 = _mm512_maskz_compress_ps(f->vm0, v0);
+        v1 = _mm512_maskz_compress_ps(f->vm1, v1);
+    }
+    _mm512_mask_storeu_ps(y, f->cm0, v0);
+    _mm512_mask_storeu_ps(y + f->off1, f->cm1, v1);
 }
 
 RT_INTERNAL RT_NOINLINE void rt_conv_kernel(const float *restrict wp,
@@ -493,27 +505,31 @@ RT_INTERNAL RT_NOINLINE void rt_conv_kernel(const float *restrict wp,
         rt_conv_store(t, o, acc);
         return;
     }
-    if (o->mr == RT_CONV_MR && !o->res && t->vm[0] == 0xFFFFu &&
-        t->vm[1] == (1u << t->cnt[1]) - 1u &&
+    if (o->mr == RT_CONV_MR && !o->res &&
         (o->act == RT_ACT_NONE || o->act == RT_ACT_RELU || o->act == RT_ACT_CLIP)) {
-        /* the common case, branch-free: a whole panel, positions stored
-         * as they are (no junk lanes), act = min(max(v, lo), hi) */
-        const __m512 lo = _mm512_set1_ps(o->act == RT_ACT_NONE ? -INFINITY
-                                         : o->act == RT_ACT_RELU ? 0.0f : o->alpha);
-        const __m512 hi = _mm512_set1_ps(o->act == RT_ACT_CLIP ? o->beta : INFINITY);
-        const __mmask16 m1 = (__mmask16)t->vm[1];
+        /* the common case, branch-free: a whole panel, no residual */
+        rt_conv_fast f;
         float *y = o->y + t->yo[0];
         const ptrdiff_t ld = o->ldy;
         const float zb[RT_CONV_MR] = {0};
         const float *b = o->bias ? o->bias : zb;
-        rt_conv_put_fast(c00, c01, b[0], lo, hi, y + 0 * ld, m1);
-        rt_conv_put_fast(c10, c11, b[1], lo, hi, y + 1 * ld, m1);
-        rt_conv_put_fast(c20, c21, b[2], lo, hi, y + 2 * ld, m1);
-        rt_conv_put_fast(c30, c31, b[3], lo, hi, y + 3 * ld, m1);
-        rt_conv_put_fast(c40, c41, b[4], lo, hi, y + 4 * ld, m1);
-        rt_conv_put_fast(c50, c51, b[5], lo, hi, y + 5 * ld, m1);
-        rt_conv_put_fast(c60, c61, b[6], lo, hi, y + 6 * ld, m1);
-        rt_conv_put_fast(c70, c71, b[7], lo, hi, y + 7 * ld, m1);
+        f.lo = _mm512_set1_ps(o->act == RT_ACT_NONE ? -INFINITY
+                              : o->act == RT_ACT_RELU ? 0.0f : o->alpha);
+        f.hi = _mm512_set1_ps(o->act == RT_ACT_CLIP ? o->beta : INFINITY);
+        f.vm0 = (__mmask16)t->vm[0];
+        f.vm1 = (__mmask16)t->vm[1];
+        f.cm0 = (__mmask16)((1u << t->cnt[0]) - 1u);
+        f.cm1 = (__mmask16)((1u << t->cnt[1]) - 1u);
+        f.compact = t->vm[0] != (1u << t->cnt[0]) - 1u || t->vm[1] != (1u << t->cnt[1]) - 1u;
+        f.off1 = t->yo[1] - t->yo[0];
+        rt_conv_put_fast(c00, c01, b[0], &f, y + 0 * ld);
+        rt_conv_put_fast(c10, c11, b[1], &f, y + 1 * ld);
+        rt_conv_put_fast(c20, c21, b[2], &f, y + 2 * ld);
+        rt_conv_put_fast(c30, c31, b[3], &f, y + 3 * ld);
+        rt_conv_put_fast(c40, c41, b[4], &f, y + 4 * ld);
+        rt_conv_put_fast(c50, c51, b[5], &f, y + 5 * ld);
+        rt_conv_put_fast(c60, c61, b[6], &f, y + 6 * ld);
+        rt_conv_put_fast(c70, c71, b[7], &f, y + 7 * ld);
         return;
     }
     switch (o->mr) { /* rows past mr are padding: not stored */
