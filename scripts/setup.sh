@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 packages=(build-essential cmake clang protobuf-c-compiler libprotobuf-c-dev
-          libonnx-dev libopenblas-dev python3-venv)
+          libonnx-dev libopenblas-dev libomp-dev python3-venv)
 
 missing=()
 for p in "${packages[@]}"; do
