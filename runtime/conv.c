@@ -756,7 +756,7 @@ RT_API size_t rt_conv2d_fused_scratch(const rt_conv2d_shape *s, int algo)
     if (s->N <= 0 || s->M <= 0 || s->OH <= 0 || s->OW <= 0)
         return 0;
     if (algo == RT_CONV_ALGO_DW)
-        return 0;
+        return rt_conv2d_dw_scratch(s);
     n = algo == RT_CONV_ALGO_WINOGRAD ? rt_winograd_scratch(s) : rt_conv_gemm_scratch(s);
     if (raw)
         n += rt_conv2d_packed_size(s, algo) + 16;
@@ -773,7 +773,7 @@ RT_API void rt_conv2d_fused(const rt_conv2d_shape *s, int algo, const float *x,
     if (s->N <= 0 || s->M <= 0 || s->OH <= 0 || s->OW <= 0)
         return;
     if (algo == RT_CONV_ALGO_DW) {
-        rt_conv2d_dw(s, x, wp, bias, residual, act, alpha, beta, y);
+        rt_conv2d_dw(s, x, wp, bias, residual, act, alpha, beta, y, scratch);
         return;
     }
     if (raw) {

@@ -28,6 +28,9 @@
 #  include <immintrin.h>
 #  define RT_DW_AVX512 1
 #endif
+#ifdef _OPENMP
+#  include <omp.h>
+#endif
 
 /* Outputs (times taps) below which a layer runs on one thread. */
 #define RT_DW_PAR_MIN 32768
@@ -558,10 +561,178 @@ RT_INTERNAL void rt_dw_plane_direct(const rt_conv2d_shape *s, const float *xc,
 }
 #endif
 
+/* ---- channel-blocked path: 16 channels per vector ---------------------- *
+ * For small planes (the per-channel paths pay a fixed cost per channel and
+ * waste lanes on rows of 7 or 14), 16 channels at a time: their planes are
+ * transposed into a zero-padded buffer B[row][col][16] (16x16 in-register
+ * transposes over runs of 16 input pixels), each output pixel is 9 vector
+ * multiply-adds with the taps' weight vectors, and runs of 16 output pixels
+ * are transposed back, so that each channel's 16 pixels are stored (with
+ * the residual and activation) as one vector.  B lives in scratch, one per
+ * thread (up to RT_DW_MAXT).  The layout of scratch does not depend on the
+ * target; only AVX-512 builds use it. */
+#define RT_DW_MAXT 4
+/* Buffer rows (O - 1)*S + 3 floats wide, up to this: measured on
+ * MobileNetV2, 7x7 2x and 14x14 1.1-1.2x faster blocked, 28x28 and the
+ * stride-2 layers reading 28 or 56 columns slower. */
+#define RT_DW_CB_MAXW 16
+
+RT_INTERNAL int rt_dw_blocked(const rt_conv2d_shape *s)
+{
+    return s->KH == 3 && s->KW == 3 && s->DH == 1 && s->DW == 1 && s->SH == s->SW &&
+           (s->SW == 1 || s->SW == 2) && (s->OW - 1) * s->SW + 3 <= RT_DW_CB_MAXW &&
+           s->C >= 16;
+}
+
+/* Buffer rows and columns: (O - 1) * S + 3. */
+RT_INTERNAL size_t rt_dw_blocked_floats(const rt_conv2d_shape *s)
+{
+    size_t hp = (size_t)(s->OH - 1) * (size_t)s->SH + 3;
+    size_t wp = (size_t)(s->OW - 1) * (size_t)s->SW + 3;
+    return hp * wp * 16 + 16;
+}
+
+RT_API size_t rt_conv2d_dw_scratch(const rt_conv2d_shape *s)
+{
+    if (s->N <= 0 || s->C <= 0 || s->OH <= 0 || s->OW <= 0 || !rt_dw_blocked(s))
+        return 0;
+    return RT_DW_MAXT * rt_dw_blocked_floats(s);
+}
+
+#if defined(RT_DW_AVX512)
+/* r[p] (lanes: channels) <-> r[c] (lanes: pixels), 16 x 16. */
+RT_INTERNAL void rt_dw_tr16(__m512 *r)
+{
+    __m512 t[16];
+    int i, k;
+    for (i = 0; i < 8; i++) {
+        t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+        t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+    }
+    for (i = 0; i < 4; i++) {
+        __m512d a = _mm512_castps_pd(t[4 * i]), b = _mm512_castps_pd(t[4 * i + 1]);
+        __m512d c = _mm512_castps_pd(t[4 * i + 2]), d = _mm512_castps_pd(t[4 * i + 3]);
+        r[4 * i + 0] = _mm512_castpd_ps(_mm512_unpacklo_pd(a, c));
+        r[4 * i + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(a, c));
+        r[4 * i + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(b, d));
+        r[4 * i + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(b, d));
+    }
+    for (k = 0; k < 4; k++) {
+        __m512 p0 = _mm512_shuffle_f32x4(r[k], r[4 + k], 0x44);
+        __m512 p1 = _mm512_shuffle_f32x4(r[k], r[4 + k], 0xEE);
+        __m512 p2 = _mm512_shuffle_f32x4(r[8 + k], r[12 + k], 0x44);
+        __m512 p3 = _mm512_shuffle_f32x4(r[8 + k], r[12 + k], 0xEE);
+        t[0 + k] = _mm512_shuffle_f32x4(p0, p2, 0x88);
+        t[4 + k] = _mm512_shuffle_f32x4(p0, p2, 0xDD);
+        t[8 + k] = _mm512_shuffle_f32x4(p1, p3, 0x88);
+        t[12 + k] = _mm512_shuffle_f32x4(p1, p3, 0xDD);
+    }
+    for (i = 0; i < 16; i++)
+        r[i] = t[i];
+}
+
+/* Channels [c0, c0 + nc) (nc <= 16) of image plane block x (channel
+ * stride hw), through buffer b. */
+RT_INTERNAL void rt_dw_blocked_run(const rt_conv2d_shape *s, const float *x,
+                                   const float *w, const float *bias,
+                                   const float *res, int act, float alpha,
+                                   float beta, float *y, ptrdiff_t nc, float *b)
+{
+    const ptrdiff_t hw = (ptrdiff_t)s->H * s->W, ohw = (ptrdiff_t)s->OH * s->OW;
+    const ptrdiff_t S = s->SW;
+    const ptrdiff_t hp = (ptrdiff_t)(s->OH - 1) * S + 3, wp = (ptrdiff_t)(s->OW - 1) * S + 3;
+    const __mmask16 cm = rt_dw_mask(nc);
+    __m512 wv[9], vb, r[16];
+    ptrdiff_t i, k, p, q, row;
+    int t;
+    /* weights and bias, lane = channel */
+    for (t = 0; t < 9; t++) {
+        float f[16] = {0};
+        for (k = 0; k < nc; k++)
+            f[k] = w[k * 9 + t];
+        wv[t] = _mm512_loadu_ps(f);
+    }
+    vb = bias ? _mm512_maskz_loadu_ps(cm, bias) : _mm512_setzero_ps();
+    /* zero padding: rows outside the input, and the columns left/right */
+    for (row = 0; row < hp; row++) {
+        ptrdiff_t ih = row - s->PT;
+        float *br = b + row * wp * 16;
+        if (ih < 0 || ih >= s->H) {
+            for (q = 0; q < wp; q++)
+                _mm512_storeu_ps(br + q * 16, _mm512_setzero_ps());
+            continue;
+        }
+        for (q = 0; q < RT_MIN((ptrdiff_t)s->PL, wp); q++)
+            _mm512_storeu_ps(br + q * 16, _mm512_setzero_ps());
+        for (q = RT_MAX((ptrdiff_t)s->PL + s->W, 0); q < wp; q++)
+            _mm512_storeu_ps(br + q * 16, _mm512_setzero_ps());
+    }
+    /* the input, 16 pixels (flattened) at a time */
+    for (p = 0; p < hw; p += 16) {
+        __mmask16 pm = rt_dw_mask(hw - p);
+        ptrdiff_t ih = p / s->W, iw = p % s->W;
+        for (k = 0; k < 16; k++)
+            r[k] = k < nc ? _mm512_maskz_loadu_ps(pm, x + k * hw + p) : _mm512_setzero_ps();
+        rt_dw_tr16(r); /* r[j]: pixel p + j, lane = channel */
+        for (i = 0; i < 16 && p + i < hw; i++) {
+            ptrdiff_t br = ih + s->PT, bq = iw + s->PL;
+            if (br < hp && bq < wp)
+                _mm512_storeu_ps(b + (br * wp + bq) * 16, r[i]);
+            if (++iw == s->W) {
+                iw = 0;
+                ih++;
+            }
+        }
+    }
+    /* the output, 16 pixels (flattened) at a time */
+    for (p = 0; p < ohw; p += 16) {
+        __mmask16 pm = rt_dw_mask(ohw - p);
+        ptrdiff_t oh = p / s->OW, ow = p % s->OW;
+        for (i = 0; i < 16; i++) {
+            __m512 acc = vb;
+            if (p + i < ohw) {
+                const float *bp = b + (oh * S * wp + ow * S) * 16;
+                acc = _mm512_fmadd_ps(wv[0], _mm512_loadu_ps(bp), acc);
+                acc = _mm512_fmadd_ps(wv[1], _mm512_loadu_ps(bp + 16), acc);
+                acc = _mm512_fmadd_ps(wv[2], _mm512_loadu_ps(bp + 32), acc);
+                bp += wp * 16;
+                acc = _mm512_fmadd_ps(wv[3], _mm512_loadu_ps(bp), acc);
+                acc = _mm512_fmadd_ps(wv[4], _mm512_loadu_ps(bp + 16), acc);
+                acc = _mm512_fmadd_ps(wv[5], _mm512_loadu_ps(bp + 32), acc);
+                bp += wp * 16;
+                acc = _mm512_fmadd_ps(wv[6], _mm512_loadu_ps(bp), acc);
+                acc = _mm512_fmadd_ps(wv[7], _mm512_loadu_ps(bp + 16), acc);
+                acc = _mm512_fmadd_ps(wv[8], _mm512_loadu_ps(bp + 32), acc);
+                if (++ow == s->OW) {
+                    ow = 0;
+                    oh++;
+                }
+            }
+            r[i] = acc;
+        }
+        rt_dw_tr16(r); /* r[k]: channel k, lanes = pixels p .. p+15 */
+        for (k = 0; k < nc; k++) {
+            __m512 v = r[k];
+            if (res)
+                v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(pm, res + k * ohw + p));
+            _mm512_mask_storeu_ps(y + k * ohw + p, pm, rt_dw_act(v, act, alpha, beta));
+        }
+    }
+    if (rt_dw_act_late(act)) {
+        rt_epilogue ep;
+        memset(&ep, 0, sizeof ep);
+        ep.act = act;
+        ep.alpha = alpha;
+        ep.beta = beta;
+        rt_epilogue_block(&ep, y, ohw, 0, nc, 0, ohw);
+    }
+}
+#endif
+
 RT_API void rt_conv2d_dw(const rt_conv2d_shape *s, const float *x,
                          const float *w, const float *bias,
                          const float *residual, int act, float alpha,
-                         float beta, float *y)
+                         float beta, float *y, float *scratch)
 {
     ptrdiff_t hw = (ptrdiff_t)s->H * s->W;
     ptrdiff_t ohw = (ptrdiff_t)s->OH * s->OW;
@@ -575,8 +746,33 @@ RT_API void rt_conv2d_dw(const rt_conv2d_shape *s, const float *x,
         return;
     (void)par;
     (void)direct;
+    (void)scratch;
 #if defined(RT_DW_AVX512)
     direct = rt_dw_direct_ok(s);
+    if (rt_dw_blocked(s)) {
+        ptrdiff_t ngrp = (s->C + 15) / 16, total = s->N * ngrp, gi;
+        size_t bf = rt_dw_blocked_floats(s);
+        int nth = 1;
+        par = par && total > 1;
+#  ifdef _OPENMP
+        nth = RT_MIN(omp_get_max_threads(), RT_DW_MAXT); /* one buffer each */
+        _Pragma("omp parallel for schedule(static) num_threads(nth) if(par)")
+#  endif
+        for (gi = 0; gi < total; gi++) {
+            ptrdiff_t n = gi / ngrp, c0 = gi % ngrp * 16, tid = 0;
+            float *b;
+            (void)nth;
+#  ifdef _OPENMP
+            tid = omp_get_thread_num();
+#  endif
+            b = (float *)(void *)(((uintptr_t)(scratch + (size_t)tid * bf) + 63) / 64 * 64);
+            rt_dw_blocked_run(s, x + (n * s->C + c0) * hw, w + c0 * 9, bias ? bias + c0 : NULL,
+                              residual ? residual + (n * s->C + c0) * ohw : NULL, act,
+                              alpha, beta, y + (n * s->C + c0) * ohw,
+                              RT_MIN(16, s->C - c0), b);
+        }
+        return;
+    }
 #endif
     rt_dw_geometry(s, &geom);
 #ifdef _OPENMP

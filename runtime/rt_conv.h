@@ -17,11 +17,14 @@
  * output channel per group), any kernel, stride, dilation, padding.
  * x: [N, C, H, W]; w: [C, 1, KH, KW]; bias: [C] or NULL; residual: like y
  * or NULL; y: [N, C, OH, OW], write-only, must not overlap x, w or bias
- * (it may be the residual itself).  No scratch. */
+ * (it may be the residual itself).  scratch: rt_conv2d_dw_scratch(s)
+ * floats (0 unless the 16-channel blocked path applies; then NULL is
+ * fine). */
+RT_API size_t rt_conv2d_dw_scratch(const rt_conv2d_shape *s);
 RT_API void rt_conv2d_dw(const rt_conv2d_shape *s, const float *x,
                          const float *w, const float *bias,
                          const float *residual, int act, float alpha,
-                         float beta, float *y);
+                         float beta, float *y, float *scratch);
 
 /* ---- winograd.c (rt-deps: epilogue) ------------------------------------ */
 

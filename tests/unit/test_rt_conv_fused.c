@@ -15,7 +15,8 @@
  * weights), every activation, residual (also in place: y == residual),
  * depthwise 3x3 stride 1/2 fast paths at many widths and paddings
  * (including rows too wide for the strip buffers, which take the generic
- * path), 1x1 straight from x, phase planes for strides 2-3 and dilations,
+ * path, and the 16-channel blocked path for small planes, partial last
+ * blocks), 1x1 straight from x, phase planes for strides 2-3 and dilations,
  * groups, tiles of every remainder, batches; then random shapes.
  * Exit status 0 when every case passes.
  */
@@ -123,7 +124,7 @@ static int check(const rt_conv2d_shape *s, int algo, int how, int with_bias,
     size_t ny = (size_t)s->N * s->M * s->OH * s->OW;
     int a = how == 1 ? algo | RT_CONV_RAW_WEIGHTS : algo;
     size_t np = rt_conv2d_packed_size(s, algo);
-    size_t ns = how == 2 ? 0 : rt_conv2d_fused_scratch(s, a), i;
+    size_t ns = how == 2 ? rt_conv2d_dw_scratch(s) : rt_conv2d_fused_scratch(s, a), i;
     float *x = xmalloc(sizeof(float) * nx);
     float *w = xmalloc(sizeof(float) * nw);
     float *wp = how == 0 ? xmalloc(sizeof(float) * (np + 1)) : NULL;
@@ -153,7 +154,8 @@ static int check(const rt_conv2d_shape *s, int algo, int how, int with_bias,
         rt_conv2d_pack(s, algo, w, wp);
 
     if (how == 2)
-        rt_conv2d_dw(s, x, w, b, res == 1 ? r : res == 2 ? y : NULL, act, alpha, beta, y);
+        rt_conv2d_dw(s, x, w, b, res == 1 ? r : res == 2 ? y : NULL, act, alpha, beta, y,
+                     scratch);
     else
         rt_conv2d_fused(s, a, x, how == 0 ? wp : w, b, res == 1 ? r : res == 2 ? y : NULL,
                         act, alpha, beta, y, scratch);
@@ -232,6 +234,13 @@ static const struct named_case named[] = {
     {"dw 3x3 s2 112x112 (strips)", 1, 2, 112, 112, 2, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 2},
     {"dw 3x3 s2 wide rows (generic)", 1, 2, 7, 900, 2, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 2},
     {"dw 3x3 s1 tiny 1x1", 1, 3, 1, 1, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 3},
+    {"dw blocked 7x7 s1, 40 channels", 2, 40, 7, 7, 40, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 40},
+    {"dw blocked 14x14 s2, 16 channels", 1, 16, 14, 14, 16, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 16},
+    {"dw blocked 13x11 s2 odd", 1, 33, 13, 11, 33, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 33},
+    {"dw blocked 14x14 s1 (MobileNetV2)", 1, 48, 14, 14, 48, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 48},
+    {"dw blocked 12x12 s1 pad 0/2", 1, 17, 12, 12, 17, 3, 3, 1, 1, 1, 1, 0, 2, 2, 0, 17},
+    {"dw blocked 5x9 s1 asym", 1, 20, 5, 9, 20, 3, 3, 1, 1, 1, 1, 2, 0, 0, 1, 20},
+    {"dw blocked 2x2 s2 pad 2", 1, 16, 2, 2, 16, 3, 3, 2, 2, 1, 1, 2, 2, 1, 1, 16},
     {"dw 5x5 s1 (generic)", 1, 4, 12, 12, 4, 5, 5, 1, 1, 1, 1, 2, 2, 2, 2, 4},
     {"dw 3x3 s2x1 (generic)", 1, 4, 12, 12, 4, 3, 3, 2, 1, 1, 1, 1, 1, 1, 1, 4},
     {"dw 3x3 dilated (generic)", 1, 4, 12, 12, 4, 3, 3, 1, 1, 2, 2, 2, 2, 2, 2, 4},
@@ -289,14 +298,15 @@ static void random_cases(int count)
         int KH = rng_int(1, 4), KW = rng_int(1, 4), S = rng_int(1, 3);
         rt_conv2d_shape s;
         if (kind <= 1) {
-            group = rng_int(1, 12);
+            group = rng_int(1, 40);
             cg = mg = 1;
             if (kind == 0) {
                 KH = KW = 3;
                 S = rng_int(1, 2);
             }
         }
-        s = make_shape(rng_int(1, 2), group * cg, rng_int(1, 40), rng_int(1, 40), group * mg,
+        s = make_shape(rng_int(1, 2), group * cg, rng_int(1, kind == 0 ? 60 : 40),
+                       rng_int(1, kind == 0 ? 60 : 40), group * mg,
                        KH, KW, kind == 0 ? S : rng_int(1, 3), kind == 0 ? S : rng_int(1, 3),
                        kind == 0 ? 1 : rng_int(1, 2), kind == 0 ? 1 : rng_int(1, 2),
                        rng_int(0, 3), rng_int(0, 3), rng_int(0, 3), rng_int(0, 3), group);
