@@ -221,7 +221,8 @@ def worker(args):
 
     name, threads = args.model, args.threads
     result = {"model": name, "threads": threads, "status": "ERROR",
-              "omp_num_threads": os.environ.get("OMP_NUM_THREADS")}
+              "omp_num_threads": os.environ.get("OMP_NUM_THREADS"),
+              "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY")}
 
     def finish():
         with open(args.out, "w") as f:
@@ -542,7 +543,12 @@ def run_worker(args, name, onnx_path, lib_path, threads):
            "--threads", str(threads), "--runs", str(args.runs),
            "--warmup", str(args.warmup), "--seed", str(args.seed),
            "--atol", repr(args.atol), "--rtol", repr(args.rtol), "--out", out]
+    # Passive waiting: on a shared machine a spinning OpenMP thread that gets
+    # preempted stalls every join for a time slice. ONNX Runtime's own pool
+    # is not OpenMP, so this only shapes how dlc's threads wait. Override by
+    # setting OMP_WAIT_POLICY in the environment.
     env = dict(os.environ, OMP_NUM_THREADS=str(threads))
+    env.setdefault("OMP_WAIT_POLICY", "passive")
     try:
         p = subprocess.run(cmd, env=env, capture_output=True, text=True,
                            timeout=args.timeout)
