@@ -29,14 +29,15 @@
  *
  * Threads: compiled with OpenMP, a product of at least RT_GEMM_PAR_FLOPS
  * per thread runs on up to omp_get_max_threads() threads (none when called
- * from inside a parallel region).  With B prepacked, each thread takes a
- * range of row panels, packs just those rows of A and never waits for the
- * others (see rt_gemm_run); otherwise they share the packed blocks (each
- * thread packs a share, then a barrier) and split the tiles of each block
- * by column panels (or by row panels when there are fewer column panels
- * than threads).  Every tile is computed by one thread with the same
- * operations as single-threaded, so results do not depend on the thread
- * count.  rt_sgemm_batch runs small products of a batch concurrently.
+ * from inside a parallel region).  With B prepacked, each thread packs A
+ * itself and takes a range of column panels (or of row panels), and never
+ * waits for the others (see rt_gemm_run); otherwise they share the packed
+ * blocks (each thread packs a share, then a barrier) and split the tiles
+ * of each block by column panels (or by row panels when there are fewer
+ * column panels than threads).  Every tile is computed by one thread with
+ * the same operations as single-threaded, so results do not depend on the
+ * thread count.  rt_sgemm_batch runs small products of a batch
+ * concurrently.
  *
  * MR, NR and the micro-kernel depend on the target's feature macros; the
  * scratch size does not (it is computed from the largest MR and NR any
@@ -659,6 +660,8 @@ typedef struct {
     float *C;
     ptrdiff_t ldc;
     const rt_epilogue *ep;  /* NULL or something to apply */
+    ptrdiff_t apstride;     /* > 0: each thread packs all of A into its own
+                               copy at ap + tid * apstride (B prepacked) */
     ptrdiff_t kcb;          /* K slice depth: RT_GEMM_KC or RT_GEMM_KC_PACKED */
     float *ap, *bp;         /* packing buffers (aligned) */
 } rt_gemm_job;
@@ -674,9 +677,9 @@ RT_INTERNAL void rt_gemm_share(ptrdiff_t n, int tid, int nth, ptrdiff_t *lo, ptr
  * columns jc.., rows ic.., over the K slice [pc, pc + kc); the block's
  * packed A panels at ap (unless A is prepacked), its packed B panels at
  * g->bp (unless B is prepacked). */
-RT_INTERNAL void rt_gemm_tiles(const rt_gemm_job *g, ptrdiff_t jc, ptrdiff_t ic, ptrdiff_t pc,
-                               ptrdiff_t kc, ptrdiff_t jr0, ptrdiff_t jr1, ptrdiff_t ir0,
-                               ptrdiff_t ir1)
+RT_INTERNAL void rt_gemm_tiles(const rt_gemm_job *g, const float *ap, ptrdiff_t jc,
+                               ptrdiff_t ic, ptrdiff_t pc, ptrdiff_t kc, ptrdiff_t jr0,
+                               ptrdiff_t jr1, ptrdiff_t ir0, ptrdiff_t ir1)
 {
     float acc[RT_GEMM_MR * RT_GEMM_NR];
     int pa = g->ta == RT_GEMM_PACKED, pb = g->tb == RT_GEMM_PACKED;
@@ -712,7 +715,7 @@ RT_INTERNAL void rt_gemm_tiles(const rt_gemm_job *g, ptrdiff_t jc, ptrdiff_t ic,
                   + row % RT_GEMM_PH;
                 sa = RT_GEMM_PH;
             } else {
-                a = g->ap + ir * RT_GEMM_MR * RT_MIN(g->K, g->kcb);
+                a = ap + ir * RT_GEMM_MR * RT_MIN(g->K, g->kcb);
                 sa = RT_GEMM_MR;
             }
             if (pf) {
@@ -738,19 +741,23 @@ RT_INTERNAL void rt_gemm_tiles(const rt_gemm_job *g, ptrdiff_t jc, ptrdiff_t ic,
 /* The whole product, or thread tid's part of it when nth > 1 (then every
  * thread of the team calls this, for the barriers).
  *
- * Threads split each block's tiles by row panels when B is prepacked and
- * there are enough of them: each thread then packs exactly the A panels it
- * computes on, and nothing is shared that is written, so no barrier is
- * needed (a barrier costs a scheduler time slice whenever a thread of the
- * team is preempted, as on a loaded machine).  Otherwise they split by
- * column panels (or rows when there are too few columns), share the packed
- * A and B blocks and meet at barriers around each packing. */
+ * With B prepacked nothing written is shared, so there is no barrier (a
+ * barrier costs a scheduler time slice whenever a thread of the team is
+ * preempted, as on a loaded machine): each thread packs the whole A block
+ * into a copy of its own (in the space B's packing would use) and takes a
+ * share of the column panels, each B panel then serving all rows (2 %
+ * faster on BERT's products than splitting rows); without room for the
+ * copies, it takes a share of the row panels and packs just those rows.
+ * Otherwise the threads share the packed A and B blocks, meet at barriers
+ * around each packing and split by column panels (or rows when there are
+ * too few columns). */
 RT_INTERNAL void rt_gemm_run(const rt_gemm_job *g, int tid, int nth)
 {
     ptrdiff_t jc, pc, ic;
     int pa = g->ta == RT_GEMM_PACKED, pb = g->tb == RT_GEMM_PACKED;
     ptrdiff_t nir_min = (RT_MIN(g->M, RT_GEMM_MC) + RT_GEMM_MR - 1) / RT_GEMM_MR;
-    int by_rows_private = pb && nir_min >= nth;
+    int by_rows_private = pb && nir_min >= nth && !g->apstride;
+    float *apt = g->ap + tid * g->apstride;
 
     for (jc = 0; jc < g->N; jc += RT_GEMM_NC) {
         ptrdiff_t nc = RT_MIN(RT_GEMM_NC, g->N - jc);
@@ -770,6 +777,14 @@ RT_INTERNAL void rt_gemm_run(const rt_gemm_job *g, int tid, int nth)
                 ptrdiff_t mc = RT_MIN(RT_GEMM_MC, g->M - ic);
                 ptrdiff_t nir = (mc + RT_GEMM_MR - 1) / RT_GEMM_MR;
                 ptrdiff_t lo, hi;
+                if (g->apstride) {
+                    /* its own copy of the A block, its own column panels */
+                    rt_gemm_pack_a(g->ta, g->A, g->lda, ic, pc, mc, kc, RT_MIN(g->K, g->kcb),
+                                   0, nir * RT_GEMM_MR, apt);
+                    rt_gemm_share(njr, tid, nth, &lo, &hi);
+                    rt_gemm_tiles(g, apt, jc, ic, pc, kc, lo, hi, 0, nir);
+                    continue;
+                }
                 if (by_rows_private) {
                     /* the same panels on every block, so that a thread
                      * never repacks panels another one still reads */
@@ -784,7 +799,7 @@ RT_INTERNAL void rt_gemm_run(const rt_gemm_job *g, int tid, int nth)
                                    RT_MIN(g->K, g->kcb), lo * RT_GEMM_MR,
                                    hi * RT_GEMM_MR, g->ap);
                 if (by_rows_private) {
-                    rt_gemm_tiles(g, jc, ic, pc, kc, 0, njr, lo, hi);
+                    rt_gemm_tiles(g, g->ap, jc, ic, pc, kc, 0, njr, lo, hi);
                     continue;
                 }
                 if (nth > 1 && !pa) {
@@ -794,9 +809,9 @@ RT_INTERNAL void rt_gemm_run(const rt_gemm_job *g, int tid, int nth)
                  * panels when there are fewer column panels than threads */
                 if (njr >= nth) {
                     rt_gemm_share(njr, tid, nth, &lo, &hi);
-                    rt_gemm_tiles(g, jc, ic, pc, kc, lo, hi, 0, nir);
+                    rt_gemm_tiles(g, g->ap, jc, ic, pc, kc, lo, hi, 0, nir);
                 } else {
-                    rt_gemm_tiles(g, jc, ic, pc, kc, 0, njr, lo, hi);
+                    rt_gemm_tiles(g, g->ap, jc, ic, pc, kc, 0, njr, lo, hi);
                 }
                 /* the packed A (or, below, B) block is overwritten next */
                 if (nth > 1 && (!pa || (!pb && ic + RT_GEMM_MC >= g->M))) {
@@ -1036,7 +1051,17 @@ RT_INTERNAL void rt_gemm_ep(int transA, int transB, ptrdiff_t M, ptrdiff_t N, pt
                                      ((M + RT_GEMM_MR - 1) / RT_GEMM_MR)
                                          * ((N + RT_GEMM_NR - 1) / RT_GEMM_NR))
                    : 1;
+    g.apstride = 0;
 #ifdef _OPENMP
+    if (nth > 1 && transB == RT_GEMM_PACKED && transA != RT_GEMM_PACKED &&
+        (N + RT_GEMM_NR - 1) / RT_GEMM_NR >= nth) {
+        /* room for one A block per thread (B's packing space is free)? */
+        size_t mc = (size_t)RT_MIN(M, RT_GEMM_MC);
+        size_t one = (mc + RT_GEMM_MR_MAX) * (size_t)RT_MIN(K, g.kcb) + RT_GEMM_ALIGN;
+        size_t have = rt_sgemm_scratch(M, N, K) - (size_t)(g.ap - scratch);
+        if ((size_t)nth * one <= have)
+            g.apstride = (ptrdiff_t)one / RT_GEMM_ALIGN * RT_GEMM_ALIGN;
+    }
     if (nth > 1) {
         _Pragma("omp parallel num_threads(nth)")
         rt_gemm_run(&g, omp_get_thread_num(), omp_get_num_threads());
