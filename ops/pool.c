@@ -370,11 +370,84 @@ static LExpr *checked_pad_count(PoolEmit *e, int i)
     return lx_bin(k, LB_MIN, lx_div(k, room, lx_idx(k, g->d[i])), lx_idx(k, g->k[i]));
 }
 
+static void finish_window(PoolEmit *e, LStmt *parent, LExpr *res);
+
+#define MAX_UNROLLED_TAPS 32   /* windows up to this size fold into one expression */
+
+/* The taps of one window unrolled into straight-line updates of the
+ * accumulator, in the same order as emit_taps. With no tap loops, the loop
+ * over the innermost output dim has a straight-line body, which compilers
+ * vectorise; a tap loop nested inside it is not. Float max is spelled
+ * acc = v != v ? v : (v >= acc ? v : acc): the same value as the
+ * NaN-propagating LB_MAX (ties keep the later tap, any NaN tap gives NaN;
+ * of several NaNs the last is kept rather than the first), but the
+ * non-NaN part is one max instruction with no branch, and the NaN test
+ * does not depend on the accumulator. */
+static void unrolled_taps(PoolEmit *e, int i, bool *first, LStmt *parent)
+{
+    LKernel *k = e->k;
+    const Pool *g = e->g;
+    if (i == g->r) {
+        LExpr *v = lx_cast(k, e->ct, lx_load(k, e->x, tap_index(e, false)));
+        LExpr *acc = lx_var(k, e->acc), *r;
+        if (g->kind == PK_MAX) {   /* max(init, v) == v for the first tap, NaN included */
+            if (*first)
+                r = v;
+            else if (ir_dtype_is_float(e->ct))
+                r = lx_sel(k, lx_bin(k, LB_NE, v, v), v,
+                           lx_sel(k, lx_bin(k, LB_GE, v, acc), v, acc));
+            else
+                r = lx_bin(k, LB_MAX, acc, v);
+        } else {
+            if (g->kind == PK_LP) {
+                if (g->p == 1)
+                    v = lx_un(k, LU_ABS, v);
+                else if (g->p == 2)
+                    v = lx_bin(k, LB_MUL, v, v);
+                else
+                    v = lx_bin(k, LB_POW, lx_un(k, LU_ABS, v), lx_f(k, e->ct, g->p));
+            }
+            r = lx_bin(k, LB_ADD, *first ? lx_f(k, e->ct, 0) : acc, v);
+        }
+        ls_push(k, parent, ls_assign(k, e->acc, r));
+        *first = false;
+        return;
+    }
+    int64_t lo = 0, hi = g->k[i];
+    LExpr *start;
+    if (e->seg[i] == SEG_CONST) {
+        lo = e->jlo[i];
+        hi = e->jhi[i];
+        start = lx_idx(k, e->base[i]);
+    } else {
+        start = window_start(e, i);
+    }
+    for (int64_t j = lo; j < hi; j++) {
+        e->xc[i] = lx_addi(k, start, j * g->d[i]);
+        unrolled_taps(e, i + 1, first, parent);
+    }
+}
+
 /* One output position: initialise, walk the taps, store. */
 static void emit_window(PoolEmit *e, LStmt *parent)
 {
     LKernel *k = e->k;
     const Pool *g = e->g;
+    if (!e->checked && !e->ix) {
+        int64_t taps = 1;
+        for (int i = 0; i < g->r; i++)
+            taps *= e->seg[i] == SEG_CONST ? e->jhi[i] - e->jlo[i] : g->k[i];
+        if (taps >= 1 && taps <= MAX_UNROLLED_TAPS) {
+            if (e->acc < 0)
+                e->acc = lk_var(k, e->ct);
+            bool first = true;
+            unrolled_taps(e, 0, &first, parent);
+            finish_window(e, parent, lx_var(k, e->acc));
+            return;
+        }
+    }
+    if (e->acc < 0)
+        e->acc = lk_var(k, e->ct);
     LExpr *init;
     if (g->kind != PK_MAX)
         init = lx_f(k, e->ct, 0);
@@ -391,8 +464,14 @@ static void emit_window(PoolEmit *e, LStmt *parent)
     if (e->ix)
         ls_push(k, parent, ls_assign(k, e->arg, lx_idx(k, -1)));
     emit_taps(e, 0, parent);
+    finish_window(e, parent, lx_var(k, e->acc));
+}
 
-    LExpr *res = lx_var(k, e->acc);
+/* Scale or root the folded taps res and store the output position. */
+static void finish_window(PoolEmit *e, LStmt *parent, LExpr *res)
+{
+    LKernel *k = e->k;
+    const Pool *g = e->g;
     if (g->kind == PK_AVG) {
         LExpr *div;
         if (!e->checked) {
@@ -521,7 +600,7 @@ static bool lower_pool(Node *n, Diag *d, PoolKind kind)
         if (bodies > MAX_BODIES)
             e.checked = true;
     }
-    e.acc = lk_var(k, e.ct);
+    e.acc = -1;   /* allocated by the first window that needs it */
     e.cnt = kind == PK_AVG && e.checked && !g.include_pad ? lk_var(k, e.ct) : -1;
     e.arg = e.ix ? lk_var(k, DT_INT64) : -1;
     e.pvar = lk_var(k, DT_INT64);
@@ -628,7 +707,7 @@ static bool lower_global(Node *n, Diag *d, PoolKind kind)
     e.x = x;
     e.y = y;
     e.ct = lw_compute_type(x->dtype);
-    e.acc = lk_var(k, e.ct);
+    e.acc = -1;   /* allocated by the first window that needs it */
     e.cnt = e.arg = -1;
     e.pvar = lk_var(k, DT_INT64);
     LStmt *loop = ls_for(k, e.pvar, planes);
