@@ -113,6 +113,12 @@ else()
             --work ${CMAKE_BINARY_DIR}/models-epilogue --require-fused)
   set_tests_properties(models/epilogue PROPERTIES TIMEOUT 1200)
 
+  # Pooling edge cases (NaN, infinities, signed zeros, borders) vs a float64 reference.
+  add_test(NAME models/pool
+    COMMAND ${PY} ${CMAKE_SOURCE_DIR}/tests/models/pool.py --dlc $<TARGET_FILE:dlc>
+            --work ${CMAKE_BINARY_DIR}/models-pool)
+  set_tests_properties(models/pool PROPERTIES TIMEOUT 600)
+
   # Loop-level OpenMP: the same source with and without -fopenmp, gcc and clang.
   add_test(NAME models/threads
     COMMAND ${PY} ${CMAKE_SOURCE_DIR}/tests/models/threads.py --dlc $<TARGET_FILE:dlc>
