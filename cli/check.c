@@ -272,27 +272,20 @@ int cli_check(int argc, char **argv)
     r.out_c = out_c;
     r.name = "model";
     r.command_line = "check";
+    Graph *g = NULL;    /* the compiled graph: input/output names and shapes */
+    r.graph_out = &g;
     int status = cli_compile(&r);
     if (status == EXIT_OK && !build_harness(dir)) {
         fprintf(stderr, "dlc: error: %s: internal error: the generated code did not compile\n",
                 r.model);
         status = EXIT_INTERNAL;
     }
-    if (status == EXIT_OK) {
-        /* Re-read the model for input/output metadata (names, shapes). */
-        Diag d;
-        diag_init(&d, r.model);
-        Graph *g = fe_load_model(r.model, &d);
-        PlanStats stats;
-        if (!g || !pass_pipeline(g, &r.passes, &stats, &d))
-            status = EXIT_INTERNAL;
-        for (int s = 0; s < nsets && status != EXIT_INTERNAL; s++) {
-            int st = check_set(sets[s], dir, g, &t);
-            if (st > status)
-                status = st;
-        }
-        ir_graph_free(g);
+    for (int s = 0; s < nsets && status != EXIT_INTERNAL && g; s++) {
+        int st = check_set(sets[s], dir, g, &t);
+        if (st > status)
+            status = st;
     }
+    ir_graph_free(g);
     if (!keep)
         cli_remove_tree(dir);
     if (status == EXIT_OK)
