@@ -344,6 +344,36 @@ RT_INTERNAL void rt_conv_store(const rt_conv_tile *t, const rt_conv_out *o,
     }
 }
 
+/* Starts fetching the lines the store will touch (the residual to read,
+ * the output to own) while the sums run: the rows of a panel lie a plane
+ * apart, a stride no hardware prefetcher follows, and without this the
+ * store waited on them (ResNet-50's 56x56 1x1 convolutions with a
+ * residual ran at half the speed of those without). */
+RT_CONV_INLINE void rt_conv_prefetch_out(const rt_conv_tile *t,
+                                         const rt_conv_out *o)
+{
+#if defined(__GNUC__)
+    ptrdiff_t a = t->yo[0], b = t->yo[1] + (t->cnt[1] > 0 ? t->cnt[1] - 1 : 0);
+    int r;
+    if (!t->cnt[0] && !t->cnt[1])
+        return;
+    if (!t->cnt[0])
+        a = t->yo[1];
+    for (r = 0; r < o->mr; r++) {
+        const float *yr = o->y + r * o->ldy;
+        __builtin_prefetch(yr + a, 1, 3);
+        __builtin_prefetch(yr + b, 1, 3);
+        if (o->res) {
+            __builtin_prefetch(o->res + r * o->ldy + a, 0, 3);
+            __builtin_prefetch(o->res + r * o->ldy + b, 0, 3);
+        }
+    }
+#else
+    (void)t;
+    (void)o;
+#endif
+}
+
 /* ---- micro-kernels ------------------------------------------------------- */
 /* acc[r][j] = sum_{c < nc, t < kk} wp[(c*kk + t)*MR + r] *
  *             src[c*cs + toff[t] + p0 + j], lanes j of t->lm only. */
@@ -448,6 +478,7 @@ RT_INTERNAL RT_NOINLINE void rt_conv_kernel(const float *restrict wp,
     const __mmask16 m0 = (__mmask16)t->lm[0], m1 = (__mmask16)t->lm[1];
     const float *bc = src + t->p0;
     ptrdiff_t c, i;
+    rt_conv_prefetch_out(t, o);
     for (c = 0; c < nc; c++, bc += cs) {
         for (i = 0; i < kk; i++) {
             const float *b = bc + toff[i];
