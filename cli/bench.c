@@ -219,6 +219,9 @@ static void bench_usage(FILE *f)
             "  --shape NAME=DxDxD     bind an input's symbolic dims (repeatable)\n"
             "  --no-fuse              keep every elementwise op in its own loop\n"
             "  --no-winograd          direct 3x3 convolutions (no Winograd F(4x4,3x3))\n"
+            "  --blas builtin|openblas  float MatMul/Gemm on the built-in GEMM (default) or\n"
+            "                         OpenBLAS (linked through pkg-config openblas;\n"
+            "                         OPENBLAS_NUM_THREADS = --threads unless set)\n"
             "  --keep DIR             keep the generated files and the harness in DIR\n"
             "\n"
             "CC picks the C compiler; DLC_BENCH_CFLAGS adds flags.\n"
@@ -413,6 +416,7 @@ typedef struct {
     int nflags;
     char *extra;                /* DLC_BENCH_CFLAGS, split in place */
     bool openmp;
+    bool openblas;              /* model.c calls OpenBLAS: its flags after the sources */
 } Toolchain;
 
 static bool cc_accepts(const Toolchain *t, const char *flag, const char *dir)
@@ -473,9 +477,12 @@ static bool build(const Toolchain *t, const char *dir, const char *name, const c
     argv[n++] = spath;
     if (with_model)
         argv[n++] = mpath;
+    char *blas = with_model && t->openblas ? cli_openblas_flags(dir, argv, &n, 38) : NULL;
     argv[n++] = "-lm";
     argv[n] = NULL;
-    return cli_run_argv(argv, NULL, false) == 0;
+    bool ok = cli_run_argv(argv, NULL, false) == 0;
+    free(blas);
+    return ok;
 }
 
 static void results_free(Results *res)
@@ -668,6 +675,8 @@ static void print_text(const BenchOptions *o, const Toolchain *t, const Results 
     printf("bench: %s: %s", base_name(o->r.model), t->cc);
     for (int i = 0; i < t->nflags; i++)
         printf(" %s", t->flags[i]);
+    if (t->openblas)
+        printf(" -lopenblas");
     printf(", %d thread%s, %d runs after %d warm-up\n", o->threads, o->threads > 1 ? "s" : "",
            o->runs, o->warmup);
     char b[4][32];
@@ -714,7 +723,8 @@ static void print_json(const BenchOptions *o, const Toolchain *t, const Results 
         printf("%s", i ? ", " : "");
         json_string(t->flags[i]);
     }
-    printf("], \"threads\": %d, \"openmp\": %s, \"runs\": %d, \"warmup\": %d", o->threads,
+    printf("], \"blas\": \"%s\"", t->openblas ? "openblas" : "builtin");
+    printf(", \"threads\": %d, \"openmp\": %s, \"runs\": %d, \"warmup\": %d", o->threads,
            t->openmp ? "true" : "false", o->runs, o->warmup);
     printf(", \"times_ms\": [");
     for (int i = 0; i < res->nruns; i++)
@@ -798,6 +808,7 @@ static int bench_run(BenchOptions *o, const char *dir)
 
     Toolchain t;
     pick_toolchain(&t, o->threads, dir);
+    t.openblas = o->r.passes.blas == IR_BLAS_OPENBLAS;
     if (o->threads > 1 && t.openmp && !source_uses_openmp(out_c))
         fprintf(stderr, "dlc: warning: the generated code has no OpenMP kernels yet: "
                         "--threads %d changes nothing\n", o->threads);
@@ -811,6 +822,8 @@ static int bench_run(BenchOptions *o, const char *dir)
     char path[CLI_DIR_MAX + 64];
     snprintf(path, sizeof path, "%d", o->threads);
     setenv("OMP_NUM_THREADS", path, 1);
+    if (t.openblas)
+        setenv("OPENBLAS_NUM_THREADS", path, 0);   /* unless the caller chose */
     int nargs = ninputs + 4;
     char **argv = calloc((size_t)nargs + 1, sizeof *argv);
     for (int i = 0; i < nargs; i++) {

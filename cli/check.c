@@ -180,7 +180,7 @@ static int check_set(const char *set, const char tmp[CLI_DIR_MAX], Graph *model,
 }
 
 /* Builds harness from model.c in dir; false when the C compiler fails. */
-static bool build_harness(const char dir[CLI_DIR_MAX])
+static bool build_harness(const char dir[CLI_DIR_MAX], bool openblas)
 {
     char hpath[CLI_DIR_MAX + 32], mpath[CLI_DIR_MAX + 32], opath[CLI_DIR_MAX + 32];
     snprintf(hpath, sizeof hpath, "%s/harness.c", dir);
@@ -206,9 +206,11 @@ static bool build_harness(const char dir[CLI_DIR_MAX])
     argv[n++] = opath;
     argv[n++] = hpath;
     argv[n++] = mpath;
+    char *blas = openblas ? cli_openblas_flags(dir, argv, &n, 60) : NULL;
     argv[n++] = "-lm";
     argv[n] = NULL;
     int rc = cli_run_argv(argv, NULL, false);
+    free(blas);
     free(extra_copy);
     return rc == 0;
 }
@@ -261,7 +263,7 @@ int cli_check(int argc, char **argv)
     }
     if (!r.model || nsets == 0) {
         fprintf(stderr, "usage: dlc check MODEL.onnx DATASET_DIR... [--atol X] [--rtol Y] "
-                        "[--shape N=DxD] [--keep DIR]\n");
+                        "[--shape N=DxD] [--blas builtin|openblas] [--keep DIR]\n");
         return EXIT_USAGE;
     }
     char dir[CLI_DIR_MAX];
@@ -275,7 +277,7 @@ int cli_check(int argc, char **argv)
     Graph *g = NULL;    /* the compiled graph: input/output names and shapes */
     r.graph_out = &g;
     int status = cli_compile(&r);
-    if (status == EXIT_OK && !build_harness(dir)) {
+    if (status == EXIT_OK && !build_harness(dir, r.passes.blas == IR_BLAS_OPENBLAS)) {
         fprintf(stderr, "dlc: error: %s: internal error: the generated code did not compile\n",
                 r.model);
         status = EXIT_INTERNAL;

@@ -36,6 +36,10 @@ void *cli_read_bytes(const char *path, size_t n);     /* malloc'd; NULL on failu
 bool cli_work_dir(const char *keep, const char *tag, char dir[CLI_DIR_MAX]);
 void cli_remove_tree(const char *dir);                  /* a folder of plain files */
 int cli_count_files(const char *dir, const char *prefix);   /* PREFIX_0.pb, PREFIX_1.pb ... */
+/* OpenBLAS's compile and link flags (`pkg-config --cflags --libs openblas`,
+ * else -lopenblas; the pkg-config output goes through a file in dir),
+ * appended to argv[*n .. max); returns the malloc'd text they point into. */
+char *cli_openblas_flags(const char *dir, char **argv, int *n, int max);
 /* set/input_I.pb, checked against the model's input i; NULL after a diagnostic. */
 Value *cli_load_input(Graph *model, const char *set, int i, Diag *d);
 

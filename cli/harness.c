@@ -121,3 +121,30 @@ Value *cli_load_input(Graph *model, const char *set, int i, Diag *d)
     }
     return v;
 }
+
+char *cli_openblas_flags(const char *dir, char **argv, int *n, int max)
+{
+    char out[CLI_DIR_MAX + 32];
+    snprintf(out, sizeof out, "%s/openblas-flags.txt", dir);
+    char *pc[] = {"pkg-config", "--cflags", "--libs", "openblas", NULL};
+    char *text = NULL;
+    if (cli_run_argv(pc, out, true) == 0) {
+        FILE *f = fopen(out, "r");
+        if (f) {
+            text = calloc(4096, 1);
+            if (text && fread(text, 1, 4095, f) == 0) {
+                free(text);
+                text = NULL;
+            }
+            fclose(f);
+        }
+    }
+    remove(out);
+    if (!text || !strstr(text, "-l")) {
+        free(text);
+        text = strdup("-lopenblas");
+    }
+    for (char *tok = strtok(text, " \t\n"); tok && *n < max; tok = strtok(NULL, " \t\n"))
+        argv[(*n)++] = tok;
+    return text;
+}

@@ -24,6 +24,8 @@ static void usage(FILE *f)
             "  --weights embed|file   weights inside OUT.c (default) or in OUT.weights\n"
             "  --no-fuse              keep every elementwise op in its own loop\n"
             "  --no-winograd          direct 3x3 convolutions (no Winograd F(4x4,3x3))\n"
+            "  --blas builtin|openblas  float MatMul/Gemm on the built-in GEMM (default) or\n"
+            "                         OpenBLAS's cblas_sgemm (then link with -lopenblas)\n"
             "  --profile              time each kernel (tables in OUT.h; not reentrant)\n"
             "  -v                     report each pass, its time and the arena size\n"
             "  --help, --version\n"
@@ -66,7 +68,7 @@ int cli_compile_option(CompileRequest *r, int argc, char **argv, int *i)
         return 1;
     }
     if (strcmp(a, "--name") == 0 || strcmp(a, "--shape") == 0 || strcmp(a, "--weights") == 0 ||
-        strcmp(a, "-o") == 0) {
+        strcmp(a, "--blas") == 0 || strcmp(a, "-o") == 0) {
         if (!val) {
             fprintf(stderr, "dlc: error: %s needs a value\n", a);
             return 0;
@@ -82,6 +84,13 @@ int cli_compile_option(CompileRequest *r, int argc, char **argv, int *i)
                 return 0;
             }
             r->weights_file = strcmp(val, "file") == 0;
+        } else if (strcmp(a, "--blas") == 0) {
+            if (strcmp(val, "builtin") && strcmp(val, "openblas")) {
+                fprintf(stderr, "dlc: error: --blas takes 'builtin' or 'openblas', not '%s'\n",
+                        val);
+                return 0;
+            }
+            r->passes.blas = strcmp(val, "openblas") == 0 ? IR_BLAS_OPENBLAS : IR_BLAS_BUILTIN;
         } else {
             PassOptions *o = &r->passes;
             if (o->nbindings == PASS_MAX_BINDINGS ||

@@ -119,6 +119,10 @@ static void provenance(Emit *e, Printer *p)
     pr(p, ".\n * Options: ");
     pr_comment_text(p, e->o->command_line ? e->o->command_line : "");
     pr(p, "\n * Do not edit: regenerate with dlc. */\n");
+    for (int i = 0; i < cg_runtime_unit_count; i++)
+        if (e->units[i] && strcmp(cg_runtime_units[i].name, "blas_openblas") == 0)
+            pr(p, "/* Needs OpenBLAS (dlc --blas openblas): model.c includes <cblas.h>;\n"
+                  " * link with -lopenblas (pkg-config --cflags --libs openblas). */\n");
 }
 
 /* ---- weights ---- */

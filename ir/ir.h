@@ -163,7 +163,12 @@ typedef struct Graph {
     Value **outputs;
     int noutputs;
     const char *producer_name;
+    int blas;               /* GEMM backend float products lower to: IR_BLAS_* */
 } Graph;
+
+/* Graph.blas: the built-in runtime GEMM (runtime/gemm.c), or cblas_sgemm
+ * (runtime/blas_openblas.c; dlc --blas openblas). */
+enum { IR_BLAS_BUILTIN = 0, IR_BLAS_OPENBLAS = 1 };
 
 Graph *ir_graph_new(const char *file);
 void ir_graph_free(Graph *g);

@@ -13,7 +13,10 @@
  * Other dtypes, products whose inputs are all constant (so that folding can
  * interpret them) and batches too many to unroll lower to a loop nest that
  * accumulates each output element over k, followed by the epilogue as a
- * loop (lw_apply_epilogue). */
+ * loop (lw_apply_epilogue).
+ * With `dlc --blas openblas` (Graph.blas) the same float32 products call
+ * OpenBLAS instead (lower_blas, runtime/blas_openblas.c): plain row-major
+ * operands, nothing prepacked, the epilogue applied after the product. */
 #include "ops.h"
 
 #include "../runtime/rt.h"
@@ -166,13 +169,14 @@ typedef struct {
     int ta, tb;
 } Ops;
 
-/* One rt_sgemm / rt_sgemm_ep_flat call; M may cover several stacked
- * matrices of A and Y. */
+/* One rt_sgemm / rt_sgemm_ep_flat call, or with `blas` one rt_blas_sgemm_ep
+ * (always with the epilogue's arguments, no scratch); M may cover several
+ * stacked matrices of A and Y. */
 static void sgemm_call(LKernel *k, const Prod *p, const Ops *o, const Epi *e, int64_t M,
-                       int64_t aoff, int64_t boff, int64_t yoff, float beta)
+                       int64_t aoff, int64_t boff, int64_t yoff, float beta, bool blas)
 {
-    bool ep = epi_any(e);
-    LStmt *c = ls_call(k, ep ? "rt_sgemm_ep_flat" : "rt_sgemm");
+    bool ep = epi_any(e) || blas;
+    LStmt *c = ls_call(k, blas ? "rt_blas_sgemm_ep" : ep ? "rt_sgemm_ep_flat" : "rt_sgemm");
     c->flops = 2.0 * (double)M * (double)p->N * (double)p->K;
     ls_arg_int(k, c, o->ta);
     ls_arg_int(k, c, o->tb);
@@ -202,17 +206,21 @@ static void sgemm_call(LKernel *k, const Prod *p, const Ops *o, const Epi *e, in
         ls_arg_float(k, c, e->alpha);
         ls_arg_float(k, c, e->beta);
     }
-    if (k->scratch_bytes > 0)
+    if (blas)
+        ;   /* OpenBLAS brings its own buffers */
+    else if (k->scratch_bytes > 0)
         ls_arg_scratch(k, c);
     else
         ls_arg_null(k, c);
     ls_push(k, k->root, c);
 }
 
-/* rt_sgemm_batch: nbatch products, each operand a constant stride apart. */
-static void sgemm_batch_call(LKernel *k, const Prod *p, int64_t nbatch, int64_t sa, int64_t sb)
+/* rt_sgemm_batch (or rt_blas_sgemm_batch, no scratch): nbatch products,
+ * each operand a constant stride apart. */
+static void sgemm_batch_call(LKernel *k, const Prod *p, int64_t nbatch, int64_t sa, int64_t sb,
+                             bool blas)
 {
-    LStmt *c = ls_call(k, "rt_sgemm_batch");
+    LStmt *c = ls_call(k, blas ? "rt_blas_sgemm_batch" : "rt_sgemm_batch");
     c->flops = 2.0 * (double)nbatch * (double)p->M * (double)p->N * (double)p->K;
     ls_arg_int(k, c, nbatch);
     ls_arg_int(k, c, p->ta);
@@ -231,7 +239,9 @@ static void sgemm_batch_call(LKernel *k, const Prod *p, int64_t nbatch, int64_t 
     ls_arg_buf(k, c, p->y, 0);
     ls_arg_int(k, c, p->N);
     ls_arg_int(k, c, p->M * p->N);
-    if (k->scratch_bytes > 0)
+    if (blas)
+        ;
+    else if (k->scratch_bytes > 0)
         ls_arg_scratch(k, c);
     else
         ls_arg_null(k, c);
@@ -325,6 +335,49 @@ static bool c_as_epi(const Prod *p, Epi *e)
     return false;
 }
 
+/* Batch b's element offsets into A and B. */
+static void batch_offsets(const Prod *p, int64_t b, int64_t *aoff, int64_t *boff)
+{
+    int64_t rest = b;
+    *aoff = *boff = 0;
+    for (int d = p->nb - 1; d >= 0; d--) {
+        int64_t i = rest % p->bdim[d];
+        rest /= p->bdim[d];
+        *aoff += i * p->astr[d];
+        *boff += i * p->bstr[d];
+    }
+}
+
+/* --blas openblas: the product on cblas_sgemm (runtime/blas_openblas.c)
+ * over the operands as stored, row-major (constants stay unpacked), its
+ * epilogue a pass over each result after the call. Batches as the built-in
+ * lowering splits them: stacked into one call, one strided-batch call, or
+ * one call per batch matrix. */
+static bool lower_blas(LKernel *k, const Prod *p, const Epi *e, bool stack, bool uniform,
+                       int64_t sa, int64_t sb, float beta)
+{
+    int64_t nbatch = 1;
+    for (int d = 0; d < p->nb; d++)
+        nbatch *= p->bdim[d];
+    k->runtime = "blas_openblas";
+    k->scratch_bytes = 0;
+    Ops o = {p->a, p->b, p->ta, p->tb};
+    if (stack) {
+        sgemm_call(k, p, &o, e, nbatch * p->M, 0, 0, 0, beta, true);
+        return true;
+    }
+    if (uniform && !epi_any(e) && beta == 0.0f) {
+        sgemm_batch_call(k, p, nbatch, sa, sb, true);
+        return true;
+    }
+    for (int64_t b = 0; b < nbatch; b++) {
+        int64_t aoff, boff;
+        batch_offsets(p, b, &aoff, &boff);
+        sgemm_call(k, p, &o, e, p->M, aoff, boff, b * p->M * p->N, beta, true);
+    }
+    return true;
+}
+
 /* Lowers p into n's kernel: runtime calls for float32, loops otherwise;
  * then n->epi. */
 static bool lower_prod(Node *n, const Prod *p)
@@ -384,12 +437,14 @@ static bool lower_prod(Node *n, const Prod *p)
         ls_push(k, k->root, loop);
         beta = p->beta;
     }
+    if (g->blas == IR_BLAS_OPENBLAS)
+        return lower_blas(k, p, &e, stack, uniform, sa, sb, beta);
     if (!stack && uniform && !epi_any(&e) && beta == 0.0f) {
         k->runtime = "gemm";
         k->scratch_bytes = (int64_t)rt_sgemm_batch_scratch((ptrdiff_t)nbatch, (ptrdiff_t)p->M,
                                                            (ptrdiff_t)p->N, (ptrdiff_t)p->K) *
                            (int64_t)sizeof(float);
-        sgemm_batch_call(k, p, nbatch, sa, sb);
+        sgemm_batch_call(k, p, nbatch, sa, sb, false);
         return true;
     }
 
@@ -406,7 +461,7 @@ static bool lower_prod(Node *n, const Prod *p)
     }
     if (stack) {
         set_scratch(k, rows, p->N, p->K);
-        sgemm_call(k, p, &o, &e, rows, 0, 0, 0, beta);
+        sgemm_call(k, p, &o, &e, rows, 0, 0, 0, beta, false);
         return true;
     }
     set_scratch(k, p->M, p->N, p->K);
@@ -419,7 +474,7 @@ static bool lower_prod(Node *n, const Prod *p)
             boff += i * p->bstr[d];
         }
         sgemm_call(k, p, &o, &e, p->M, o.ta == RT_GEMM_PACKED ? 0 : aoff,
-                   o.tb == RT_GEMM_PACKED ? 0 : boff, b * p->M * p->N, beta);
+                   o.tb == RT_GEMM_PACKED ? 0 : boff, b * p->M * p->N, beta, false);
     }
     return true;
 }

@@ -17,6 +17,7 @@ typedef struct {
     bool verbose;           /* -v: per-pass report on stderr */
     bool no_fuse;
     bool no_winograd;       /* --no-winograd: no Winograd convolutions */
+    int blas;               /* --blas: IR_BLAS_BUILTIN or IR_BLAS_OPENBLAS (Graph.blas) */
 } PassOptions;
 
 typedef struct {

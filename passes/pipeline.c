@@ -47,6 +47,7 @@ bool pass_pipeline(Graph *g, const PassOptions *o, PlanStats *stats, Diag *d)
 {
     bind_opts = o;
     plan_stats = stats;
+    g->blas = o->blas;      /* read by the GEMM lowering (ops/matmul.c) */
     bool ok = true;
     ok = run("resolve", ok, pass_resolve, g, o, d);
     ok = run("verify", ok, ir_verify, g, o, d);

@@ -1,0 +1,120 @@
+/* rt-deps: epilogue */
+/* blas_openblas.c - float GEMM through OpenBLAS (cblas_sgemm), for models
+ * compiled with `dlc --blas openblas`.
+ *
+ * The one kernel file that needs a library: it includes <cblas.h> and the
+ * program must link -lopenblas (model.c and model.h say so at the top when
+ * this file is pasted in; `dlc bench` and `dlc check` add the flags).
+ * Codegen pastes it only into such models.  Built as an ordinary
+ * translation unit (dlc itself, the unit tests) it is empty unless
+ * RT_WITH_OPENBLAS is defined, so dlc builds without OpenBLAS.
+ *
+ *   rt_blas_sgemm_ep   C = ep(alpha op(A) op(B) + beta C), the arguments of
+ *                      rt_sgemm_ep_flat (gemm.c) less the scratch: trans
+ *                      flags 0 / 1 only (operands are never prepacked),
+ *                      row strides lda, ldb, ldc, ldr;
+ *   rt_blas_sgemm_batch nbatch such products without epilogue, operands a
+ *                      constant stride apart (one cblas_sgemm each: 0.3.21
+ *                      has no batched call).
+ *
+ * Unlike gemm.c the epilogue (bias, residual, activation; rt_epilogue_block)
+ * is a second pass over C once OpenBLAS has written it, row blocks shared
+ * among OpenMP threads when built with -fopenmp.  A residual that is C
+ * itself (same pointer and row stride) with beta 0 is folded into the
+ * product as beta 1.  alpha == 0 or K == 0: A and B are not read.
+ * Threads inside cblas_sgemm are OpenBLAS's own (OPENBLAS_NUM_THREADS, or
+ * OMP_NUM_THREADS with the OpenMP build of the library).
+ */
+#if defined(RT_EMBED) || defined(RT_WITH_OPENBLAS)
+
+#ifndef RT_EMBED
+#include "rt.h"
+#endif
+
+#include <cblas.h>
+
+#ifdef _OPENMP
+#  include <omp.h>
+#endif
+
+/* Outputs smaller than this many floats take the epilogue on one thread. */
+#define RT_BLAS_EPI_PAR 65536
+
+/* C[0..M) x [0..N) = beta * C (beta 0: zeros, whatever C held). */
+RT_INTERNAL void rt_blas_openblas_scale(ptrdiff_t M, ptrdiff_t N, float beta, float *C,
+                                        ptrdiff_t ldc)
+{
+    ptrdiff_t i, j;
+    for (i = 0; i < M; i++)
+        for (j = 0; j < N; j++)
+            C[i * ldc + j] = beta == 0.0f ? 0.0f : beta * C[i * ldc + j];
+}
+
+RT_INTERNAL void rt_blas_openblas_epilogue(const rt_epilogue *ep, float *C, ptrdiff_t ldc,
+                                           ptrdiff_t M, ptrdiff_t N)
+{
+#ifdef _OPENMP
+    if ((double)M * (double)N >= RT_BLAS_EPI_PAR && M > 1 && !omp_in_parallel() &&
+        omp_get_max_threads() > 1) {
+        int nth = omp_get_max_threads();
+        if ((ptrdiff_t)nth > M)
+            nth = (int)M;
+        _Pragma("omp parallel num_threads(nth)")
+        {
+            ptrdiff_t t = omp_get_thread_num(), T = omp_get_num_threads();
+            ptrdiff_t r0 = M * t / T, r1 = M * (t + 1) / T;
+            rt_epilogue_block(ep, C, ldc, r0, r1 - r0, 0, N);
+        }
+        return;
+    }
+#endif
+    rt_epilogue_block(ep, C, ldc, 0, M, 0, N);
+}
+
+RT_API void rt_blas_sgemm_ep(int transA, int transB, ptrdiff_t M, ptrdiff_t N, ptrdiff_t K,
+                             float alpha, const float *A, ptrdiff_t lda, const float *B,
+                             ptrdiff_t ldb, float beta, float *C, ptrdiff_t ldc,
+                             const float *bias, int bias_rows, const float *residual,
+                             ptrdiff_t ldr, int act, float act_alpha, float act_beta)
+{
+    rt_epilogue e;
+    if (M <= 0 || N <= 0)
+        return;
+    e.bias = bias;
+    e.bias_rows = bias_rows;
+    e.residual = residual;
+    e.ldr = ldr;
+    e.act = act;
+    e.alpha = act_alpha;
+    e.beta = act_beta;
+    if (residual == C && ldr == ldc && beta == 0.0f) {
+        e.residual = NULL;
+        beta = 1.0f;
+    }
+    if (K <= 0 || alpha == 0.0f)
+        rt_blas_openblas_scale(M, N, beta, C, ldc);
+    else
+        cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans,
+                    transB ? CblasTrans : CblasNoTrans, (int)M, (int)N, (int)K, alpha, A,
+                    (int)lda, B, (int)ldb, beta, C, (int)ldc);
+    if (e.bias || e.residual || e.act != RT_ACT_NONE)
+        rt_blas_openblas_epilogue(&e, C, ldc, M, N);
+}
+
+RT_API void rt_blas_sgemm_batch(ptrdiff_t nbatch, int transA, int transB, ptrdiff_t M,
+                                ptrdiff_t N, ptrdiff_t K, float alpha, const float *A,
+                                ptrdiff_t lda, ptrdiff_t strideA, const float *B, ptrdiff_t ldb,
+                                ptrdiff_t strideB, float beta, float *C, ptrdiff_t ldc,
+                                ptrdiff_t strideC)
+{
+    ptrdiff_t b;
+    for (b = 0; b < nbatch; b++)
+        rt_blas_sgemm_ep(transA, transB, M, N, K, alpha, A + b * strideA, lda, B + b * strideB,
+                         ldb, beta, C + b * strideC, ldc, NULL, 0, NULL, 0, RT_ACT_NONE, 0.0f,
+                         0.0f);
+}
+
+#else
+/* ISO C wants something in a translation unit. */
+typedef int rt_blas_openblas_unused;
+#endif
