@@ -114,4 +114,19 @@ RT_API void rt_epilogue_block(const rt_epilogue *ep, float *c, ptrdiff_t ldc, pt
  * among threads. */
 RT_API void rt_softmax(const float *x, float *y, ptrdiff_t rows, ptrdiff_t len, int log_softmax);
 
+/* ---- attention.c (rt-deps: gemm epilogue) ---------------------------- */
+
+/* Fused attention per (batch, head), see rt_attention_shape (rt_common.h):
+ * O = softmax(scale * Q K^T + mask) V, the softmax over each row of Sk
+ * scores (max subtracted first), mask NULL for none.  No transposed copy of
+ * Q, K, V or O is made; the scores stay in scratch, a block of query rows
+ * at a time.  O must not overlap Q, K, V or the mask.  Compiled with
+ * OpenMP, (batch, head, row block) items are shared among threads (not
+ * inside a parallel region); results do not depend on the thread count.
+ * scratch: rt_attention_scratch(s) floats (0 for an empty problem). */
+RT_API size_t rt_attention_scratch(const rt_attention_shape *s);
+RT_API void rt_attention(const rt_attention_shape *s, float scale, const float *q,
+                         const float *k, const float *v, const float *mask, float *o,
+                         float *scratch);
+
 #endif /* RT_H */

@@ -83,6 +83,19 @@ typedef struct {
     int group;          /* C % group == 0 and M % group == 0 */
 } rt_conv2d_shape;
 
+/* Fused self-attention (attention.c), per batch b and head h:
+ *   O[b,h] = softmax(scale * Q[b,h] K[b,h]^T + mask[b,h]) V[b,h]
+ * Q[b,h] is Sq x D, K[b,h] Sk x D, V[b,h] Sk x Dv, O[b,h] Sq x Dv; element
+ * (b, h, row, col) of Q sits at q[b*qb + h*qh + row*qi + col] (the last
+ * axis contiguous), likewise K (kb, kh, kj), V (vb, vh, vj), O (ob, oh, oi).
+ * The mask (optional) is read at b*mb + h*mh + row*mi + col*mj; a stride 0
+ * broadcasts (mj is 0 or 1). */
+typedef struct {
+    ptrdiff_t B, H, Sq, Sk, D, Dv;
+    ptrdiff_t qb, qh, qi, kb, kh, kj, vb, vh, vj, ob, oh, oi;
+    ptrdiff_t mb, mh, mi, mj;
+} rt_attention_shape;
+
 /* Convolution algorithms (conv.c: rt_conv2d_algo picks one from the shape;
  * the packed weight layout and the scratch size follow from both). */
 enum {
