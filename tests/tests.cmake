@@ -125,6 +125,27 @@ else()
             --work ${CMAKE_BINARY_DIR}/models-threads --cc gcc clang)
   set_tests_properties(models/threads PROPERTIES TIMEOUT 1200)
 
+  # --blas openblas (float MatMul/Gemm on cblas_sgemm): the MLP and attention
+  # models against ONNX Runtime (run.py's tolerances; the generated code must
+  # call OpenBLAS), and every Gemm/MatMul conformance case through a dlc that
+  # adds --blas openblas. Only where OpenBLAS is installed (scripts/setup.sh).
+  find_library(DLC_OPENBLAS_LIB openblas)
+  if(DLC_OPENBLAS_LIB)
+    add_test(NAME models/openblas
+      COMMAND ${PY} ${CMAKE_SOURCE_DIR}/tests/models/run.py --dlc $<TARGET_FILE:dlc>
+              --work ${CMAKE_BINARY_DIR}/models-openblas --only mlp attention --blas openblas)
+    set_tests_properties(models/openblas PROPERTIES TIMEOUT 600
+                         ENVIRONMENT "DLC_CHECK_CFLAGS=-O3 -march=native")
+    add_test(NAME conformance/openblas
+      COMMAND ${PY} ${CMAKE_SOURCE_DIR}/tests/conformance/run.py
+              --dlc ${CMAKE_SOURCE_DIR}/tests/models/dlc_blas.sh
+              --data ${ONNX_DATA} --report ${CMAKE_BINARY_DIR}/conformance-openblas
+              --passing ${CMAKE_SOURCE_DIR}/tests/conformance/passing.txt --check-regressions
+              --filter "node/test_(gemm|matmul)|pytorch-converted/test_(Linear|Bilinear)|pytorch-operator/test_operator_(mm|addmm|matmul)")
+    set_tests_properties(conformance/openblas PROPERTIES FIXTURES_REQUIRED onnx_data
+                         TIMEOUT 600 ENVIRONMENT "DLC=$<TARGET_FILE:dlc>")
+  endif()
+
   # The same models with the host's SIMD paths (dlc check builds with plain
   # -O2, i.e. the portable fallbacks, by default).
   add_test(NAME models/native

@@ -108,6 +108,36 @@ def check_usage(ctx):
                  ["a.onnx", "-o", "x.c", "--weights", "nope"], ["a.onnx", "-o", "x.c", "--shape", "x=2y3"]):
         r = ctx.dlc_run(*args)
         assert r.returncode == 2, f"{args}: exit {r.returncode}"
+    # an unknown GEMM backend: a usage error that names the choices, for compile, check, bench
+    m = ctx.save(mlp_model(), "blas.onnx")
+    for args in ([m, "-o", ctx.path("blas.c"), "--blas", "foo"], ["check", m, ".", "--blas", "foo"],
+                 ["bench", m, "--blas", "foo"], [m, "-o", ctx.path("blas.c"), "--blas"]):
+        r = ctx.dlc_run(*args)
+        assert r.returncode == 2 and "--blas" in r.stderr, f"{args}: exit {r.returncode} {r.stderr}"
+        assert args[-1] == "--blas" or "'builtin' or 'openblas'" in r.stderr, r.stderr
+    assert not os.path.exists(ctx.path("blas.c"))
+
+
+def check_blas_option(ctx):
+    """--blas builtin is the default and changes nothing; only --blas openblas
+    brings <cblas.h>, and then both files say so at the top."""
+    m = ctx.save(mlp_model(batch=3), "blasopt.onnx")
+    text = {}
+    for name, opts in (("default", []), ("builtin", ["--blas", "builtin"]),
+                       ("openblas", ["--blas", "openblas"])):
+        os.makedirs(ctx.path(f"blas_{name}"), exist_ok=True)
+        out = ctx.path(f"blas_{name}/m.c")
+        r = ctx.dlc_run(m, "-o", out, *opts)
+        assert r.returncode == 0, r.stderr
+        text[name] = [open(out).read(), open(out[:-2] + ".h").read()]
+    strip = lambda t: re.sub(r"\* Options: .*\n", "", t)  # noqa: E731
+    for a, b in zip(text["default"], text["builtin"]):
+        assert strip(a) == strip(b), "--blas builtin changed the generated code"
+        assert "cblas" not in a and "openblas" not in a.lower()
+    c, h = text["openblas"]
+    assert "#include <cblas.h>" in c and "cblas_sgemm(" in c and "rt_blas_sgemm_ep(" in c
+    for t in (c, h):
+        assert "-lopenblas" in t.split("#include")[0], "the top comment must say -lopenblas"
 
 
 def check_compile_and_run(ctx, cc="cc"):
@@ -448,7 +478,7 @@ def compile_and_call(ctx, model_path, prefix, inputs, outputs):
     return res
 
 
-CHECKS = [check_usage, check_compile_and_run, check_clang, check_deterministic, check_weights_file,
+CHECKS = [check_usage, check_blas_option, check_compile_and_run, check_clang, check_deterministic, check_weights_file,
           check_shapes, check_verbose, check_workspace_reentrant, check_bench, check_bench_profile,
           check_profile_build, check_no_profile_code, check_tensor_storage_forms,
           check_odd_names]

@@ -1,6 +1,7 @@
 """Compile whole models with dlc and compare them with ONNX Runtime.
 
 usage: python run.py --dlc build/dlc --work DIR [--timeout S] [--only NAME ...]
+                     [--blas builtin|openblas]
 
 The models are the project's own (make_models.py: resnet, mobilenet, mlp,
 attention) and the light model-zoo networks the onnx package ships
@@ -13,6 +14,10 @@ outputs under DIR/data/NAME, then
 compares dlc's generated code with them. Prints `PASS NAME max_abs=..
 max_rel=..` or `FAIL NAME: why` per model, then `N passed, M failed`, and
 exits 1 if any failed.
+
+--blas openblas compiles with `dlc --blas openblas` (float MatMul/Gemm on
+OpenBLAS's cblas_sgemm) under the same tolerances, and also fails a model
+with a MatMul or Gemm whose generated code does not call OpenBLAS.
 
 The light models hold every weight as a ConstantOfShape node filled with
 0.02, so their outputs say little about numerics (the softmax of most is
@@ -81,12 +86,20 @@ def check(dlc, model, dataset, extra, timeout):
     return False, why
 
 
+def has_product(path):
+    """Does the model hold a MatMul or Gemm node (at the top level)?"""
+    graph = onnx.load(path, load_external_data=False).graph
+    return any(n.op_type in ("MatMul", "Gemm") for n in graph.node)
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--dlc", required=True)
     p.add_argument("--work", required=True, help="folder for models and data sets")
     p.add_argument("--timeout", type=float, default=600, help="seconds per model")
     p.add_argument("--only", nargs="+", metavar="NAME", help="run just these models")
+    p.add_argument("--blas", choices=["builtin", "openblas"],
+                   help="dlc's GEMM backend (dlc --blas; default: dlc's default)")
     args = p.parse_args()
     if not (os.path.isfile(args.dlc) and os.access(args.dlc, os.X_OK)):
         sys.exit(f"run.py: cannot run dlc at '{args.dlc}'")
@@ -111,7 +124,14 @@ def main():
     for name, path, bindings, extra in models:
         folder = os.path.join(args.work, "data", name)
         dataset = make_dataset.make_dataset(path, folder, seed=0, shapes=bindings)[0]
-        ok, summary = check(dlc, path, dataset, extra, args.timeout)
+        keep = os.path.join(args.work, "keep", name)
+        blas = ["--blas", args.blas, "--keep", keep] if args.blas else []
+        os.makedirs(keep, exist_ok=True)
+        ok, summary = check(dlc, path, dataset, extra + blas, args.timeout)
+        if ok and args.blas == "openblas" and has_product(path):
+            with open(os.path.join(keep, "model.c")) as f:
+                if "rt_blas_sgemm" not in f.read():
+                    ok, summary = False, "--blas openblas: no OpenBLAS call in the generated code"
         print(f"PASS {name} {summary}" if ok else f"FAIL {name}: {summary}", flush=True)
         passed += ok
         failed += not ok
