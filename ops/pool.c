@@ -8,8 +8,16 @@
  * side, each of which gets its own loop over exactly its valid taps with a
  * compile-time tap count. When borders are wide (many border outputs) or
  * the split would multiply into too many loop bodies, the whole node falls
- * back to one nest that tests bounds per tap. */
+ * back to one nest that tests bounds per tap.
+ *
+ * Float32 1-D and 2-D MaxPool (without Indices) and AveragePool, and float32
+ * GlobalMaxPool / GlobalAveragePool, call the runtime instead
+ * (runtime/pool.c: rt_pool2d, rt_global_pool; 1-D as H = 1), unless the
+ * input is a constant (the loop IR folds). */
 #include "ops.h"
+#include "../runtime/rt_pool.h"
+
+#include <limits.h>
 
 #include <math.h>
 #include <string.h>
@@ -574,11 +582,56 @@ static void emit_outputs(PoolEmit *e, int i, LStmt *parent)
     }
 }
 
+static bool fits_int(int64_t v)
+{
+    return v >= 0 && v <= INT_MAX;
+}
+
+/* Float32 values that the runtime kernels take (not a constant: those fold). */
+static bool rt_float(const Node *n)
+{
+    const Value *x = n->in[0], *y = n->out[0];
+    return x->dtype == DT_FLOAT && y->dtype == DT_FLOAT && !x->data &&
+           ir_value_numel(x) > 0 && ir_value_numel(y) > 0;
+}
+
+/* The call to rt_pool2d for g, when it can run it. */
+static bool rt_pool_call(Node *n, const Pool *g)
+{
+    if (g->kind == PK_LP || n->nout > 1 || g->r > 2 || !rt_float(n))
+        return false;
+    int two = g->r == 2;
+    int64_t v[15] = {
+        two ? g->in[0] : 1,  g->in[g->r - 1], two ? g->out[0] : 1, g->out[g->r - 1],
+        two ? g->k[0] : 1,   g->k[g->r - 1],  two ? g->s[0] : 1,   g->s[g->r - 1],
+        two ? g->d[0] : 1,   g->d[g->r - 1],  two ? g->pb[0] : 0,  g->pb[g->r - 1],
+        two ? g->pe[0] : 0,  g->pe[g->r - 1], g->include_pad,
+    };
+    for (int i = 0; i < 15; i++)
+        if (!fits_int(v[i]) || (i < 10 && v[i] < 1))
+            return false;
+    LKernel *k = lw_kernel(n);
+    k->runtime = "pool";
+    LStmt *c = ls_call(k, "rt_pool2d");
+    c->flops = (double)ir_value_numel(n->out[0]) * (double)v[4] * (double)v[5];
+    ls_arg_int(k, c, g->kind == PK_MAX ? RT_POOL_MAX : RT_POOL_AVG);
+    ls_arg_int(k, c, g->planes);
+    /* H, W, OH, OW, KH, KW, SH, SW, DH, DW, PT, PL, PB, PR, include_pad */
+    for (int i = 0; i < 15; i++)
+        ls_arg_int(k, c, v[i]);
+    ls_arg_buf(k, c, n->in[0], 0);
+    ls_arg_buf(k, c, n->out[0], 0);
+    ls_push(k, k->root, c);
+    return true;
+}
+
 static bool lower_pool(Node *n, Diag *d, PoolKind kind)
 {
     Pool g;
     if (!pool_geom(n, d, kind, &g))
         return false;
+    if (rt_pool_call(n, &g))
+        return true;
     LKernel *k = lw_kernel(n);
     PoolEmit e;
     memset(&e, 0, sizeof e);
@@ -687,6 +740,19 @@ static bool lower_global(Node *n, Diag *d, PoolKind kind)
     for (int i = 2; i < x->shape.rank; i++)
         size *= x->shape.dim[i];
     double p = attr_num(n, "p", 2.0);
+    if (kind != PK_LP && rt_float(n)) {
+        LKernel *k = lw_kernel(n);
+        k->runtime = "pool";
+        LStmt *c = ls_call(k, "rt_global_pool");
+        c->flops = (double)ir_value_numel(x);
+        ls_arg_int(k, c, kind == PK_MAX ? RT_POOL_MAX : RT_POOL_AVG);
+        ls_arg_int(k, c, planes);
+        ls_arg_int(k, c, size);
+        ls_arg_buf(k, c, x, 0);
+        ls_arg_buf(k, c, y, 0);
+        ls_push(k, k->root, c);
+        return true;
+    }
     Pool g;
     memset(&g, 0, sizeof g);
     g.kind = kind;

@@ -1,0 +1,477 @@
+/* rt-deps: */
+/* pool.c - 2-D max / average pooling and global pooling over NCHW float32
+ * planes (API and semantics: rt_pool.h).
+ *
+ * rt_pool2d works one output row at a time, in chunks of at most
+ * RT_POOL_CHUNK output columns:
+ *   1. vertical: the KH (valid) input rows of the window are reduced column
+ *      by column into a row buffer on the stack covering the chunk's input
+ *      columns; columns outside the input hold the identity (-inf for max,
+ *      0 for average), so the next step needs no bounds tests;
+ *   2. horizontal: each output reduces KW buffer entries at stride SW,
+ *      dilation DW.  Stride 1 is plain unaligned loads; stride 2 loads two
+ *      vectors and keeps the even lanes (a two-source permute); other
+ *      strides gather (AVX-512) or go scalar;
+ *   3. average: the sum is divided by the window's tap count (rows times
+ *      columns, both separable), a constant over the interior.
+ * Max propagates NaN: the vector max instruction does not (it returns its
+ * second operand when either is NaN), so each step also ORs an unordered
+ * compare of the operands and sets NaN where it is set.
+ * Kernels with windows too wide for the buffer take a direct scalar path. */
+#ifndef RT_EMBED
+#  include "rt_pool.h"
+#endif
+#ifndef RT_POOL_MAX   /* embedded: rt_pool.h is not there */
+#  define RT_POOL_MAX 0
+#  define RT_POOL_AVG 1
+#endif
+
+#if !defined(RT_NO_SIMD) && defined(__AVX512F__)
+#  include <immintrin.h>
+#  define RT_POOL_AVX512 1
+#elif !defined(RT_NO_SIMD) && defined(__AVX2__) && defined(__FMA__)
+#  include <immintrin.h>
+#  define RT_POOL_AVX2 1
+#endif
+#ifdef _OPENMP
+#  include <omp.h>
+#endif
+
+#define RT_POOL_BUF 1008     /* row buffer, floats (under 4 KiB) */
+#define RT_POOL_PAR_MIN 65536 /* window taps below which a layer runs on one thread */
+
+/* The NaN-propagating scalar max: a NaN accumulator stays, a NaN v wins. */
+#define RT_POOL_SMAX(acc, v) ((v) != (v) ? (v) : ((v) > (acc) ? (v) : (acc)))
+
+/* ---- vertical: n columns from nr rows (row stride rs) into b ---- */
+
+RT_INTERNAL void rt_pool_vmax(const float *p, ptrdiff_t rs, int nr, ptrdiff_t n, float *b)
+{
+    ptrdiff_t i = 0;
+    int r;
+#if defined(RT_POOL_AVX512)
+    const __m512 nan = _mm512_set1_ps(NAN);
+    for (; i < n; i += 16) {
+        __mmask16 m = n - i >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (n - i)) - 1);
+        __m512 acc = _mm512_maskz_loadu_ps(m, p + i);
+        __mmask16 u = 0;
+        for (r = 1; r < nr; r++) {
+            __m512 v = _mm512_maskz_loadu_ps(m, p + r * rs + i);
+            u |= _mm512_cmp_ps_mask(acc, v, _CMP_UNORD_Q);
+            acc = _mm512_max_ps(acc, v);
+        }
+        _mm512_mask_storeu_ps(b + i, m, _mm512_mask_mov_ps(acc, u, nan));
+    }
+#elif defined(RT_POOL_AVX2)
+    const __m256 nan = _mm256_set1_ps(NAN);
+    for (; i + 8 <= n; i += 8) {
+        __m256 acc = _mm256_loadu_ps(p + i), u = _mm256_setzero_ps();
+        for (r = 1; r < nr; r++) {
+            __m256 v = _mm256_loadu_ps(p + r * rs + i);
+            u = _mm256_or_ps(u, _mm256_cmp_ps(acc, v, _CMP_UNORD_Q));
+            acc = _mm256_max_ps(acc, v);
+        }
+        _mm256_storeu_ps(b + i, _mm256_blendv_ps(acc, nan, u));
+    }
+#endif
+    for (; i < n; i++) {
+        float acc = p[i];
+        for (r = 1; r < nr; r++)
+            acc = RT_POOL_SMAX(acc, p[r * rs + i]);
+        b[i] = acc;
+    }
+}
+
+RT_INTERNAL void rt_pool_vsum(const float *p, ptrdiff_t rs, int nr, ptrdiff_t n, float *b)
+{
+    ptrdiff_t i = 0;
+    int r;
+#if defined(RT_POOL_AVX512)
+    for (; i < n; i += 16) {
+        __mmask16 m = n - i >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (n - i)) - 1);
+        __m512 acc = _mm512_maskz_loadu_ps(m, p + i);
+        for (r = 1; r < nr; r++)
+            acc = _mm512_add_ps(acc, _mm512_maskz_loadu_ps(m, p + r * rs + i));
+        _mm512_mask_storeu_ps(b + i, m, acc);
+    }
+#elif defined(RT_POOL_AVX2)
+    for (; i + 8 <= n; i += 8) {
+        __m256 acc = _mm256_loadu_ps(p + i);
+        for (r = 1; r < nr; r++)
+            acc = _mm256_add_ps(acc, _mm256_loadu_ps(p + r * rs + i));
+        _mm256_storeu_ps(b + i, acc);
+    }
+#endif
+    for (; i < n; i++) {
+        float acc = p[i];
+        for (r = 1; r < nr; r++)
+            acc += p[r * rs + i];
+        b[i] = acc;
+    }
+}
+
+/* ---- horizontal: n outputs y[j] = reduce_kw b[j*SW + kw*DW] ---- */
+
+/* Tap counts of the window at column (or row) c = o*S - P: inside [0, n),
+ * and inside [-P, n + PE) (c >= -P always). */
+RT_INTERNAL int rt_pool_taps(ptrdiff_t c, int K, int D, ptrdiff_t n, ptrdiff_t pe, int pad)
+{
+    ptrdiff_t lo = 0, hi, end = pad ? n + pe : n;
+    if (!pad && c < 0)
+        lo = (-c + D - 1) / D;
+    hi = end - c <= 0 ? 0 : (end - c + D - 1) / D;
+    if (hi > K)
+        hi = K;
+    if (lo > K)
+        lo = K;
+    return hi > lo ? (int)(hi - lo) : 0;
+}
+
+/* Divisor of output column ow0 + j's window times the row count rc, for
+ * the average: fills d[0..n). */
+RT_INTERNAL void rt_pool_divs(ptrdiff_t ow0, ptrdiff_t n, int W, int KW, int SW, int DW, int PL,
+                              int PR, int include_pad, float rc, float *d)
+{
+    ptrdiff_t j;
+    for (j = 0; j < n; j++)
+        d[j] = rc * (float)rt_pool_taps((ow0 + j) * SW - PL, KW, DW, W, PR, include_pad);
+}
+
+#if defined(RT_POOL_AVX512)
+/* The buffer entries of 16 outputs starting at b for one tap (stride SW). */
+static inline __m512 rt_pool_taps16(const float *b, int SW, __m512i ieven, __m512i istride)
+{
+    if (SW == 1)
+        return _mm512_loadu_ps(b);
+    if (SW == 2)
+        return _mm512_permutex2var_ps(_mm512_loadu_ps(b), ieven, _mm512_loadu_ps(b + 16));
+    return _mm512_i32gather_ps(istride, b, 4);
+}
+#elif defined(RT_POOL_AVX2)
+static inline __m256 rt_pool_taps8(const float *b, int SW, __m256i istride)
+{
+    if (SW == 1)
+        return _mm256_loadu_ps(b);
+    if (SW == 2) {
+        __m256 e = _mm256_shuffle_ps(_mm256_loadu_ps(b), _mm256_loadu_ps(b + 8),
+                                     _MM_SHUFFLE(2, 0, 2, 0));
+        return _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(e),
+                                                      _MM_SHUFFLE(3, 1, 2, 0)));
+    }
+    return _mm256_i32gather_ps(b, istride, 4);
+}
+#endif
+
+/* One chunk of an output row.  b: the vertical reduction, b[0] at the
+ * input column of output 0's first tap, readable for
+ * roundup(n, 16) * SW + (KW - 1) * DW floats.  avg: divide by the tap count
+ * (rc rows times the columns of each window; ow0 = the chunk's first output
+ * column, for that count); output columns [clo, chi) have every tap inside
+ * the input columns. */
+RT_INTERNAL void rt_pool_hrow(int is_max, const float *b, ptrdiff_t n, int KW, int SW, int DW,
+                              float *y, ptrdiff_t ow0, int W, int PL, int PR, int include_pad,
+                              float rc, ptrdiff_t clo, ptrdiff_t chi)
+{
+    ptrdiff_t j = 0;
+    int kw;
+    float dv[16];
+    const float cdiv = rc * (float)KW;
+#if defined(RT_POOL_AVX512)
+    const __m512 nan = _mm512_set1_ps(NAN);
+    const __m512i ieven = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
+    const __m512i istride = _mm512_mullo_epi32(
+        _mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0), _mm512_set1_epi32(SW));
+    for (; j < n; j += 16) {
+        const float *bj = b + j * SW;
+        __mmask16 m = n - j >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (n - j)) - 1);
+        __m512 acc = rt_pool_taps16(bj, SW, ieven, istride);
+        if (is_max) {
+            __mmask16 u = 0;
+            for (kw = 1; kw < KW; kw++) {
+                __m512 v = rt_pool_taps16(bj + kw * DW, SW, ieven, istride);
+                u |= _mm512_cmp_ps_mask(acc, v, _CMP_UNORD_Q);
+                acc = _mm512_max_ps(acc, v);
+            }
+            acc = _mm512_mask_mov_ps(acc, u, nan);
+        } else {
+            __m512 d;
+            for (kw = 1; kw < KW; kw++)
+                acc = _mm512_add_ps(acc, rt_pool_taps16(bj + kw * DW, SW, ieven, istride));
+            if (ow0 + j >= clo && ow0 + j + 16 <= chi) {
+                d = _mm512_set1_ps(cdiv);
+            } else {
+                rt_pool_divs(ow0 + j, RT_MIN(16, n - j), W, KW, SW, DW, PL, PR, include_pad, rc, dv);
+                d = _mm512_maskz_loadu_ps(m, dv);
+            }
+            acc = _mm512_div_ps(acc, d);
+        }
+        _mm512_mask_storeu_ps(y + j, m, acc);
+    }
+#elif defined(RT_POOL_AVX2)
+    const __m256 nan = _mm256_set1_ps(NAN);
+    const __m256i istride = _mm256_mullo_epi32(_mm256_set_epi32(7, 6, 5, 4, 3, 2, 1, 0),
+                                               _mm256_set1_epi32(SW));
+    for (; j + 8 <= n; j += 8) {
+        const float *bj = b + j * SW;
+        __m256 acc = rt_pool_taps8(bj, SW, istride);
+        if (is_max) {
+            __m256 u = _mm256_setzero_ps();
+            for (kw = 1; kw < KW; kw++) {
+                __m256 v = rt_pool_taps8(bj + kw * DW, SW, istride);
+                u = _mm256_or_ps(u, _mm256_cmp_ps(acc, v, _CMP_UNORD_Q));
+                acc = _mm256_max_ps(acc, v);
+            }
+            acc = _mm256_blendv_ps(acc, nan, u);
+        } else {
+            __m256 d;
+            for (kw = 1; kw < KW; kw++)
+                acc = _mm256_add_ps(acc, rt_pool_taps8(bj + kw * DW, SW, istride));
+            if (ow0 + j >= clo && ow0 + j + 8 <= chi) {
+                d = _mm256_set1_ps(cdiv);
+            } else {
+                rt_pool_divs(ow0 + j, 8, W, KW, SW, DW, PL, PR, include_pad, rc, dv);
+                d = _mm256_loadu_ps(dv);
+            }
+            acc = _mm256_div_ps(acc, d);
+        }
+        _mm256_storeu_ps(y + j, acc);
+    }
+#endif
+    for (; j < n; j++) {
+        const float *bj = b + j * SW;
+        float acc = bj[0];
+        if (is_max) {
+            for (kw = 1; kw < KW; kw++)
+                acc = RT_POOL_SMAX(acc, bj[kw * DW]);
+        } else {
+            for (kw = 1; kw < KW; kw++)
+                acc += bj[kw * DW];
+            if (ow0 + j >= clo && ow0 + j < chi)
+                acc /= cdiv;
+            else
+                acc /= rc * (float)rt_pool_taps((ow0 + j) * SW - PL, KW, DW, W, PR, include_pad);
+        }
+        y[j] = acc;
+    }
+    (void)dv;
+}
+
+/* Windows too wide for the row buffer: tap by tap with bounds tests. */
+RT_INTERNAL void rt_pool_plane_direct(int is_max, const float *x, int H, int W, int OH, int OW,
+                                      int KH, int KW, int SH, int SW, int DH, int DW, int PT,
+                                      int PL, int PB, int PR, int include_pad, float *y)
+{
+    ptrdiff_t oh, ow;
+    int kh, kw;
+    for (oh = 0; oh < OH; oh++) {
+        ptrdiff_t ih0 = oh * SH - PT;
+        for (ow = 0; ow < OW; ow++) {
+            ptrdiff_t iw0 = ow * SW - PL;
+            float acc = is_max ? -INFINITY : 0.0f;
+            for (kh = 0; kh < KH; kh++) {
+                ptrdiff_t ih = ih0 + (ptrdiff_t)kh * DH;
+                if (ih < 0 || ih >= H)
+                    continue;
+                for (kw = 0; kw < KW; kw++) {
+                    ptrdiff_t iw = iw0 + (ptrdiff_t)kw * DW;
+                    float v;
+                    if (iw < 0 || iw >= W)
+                        continue;
+                    v = x[ih * W + iw];
+                    acc = is_max ? RT_POOL_SMAX(acc, v) : acc + v;
+                }
+            }
+            if (!is_max)
+                acc /= (float)rt_pool_taps(ih0, KH, DH, H, PB, include_pad) *
+                       (float)rt_pool_taps(iw0, KW, DW, W, PR, include_pad);
+            y[oh * OW + ow] = acc;
+        }
+    }
+}
+
+RT_INTERNAL void rt_pool_plane(int is_max, const float *x, int H, int W, int OH, int OW, int KH,
+                               int KW, int SH, int SW, int DH, int DW, int PT, int PL, int PB,
+                               int PR, int include_pad, float *y)
+{
+    float buf[RT_POOL_BUF];
+    const float ident = is_max ? -INFINITY : 0.0f;
+    const ptrdiff_t span = (ptrdiff_t)(KW - 1) * DW;
+    ptrdiff_t chunk = (RT_POOL_BUF - 16 - span) / SW / 16 * 16;
+    ptrdiff_t oh, ow0, i;
+    /* Interior output columns: every tap inside [0, W). */
+    ptrdiff_t clo = ((ptrdiff_t)PL + SW - 1) / SW;
+    ptrdiff_t chi = W - span + PL <= 0 ? 0 : (W - span + PL + SW - 1) / SW;
+    if (RT_POOL_BUF - 16 - span <= 0 || chunk < 16) {
+        rt_pool_plane_direct(is_max, x, H, W, OH, OW, KH, KW, SH, SW, DH, DW, PT, PL, PB, PR,
+                             include_pad, y);
+        return;
+    }
+    for (oh = 0; oh < OH; oh++) {
+        ptrdiff_t ih0 = oh * SH - PT, khlo = 0, khhi;
+        int nr;
+        float rc;
+        if (ih0 < 0)
+            khlo = (-ih0 + DH - 1) / DH;
+        khhi = H - ih0 <= 0 ? 0 : (H - ih0 + DH - 1) / DH;
+        if (khhi > KH)
+            khhi = KH;
+        nr = khhi > khlo ? (int)(khhi - khlo) : 0;
+        rc = (float)(include_pad ? rt_pool_taps(ih0, KH, DH, H, PB, 1) : nr);
+        for (ow0 = 0; ow0 < OW; ow0 += chunk) {
+            ptrdiff_t n = RT_MIN(chunk, OW - ow0);
+            ptrdiff_t c0 = ow0 * SW - PL;                 /* input column of buf[0] */
+            ptrdiff_t len = (n + 15) / 16 * 16 * SW + span + 16;
+            ptrdiff_t lo = RT_MIN(RT_MAX(-c0, 0), len), hi = RT_MIN(RT_MAX(W - c0, lo), len);
+            if (nr == 0)
+                lo = hi = len;
+            for (i = 0; i < lo; i++)
+                buf[i] = ident;
+            if (hi > lo) {
+                const float *p = x + (ih0 + khlo * DH) * W + c0 + lo;
+                if (is_max)
+                    rt_pool_vmax(p, (ptrdiff_t)DH * W, nr, hi - lo, buf + lo);
+                else
+                    rt_pool_vsum(p, (ptrdiff_t)DH * W, nr, hi - lo, buf + lo);
+            }
+            for (i = hi; i < len; i++)
+                buf[i] = ident;
+            rt_pool_hrow(is_max, buf, n, KW, SW, DW, y + oh * OW + ow0, ow0, W, PL, PR,
+                         include_pad, rc, clo, chi);
+        }
+    }
+}
+
+RT_API void rt_pool2d(int kind, ptrdiff_t planes, int H, int W, int OH, int OW, int KH, int KW,
+                      int SH, int SW, int DH, int DW, int PT, int PL, int PB, int PR,
+                      int include_pad, const float *x, float *y)
+{
+    const int is_max = kind == RT_POOL_MAX;
+    const ptrdiff_t hw = (ptrdiff_t)H * W, ohw = (ptrdiff_t)OH * OW;
+    ptrdiff_t p;
+    int par = planes > 1 && (double)planes * ohw * KH * KW >= RT_POOL_PAR_MIN;
+    (void)par;
+#ifdef _OPENMP
+    _Pragma("omp parallel for schedule(static) if(par)")
+#endif
+    for (p = 0; p < planes; p++)
+        rt_pool_plane(is_max, x + p * hw, H, W, OH, OW, KH, KW, SH, SW, DH, DW, PT, PL, PB, PR,
+                      include_pad, y + p * ohw);
+}
+
+/* ---- global pooling ---- */
+
+RT_INTERNAL float rt_pool_gmax1(const float *x, ptrdiff_t n)
+{
+    ptrdiff_t i = 0;
+    float acc;
+#if defined(RT_POOL_AVX512)
+    if (n >= 16) {
+        __m512 a0 = _mm512_loadu_ps(x), a1 = a0;
+        __mmask16 u = 0;
+        for (i = 16; i + 32 <= n; i += 32) {
+            __m512 v0 = _mm512_loadu_ps(x + i), v1 = _mm512_loadu_ps(x + i + 16);
+            u |= _mm512_cmp_ps_mask(a0, v0, _CMP_UNORD_Q) | _mm512_cmp_ps_mask(a1, v1, _CMP_UNORD_Q);
+            a0 = _mm512_max_ps(a0, v0);
+            a1 = _mm512_max_ps(a1, v1);
+        }
+        if (i < n) {   /* the last up to 31 floats as two (overlapping) full vectors */
+            __m512 v1 = _mm512_loadu_ps(x + n - 16);
+            __m512 v0 = n - i > 16 ? _mm512_loadu_ps(x + i) : v1;
+            u |= _mm512_cmp_ps_mask(a0, v0, _CMP_UNORD_Q) | _mm512_cmp_ps_mask(a1, v1, _CMP_UNORD_Q);
+            a0 = _mm512_max_ps(a0, v0);
+            a1 = _mm512_max_ps(a1, v1);
+        }
+        u |= _mm512_cmp_ps_mask(a0, a1, _CMP_UNORD_Q);
+        if (u)
+            return NAN;
+        return _mm512_reduce_max_ps(_mm512_max_ps(a0, a1));
+    }
+#elif defined(RT_POOL_AVX2)
+    if (n >= 8) {
+        __m256 a = _mm256_loadu_ps(x), u = _mm256_setzero_ps(), v;
+        __m128 h;
+        for (i = 8; i + 8 <= n; i += 8) {
+            v = _mm256_loadu_ps(x + i);
+            u = _mm256_or_ps(u, _mm256_cmp_ps(a, v, _CMP_UNORD_Q));
+            a = _mm256_max_ps(a, v);
+        }
+        v = _mm256_loadu_ps(x + n - 8);   /* the tail, overlapping */
+        u = _mm256_or_ps(u, _mm256_cmp_ps(a, v, _CMP_UNORD_Q));
+        a = _mm256_max_ps(a, v);
+        if (_mm256_movemask_ps(u))
+            return NAN;
+        h = _mm_max_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps(a, 1));
+        h = _mm_max_ps(h, _mm_movehl_ps(h, h));
+        h = _mm_max_ss(h, _mm_shuffle_ps(h, h, 1));
+        return _mm_cvtss_f32(h);
+    }
+#endif
+    acc = x[0];
+    for (i = 1; i < n; i++)
+        acc = RT_POOL_SMAX(acc, x[i]);
+    return acc;
+}
+
+RT_INTERNAL float rt_pool_gsum1(const float *x, ptrdiff_t n)
+{
+    ptrdiff_t i = 0;
+    float acc = 0.0f;
+#if defined(RT_POOL_AVX512)
+    {
+        __m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps();
+        for (; i + 32 <= n; i += 32) {
+            a0 = _mm512_add_ps(a0, _mm512_loadu_ps(x + i));
+            a1 = _mm512_add_ps(a1, _mm512_loadu_ps(x + i + 16));
+        }
+        if (i + 16 <= n) {
+            a0 = _mm512_add_ps(a0, _mm512_loadu_ps(x + i));
+            i += 16;
+        }
+        if (i < n)
+            a1 = _mm512_add_ps(a1, _mm512_maskz_loadu_ps((__mmask16)((1u << (n - i)) - 1), x + i));
+        return _mm512_reduce_add_ps(_mm512_add_ps(a0, a1));
+    }
+#elif defined(RT_POOL_AVX2)
+    {
+        __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
+        __m128 h;
+        for (; i + 16 <= n; i += 16) {
+            a0 = _mm256_add_ps(a0, _mm256_loadu_ps(x + i));
+            a1 = _mm256_add_ps(a1, _mm256_loadu_ps(x + i + 8));
+        }
+        if (i + 8 <= n) {
+            a0 = _mm256_add_ps(a0, _mm256_loadu_ps(x + i));
+            i += 8;
+        }
+        a0 = _mm256_add_ps(a0, a1);
+        h = _mm_add_ps(_mm256_castps256_ps128(a0), _mm256_extractf128_ps(a0, 1));
+        h = _mm_add_ps(h, _mm_movehl_ps(h, h));
+        h = _mm_add_ss(h, _mm_shuffle_ps(h, h, 1));
+        acc = _mm_cvtss_f32(h);
+    }
+#endif
+    for (; i < n; i++)
+        acc += x[i];
+    return acc;
+}
+
+RT_API void rt_global_pool(int kind, ptrdiff_t planes, ptrdiff_t size, const float *x, float *y)
+{
+    ptrdiff_t p;
+    int par = planes > 1 && (double)planes * size >= RT_POOL_PAR_MIN;
+    (void)par;
+    if (kind == RT_POOL_MAX) {
+#ifdef _OPENMP
+        _Pragma("omp parallel for schedule(static) if(par)")
+#endif
+        for (p = 0; p < planes; p++)
+            y[p] = rt_pool_gmax1(x + p * size, size);
+    } else {
+        const float cnt = (float)size;
+#ifdef _OPENMP
+        _Pragma("omp parallel for schedule(static) if(par)")
+#endif
+        for (p = 0; p < planes; p++)
+            y[p] = rt_pool_gsum1(x + p * size, size) / cnt;
+    }
+}
