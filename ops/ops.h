@@ -62,6 +62,10 @@ extern const OpDesc op_rows_norm[];
 extern const OpDesc op_rows_shape[];
 extern const OpDesc op_rows_data[];
 
+/* The fused attention node (ops/attention.c), built by
+ * passes/fuse_attention.c only: no table row, so no model can name it. */
+extern const OpDesc op_fused_attention;
+
 /* ---- helpers shared by rows (ops/helpers.c) ---- */
 
 /* Output 0 gets dtype `dt` and shape `s`. */

@@ -38,6 +38,8 @@ bool pass_dce(Graph *g, Diag *d);
 /* Conv/Gemm/MatMul absorb a following bias Add, residual Add and
  * activation into Node.epi (passes/fuse_epilogue.c). */
 bool pass_fuse_epilogue(Graph *g, Diag *d);
+/* Q K^T scale + mask -> Softmax -> V as one fused node (fuse_attention.c). */
+bool pass_fuse_attention(Graph *g, Diag *d);
 /* Does n's lowering apply n->epi? (its row has OPF_EPILOGUE) */
 bool op_honours_epilogue(const Node *n);
 bool pass_lower(Graph *g, Diag *d);

@@ -56,6 +56,7 @@ bool pass_pipeline(Graph *g, const PassOptions *o, PlanStats *stats, Diag *d)
     ok = run("simplify", ok, pass_simplify, g, o, d);
     ok = run("fold-batchnorm", ok, pass_fold_batchnorm, g, o, d);
     ok = run("dce", ok, pass_dce, g, o, d);
+    ok = run("fuse-attention", ok, o->no_fuse ? no_fuse : pass_fuse_attention, g, o, d);
     ok = run("fuse-epilogue", ok, o->no_fuse ? no_fuse : pass_fuse_epilogue, g, o, d);
     op_conv_winograd = !o->no_winograd;
     ok = run("lower", ok, pass_lower, g, o, d);

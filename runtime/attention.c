@@ -87,7 +87,7 @@ RT_INTERNAL float rt_attention_max(const float *x, ptrdiff_t n)
 #if defined(RT_ATTN_AVX512)
     if (n >= 16) {
         __m512 v = _mm512_loadu_ps(x);
-        for (j = 16; j + 16 <= n; j += 16)
+        for (j = 16; j < n / 16 * 16; j += 16)
             v = _mm512_max_ps(v, _mm512_loadu_ps(x + j));
         m = _mm512_reduce_max_ps(v);
     }
@@ -95,7 +95,7 @@ RT_INTERNAL float rt_attention_max(const float *x, ptrdiff_t n)
     if (n >= 8) {
         __m256 v = _mm256_loadu_ps(x);
         __m128 h;
-        for (j = 8; j + 8 <= n; j += 8)
+        for (j = 8; j < n / 8 * 8; j += 8)
             v = _mm256_max_ps(v, _mm256_loadu_ps(x + j));
         h = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
         h = _mm_max_ps(h, _mm_movehl_ps(h, h));
@@ -115,13 +115,13 @@ RT_INTERNAL float rt_attention_sum(const float *x, ptrdiff_t n)
     float s;
 #if defined(RT_ATTN_AVX512)
     __m512 v = _mm512_setzero_ps();
-    for (; j + 16 <= n; j += 16)
+    for (; j < n / 16 * 16; j += 16)
         v = _mm512_add_ps(v, _mm512_loadu_ps(x + j));
     s = _mm512_reduce_add_ps(v);
 #elif defined(RT_ATTN_AVX2)
     __m256 v = _mm256_setzero_ps();
     __m128 h;
-    for (; j + 8 <= n; j += 8)
+    for (; j < n / 8 * 8; j += 8)
         v = _mm256_add_ps(v, _mm256_loadu_ps(x + j));
     h = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
     h = _mm_add_ps(h, _mm_movehl_ps(h, h));
@@ -129,7 +129,7 @@ RT_INTERNAL float rt_attention_sum(const float *x, ptrdiff_t n)
     s = _mm_cvtss_f32(h);
 #else
     float s0 = 0.0f, s1 = 0.0f, s2 = 0.0f, s3 = 0.0f;
-    for (; j + 4 <= n; j += 4) {
+    for (; j < n / 4 * 4; j += 4) {
         s0 += x[j];
         s1 += x[j + 1];
         s2 += x[j + 2];

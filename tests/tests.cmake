@@ -114,6 +114,12 @@ else()
             --work ${CMAKE_BINARY_DIR}/models-epilogue --require-fused)
   set_tests_properties(models/epilogue PROPERTIES TIMEOUT 1200)
 
+  # Attention fusion: each variant fuses (or must not) and matches ONNX Runtime.
+  add_test(NAME models/attention
+    COMMAND ${PY} ${CMAKE_SOURCE_DIR}/tests/models/attention.py --dlc $<TARGET_FILE:dlc>
+            --work ${CMAKE_BINARY_DIR}/models-attention)
+  set_tests_properties(models/attention PROPERTIES TIMEOUT 1200)
+
   # Pooling edge cases (NaN, infinities, signed zeros, borders) vs a float64 reference.
   add_test(NAME models/pool
     COMMAND ${PY} ${CMAKE_SOURCE_DIR}/tests/models/pool.py --dlc $<TARGET_FILE:dlc>

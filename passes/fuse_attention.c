@@ -1,0 +1,409 @@
+/* Attention fusion: scaled dot-product attention as exporters write it,
+ *
+ *   Q' = [scale·] [Transpose] Q        K' = [scale·] [Transpose] K (= K^T)
+ *   S  = MatMul(Q', K') [· or / scalar]... [+ mask]
+ *   P  = Softmax(S, last axis)
+ *   C  = MatMul(P, [Transpose] V) [-> Transpose]
+ *
+ * becomes one node (ops/attention.c) that calls runtime/attention.c: per
+ * (batch, head), scores in scratch, softmax, product with V, the result
+ * written straight into the layout the final Transpose gives. The Q, K
+ * and V Transposes are not materialised: the kernel reads their inputs
+ * through strides (the Reshape before them is a view). Scalar Mul/Div
+ * constants on Q, on K or on the scores fold into one scale.
+ *
+ * Conditions (anything else stays as it is): float32 throughout; scores of
+ * rank 2..4 (batch dims become (batch, head)); Q, K, V and the scores with
+ * the same batch dims (no broadcasting); the innermost axis of Q, K, V and
+ * the output contiguous in the buffer read or written; the mask an Add
+ * operand that broadcasts to the scores without changing their shape, read
+ * with stride 0 or 1 along the keys; Softmax over the last axis; every
+ * absorbed intermediate read once and not a graph output. Runs before
+ * epilogue fusion, which would otherwise take the mask Add as a bias. */
+#include "passes.h"
+#include "../ops/ops.h"
+
+#include <math.h>
+#include <string.h>
+
+#define MAX_ABSORB 16
+
+static bool is(const Node *n, const char *op)
+{
+    return n && !n->dead && strcmp(n->op_type, op) == 0 && n->domain[0] == 0;
+}
+
+static bool is_f32(const Value *v)
+{
+    return v && v->has_type && v->dtype == DT_FLOAT;
+}
+
+/* A float constant of one element. */
+static bool scalar(const Value *v, double *x)
+{
+    if (!v || !v->data || !ir_dtype_is_float(v->dtype) || ir_value_numel(v) != 1)
+        return false;
+    *x = ir_const_f(v, 0);
+    return true;
+}
+
+/* v is read by exactly one live node and is not a graph output. */
+static bool single_use(const Value *v)
+{
+    return v && v->nuses == 1 && v->output_index < 0;
+}
+
+static Node *sole_reader(Graph *g, const Value *v)
+{
+    if (!single_use(v))
+        return NULL;
+    for (int i = 0; i < g->nnodes; i++) {
+        Node *n = g->nodes[i];
+        if (n->dead)
+            continue;
+        for (int j = 0; j < n->nin; j++)
+            if (n->in[j] == v)
+                return n;
+    }
+    return NULL;
+}
+
+typedef struct {
+    Node *nodes[MAX_ABSORB];
+    int n;
+    double scale;
+} Match;
+
+static bool take(Match *m, Node *n)
+{
+    for (int i = 0; i < m->n; i++)
+        if (m->nodes[i] == n)
+            return false;
+    if (m->n == MAX_ABSORB)
+        return false;
+    m->nodes[m->n++] = n;
+    return true;
+}
+
+/* Mul(x, c), Mul(c, x) or Div(x, c) with a finite non-zero scalar constant
+ * c, output shaped like x: x and the factor. */
+static Value *scale_node(const Node *p, double *f)
+{
+    double c;
+    if (!p || p->nin != 2 || p->nout != 1 || !p->in[0] || !p->in[1])
+        return NULL;
+    Value *x = NULL;
+    if (is(p, "Div") && scalar(p->in[1], &c) && c != 0.0) {
+        x = p->in[0];
+        c = 1.0 / c;
+    } else if (is(p, "Mul") && scalar(p->in[1], &c)) {
+        x = p->in[0];
+    } else if (is(p, "Mul") && scalar(p->in[0], &c)) {
+        x = p->in[1];
+    }
+    if (!x || !isfinite(c) || !is_f32(x) || !is_f32(p->out[0]) ||
+        !ir_shape_equal(&x->shape, &p->out[0]->shape))
+        return NULL;
+    *f = c;
+    return x;
+}
+
+/* A strided view of an operand: logical dim i of `v` (rank r) is element
+ * stride str[i] in `base`. */
+typedef struct {
+    Value *base;
+    int r;
+    int64_t str[IR_MAX_RANK];
+} View;
+
+/* Walks back from v (an operand of rank r) through single-use Transposes
+ * and scalar scales, absorbing them into m; the base is what is left. */
+static bool operand(Value *v, Match *m, View *out)
+{
+    int r = v->shape.rank, idx[IR_MAX_RANK];
+    for (int i = 0; i < r; i++)
+        idx[i] = i;
+    Value *cur = v;
+    for (;;) {
+        Node *p = cur->producer;
+        double f;
+        if (!single_use(cur) || !p || p->dead)
+            break;
+        if (is(p, "Transpose") && p->nin == 1 && p->nout == 1 && is_f32(p->in[0]) &&
+            p->in[0]->shape.rank == r) {
+            const Attr *a = ir_attr(p, "perm");
+            int64_t perm[IR_MAX_RANK];
+            if (a) {
+                if (a->type != ATTR_INTS || a->n != r)
+                    break;
+                for (int i = 0; i < r; i++)
+                    perm[i] = a->ints[i];
+            } else {
+                for (int i = 0; i < r; i++)
+                    perm[i] = r - 1 - i;
+            }
+            bool ok = true;
+            for (int i = 0; i < r; i++)
+                ok = ok && perm[i] >= 0 && perm[i] < r;
+            if (!ok || !take(m, p))
+                break;
+            for (int i = 0; i < r; i++)
+                idx[i] = (int)perm[idx[i]];
+            cur = p->in[0];
+            continue;
+        }
+        Value *x = scale_node(p, &f);
+        if (x && take(m, p)) {
+            m->scale *= f;
+            cur = x;
+            continue;
+        }
+        break;
+    }
+    if (!is_f32(cur) || !ir_shape_known(&cur->shape))
+        return false;
+    int64_t cs[IR_MAX_RANK];
+    ir_strides(&cur->shape, cs);
+    out->base = cur;
+    out->r = r;
+    for (int i = 0; i < r; i++)
+        out->str[i] = cs[idx[i]];
+    return true;
+}
+
+/* Batch strides of a view over logical dims [0, r-2): (b, h). */
+static void batch_strides(const View *v, int64_t *sb, int64_t *sh)
+{
+    int nb = v->r - 2;
+    *sb = nb >= 2 ? v->str[nb - 2] : 0;
+    *sh = nb >= 1 ? v->str[nb - 1] : 0;
+}
+
+static bool same_batch(const Value *a, const Value *b, int nb)
+{
+    for (int i = 0; i < nb; i++)
+        if (a->shape.dim[i] != b->shape.dim[i])
+            return false;
+    return true;
+}
+
+/* The mask's strides (b, h, row, col) for scores of shape `s`, when it
+ * broadcasts to them: a dim of 1 reads stride 0. */
+static bool mask_strides(const Value *mk, const Shape *s, int64_t *st)
+{
+    int r = s->rank, mr = mk->shape.rank;
+    int64_t ms[IR_MAX_RANK], full[4] = {0, 0, 0, 0};
+    if (!is_f32(mk) || mr > r || !ir_shape_known(&mk->shape))
+        return false;
+    ir_strides(&mk->shape, ms);
+    for (int d = 0; d < mr; d++) {
+        int sd = d + r - mr;
+        int64_t e = mk->shape.dim[d];
+        if (e != 1 && e != s->dim[sd])
+            return false;
+        /* scores dim sd is (b, h, row, col) slot 4 - r + sd */
+        full[4 - r + sd] = e == 1 ? 0 : ms[d];
+    }
+    memcpy(st, full, sizeof full);
+    return st[3] == 0 || st[3] == 1;
+}
+
+/* "a+b+c" of the absorbed nodes' names (or op types), in graph order. */
+static const char *joined(Graph *g, const Match *m, bool ops)
+{
+    const char *s = NULL;
+    for (int i = 0; i < g->nnodes; i++)
+        for (int j = 0; j < m->n; j++)
+            if (g->nodes[i] == m->nodes[j]) {
+                const Node *n = m->nodes[j];
+                const char *x = ops ? n->op_type : n->name;
+                s = s ? ir_sprintf(g->arena, "%s+%s", s, x) : x;
+            }
+    return s;
+}
+
+static int position(const Graph *g, const Node *n)
+{
+    for (int i = 0; i < g->nnodes; i++)
+        if (g->nodes[i] == n)
+            return i;
+    return -1;
+}
+
+/* Tries the pattern rooted at the first MatMul mm. */
+static bool try_fuse(Graph *g, Node *mm)
+{
+    if (mm->nin != 2 || mm->nout != 1 || !is_f32(mm->in[0]) || !is_f32(mm->in[1]) ||
+        !is_f32(mm->out[0]) || mm->epi.act || mm->epi.bias || mm->epi.residual)
+        return false;
+    Value *sc = mm->out[0];
+    int r = sc->shape.rank;
+    if (r < 2 || r > 4 || mm->in[0]->shape.rank != r || mm->in[1]->shape.rank != r ||
+        !ir_shape_known(&sc->shape))
+        return false;
+
+    Match m = {.n = 0, .scale = 1.0};
+    take(&m, mm);
+    /* scores: scales, then at most one mask Add, then Softmax */
+    Value *cur = sc, *mask = NULL;
+    Node *sm = NULL;
+    for (;;) {
+        Node *c = sole_reader(g, cur);
+        double f;
+        if (!c)
+            return false;
+        if (is(c, "Softmax")) {
+            sm = c;
+            break;
+        }
+        Value *x = scale_node(c, &f);
+        if (x == cur && !mask) {
+            m.scale *= f;
+            take(&m, c);
+            cur = c->out[0];
+            continue;
+        }
+        if (is(c, "Add") && !mask && c->nin == 2 && c->nout == 1 && c->in[0] && c->in[1] &&
+            (c->in[0] == cur) != (c->in[1] == cur) && is_f32(c->out[0]) &&
+            ir_shape_equal(&c->out[0]->shape, &sc->shape)) {
+            mask = c->in[0] == cur ? c->in[1] : c->in[0];
+            take(&m, c);
+            cur = c->out[0];
+            continue;
+        }
+        return false;
+    }
+    int64_t axis = ir_attr_int(sm, "axis", g->opset >= 13 ? -1 : 1);
+    if (axis < 0)
+        axis += r;
+    if (axis != r - 1 || sm->nout != 1 || sm->in[0] != cur || !is_f32(sm->out[0]))
+        return false;
+    take(&m, sm);
+    Node *mm2 = sole_reader(g, sm->out[0]);
+    if (!is(mm2, "MatMul") || mm2->nin != 2 || mm2->in[0] != sm->out[0] || mm2->in[1] == sm->out[0] ||
+        !is_f32(mm2->in[1]) || mm2->in[1]->shape.rank != r || !is_f32(mm2->out[0]) ||
+        mm2->epi.act || mm2->epi.bias || mm2->epi.residual)
+        return false;
+    take(&m, mm2);
+    Value *ctx = mm2->out[0];
+    int nb = r - 2;
+    if (!same_batch(mm->in[0], sc, nb) || !same_batch(mm->in[1], sc, nb) ||
+        !same_batch(mm2->in[1], sc, nb) || !same_batch(ctx, sc, nb))
+        return false;
+
+    /* the operands, through their Transposes and scales */
+    View q, kt, v;
+    if (!operand(mm->in[0], &m, &q) || !operand(mm->in[1], &m, &kt) ||
+        !operand(mm2->in[1], &m, &v))
+        return false;
+    /* the output, through one Transpose when it is the sole reader */
+    Node *last = mm2, *tr = sole_reader(g, ctx);
+    Value *out = ctx;
+    int64_t ostr[IR_MAX_RANK];
+    ir_strides(&ctx->shape, ostr);
+    if (is(tr, "Transpose") && tr->nin == 1 && tr->nout == 1 && is_f32(tr->out[0])) {
+        const Attr *a = ir_attr(tr, "perm");
+        if (a && a->type == ATTR_INTS && a->n == r) {
+            int64_t ts[IR_MAX_RANK], st[IR_MAX_RANK];
+            bool ok = ir_shape_known(&tr->out[0]->shape);
+            ir_strides(&tr->out[0]->shape, ts);
+            for (int i = 0; i < r; i++)
+                st[i] = -1;
+            for (int i = 0; ok && i < r; i++) {
+                ok = a->ints[i] >= 0 && a->ints[i] < r && st[a->ints[i]] < 0;
+                if (ok)
+                    st[a->ints[i]] = ts[i];
+            }
+            if (ok && st[r - 1] == 1 && take(&m, tr)) {
+                memcpy(ostr, st, sizeof st);
+                out = tr->out[0];
+                last = tr;
+            }
+        }
+    }
+
+    int64_t Sq = sc->shape.dim[r - 2], Sk = sc->shape.dim[r - 1];
+    int64_t D = mm->in[0]->shape.dim[r - 1], Dv = ctx->shape.dim[r - 1];
+    int64_t B = nb >= 2 ? sc->shape.dim[0] : 1, H = nb >= 1 ? sc->shape.dim[nb - 1] : 1;
+    if (Sq < 1 || Sk < 1 || D < 1 || Dv < 1 || B < 1 || H < 1 ||
+        mm2->in[1]->shape.dim[r - 2] != Sk || ctx->shape.dim[r - 2] != Sq)
+        return false;
+    /* innermost axes contiguous: Q's D, K^T's D (its row axis), V's Dv */
+    if (q.str[r - 1] != 1 || kt.str[r - 2] != 1 || v.str[r - 1] != 1 || ostr[r - 1] != 1)
+        return false;
+    int64_t mst[4] = {0, 0, 0, 0};
+    if (mask && !mask_strides(mask, &sc->shape, mst))
+        return false;
+    /* every base is computed before the last absorbed node */
+    int pl = position(g, last);
+    Value *bases[4] = {q.base, kt.base, v.base, mask};
+    for (int i = 0; i < 4; i++)
+        if (bases[i] && bases[i]->producer && position(g, bases[i]->producer) > pl)
+            return false;
+    for (int i = 0; i < 4; i++)
+        for (int j = 0; j < m.n; j++)
+            if (bases[i] && bases[i]->producer == m.nodes[j])
+                return false;
+
+    int64_t ints[22];
+    int64_t qb, qh, kb, kh, vb, vh, ob, oh;
+    View o = {out, r, {0}};
+    memcpy(o.str, ostr, sizeof ostr);
+    batch_strides(&q, &qb, &qh);
+    batch_strides(&kt, &kb, &kh);
+    batch_strides(&v, &vb, &vh);
+    batch_strides(&o, &ob, &oh);
+    int64_t vals[22] = {B,  H,  Sq, Sk, D,  Dv, qb, qh, q.str[r - 2], kb, kh, kt.str[r - 1],
+                        vb, vh, v.str[r - 2], ob, oh, o.str[r - 2], mst[0], mst[1], mst[2],
+                        mst[3]};
+    memcpy(ints, vals, sizeof ints);
+
+    /* rewrite `last` in place into the fused node */
+    Node *n = last;
+    const char *names = joined(g, &m, false), *ops = joined(g, &m, true);
+    n->fused_names = names;
+    n->fused_ops = ops;
+    n->name = mm->name;
+    n->op_type = "Attention";
+    n->domain = "dlc";
+    n->op = &op_fused_attention;
+    n->nin = 4;
+    n->in = ir_alloc_array(g->arena, 4, sizeof(Value *));
+    n->in[0] = q.base;
+    n->in[1] = kt.base;
+    n->in[2] = v.base;
+    n->in[3] = mask;
+    n->nout = 1;
+    n->out = ir_alloc_array(g->arena, 1, sizeof(Value *));
+    n->out[0] = out;
+    out->producer = n;
+    n->nattr = 2;
+    n->attrs = ir_alloc_array(g->arena, 2, sizeof(Attr));
+    n->attrs[0].name = "shape";
+    n->attrs[0].type = ATTR_INTS;
+    n->attrs[0].n = 22;
+    n->attrs[0].ints = ir_alloc_array(g->arena, 22, sizeof(int64_t));
+    memcpy(n->attrs[0].ints, ints, sizeof ints);
+    n->attrs[1].name = "scale";
+    n->attrs[1].type = ATTR_FLOAT;
+    n->attrs[1].f = (float)m.scale;
+    for (int i = 0; i < m.n; i++)
+        if (m.nodes[i] != n)
+            m.nodes[i]->dead = true;
+    ir_recount_uses(g);
+    return true;
+}
+
+bool pass_fuse_attention(Graph *g, Diag *d)
+{
+    (void)d;
+    ir_recount_uses(g);
+    for (int i = 0; i < g->nnodes; i++) {
+        Node *n = g->nodes[i];
+        if (is(n, "MatMul"))
+            try_fuse(g, n);
+    }
+    ir_compact(g);
+    ir_recount_uses(g);
+    return true;
+}
