@@ -1,4 +1,4 @@
-/* rt-deps: epilogue depthwise winograd */
+/* rt-deps: epilogue depthwise winograd conv_small */
 /* conv.c - 2-D convolution, NCHW, float32 (1-D as H = 1), with the
  * epilogue (bias, residual add, activation) applied as each output is
  * stored.
@@ -7,6 +7,9 @@
  * compiler and model.c agree on weight layout and scratch size):
  *   - RT_CONV_ALGO_DW: depthwise (group == C == M), depthwise.c; weights
  *     as they are;
+ *   - RT_CONV_ALGO_SMALL: output planes of at most 256 positions with 32
+ *     or more output channels per group, conv_small.c (vectors along the
+ *     output channels);
  *   - RT_CONV_ALGO_GEMM: everything else, an implicit GEMM
  *         y[m, p] = sum_k w[m, k] * B[k, p],  k = (c, kh, kw)
  *     per group, over the output positions p, with B never materialised
@@ -752,6 +755,8 @@ RT_API int rt_conv2d_algo(const rt_conv2d_shape *s, int flags)
     if (!(flags & RT_CONV_NO_WINOGRAD) && rt_winograd_fits(s) &&
         (ptrdiff_t)((s->OH + 3) / 4) * ((s->OW + 3) / 4) >= RT_CONV_WG_MIN_TILES)
         return RT_CONV_ALGO_WINOGRAD;
+    if (!(flags & RT_CONV_NO_SMALL) && rt_conv_small_fits(s))
+        return RT_CONV_ALGO_SMALL;
     return RT_CONV_ALGO_GEMM;
 }
 
@@ -763,6 +768,8 @@ RT_API size_t rt_conv2d_packed_size(const rt_conv2d_shape *s, int algo)
         return (size_t)s->M * (size_t)s->KH * (size_t)s->KW;
     if (algo == RT_CONV_ALGO_WINOGRAD)
         return rt_winograd_packed_size(s);
+    if (algo == RT_CONV_ALGO_SMALL)
+        return rt_conv_small_packed_size(s);
     return rt_conv_gemm_packed(s);
 }
 
@@ -775,6 +782,8 @@ RT_API void rt_conv2d_pack(const rt_conv2d_shape *s, int algo, const float *w,
         memcpy(wp, w, rt_conv2d_packed_size(s, algo) * sizeof(float));
     else if (algo == RT_CONV_ALGO_WINOGRAD)
         rt_winograd_pack(s, w, wp);
+    else if (algo == RT_CONV_ALGO_SMALL)
+        rt_conv_small_pack(s, w, wp);
     else
         rt_conv_gemm_pack(s, w, wp);
 }
@@ -788,7 +797,9 @@ RT_API size_t rt_conv2d_fused_scratch(const rt_conv2d_shape *s, int algo)
         return 0;
     if (algo == RT_CONV_ALGO_DW)
         return rt_conv2d_dw_scratch(s);
-    n = algo == RT_CONV_ALGO_WINOGRAD ? rt_winograd_scratch(s) : rt_conv_gemm_scratch(s);
+    n = algo == RT_CONV_ALGO_WINOGRAD ? rt_winograd_scratch(s)
+        : algo == RT_CONV_ALGO_SMALL  ? rt_conv_small_scratch(s)
+                                      : rt_conv_gemm_scratch(s);
     if (raw)
         n += rt_conv2d_packed_size(s, algo) + 16;
     return n;
@@ -815,6 +826,10 @@ RT_API void rt_conv2d_fused(const rt_conv2d_shape *s, int algo, const float *x,
     }
     if (algo == RT_CONV_ALGO_WINOGRAD) {
         rt_winograd(s, x, wp, bias, residual, act, alpha, beta, y, scratch);
+        return;
+    }
+    if (algo == RT_CONV_ALGO_SMALL) {
+        rt_conv_small(s, x, wp, bias, residual, act, alpha, beta, y, scratch);
         return;
     }
     rt_conv_gemm_run(s, x, wp, bias, residual, act, alpha, beta, y, scratch);

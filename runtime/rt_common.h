@@ -101,9 +101,11 @@ typedef struct {
 enum {
     RT_CONV_ALGO_DW = 1,        /* depthwise, depthwise.c */
     RT_CONV_ALGO_GEMM = 2,      /* implicit GEMM over phase planes */
-    RT_CONV_ALGO_WINOGRAD = 3   /* Winograd F(4x4, 3x3), winograd.c */
+    RT_CONV_ALGO_WINOGRAD = 3,  /* Winograd F(4x4, 3x3), winograd.c */
+    RT_CONV_ALGO_SMALL = 4      /* small planes, channels in vectors: conv_small.c */
 };
-#define RT_CONV_NO_WINOGRAD 1   /* rt_conv2d_algo flag */
+#define RT_CONV_NO_WINOGRAD 1   /* rt_conv2d_algo flags */
+#define RT_CONV_NO_SMALL 2
 #define RT_CONV_RAW_WEIGHTS 256 /* or'ed into an algorithm: the weights are
                                    as ONNX stores them, packed into scratch */
 

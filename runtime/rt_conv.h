@@ -40,7 +40,23 @@ RT_API void rt_winograd(const rt_conv2d_shape *s, const float *x, const float *u
                         const float *bias, const float *residual, int act,
                         float alpha, float beta, float *y, float *scratch);
 
-/* ---- conv.c (rt-deps: epilogue depthwise winograd) ---------------------- */
+/* ---- conv_small.c (rt-deps: epilogue) ------------------------------------ */
+
+/* Any stride, dilation, padding and group, for planes of at most 256
+ * outputs and at least 32 output channels per group (rt_conv_small_fits);
+ * weights: rt_conv_small_pack of w [M, C/group, KH, KW]; y as
+ * rt_conv2d_fused (write-only, may be the residual); scratch:
+ * rt_conv_small_scratch floats. */
+RT_API int rt_conv_small_fits(const rt_conv2d_shape *s);
+RT_API size_t rt_conv_small_packed_size(const rt_conv2d_shape *s);
+RT_API void rt_conv_small_pack(const rt_conv2d_shape *s, const float *w, float *wp);
+RT_API size_t rt_conv_small_scratch(const rt_conv2d_shape *s);
+RT_API void rt_conv_small(const rt_conv2d_shape *s, const float *x,
+                          const float *wp, const float *bias,
+                          const float *residual, int act, float alpha,
+                          float beta, float *y, float *scratch);
+
+/* ---- conv.c (rt-deps: epilogue depthwise winograd conv_small) ----------- */
 
 /* The algorithm for shape s (RT_CONV_ALGO_*, rt_common.h); flags:
  * RT_CONV_NO_WINOGRAD. */

@@ -24,7 +24,8 @@ find_package(OpenMP COMPONENTS C QUIET)
 set(RT_VARIANT_TESTS test_rt_gemm test_rt_gemm_ep test_rt_epilogue test_rt_conv test_rt_conv_fused
     test_rt_winograd test_rt_attention test_rt_pool)
 set(RT_VARIANT_SOURCES ${CMAKE_SOURCE_DIR}/runtime/gemm.c ${CMAKE_SOURCE_DIR}/runtime/epilogue.c
-    ${CMAKE_SOURCE_DIR}/runtime/conv.c ${CMAKE_SOURCE_DIR}/runtime/depthwise.c
+    ${CMAKE_SOURCE_DIR}/runtime/conv.c ${CMAKE_SOURCE_DIR}/runtime/conv_small.c
+    ${CMAKE_SOURCE_DIR}/runtime/depthwise.c
     ${CMAKE_SOURCE_DIR}/runtime/winograd.c ${CMAKE_SOURCE_DIR}/runtime/attention.c
     ${CMAKE_SOURCE_DIR}/runtime/pool.c)
 set(CMAKE_REQUIRED_FLAGS "-mavx2 -mfma")

@@ -262,6 +262,14 @@ static const struct named_case named[] = {
     {"1-D k5 d2", 2, 6, 1, 50, 8, 1, 5, 1, 1, 1, 2, 0, 3, 0, 4, 1},
     {"big K (3x3 x 300 ch)", 1, 300, 6, 6, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1},
     {"many taps (1x40)", 1, 2, 3, 60, 9, 1, 40, 1, 1, 1, 1, 0, 5, 0, 5, 1},
+    {"small plane 1x1 7x7", 1, 40, 7, 7, 64, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1},
+    {"small plane 3x3 p1 7x7", 2, 24, 7, 7, 96, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1},
+    {"small plane 1x1 s2 14->7", 1, 48, 14, 14, 128, 1, 1, 2, 2, 1, 1, 0, 0, 0, 0, 1},
+    {"small plane 3x3 s2 14->7", 1, 20, 14, 14, 32, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1},
+    {"small plane 1x1 13x13 M 100", 1, 33, 13, 13, 100, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1},
+    {"small plane grouped 3x3 g=2", 1, 16, 9, 9, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 2},
+    {"small plane K blocked (900)", 2, 100, 7, 7, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1},
+    {"small plane K blocked 1x1 (1100)", 1, 1100, 5, 6, 96, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1},
 };
 
 static void named_cases(void)
@@ -321,10 +329,33 @@ static void random_cases(int count)
            count, n_failed - before);
 }
 
+/* conv_small.c on shapes its picker may not choose (any channel count),
+ * every tile remainder, strides, dilations, pads, groups, epilogues. */
+static void small_plane_cases(int count)
+{
+    int i, done = 0, before = n_failed;
+    for (i = 0; done < count; i++) {
+        int group = rng_int(1, 2), cg = rng_int(1, 24), mg = rng_int(1, 70);
+        rt_conv2d_shape s = make_shape(rng_int(1, 2), group * cg, rng_int(1, 18),
+                                       rng_int(1, 18), group * mg, rng_int(1, 3),
+                                       rng_int(1, 3), rng_int(1, 2), rng_int(1, 2),
+                                       rng_int(1, 2), rng_int(1, 2), rng_int(0, 2),
+                                       rng_int(0, 2), rng_int(0, 2), rng_int(0, 2), group);
+        if (s.OH <= 0 || s.OW <= 0)
+            continue;
+        check(&s, RT_CONV_ALGO_SMALL, rng_int(0, 1), rng_int(0, 1), rng_int(0, 2),
+              rng_int(0, RT_ACT_HARD_SWISH), rng_int(0, 3));
+        done++;
+    }
+    printf("conv_fused: %d random shapes on the small-plane algorithm: %d failed\n", count,
+           n_failed - before);
+}
+
 int main(void)
 {
     named_cases();
     random_cases(1500);
+    small_plane_cases(400);
     printf("conv_fused: worst |got-exp| / (atol + rtol*|exp|) = %.3f\n", worst_ratio);
     printf("conv_fused: %s (%d cases)\n", n_failed ? "FAIL" : "PASS", n_cases);
     return n_failed != 0;

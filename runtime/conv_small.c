@@ -1,0 +1,410 @@
+/* rt-deps: epilogue */
+/* conv_small.c - convolutions with small output planes (7x7, 13x13,
+ * 14x14: ResNet-50's last stages, SqueezeNet's classifier, MobileNet's
+ * tail) as a GEMM whose vectors run along the output channels.
+ *
+ * conv.c's implicit GEMM puts 32 output positions in its vectors: a 7x7
+ * plane fills 49 of 64 lanes (fewer with the junk columns of padding) and
+ * such layers ran at 60-65 % of peak.  Here a register tile is 14, 13 or
+ * 7 positions (whichever divides the plane) x 32 output channels,
+ * positions broadcast, so little or nothing is computed and dropped:
+ *     y[m, q] = sum_k w[m, k] * B[k, q],  k = (c, kh, kw), q = oh*OW + ow
+ *   - B is packed per tile of consecutive positions (im2col with
+ *     the padding resolved: one masked gather per channel and tap on
+ *     AVX-512) into rows of RT_CSM_LD floats, all tiles of an image before
+ *     any product; a 1x1 stride-1 unpadded convolution reads its full
+ *     tiles from x itself (B's rows are x's planes);
+ *   - weights (packed at compile time): panels of 32 output channels,
+ *     [group][panel][k][32], zero past M/group;
+ *   - the micro-kernel sums a tile over the whole K; its store goes
+ *     through a 14 x 32 buffer so that every output channel's run of
+ *     positions is one vector, then the epilogue (bias, residual,
+ *     activation) runs on that run while it is in L1.
+ * Loop order: panels outer, so a panel's weights are read from memory
+ * once and stay in L2 across the tiles.  With OpenMP the threads pack a
+ * share of the tiles, meet once, then take a share of the panels (or of
+ * the tiles, when there are more tiles).
+ */
+#ifndef RT_EMBED
+#include "rt_conv.h"
+#endif
+
+#if !defined(RT_NO_SIMD) && defined(__AVX512F__)
+#  include <immintrin.h>
+#  define RT_CSM_AVX512 1
+#endif
+#ifdef _OPENMP
+#  include <omp.h>
+#endif
+
+#define RT_CSM_NT 14               /* positions per tile, at most */
+#define RT_CSM_LD 16               /* floats per packed row of a tile */
+#define RT_CSM_MC 32               /* output channels per panel */
+#define RT_CSM_MAX_POS 256         /* planes up to this many outputs */
+#define RT_CSM_KC 512              /* K per block when K is larger */
+#define RT_CSM_PAR_MIN 4000000.0   /* flops below which one thread runs */
+
+typedef struct {
+    ptrdiff_t cg, mg;       /* channels per group in / out */
+    ptrdiff_t kk, K;        /* taps, cg * kk */
+    ptrdiff_t npanel;       /* ceil(mg / MC) */
+    ptrdiff_t P, ntiles;    /* output positions, tiles */
+    int nt;                 /* positions per tile: 14, 13 or 7 */
+    int direct;             /* 1x1, stride 1, unpadded: B is x */
+} rt_csm_geom;
+
+RT_INTERNAL void rt_csm_geometry(const rt_conv2d_shape *s, rt_csm_geom *g)
+{
+    g->cg = s->C / s->group;
+    g->mg = s->M / s->group;
+    g->kk = (ptrdiff_t)s->KH * s->KW;
+    g->K = g->cg * g->kk;
+    g->npanel = (g->mg + RT_CSM_MC - 1) / RT_CSM_MC;
+    g->P = (ptrdiff_t)s->OH * s->OW;
+    g->nt = g->P % 14 == 0 ? 14 : g->P % 13 == 0 ? 13 : g->P % 7 == 0 ? 7 : 14;
+    g->ntiles = (g->P + g->nt - 1) / g->nt;
+    g->direct = s->KH == 1 && s->KW == 1 && s->SH == 1 && s->SW == 1 &&
+                s->PT == 0 && s->PL == 0 && s->OH == s->H && s->OW == s->W;
+}
+
+/* Worth it: planes too small for conv.c's 32-position vectors, and enough
+ * output channels to fill 32-channel panels mostly. */
+RT_API int rt_conv_small_fits(const rt_conv2d_shape *s)
+{
+    ptrdiff_t mg = s->M / s->group, p = (ptrdiff_t)s->OH * s->OW;
+    return p <= RT_CSM_MAX_POS && mg >= 32 && (mg % 32 == 0 || mg >= 96) &&
+           (ptrdiff_t)s->H * s->W < ((ptrdiff_t)1 << 30);
+}
+
+RT_API size_t rt_conv_small_packed_size(const rt_conv2d_shape *s)
+{
+    rt_csm_geom g;
+    rt_csm_geometry(s, &g);
+    return (size_t)s->group * (size_t)(g.npanel * RT_CSM_MC * g.K);
+}
+
+/* wp[((grp*npanel + q)*K + k)*MC + j] = w[grp*mg + q*MC + j][k], 0 past mg. */
+RT_API void rt_conv_small_pack(const rt_conv2d_shape *s, const float *w, float *wp)
+{
+    rt_csm_geom g;
+    ptrdiff_t grp, q, k, j;
+    rt_csm_geometry(s, &g);
+    for (grp = 0; grp < s->group; grp++)
+        for (q = 0; q < g.npanel; q++) {
+            float *d = wp + (grp * g.npanel + q) * g.K * RT_CSM_MC;
+            for (j = 0; j < RT_CSM_MC; j++) {
+                ptrdiff_t m = q * RT_CSM_MC + j;
+                const float *src = w + (grp * g.mg + m) * g.K;
+                for (k = 0; k < g.K; k++)
+                    d[k * RT_CSM_MC + j] = m < g.mg ? src[k] : 0.0f;
+            }
+        }
+}
+
+/* Scratch (floats): the packed tiles of one group, 64-byte aligned, then
+ * when K is blocked the partial sums of every (tile, panel). */
+RT_INTERNAL ptrdiff_t rt_csm_cbuf_floats(const rt_csm_geom *g)
+{
+    return g->K > RT_CSM_KC ? g->ntiles * g->npanel * RT_CSM_NT * RT_CSM_MC : 0;
+}
+
+RT_API size_t rt_conv_small_scratch(const rt_conv2d_shape *s)
+{
+    rt_csm_geom g;
+    rt_csm_geometry(s, &g);
+    return (size_t)(g.ntiles * g.K * RT_CSM_LD + rt_csm_cbuf_floats(&g)) + 16;
+}
+
+/* ---- packing B ------------------------------------------------------------ */
+
+/* Tile of positions [q0, q0 + n) of one group's input xg into bt:
+ * bt[(c*kk + t)*LD + i] = input of position q0 + i under tap t, 0 in the
+ * padding and for i >= n. */
+RT_INTERNAL void rt_csm_pack_tile(const rt_conv2d_shape *s, const rt_csm_geom *g,
+                                  const float *xg, ptrdiff_t q0, ptrdiff_t n,
+                                  float *bt)
+{
+    ptrdiff_t hw = (ptrdiff_t)s->H * s->W, kh, kw, c;
+    int i;
+    for (kh = 0; kh < s->KH; kh++)
+        for (kw = 0; kw < s->KW; kw++) {
+            int off[RT_CSM_LD];
+            unsigned valid = 0;
+            float *d = bt + (kh * s->KW + kw) * RT_CSM_LD;
+            for (i = 0; i < RT_CSM_LD; i++) {
+                ptrdiff_t q = q0 + i, ih, iw;
+                off[i] = 0;
+                if (i >= n)
+                    continue;
+                ih = q / s->OW * s->SH - s->PT + kh * s->DH;
+                iw = q % s->OW * s->SW - s->PL + kw * s->DW;
+                if (ih >= 0 && ih < s->H && iw >= 0 && iw < s->W) {
+                    off[i] = (int)(ih * s->W + iw);
+                    valid |= 1u << i;
+                }
+            }
+#if defined(RT_CSM_AVX512)
+            {
+                const __m512i vi = _mm512_loadu_si512((const void *)off);
+                const __mmask16 vm = (__mmask16)valid;
+                for (c = 0; c < g->cg; c++, d += g->kk * RT_CSM_LD)
+                    _mm512_storeu_ps(d, _mm512_mask_i32gather_ps(
+                                            _mm512_setzero_ps(), vm, vi,
+                                            xg + c * hw, 4));
+            }
+#else
+            for (c = 0; c < g->cg; c++, d += g->kk * RT_CSM_LD) {
+                const float *xc = xg + c * hw;
+                for (i = 0; i < RT_CSM_LD; i++)
+                    d[i] = valid >> i & 1u ? xc[off[i]] : 0.0f;
+            }
+#endif
+        }
+}
+
+/* ---- the micro-kernels ----------------------------------------------------- */
+/* out[i*MC + j] (+)= sum_{k < K} b[k*ldb + i] * w[k*MC + j], i < nt, j < MC:
+ * accumulating onto out when acc, else overwriting it.  Tiles of 14, 13
+ * or 7 positions, whichever divides the plane (7x7: 49 = 7 x 7, 13x13,
+ * 14x14), so that no tile computes rows it throws away. */
+
+#if defined(RT_CSM_AVX512)
+#define RT_CSM_ROWS7(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6)
+#define RT_CSM_ROWS13(X) RT_CSM_ROWS7(X) X(7) X(8) X(9) X(10) X(11) X(12)
+#define RT_CSM_ROWS14(X) RT_CSM_ROWS13(X) X(13)
+#define RT_CSM_ZERO(i) __m512 c##i##a = _mm512_setzero_ps(), c##i##b = c##i##a;
+#define RT_CSM_GET(i)                                                  \
+    c##i##a = _mm512_loadu_ps(out + (i) * RT_CSM_MC);                  \
+    c##i##b = _mm512_loadu_ps(out + (i) * RT_CSM_MC + 16);
+#define RT_CSM_ROW(i)                                                  \
+    {                                                                  \
+        const __m512 a_ = _mm512_set1_ps(b[i]);                        \
+        c##i##a = _mm512_fmadd_ps(a_, w0, c##i##a);                    \
+        c##i##b = _mm512_fmadd_ps(a_, w1, c##i##b);                    \
+    }
+#define RT_CSM_PUT(i)                                                  \
+    _mm512_storeu_ps(out + (i) * RT_CSM_MC, c##i##a);                  \
+    _mm512_storeu_ps(out + (i) * RT_CSM_MC + 16, c##i##b);
+#define RT_CSM_KERNEL(name, ROWS)                                           \
+    RT_INTERNAL RT_NOINLINE void name(ptrdiff_t K, const float *restrict b, \
+                                      ptrdiff_t ldb, const float *restrict w, \
+                                      float *restrict out, int acc)         \
+    {                                                                       \
+        ptrdiff_t k;                                                        \
+        ROWS(RT_CSM_ZERO)                                                   \
+        if (acc) {                                                          \
+            ROWS(RT_CSM_GET)                                                \
+        }                                                                   \
+        for (k = 0; k < K; k++, b += ldb, w += RT_CSM_MC) {                 \
+            const __m512 w0 = _mm512_loadu_ps(w), w1 = _mm512_loadu_ps(w + 16); \
+            _mm_prefetch((const char *)(w + 16 * RT_CSM_MC), _MM_HINT_T0);  \
+            _mm_prefetch((const char *)(w + 16 * RT_CSM_MC + 16), _MM_HINT_T0); \
+            ROWS(RT_CSM_ROW)                                                \
+        }                                                                   \
+        ROWS(RT_CSM_PUT)                                                    \
+    }
+
+RT_CSM_KERNEL(rt_csm_kernel14, RT_CSM_ROWS14)
+RT_CSM_KERNEL(rt_csm_kernel13, RT_CSM_ROWS13)
+RT_CSM_KERNEL(rt_csm_kernel7, RT_CSM_ROWS7)
+
+RT_INTERNAL void rt_csm_kernel(int nt, ptrdiff_t K, const float *b, ptrdiff_t ldb,
+                               const float *w, float *out, int acc)
+{
+    if (nt == 14)
+        rt_csm_kernel14(K, b, ldb, w, out, acc);
+    else if (nt == 13)
+        rt_csm_kernel13(K, b, ldb, w, out, acc);
+    else
+        rt_csm_kernel7(K, b, ldb, w, out, acc);
+}
+#undef RT_CSM_KERNEL
+#undef RT_CSM_ZERO
+#undef RT_CSM_GET
+#undef RT_CSM_ROW
+#undef RT_CSM_PUT
+#else
+RT_INTERNAL RT_NOINLINE void rt_csm_kernel(int nt, ptrdiff_t K, const float *restrict b,
+                                           ptrdiff_t ldb, const float *restrict w,
+                                           float *restrict out, int acc)
+{
+    ptrdiff_t k;
+    int i, j;
+    for (i = 0; !acc && i < nt * RT_CSM_MC; i++)
+        out[i] = 0.0f;
+    for (k = 0; k < K; k++, b += ldb, w += RT_CSM_MC)
+        for (i = 0; i < nt; i++) {
+            const float a = b[i];
+            float *o = out + i * RT_CSM_MC;
+            for (j = 0; j < RT_CSM_MC; j++)
+                o[j] = RT_FMA(a, w[j], o[j]);
+        }
+}
+#endif
+
+/* act(row + *bias + res) in place, n floats. */
+RT_INTERNAL void rt_csm_epilogue(float *row, ptrdiff_t n, const float *bias,
+                                 const float *res, int act, float alpha, float beta)
+{
+    rt_epilogue ep;
+    ep.bias = bias;
+    ep.bias_rows = 1;
+    ep.residual = res;
+    ep.ldr = 0;
+    ep.act = act;
+    ep.alpha = alpha;
+    ep.beta = beta;
+    rt_epilogue_block(&ep, row, 0, 0, 1, 0, n);
+}
+
+/* out (NT x MC, position-major) into y[m0 + j][q0 + i] for j < mr, i < n,
+ * with the epilogue applied to each channel's run on the way (the
+ * residual may be y itself: it is read before y is written). */
+RT_INTERNAL void rt_csm_store(const float *out, ptrdiff_t n, int mr, float *y,
+                              ptrdiff_t ldy, const float *bias, const float *res,
+                              int act, float alpha, float beta)
+{
+    int j;
+#if defined(RT_CSM_AVX512)
+    const __m512i idx = _mm512_set_epi32(15 * RT_CSM_MC, 14 * RT_CSM_MC,
+                                         13 * RT_CSM_MC, 12 * RT_CSM_MC,
+                                         11 * RT_CSM_MC, 10 * RT_CSM_MC,
+                                         9 * RT_CSM_MC, 8 * RT_CSM_MC,
+                                         7 * RT_CSM_MC, 6 * RT_CSM_MC,
+                                         5 * RT_CSM_MC, 4 * RT_CSM_MC,
+                                         3 * RT_CSM_MC, 2 * RT_CSM_MC,
+                                         1 * RT_CSM_MC, 0);
+    const __mmask16 nm = (__mmask16)((1u << n) - 1u);
+    const int inreg = act == RT_ACT_NONE || act == RT_ACT_RELU || act == RT_ACT_CLIP;
+    /* min(max(v, lo), hi), operands in the order that keeps a NaN */
+    const __m512 lo = _mm512_set1_ps(act == RT_ACT_RELU ? 0.0f
+                                     : act == RT_ACT_CLIP ? alpha : -INFINITY);
+    const __m512 hi = _mm512_set1_ps(act == RT_ACT_CLIP ? beta : INFINITY);
+    for (j = 0; j < mr; j++) {
+        __m512 v = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), nm, idx, out + j, 4);
+        if (bias)
+            v = _mm512_add_ps(v, _mm512_set1_ps(bias[j]));
+        if (res)
+            v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(nm, res + j * ldy));
+        if (inreg) {
+            v = _mm512_min_ps(hi, _mm512_max_ps(lo, v));
+        } else {
+            float row[RT_CSM_LD];
+            _mm512_storeu_ps(row, v);
+            rt_csm_epilogue(row, n, NULL, NULL, act, alpha, beta);
+            v = _mm512_loadu_ps(row);
+        }
+        _mm512_mask_storeu_ps(y + j * ldy, nm, v);
+    }
+#else
+    ptrdiff_t i;
+    for (j = 0; j < mr; j++) {
+        float row[RT_CSM_LD];
+        for (i = 0; i < n; i++)
+            row[i] = out[i * RT_CSM_MC + j];
+        rt_csm_epilogue(row, n, bias ? bias + j : NULL, res ? res + j * ldy : NULL,
+                        act, alpha, beta);
+        for (i = 0; i < n; i++)
+            y[j * ldy + i] = row[i];
+    }
+#endif
+}
+
+/* Panels [q0, q1) x tiles [t0, t1) of one group, K in blocks of RT_CSM_KC
+ * (a block's weights, 32 x KC floats, stay in L2 across the tiles; the
+ * partial sums of a (tile, panel) wait in cbuf between blocks). */
+RT_INTERNAL void rt_csm_run(const rt_csm_geom *g, const float *xg,
+                            const float *bpk, float *cbuf, const float *wg,
+                            const float *bg, const float *rg, int act,
+                            float alpha, float beta, float *yg, ptrdiff_t q0,
+                            ptrdiff_t q1, ptrdiff_t t0, ptrdiff_t t1)
+{
+    float local[RT_CSM_NT * RT_CSM_MC];
+    ptrdiff_t q, t, kb;
+    for (kb = 0; kb < g->K; kb += RT_CSM_KC) {
+        ptrdiff_t kc = RT_MIN(RT_CSM_KC, g->K - kb);
+        for (q = q0; q < q1; q++) {
+            ptrdiff_t m0 = q * RT_CSM_MC;
+            int mr = (int)RT_MIN(RT_CSM_MC, g->mg - m0);
+            const float *w = wg + (q * g->K + kb) * RT_CSM_MC;
+            for (t = t0; t < t1; t++) {
+                ptrdiff_t p0 = t * g->nt, n = RT_MIN(g->nt, g->P - p0);
+                float *out = g->K > RT_CSM_KC
+                                 ? cbuf + (t * g->npanel + q) * RT_CSM_NT * RT_CSM_MC
+                                 : local;
+                if (g->direct && n == g->nt)
+                    rt_csm_kernel(g->nt, kc, xg + kb * g->P + p0, g->P, w, out, kb > 0);
+                else
+                    rt_csm_kernel(g->nt, kc, bpk + ((g->direct ? 0 : t * g->K) + kb) * RT_CSM_LD,
+                                  RT_CSM_LD, w, out, kb > 0);
+                if (kb + kc == g->K)
+                    rt_csm_store(out, n, mr, yg + m0 * g->P + p0, g->P,
+                                 bg ? bg + m0 : NULL, rg ? rg + m0 * g->P + p0 : NULL,
+                                 act, alpha, beta);
+            }
+        }
+    }
+}
+
+RT_API void rt_conv_small(const rt_conv2d_shape *s, const float *x,
+                          const float *wp, const float *bias,
+                          const float *residual, int act, float alpha,
+                          float beta, float *y, float *scratch)
+{
+    rt_csm_geom g;
+    float *bpk = (float *)(((uintptr_t)scratch + 63) / 64 * 64);
+    ptrdiff_t hw = (ptrdiff_t)s->H * s->W;
+    double flops;
+    int par;
+    rt_csm_geometry(s, &g);
+    flops = 2.0 * (double)s->N * s->M * (double)g.P * (double)g.K;
+    par = flops >= RT_CSM_PAR_MIN;
+    (void)par;
+#ifdef _OPENMP
+    _Pragma("omp parallel if(par)")
+#endif
+    {
+        int tid = 0, nt = 1;
+        ptrdiff_t n, grp, t;
+#ifdef _OPENMP
+        tid = omp_get_thread_num();
+        nt = omp_get_num_threads();
+#endif
+        for (n = 0; n < s->N; n++)
+            for (grp = 0; grp < s->group; grp++) {
+                const float *xg = x + (n * s->C + grp * g.cg) * hw;
+                ptrdiff_t ob = (n * s->M + grp * g.mg) * g.P;
+                ptrdiff_t q0 = 0, q1 = g.npanel, t0 = 0, t1 = g.ntiles;
+                if (g.direct) {
+                    /* only a partial last tile needs packing */
+                    if (tid == 0 && g.P % g.nt)
+                        rt_csm_pack_tile(s, &g, xg, (g.ntiles - 1) * g.nt,
+                                         g.P % g.nt, bpk);
+                } else {
+                    for (t = g.ntiles * tid / nt; t < g.ntiles * (tid + 1) / nt; t++)
+                        rt_csm_pack_tile(s, &g, xg, t * g.nt,
+                                         RT_MIN(g.nt, g.P - t * g.nt),
+                                         bpk + t * g.K * RT_CSM_LD);
+                }
+#ifdef _OPENMP
+                _Pragma("omp barrier")
+#endif
+                if (nt > 1) {
+                    if (g.ntiles >= g.npanel) {
+                        t0 = g.ntiles * tid / nt;
+                        t1 = g.ntiles * (tid + 1) / nt;
+                    } else {
+                        q0 = g.npanel * tid / nt;
+                        q1 = g.npanel * (tid + 1) / nt;
+                    }
+                }
+                rt_csm_run(&g, xg, bpk, bpk + g.ntiles * g.K * RT_CSM_LD, wp + grp * g.npanel * RT_CSM_MC * g.K,
+                           bias ? bias + grp * g.mg : NULL,
+                           residual ? residual + ob : NULL, act, alpha, beta,
+                           y + ob, q0, q1, t0, t1);
+#ifdef _OPENMP
+                _Pragma("omp barrier") /* the packed tiles are rebuilt next */
+#endif
+            }
+    }
+}
