@@ -40,15 +40,26 @@
 #define RT_POOL_BUF 1008     /* row buffer, floats (under 4 KiB) */
 #define RT_POOL_PAR_MIN 65536 /* window taps below which a layer runs on one thread */
 
+/* Row helpers are specialised by constant arguments (kernel size, stride,
+ * whether NaN can occur) at their call sites. */
+#ifdef __GNUC__
+#  define RT_POOL_INLINE static inline __attribute__((always_inline))
+#else
+#  define RT_POOL_INLINE static inline
+#endif
+
 /* The NaN-propagating scalar max: a NaN accumulator stays, a NaN v wins. */
 #define RT_POOL_SMAX(acc, v) ((v) != (v) ? (v) : ((v) > (acc) ? (v) : (acc)))
 
 /* ---- vertical: n columns from nr rows (row stride rs) into b ---- */
 
-RT_INTERNAL void rt_pool_vmax(const float *p, ptrdiff_t rs, int nr, ptrdiff_t n, float *b)
+/* careful: NaN may occur (else the plain max instructions are exact). */
+RT_POOL_INLINE void rt_pool_vmax(const float *p, ptrdiff_t rs, int nr, ptrdiff_t n, float *b,
+                                 int careful)
 {
     ptrdiff_t i = 0;
     int r;
+    (void)careful;
 #if defined(RT_POOL_AVX512)
     const __m512 nan = _mm512_set1_ps(NAN);
     for (; i < n; i += 16) {
@@ -57,10 +68,13 @@ RT_INTERNAL void rt_pool_vmax(const float *p, ptrdiff_t rs, int nr, ptrdiff_t n,
         __mmask16 u = 0;
         for (r = 1; r < nr; r++) {
             __m512 v = _mm512_maskz_loadu_ps(m, p + r * rs + i);
-            u |= _mm512_cmp_ps_mask(acc, v, _CMP_UNORD_Q);
+            if (careful)
+                u |= _mm512_cmp_ps_mask(acc, v, _CMP_UNORD_Q);
             acc = _mm512_max_ps(acc, v);
         }
-        _mm512_mask_storeu_ps(b + i, m, _mm512_mask_mov_ps(acc, u, nan));
+        if (careful)
+            acc = _mm512_mask_mov_ps(acc, u, nan);
+        _mm512_mask_storeu_ps(b + i, m, acc);
     }
 #elif defined(RT_POOL_AVX2)
     const __m256 nan = _mm256_set1_ps(NAN);
@@ -68,10 +82,13 @@ RT_INTERNAL void rt_pool_vmax(const float *p, ptrdiff_t rs, int nr, ptrdiff_t n,
         __m256 acc = _mm256_loadu_ps(p + i), u = _mm256_setzero_ps();
         for (r = 1; r < nr; r++) {
             __m256 v = _mm256_loadu_ps(p + r * rs + i);
-            u = _mm256_or_ps(u, _mm256_cmp_ps(acc, v, _CMP_UNORD_Q));
+            if (careful)
+                u = _mm256_or_ps(u, _mm256_cmp_ps(acc, v, _CMP_UNORD_Q));
             acc = _mm256_max_ps(acc, v);
         }
-        _mm256_storeu_ps(b + i, _mm256_blendv_ps(acc, nan, u));
+        if (careful)
+            acc = _mm256_blendv_ps(acc, nan, u);
+        _mm256_storeu_ps(b + i, acc);
     }
 #endif
     for (; i < n; i++) {
@@ -82,7 +99,7 @@ RT_INTERNAL void rt_pool_vmax(const float *p, ptrdiff_t rs, int nr, ptrdiff_t n,
     }
 }
 
-RT_INTERNAL void rt_pool_vsum(const float *p, ptrdiff_t rs, int nr, ptrdiff_t n, float *b)
+RT_POOL_INLINE void rt_pool_vsum(const float *p, ptrdiff_t rs, int nr, ptrdiff_t n, float *b)
 {
     ptrdiff_t i = 0;
     int r;
@@ -139,7 +156,7 @@ RT_INTERNAL void rt_pool_divs(ptrdiff_t ow0, ptrdiff_t n, int W, int KW, int SW,
 
 #if defined(RT_POOL_AVX512)
 /* The buffer entries of 16 outputs starting at b for one tap (stride SW). */
-static inline __m512 rt_pool_taps16(const float *b, int SW, __m512i ieven, __m512i istride)
+RT_POOL_INLINE __m512 rt_pool_taps16(const float *b, int SW, __m512i ieven, __m512i istride)
 {
     if (SW == 1)
         return _mm512_loadu_ps(b);
@@ -148,7 +165,7 @@ static inline __m512 rt_pool_taps16(const float *b, int SW, __m512i ieven, __m51
     return _mm512_i32gather_ps(istride, b, 4);
 }
 #elif defined(RT_POOL_AVX2)
-static inline __m256 rt_pool_taps8(const float *b, int SW, __m256i istride)
+RT_POOL_INLINE __m256 rt_pool_taps8(const float *b, int SW, __m256i istride)
 {
     if (SW == 1)
         return _mm256_loadu_ps(b);
@@ -168,9 +185,9 @@ static inline __m256 rt_pool_taps8(const float *b, int SW, __m256i istride)
  * (rc rows times the columns of each window; ow0 = the chunk's first output
  * column, for that count); output columns [clo, chi) have every tap inside
  * the input columns. */
-RT_INTERNAL void rt_pool_hrow(int is_max, const float *b, ptrdiff_t n, int KW, int SW, int DW,
-                              float *y, ptrdiff_t ow0, int W, int PL, int PR, int include_pad,
-                              float rc, ptrdiff_t clo, ptrdiff_t chi)
+RT_POOL_INLINE void rt_pool_hrow(int is_max, int careful, const float *b, ptrdiff_t n, int KW,
+                                 int SW, int DW, float *y, ptrdiff_t ow0, int W, int PL, int PR,
+                                 int include_pad, float rc, ptrdiff_t clo, ptrdiff_t chi)
 {
     ptrdiff_t j = 0;
     int kw;
@@ -189,10 +206,12 @@ RT_INTERNAL void rt_pool_hrow(int is_max, const float *b, ptrdiff_t n, int KW, i
             __mmask16 u = 0;
             for (kw = 1; kw < KW; kw++) {
                 __m512 v = rt_pool_taps16(bj + kw * DW, SW, ieven, istride);
-                u |= _mm512_cmp_ps_mask(acc, v, _CMP_UNORD_Q);
+                if (careful)
+                    u |= _mm512_cmp_ps_mask(acc, v, _CMP_UNORD_Q);
                 acc = _mm512_max_ps(acc, v);
             }
-            acc = _mm512_mask_mov_ps(acc, u, nan);
+            if (careful)
+                acc = _mm512_mask_mov_ps(acc, u, nan);
         } else {
             __m512 d;
             for (kw = 1; kw < KW; kw++)
@@ -218,10 +237,12 @@ RT_INTERNAL void rt_pool_hrow(int is_max, const float *b, ptrdiff_t n, int KW, i
             __m256 u = _mm256_setzero_ps();
             for (kw = 1; kw < KW; kw++) {
                 __m256 v = rt_pool_taps8(bj + kw * DW, SW, istride);
-                u = _mm256_or_ps(u, _mm256_cmp_ps(acc, v, _CMP_UNORD_Q));
+                if (careful)
+                    u = _mm256_or_ps(u, _mm256_cmp_ps(acc, v, _CMP_UNORD_Q));
                 acc = _mm256_max_ps(acc, v);
             }
-            acc = _mm256_blendv_ps(acc, nan, u);
+            if (careful)
+                acc = _mm256_blendv_ps(acc, nan, u);
         } else {
             __m256 d;
             for (kw = 1; kw < KW; kw++)
@@ -254,6 +275,7 @@ RT_INTERNAL void rt_pool_hrow(int is_max, const float *b, ptrdiff_t n, int KW, i
         y[j] = acc;
     }
     (void)dv;
+    (void)careful;
 }
 
 /* Windows too wide for the row buffer: tap by tap with bounds tests. */
@@ -289,9 +311,43 @@ RT_INTERNAL void rt_pool_plane_direct(int is_max, const float *x, int H, int W, 
     }
 }
 
-RT_INTERNAL void rt_pool_plane(int is_max, const float *x, int H, int W, int OH, int OW, int KH,
-                               int KW, int SH, int SW, int DH, int DW, int PT, int PL, int PB,
-                               int PR, int include_pad, float *y)
+/* The sum of n floats is NaN when one of them is NaN (or +inf and -inf,
+ * or overflow, meet: then the careful path runs where it need not). */
+RT_INTERNAL int rt_pool_maybe_nan(const float *x, ptrdiff_t n)
+{
+    ptrdiff_t i = 0;
+    float s = 0.0f;
+#if defined(RT_POOL_AVX512)
+    __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+    for (; i + 64 <= n; i += 64) {
+        a0 = _mm512_add_ps(a0, _mm512_loadu_ps(x + i));
+        a1 = _mm512_add_ps(a1, _mm512_loadu_ps(x + i + 16));
+        a2 = _mm512_add_ps(a2, _mm512_loadu_ps(x + i + 32));
+        a3 = _mm512_add_ps(a3, _mm512_loadu_ps(x + i + 48));
+    }
+    for (; i + 16 <= n; i += 16)
+        a0 = _mm512_add_ps(a0, _mm512_loadu_ps(x + i));
+    a0 = _mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3));
+    if (_mm512_cmp_ps_mask(a0, a0, _CMP_UNORD_Q))
+        return 1;
+#elif defined(RT_POOL_AVX2)
+    __m256 a0 = _mm256_setzero_ps(), a1 = a0;
+    for (; i + 16 <= n; i += 16) {
+        a0 = _mm256_add_ps(a0, _mm256_loadu_ps(x + i));
+        a1 = _mm256_add_ps(a1, _mm256_loadu_ps(x + i + 8));
+    }
+    a0 = _mm256_add_ps(a0, a1);
+    if (_mm256_movemask_ps(_mm256_cmp_ps(a0, a0, _CMP_UNORD_Q)))
+        return 1;
+#endif
+    for (; i < n; i++)
+        s += x[i];
+    return s != s;
+}
+
+RT_POOL_INLINE void rt_pool_plane(int is_max, const float *x, int H, int W, int OH, int OW, int KH,
+                                  int KW, int SH, int SW, int DH, int DW, int PT, int PL, int PB,
+                                  int PR, int include_pad, float *y)
 {
     float buf[RT_POOL_BUF];
     const float ident = is_max ? -INFINITY : 0.0f;
@@ -301,44 +357,210 @@ RT_INTERNAL void rt_pool_plane(int is_max, const float *x, int H, int W, int OH,
     /* Interior output columns: every tap inside [0, W). */
     ptrdiff_t clo = ((ptrdiff_t)PL + SW - 1) / SW;
     ptrdiff_t chi = W - span + PL <= 0 ? 0 : (W - span + PL + SW - 1) / SW;
+    const int careful = is_max && rt_pool_maybe_nan(x, (ptrdiff_t)H * W);
     if (RT_POOL_BUF - 16 - span <= 0 || chunk < 16) {
         rt_pool_plane_direct(is_max, x, H, W, OH, OW, KH, KW, SH, SW, DH, DW, PT, PL, PB, PR,
                              include_pad, y);
         return;
     }
-    for (oh = 0; oh < OH; oh++) {
-        ptrdiff_t ih0 = oh * SH - PT, khlo = 0, khhi;
-        int nr;
-        float rc;
-        if (ih0 < 0)
-            khlo = (-ih0 + DH - 1) / DH;
-        khhi = H - ih0 <= 0 ? 0 : (H - ih0 + DH - 1) / DH;
-        if (khhi > KH)
-            khhi = KH;
-        nr = khhi > khlo ? (int)(khhi - khlo) : 0;
-        rc = (float)(include_pad ? rt_pool_taps(ih0, KH, DH, H, PB, 1) : nr);
-        for (ow0 = 0; ow0 < OW; ow0 += chunk) {
-            ptrdiff_t n = RT_MIN(chunk, OW - ow0);
-            ptrdiff_t c0 = ow0 * SW - PL;                 /* input column of buf[0] */
-            ptrdiff_t len = (n + 15) / 16 * 16 * SW + span + 16;
-            ptrdiff_t lo = RT_MIN(RT_MAX(-c0, 0), len), hi = RT_MIN(RT_MAX(W - c0, lo), len);
-            if (nr == 0)
-                lo = hi = len;
-            for (i = 0; i < lo; i++)
-                buf[i] = ident;
-            if (hi > lo) {
-                const float *p = x + (ih0 + khlo * DH) * W + c0 + lo;
-                if (is_max)
-                    rt_pool_vmax(p, (ptrdiff_t)DH * W, nr, hi - lo, buf + lo);
-                else
-                    rt_pool_vsum(p, (ptrdiff_t)DH * W, nr, hi - lo, buf + lo);
+    for (ow0 = 0; ow0 < OW; ow0 += chunk) {
+        ptrdiff_t n = RT_MIN(chunk, OW - ow0);
+        ptrdiff_t c0 = ow0 * SW - PL;                 /* input column of buf[0] */
+        ptrdiff_t len = (n + 15) / 16 * 16 * SW + span + 16;
+        ptrdiff_t lo = RT_MIN(RT_MAX(-c0, 0), len), hi = RT_MIN(RT_MAX(W - c0, lo), len);
+        /* Only [lo, hi) changes from row to row: the rest stays the identity. */
+        for (i = 0; i < lo; i++)
+            buf[i] = ident;
+        for (i = hi; i < len; i++)
+            buf[i] = ident;
+        for (oh = 0; oh < OH; oh++) {
+            ptrdiff_t ih0 = oh * SH - PT, khlo, khhi;
+            int nr;
+            float rc = 0.0f;
+            if (DH == 1) {
+                khlo = ih0 < 0 ? -ih0 : 0;
+                khhi = RT_MIN(H - ih0, KH);
+            } else {
+                khlo = ih0 < 0 ? (-ih0 + DH - 1) / DH : 0;
+                khhi = H - ih0 <= 0 ? 0 : RT_MIN((H - ih0 + DH - 1) / DH, KH);
             }
-            for (i = hi; i < len; i++)
-                buf[i] = ident;
-            rt_pool_hrow(is_max, buf, n, KW, SW, DW, y + oh * OW + ow0, ow0, W, PL, PR,
-                         include_pad, rc, clo, chi);
+            nr = khhi > khlo ? (int)(khhi - khlo) : 0;
+            if (!is_max)
+                rc = (float)(include_pad ? rt_pool_taps(ih0, KH, DH, H, PB, 1) : nr);
+            if (nr == 0) {
+                for (i = lo; i < hi; i++)
+                    buf[i] = ident;
+            } else if (hi > lo) {
+                const float *p = x + (ih0 + khlo * DH) * W + c0 + lo;
+                const ptrdiff_t rs = (ptrdiff_t)DH * W, m = hi - lo;
+                if (is_max && careful)
+                    rt_pool_vmax(p, rs, nr, m, buf + lo, 1);
+                else if (is_max && nr == KH)   /* the usual row count: a constant */
+                    rt_pool_vmax(p, rs, KH, m, buf + lo, 0);
+                else if (is_max)
+                    rt_pool_vmax(p, rs, nr, m, buf + lo, 0);
+                else if (nr == KH)
+                    rt_pool_vsum(p, rs, KH, m, buf + lo);
+                else
+                    rt_pool_vsum(p, rs, nr, m, buf + lo);
+            }
+            if (careful)
+                rt_pool_hrow(is_max, 1, buf, n, KW, SW, DW, y + oh * OW + ow0, ow0, W, PL, PR,
+                             include_pad, rc, clo, chi);
+            else
+                rt_pool_hrow(is_max, 0, buf, n, KW, SW, DW, y + oh * OW + ow0, ow0, W, PL, PR,
+                             include_pad, rc, clo, chi);
         }
     }
+}
+
+#if defined(RT_POOL_AVX512)
+/* AVX-512 rows without a buffer round trip through unaligned loads (a load
+ * straddling two just-stored vectors waits for them to reach the cache):
+ * the vertical pass stores whole 16-column blocks at 16-float offsets of
+ * the row buffer (identity lanes outside the input), and the horizontal
+ * pass loads exactly those blocks and forms each tap's lanes with
+ * two-source permutes.  For SW <= 2 and taps (KW - 1) * DW <= 16. */
+RT_POOL_INLINE void rt_pool_plane512(int is_max, int careful, const float *x, int H, int W,
+                                     int OH, int OW, int KH, int KW, int SH, int SW, int DH,
+                                     int DW, int PT, int PL, int PB, int PR, int include_pad,
+                                     float *y)
+{
+    float buf[RT_POOL_BUF];
+    const __m512 ident = _mm512_set1_ps(is_max ? -INFINITY : 0.0f), nan = _mm512_set1_ps(NAN);
+    const __m512i iota = _mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
+    const __m512i ibase = _mm512_mullo_epi32(iota, _mm512_set1_epi32(SW));
+    const ptrdiff_t span = (ptrdiff_t)(KW - 1) * DW;
+    const ptrdiff_t chunk = (RT_POOL_BUF - 32) / SW / 16 * 16;
+    const ptrdiff_t clo = ((ptrdiff_t)PL + SW - 1) / SW;
+    const ptrdiff_t chi = W - span + PL <= 0 ? 0 : (W - span + PL + SW - 1) / SW;
+    ptrdiff_t oh, ow0, q, j;
+    int kw, r;
+    float dv[16];
+    for (ow0 = 0; ow0 < OW; ow0 += chunk) {
+        const ptrdiff_t n = RT_MIN(chunk, OW - ow0);
+        const ptrdiff_t c0 = ow0 * SW - PL;           /* input column of buf[0] */
+        const ptrdiff_t nb = (n + 15) / 16 * SW + 1;  /* 16-float blocks the taps read */
+        for (oh = 0; oh < OH; oh++) {
+            ptrdiff_t ih0 = oh * SH - PT, khlo, khhi;
+            int nr;
+            float rc = 0.0f;
+            float *yr = y + oh * OW + ow0;
+            if (DH == 1) {
+                khlo = ih0 < 0 ? -ih0 : 0;
+                khhi = RT_MIN(H - ih0, KH);
+            } else {
+                khlo = ih0 < 0 ? (-ih0 + DH - 1) / DH : 0;
+                khhi = H - ih0 <= 0 ? 0 : RT_MIN((H - ih0 + DH - 1) / DH, KH);
+            }
+            nr = khhi > khlo ? (int)(khhi - khlo) : 0;
+            if (!is_max)
+                rc = (float)(include_pad ? rt_pool_taps(ih0, KH, DH, H, PB, 1) : nr);
+            /* vertical: block q holds input columns c0 + 16q ... */
+            for (q = 0; q < nb; q++) {
+                const ptrdiff_t cs = c0 + 16 * q;
+                const float *p = x + (ih0 + khlo * DH) * W;
+                const ptrdiff_t rs = (ptrdiff_t)DH * W;
+                __m512 acc;
+                __mmask16 u = 0;
+                if (nr == 0 || cs >= W || cs + 16 <= 0) {
+                    acc = ident;
+                } else if (cs >= 0 && cs + 16 <= W) {
+                    p += cs;
+                    acc = _mm512_loadu_ps(p);
+                    if (nr == KH) {
+                        for (r = 1; r < KH; r++) {
+                            __m512 v = _mm512_loadu_ps(p + r * rs);
+                            if (careful)
+                                u |= _mm512_cmp_ps_mask(acc, v, _CMP_UNORD_Q);
+                            acc = is_max ? _mm512_max_ps(acc, v) : _mm512_add_ps(acc, v);
+                        }
+                    } else {
+                        for (r = 1; r < nr; r++) {
+                            __m512 v = _mm512_loadu_ps(p + r * rs);
+                            if (careful)
+                                u |= _mm512_cmp_ps_mask(acc, v, _CMP_UNORD_Q);
+                            acc = is_max ? _mm512_max_ps(acc, v) : _mm512_add_ps(acc, v);
+                        }
+                    }
+                } else {   /* straddles an edge: lanes of columns in [0, W) */
+                    const ptrdiff_t a = RT_MAX(cs, 0), e = RT_MIN(cs + 16, (ptrdiff_t)W);
+                    const __mmask16 m = (__mmask16)((((1u << (e - a)) - 1u) << (a - cs)) & 0xffffu);
+                    p += a;
+                    acc = _mm512_mask_expandloadu_ps(ident, m, p);
+                    for (r = 1; r < nr; r++) {
+                        __m512 v = _mm512_mask_expandloadu_ps(ident, m, p + r * rs);
+                        if (careful)
+                            u |= _mm512_cmp_ps_mask(acc, v, _CMP_UNORD_Q);
+                        acc = is_max ? _mm512_max_ps(acc, v) : _mm512_add_ps(acc, v);
+                    }
+                }
+                if (careful)
+                    acc = _mm512_mask_mov_ps(acc, u, nan);
+                _mm512_storeu_ps(buf + 16 * q, acc);
+            }
+            /* horizontal: output j reads buf[j*SW + kw*DW] */
+            for (j = 0; j < n; j += 16) {
+                const float *bj = buf + j * SW;
+                const __m512 A = _mm512_loadu_ps(bj), B = _mm512_loadu_ps(bj + 16);
+                const __mmask16 m = n - j >= 16 ? (__mmask16)0xffff
+                                                : (__mmask16)((1u << (n - j)) - 1);
+                __m512 acc = SW == 1 ? A : _mm512_permutex2var_ps(A, ibase, B);
+                __mmask16 u = 0;
+                for (kw = 1; kw < KW; kw++) {
+                    const int t = kw * DW;
+                    const __m512i idx = _mm512_add_epi32(ibase, _mm512_set1_epi32(t));
+                    __m512 v = _mm512_permutex2var_ps(A, idx, B);
+                    if (SW == 2 && t >= 2) {   /* lanes 2i + t >= 32 come from the next block */
+                        const __m512 C = _mm512_loadu_ps(bj + 32);
+                        const __mmask16 k = (__mmask16)(0xffffu << ((33 - t) / 2));
+                        v = _mm512_mask_blend_ps(k, v, _mm512_permutex2var_ps(
+                                B, _mm512_sub_epi32(idx, _mm512_set1_epi32(16)), C));
+                    }
+                    if (careful)
+                        u |= _mm512_cmp_ps_mask(acc, v, _CMP_UNORD_Q);
+                    acc = is_max ? _mm512_max_ps(acc, v) : _mm512_add_ps(acc, v);
+                }
+                if (careful)
+                    acc = _mm512_mask_mov_ps(acc, u, nan);
+                if (!is_max) {
+                    __m512 d;
+                    if (ow0 + j >= clo && ow0 + j + 16 <= chi) {
+                        d = _mm512_set1_ps(rc * (float)KW);
+                    } else {
+                        rt_pool_divs(ow0 + j, RT_MIN(16, n - j), W, KW, SW, DW, PL, PR,
+                                     include_pad, rc, dv);
+                        d = _mm512_maskz_loadu_ps(m, dv);
+                    }
+                    acc = _mm512_div_ps(acc, d);
+                }
+                _mm512_mask_storeu_ps(yr + j, m, acc);
+            }
+        }
+    }
+}
+#endif
+
+/* One plane, on the best path for its window. */
+RT_POOL_INLINE void rt_pool_plane_sel(int is_max, const float *x, int H, int W, int OH, int OW,
+                                      int KH, int KW, int SH, int SW, int DH, int DW, int PT,
+                                      int PL, int PB, int PR, int include_pad, float *y)
+{
+#if defined(RT_POOL_AVX512)
+    if (SW <= 2 && (ptrdiff_t)(KW - 1) * DW <= 16) {
+        if (is_max && rt_pool_maybe_nan(x, (ptrdiff_t)H * W))
+            rt_pool_plane512(1, 1, x, H, W, OH, OW, KH, KW, SH, SW, DH, DW, PT, PL, PB, PR,
+                             include_pad, y);
+        else if (is_max)
+            rt_pool_plane512(1, 0, x, H, W, OH, OW, KH, KW, SH, SW, DH, DW, PT, PL, PB, PR,
+                             include_pad, y);
+        else
+            rt_pool_plane512(0, 0, x, H, W, OH, OW, KH, KW, SH, SW, DH, DW, PT, PL, PB, PR,
+                             include_pad, y);
+        return;
+    }
+#endif
+    rt_pool_plane(is_max, x, H, W, OH, OW, KH, KW, SH, SW, DH, DW, PT, PL, PB, PR, include_pad, y);
 }
 
 RT_API void rt_pool2d(int kind, ptrdiff_t planes, int H, int W, int OH, int OW, int KH, int KW,
@@ -353,9 +575,23 @@ RT_API void rt_pool2d(int kind, ptrdiff_t planes, int H, int W, int OH, int OW, 
 #ifdef _OPENMP
     _Pragma("omp parallel for schedule(static) if(par)")
 #endif
-    for (p = 0; p < planes; p++)
-        rt_pool_plane(is_max, x + p * hw, H, W, OH, OW, KH, KW, SH, SW, DH, DW, PT, PL, PB, PR,
-                      include_pad, y + p * ohw);
+    for (p = 0; p < planes; p++) {
+        const float *xp = x + p * hw;
+        float *yp = y + p * ohw;
+        /* The common windows with constant sizes, so that the tap loops unroll. */
+        if (KH == 3 && KW == 3 && SW == 2 && DH == 1 && DW == 1)
+            rt_pool_plane_sel(is_max, xp, H, W, OH, OW, 3, 3, SH, 2, 1, 1, PT, PL, PB, PR,
+                          include_pad, yp);
+        else if (KH == 3 && KW == 3 && SW == 1 && DH == 1 && DW == 1)
+            rt_pool_plane_sel(is_max, xp, H, W, OH, OW, 3, 3, SH, 1, 1, 1, PT, PL, PB, PR,
+                          include_pad, yp);
+        else if (KH == 2 && KW == 2 && SW == 2 && DH == 1 && DW == 1)
+            rt_pool_plane_sel(is_max, xp, H, W, OH, OW, 2, 2, SH, 2, 1, 1, PT, PL, PB, PR,
+                          include_pad, yp);
+        else
+            rt_pool_plane_sel(is_max, xp, H, W, OH, OW, KH, KW, SH, SW, DH, DW, PT, PL, PB, PR,
+                          include_pad, yp);
+    }
 }
 
 /* ---- global pooling ---- */
