@@ -415,127 +415,137 @@ RT_POOL_INLINE void rt_pool_plane(int is_max, const float *x, int H, int W, int 
 }
 
 #if defined(RT_POOL_AVX512)
-/* AVX-512 rows without a buffer round trip through unaligned loads (a load
- * straddling two just-stored vectors waits for them to reach the cache):
- * the vertical pass stores whole 16-column blocks at 16-float offsets of
- * the row buffer (identity lanes outside the input), and the horizontal
- * pass loads exactly those blocks and forms each tap's lanes with
- * two-source permutes.  For SW <= 2 and taps (KW - 1) * DW <= 16. */
+/* The vertical reduction of the nr rows from p (row stride rs) over input
+ * columns cs ... cs + 15 (identity lanes outside [0, W); nr == 0: all). */
+RT_POOL_INLINE __m512 rt_pool_vblock(int is_max, int careful, const float *p, ptrdiff_t rs,
+                                     int nr, int KH, ptrdiff_t cs, int W, __m512 ident,
+                                     __m512i iota)
+{
+    __m512 acc;
+    __mmask16 u = 0;
+    int r;
+    if (nr == 0 || cs >= W || cs + 16 <= 0) {
+        return ident;
+    } else if (cs >= 0 && cs + 16 <= W) {
+        p += cs;
+        acc = _mm512_loadu_ps(p);
+        if (nr == KH) {   /* the usual count: a constant, the loop unrolls */
+            for (r = 1; r < KH; r++) {
+                __m512 v = _mm512_loadu_ps(p + r * rs);
+                if (careful)
+                    u |= _mm512_cmp_ps_mask(acc, v, _CMP_UNORD_Q);
+                acc = is_max ? _mm512_max_ps(acc, v) : _mm512_add_ps(acc, v);
+            }
+        } else {
+            for (r = 1; r < nr; r++) {
+                __m512 v = _mm512_loadu_ps(p + r * rs);
+                if (careful)
+                    u |= _mm512_cmp_ps_mask(acc, v, _CMP_UNORD_Q);
+                acc = is_max ? _mm512_max_ps(acc, v) : _mm512_add_ps(acc, v);
+            }
+        }
+    } else {   /* straddles an edge: load columns a .. e-1, move them to their lanes */
+        const ptrdiff_t a = RT_MAX(cs, 0), e = RT_MIN(cs + 16, (ptrdiff_t)W);
+        const __mmask16 ml = (__mmask16)((1u << (e - a)) - 1u);
+        p += a;
+        acc = _mm512_mask_loadu_ps(ident, ml, p);
+        for (r = 1; r < nr; r++) {
+            __m512 v = _mm512_mask_loadu_ps(ident, ml, p + r * rs);
+            if (careful)
+                u |= _mm512_cmp_ps_mask(acc, v, _CMP_UNORD_Q);
+            acc = is_max ? _mm512_max_ps(acc, v) : _mm512_add_ps(acc, v);
+        }
+        if (a > cs) {
+            const __mmask16 ms = (__mmask16)((0xffffu << (a - cs)) & 0xffffu);
+            acc = _mm512_mask_permutexvar_ps(
+                ident, ms, _mm512_sub_epi32(iota, _mm512_set1_epi32((int)(a - cs))), acc);
+            u = (__mmask16)(((unsigned)u << (a - cs)) & ms);
+        }
+    }
+    if (careful)
+        acc = _mm512_mask_mov_ps(acc, u, _mm512_set1_ps(NAN));
+    return acc;
+}
+
+/* AVX-512 rows for SW <= 2 and taps (KW - 1) * DW <= 16, kept in
+ * registers: the vertical reduction of each 16-column block of the input
+ * feeds the horizontal window directly (output block j reads input blocks
+ * j*SW ... j*SW + SW, the last one carried to the next output block), its
+ * taps formed with two-source permutes.  No row buffer, so no store to
+ * load round trip. */
 RT_POOL_INLINE void rt_pool_plane512(int is_max, int careful, const float *x, int H, int W,
                                      int OH, int OW, int KH, int KW, int SH, int SW, int DH,
                                      int DW, int PT, int PL, int PB, int PR, int include_pad,
                                      float *y)
 {
-    float buf[RT_POOL_BUF];
-    const __m512 ident = _mm512_set1_ps(is_max ? -INFINITY : 0.0f), nan = _mm512_set1_ps(NAN);
+    const __m512 ident = _mm512_set1_ps(is_max ? -INFINITY : 0.0f);
     const __m512i iota = _mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
     const __m512i ibase = _mm512_mullo_epi32(iota, _mm512_set1_epi32(SW));
+    const __m512i i16 = _mm512_set1_epi32(16);
     const ptrdiff_t span = (ptrdiff_t)(KW - 1) * DW;
-    const ptrdiff_t chunk = (RT_POOL_BUF - 32) / SW / 16 * 16;
     const ptrdiff_t clo = ((ptrdiff_t)PL + SW - 1) / SW;
     const ptrdiff_t chi = W - span + PL <= 0 ? 0 : (W - span + PL + SW - 1) / SW;
-    ptrdiff_t oh, ow0, q, j;
-    int kw, r;
+    const ptrdiff_t rs = (ptrdiff_t)DH * W;
+    ptrdiff_t oh, j;
+    int kw;
     float dv[16];
-    for (ow0 = 0; ow0 < OW; ow0 += chunk) {
-        const ptrdiff_t n = RT_MIN(chunk, OW - ow0);
-        const ptrdiff_t c0 = ow0 * SW - PL;           /* input column of buf[0] */
-        const ptrdiff_t nb = (n + 15) / 16 * SW + 1;  /* 16-float blocks the taps read */
-        for (oh = 0; oh < OH; oh++) {
-            ptrdiff_t ih0 = oh * SH - PT, khlo, khhi;
-            int nr;
-            float rc = 0.0f;
-            float *yr = y + oh * OW + ow0;
-            if (DH == 1) {
-                khlo = ih0 < 0 ? -ih0 : 0;
-                khhi = RT_MIN(H - ih0, KH);
-            } else {
-                khlo = ih0 < 0 ? (-ih0 + DH - 1) / DH : 0;
-                khhi = H - ih0 <= 0 ? 0 : RT_MIN((H - ih0 + DH - 1) / DH, KH);
-            }
-            nr = khhi > khlo ? (int)(khhi - khlo) : 0;
-            if (!is_max)
-                rc = (float)(include_pad ? rt_pool_taps(ih0, KH, DH, H, PB, 1) : nr);
-            /* vertical: block q holds input columns c0 + 16q ... */
-            for (q = 0; q < nb; q++) {
-                const ptrdiff_t cs = c0 + 16 * q;
-                const float *p = x + (ih0 + khlo * DH) * W;
-                const ptrdiff_t rs = (ptrdiff_t)DH * W;
-                __m512 acc;
-                __mmask16 u = 0;
-                if (nr == 0 || cs >= W || cs + 16 <= 0) {
-                    acc = ident;
-                } else if (cs >= 0 && cs + 16 <= W) {
-                    p += cs;
-                    acc = _mm512_loadu_ps(p);
-                    if (nr == KH) {
-                        for (r = 1; r < KH; r++) {
-                            __m512 v = _mm512_loadu_ps(p + r * rs);
-                            if (careful)
-                                u |= _mm512_cmp_ps_mask(acc, v, _CMP_UNORD_Q);
-                            acc = is_max ? _mm512_max_ps(acc, v) : _mm512_add_ps(acc, v);
-                        }
-                    } else {
-                        for (r = 1; r < nr; r++) {
-                            __m512 v = _mm512_loadu_ps(p + r * rs);
-                            if (careful)
-                                u |= _mm512_cmp_ps_mask(acc, v, _CMP_UNORD_Q);
-                            acc = is_max ? _mm512_max_ps(acc, v) : _mm512_add_ps(acc, v);
-                        }
-                    }
-                } else {   /* straddles an edge: lanes of columns in [0, W) */
-                    const ptrdiff_t a = RT_MAX(cs, 0), e = RT_MIN(cs + 16, (ptrdiff_t)W);
-                    const __mmask16 m = (__mmask16)((((1u << (e - a)) - 1u) << (a - cs)) & 0xffffu);
-                    p += a;
-                    acc = _mm512_mask_expandloadu_ps(ident, m, p);
-                    for (r = 1; r < nr; r++) {
-                        __m512 v = _mm512_mask_expandloadu_ps(ident, m, p + r * rs);
-                        if (careful)
-                            u |= _mm512_cmp_ps_mask(acc, v, _CMP_UNORD_Q);
-                        acc = is_max ? _mm512_max_ps(acc, v) : _mm512_add_ps(acc, v);
-                    }
+    for (oh = 0; oh < OH; oh++) {
+        ptrdiff_t ih0 = oh * SH - PT, khlo, khhi;
+        int nr;
+        float rc = 0.0f;
+        float *yr = y + oh * OW;
+        const float *p;
+        __m512 A, B, C = ident;
+        if (DH == 1) {
+            khlo = ih0 < 0 ? -ih0 : 0;
+            khhi = RT_MIN(H - ih0, KH);
+        } else {
+            khlo = ih0 < 0 ? (-ih0 + DH - 1) / DH : 0;
+            khhi = H - ih0 <= 0 ? 0 : RT_MIN((H - ih0 + DH - 1) / DH, KH);
+        }
+        nr = khhi > khlo ? (int)(khhi - khlo) : 0;
+        if (!is_max)
+            rc = (float)(include_pad ? rt_pool_taps(ih0, KH, DH, H, PB, 1) : nr);
+        p = x + (nr ? (ih0 + khlo * DH) * W : 0);
+        A = rt_pool_vblock(is_max, careful, p, rs, nr, KH, -(ptrdiff_t)PL, W, ident, iota);
+        for (j = 0; j < OW; j += 16) {
+            const ptrdiff_t cs = j * SW - PL;   /* input column of A's lane 0 */
+            const __mmask16 m = OW - j >= 16 ? (__mmask16)0xffff
+                                             : (__mmask16)((1u << (OW - j)) - 1);
+            __m512 acc;
+            __mmask16 u = 0;
+            B = rt_pool_vblock(is_max, careful, p, rs, nr, KH, cs + 16, W, ident, iota);
+            if (SW == 2)
+                C = rt_pool_vblock(is_max, careful, p, rs, nr, KH, cs + 32, W, ident, iota);
+            acc = SW == 1 ? A : _mm512_permutex2var_ps(A, ibase, B);
+            for (kw = 1; kw < KW; kw++) {
+                const int t = kw * DW;
+                const __m512i idx = _mm512_add_epi32(ibase, _mm512_set1_epi32(t));
+                __m512 v = _mm512_permutex2var_ps(A, idx, B);
+                if (SW == 2 && t >= 2) {   /* lanes 2i + t >= 32 come from C */
+                    const __mmask16 k = (__mmask16)(0xffffu << ((33 - t) / 2));
+                    v = _mm512_mask_blend_ps(
+                        k, v, _mm512_permutex2var_ps(B, _mm512_sub_epi32(idx, i16), C));
                 }
                 if (careful)
-                    acc = _mm512_mask_mov_ps(acc, u, nan);
-                _mm512_storeu_ps(buf + 16 * q, acc);
+                    u |= _mm512_cmp_ps_mask(acc, v, _CMP_UNORD_Q);
+                acc = is_max ? _mm512_max_ps(acc, v) : _mm512_add_ps(acc, v);
             }
-            /* horizontal: output j reads buf[j*SW + kw*DW] */
-            for (j = 0; j < n; j += 16) {
-                const float *bj = buf + j * SW;
-                const __m512 A = _mm512_loadu_ps(bj), B = _mm512_loadu_ps(bj + 16);
-                const __mmask16 m = n - j >= 16 ? (__mmask16)0xffff
-                                                : (__mmask16)((1u << (n - j)) - 1);
-                __m512 acc = SW == 1 ? A : _mm512_permutex2var_ps(A, ibase, B);
-                __mmask16 u = 0;
-                for (kw = 1; kw < KW; kw++) {
-                    const int t = kw * DW;
-                    const __m512i idx = _mm512_add_epi32(ibase, _mm512_set1_epi32(t));
-                    __m512 v = _mm512_permutex2var_ps(A, idx, B);
-                    if (SW == 2 && t >= 2) {   /* lanes 2i + t >= 32 come from the next block */
-                        const __m512 C = _mm512_loadu_ps(bj + 32);
-                        const __mmask16 k = (__mmask16)(0xffffu << ((33 - t) / 2));
-                        v = _mm512_mask_blend_ps(k, v, _mm512_permutex2var_ps(
-                                B, _mm512_sub_epi32(idx, _mm512_set1_epi32(16)), C));
-                    }
-                    if (careful)
-                        u |= _mm512_cmp_ps_mask(acc, v, _CMP_UNORD_Q);
-                    acc = is_max ? _mm512_max_ps(acc, v) : _mm512_add_ps(acc, v);
+            if (careful)
+                acc = _mm512_mask_mov_ps(acc, u, _mm512_set1_ps(NAN));
+            if (!is_max) {
+                __m512 d;
+                if (j >= clo && j + 16 <= chi) {
+                    d = _mm512_set1_ps(rc * (float)KW);
+                } else {
+                    rt_pool_divs(j, RT_MIN(16, OW - j), W, KW, SW, DW, PL, PR, include_pad, rc,
+                                 dv);
+                    d = _mm512_maskz_loadu_ps(m, dv);
                 }
-                if (careful)
-                    acc = _mm512_mask_mov_ps(acc, u, nan);
-                if (!is_max) {
-                    __m512 d;
-                    if (ow0 + j >= clo && ow0 + j + 16 <= chi) {
-                        d = _mm512_set1_ps(rc * (float)KW);
-                    } else {
-                        rt_pool_divs(ow0 + j, RT_MIN(16, n - j), W, KW, SW, DW, PL, PR,
-                                     include_pad, rc, dv);
-                        d = _mm512_maskz_loadu_ps(m, dv);
-                    }
-                    acc = _mm512_div_ps(acc, d);
-                }
-                _mm512_mask_storeu_ps(yr + j, m, acc);
+                acc = _mm512_div_ps(acc, d);
             }
+            _mm512_mask_storeu_ps(yr + j, m, acc);
+            A = SW == 2 ? C : B;
         }
     }
 }
