@@ -59,9 +59,10 @@ RT_INTERNAL size_t rt_attention_slot(const rt_attention_shape *s, ptrdiff_t rb)
 {
     size_t g1 = rt_sgemm_scratch(rb, s->Sk, s->D), g2 = rt_sgemm_scratch(rb, s->Dv, s->Sk);
     size_t sc = (size_t)rb * (size_t)s->Sk, rows = (size_t)rb;
+    size_t kt = (size_t)s->D * (size_t)((s->Sk + RT_ATTN_ALIGN - 1) / RT_ATTN_ALIGN * RT_ATTN_ALIGN);
     sc = (sc + RT_ATTN_ALIGN - 1) / RT_ATTN_ALIGN * RT_ATTN_ALIGN;
     rows = (rows + RT_ATTN_ALIGN - 1) / RT_ATTN_ALIGN * RT_ATTN_ALIGN;
-    return RT_ATTN_ALIGN + sc + rows + RT_MAX(g1, g2);
+    return RT_ATTN_ALIGN + sc + rows + RT_MAX(RT_MAX(g1, g2), kt);
 }
 
 RT_INTERNAL ptrdiff_t rt_attention_items(const rt_attention_shape *s, ptrdiff_t rb)
@@ -163,6 +164,135 @@ RT_INTERNAL float rt_attention_row(float *x, const float *mask, ptrdiff_t mj, pt
     return 1.0f / rt_attention_sum(x, n);
 }
 
+#if defined(RT_ATTN_AVX512)
+/* c[r][0..n) = f_r * sum_k a[r*lda + k] * b[k*ldb + 0..n) + mask_r for
+ * rows r < m (m <= 8) and n <= 32 columns, f_r = rs[r] (rs not NULL) or
+ * alpha, mask_r = mk[r*mi + 0..n) (mj 1), mk[r*mi] (mj 0) or 0 (mk NULL).  A is
+ * read by broadcasts in place (any row stride), B by rows (contiguous
+ * columns), so neither operand is packed; edge columns are masked. */
+#define RT_ATTN_MR 8
+#define RT_ATTN_NR 32
+#define RT_ATTN_FMA2(r)                                                      \
+    do {                                                                     \
+        __m512 x_ = _mm512_set1_ps(a##r[kk]);                                \
+        c##r##0 = _mm512_fmadd_ps(x_, b0, c##r##0);                          \
+        c##r##1 = _mm512_fmadd_ps(x_, b1, c##r##1);                          \
+    } while (0)
+#define RT_ATTN_STORE2(r)                                                    \
+    do {                                                                     \
+        if (r < m) {                                                         \
+            __m512 f_ = _mm512_set1_ps(rs ? rs[r] : alpha);                  \
+            __m512 y0_ = _mm512_mul_ps(c##r##0, f_), y1_ = _mm512_mul_ps(c##r##1, f_); \
+            if (mk && mj) {                                                  \
+                y0_ = _mm512_add_ps(y0_, _mm512_maskz_loadu_ps(m0, mk + r * mi)); \
+                y1_ = _mm512_add_ps(y1_, _mm512_maskz_loadu_ps(m1, mk + r * mi + 16)); \
+            } else if (mk) {                                                 \
+                y0_ = _mm512_add_ps(y0_, _mm512_set1_ps(mk[r * mi]));        \
+                y1_ = _mm512_add_ps(y1_, _mm512_set1_ps(mk[r * mi]));        \
+            }                                                                \
+            _mm512_mask_storeu_ps(c + r * ldc, m0, y0_);                     \
+            _mm512_mask_storeu_ps(c + r * ldc + 16, m1, y1_);                \
+        }                                                                    \
+    } while (0)
+RT_INTERNAL RT_NOINLINE void rt_attention_kernel(ptrdiff_t m, ptrdiff_t n, ptrdiff_t K,
+                                                 float alpha, const float *rs, const float *mk,
+                                                 ptrdiff_t mi, ptrdiff_t mj, const float *a,
+                                                 ptrdiff_t lda, const float *b, ptrdiff_t ldb,
+                                                 float *c, ptrdiff_t ldc)
+{
+    __mmask16 m0 = n >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << n) - 1u);
+    __mmask16 m1 = n >= 32 ? (__mmask16)0xFFFF
+                           : n > 16 ? (__mmask16)((1u << (n - 16)) - 1u) : (__mmask16)0;
+    const float *a0 = a, *a1 = a + RT_MIN(1, m - 1) * lda, *a2 = a + RT_MIN(2, m - 1) * lda;
+    const float *a3 = a + RT_MIN(3, m - 1) * lda, *a4 = a + RT_MIN(4, m - 1) * lda;
+    const float *a5 = a + RT_MIN(5, m - 1) * lda, *a6 = a + RT_MIN(6, m - 1) * lda;
+    const float *a7 = a + RT_MIN(7, m - 1) * lda;
+    __m512 c00 = _mm512_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
+    __m512 c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
+    __m512 c60 = c00, c61 = c00, c70 = c00, c71 = c00;
+    ptrdiff_t kk;
+    for (kk = 0; kk < K; kk++) {
+        __m512 b0 = _mm512_maskz_loadu_ps(m0, b + kk * ldb);
+        __m512 b1 = _mm512_maskz_loadu_ps(m1, b + kk * ldb + 16);
+        RT_ATTN_FMA2(0);
+        RT_ATTN_FMA2(1);
+        RT_ATTN_FMA2(2);
+        RT_ATTN_FMA2(3);
+        RT_ATTN_FMA2(4);
+        RT_ATTN_FMA2(5);
+        RT_ATTN_FMA2(6);
+        RT_ATTN_FMA2(7);
+    }
+    RT_ATTN_STORE2(0);
+    RT_ATTN_STORE2(1);
+    RT_ATTN_STORE2(2);
+    RT_ATTN_STORE2(3);
+    RT_ATTN_STORE2(4);
+    RT_ATTN_STORE2(5);
+    RT_ATTN_STORE2(6);
+    RT_ATTN_STORE2(7);
+}
+
+/* c (rows x n, row stride ldc) = f * a (rows x K) b (K x n) + mask, blocked. */
+RT_INTERNAL void rt_attention_product(ptrdiff_t rows, ptrdiff_t n, ptrdiff_t K, float alpha,
+                                      const float *rs, const float *mk, ptrdiff_t mi,
+                                      ptrdiff_t mj, const float *a, ptrdiff_t lda,
+                                      const float *b, ptrdiff_t ldb, float *c, ptrdiff_t ldc)
+{
+    ptrdiff_t i, j;
+    for (j = 0; j < n; j += RT_ATTN_NR)
+        for (i = 0; i < rows; i += RT_ATTN_MR)
+            rt_attention_kernel(RT_MIN(RT_ATTN_MR, rows - i), RT_MIN(RT_ATTN_NR, n - j), K, alpha,
+                                rs ? rs + i : NULL, mk ? mk + i * mi + j * mj : NULL, mi, mj,
+                                a + i * lda, lda, b + j, ldb, c + i * ldc + j, ldc);
+}
+
+/* dst[k*ldd + r] = src[r*ld + k] for r, k < 8: an 8 x 8 block transposed
+ * in registers (pairs of rows interleaved, then quadruples, then lanes). */
+RT_INTERNAL void rt_attention_t8(const float *src, ptrdiff_t ld, float *dst, ptrdiff_t ldd)
+{
+    __m256 r0 = _mm256_loadu_ps(src), r1 = _mm256_loadu_ps(src + ld);
+    __m256 r2 = _mm256_loadu_ps(src + 2 * ld), r3 = _mm256_loadu_ps(src + 3 * ld);
+    __m256 r4 = _mm256_loadu_ps(src + 4 * ld), r5 = _mm256_loadu_ps(src + 5 * ld);
+    __m256 r6 = _mm256_loadu_ps(src + 6 * ld), r7 = _mm256_loadu_ps(src + 7 * ld);
+    __m256 u0 = _mm256_unpacklo_ps(r0, r1), u1 = _mm256_unpackhi_ps(r0, r1);
+    __m256 u2 = _mm256_unpacklo_ps(r2, r3), u3 = _mm256_unpackhi_ps(r2, r3);
+    __m256 u4 = _mm256_unpacklo_ps(r4, r5), u5 = _mm256_unpackhi_ps(r4, r5);
+    __m256 u6 = _mm256_unpacklo_ps(r6, r7), u7 = _mm256_unpackhi_ps(r6, r7);
+    __m256 v0 = _mm256_shuffle_ps(u0, u2, 0x44), v1 = _mm256_shuffle_ps(u0, u2, 0xEE);
+    __m256 v2 = _mm256_shuffle_ps(u1, u3, 0x44), v3 = _mm256_shuffle_ps(u1, u3, 0xEE);
+    __m256 v4 = _mm256_shuffle_ps(u4, u6, 0x44), v5 = _mm256_shuffle_ps(u4, u6, 0xEE);
+    __m256 v6 = _mm256_shuffle_ps(u5, u7, 0x44), v7 = _mm256_shuffle_ps(u5, u7, 0xEE);
+    _mm256_storeu_ps(dst, _mm256_permute2f128_ps(v0, v4, 0x20));
+    _mm256_storeu_ps(dst + ldd, _mm256_permute2f128_ps(v1, v5, 0x20));
+    _mm256_storeu_ps(dst + 2 * ldd, _mm256_permute2f128_ps(v2, v6, 0x20));
+    _mm256_storeu_ps(dst + 3 * ldd, _mm256_permute2f128_ps(v3, v7, 0x20));
+    _mm256_storeu_ps(dst + 4 * ldd, _mm256_permute2f128_ps(v0, v4, 0x31));
+    _mm256_storeu_ps(dst + 5 * ldd, _mm256_permute2f128_ps(v1, v5, 0x31));
+    _mm256_storeu_ps(dst + 6 * ldd, _mm256_permute2f128_ps(v2, v6, 0x31));
+    _mm256_storeu_ps(dst + 7 * ldd, _mm256_permute2f128_ps(v3, v7, 0x31));
+}
+
+/* kt[d*ldt + j] = k[j*ldk + d] for j < Sk, d < D. */
+RT_INTERNAL void rt_attention_pack_kt(const float *k, ptrdiff_t ldk, ptrdiff_t Sk, ptrdiff_t D,
+                                      float *kt, ptrdiff_t ldt)
+{
+    ptrdiff_t j, d, j8 = Sk / 8 * 8, d8 = D / 8 * 8;
+    for (j = 0; j < j8; j += 8) {
+        for (d = 0; d < d8; d += 8)
+            rt_attention_t8(k + j * ldk + d, ldk, kt + d * ldt + j, ldt);
+        for (; d < D; d++) {
+            ptrdiff_t r;
+            for (r = 0; r < 8; r++)
+                kt[d * ldt + j + r] = k[(j + r) * ldk + d];
+        }
+    }
+    for (; j < Sk; j++)
+        for (d = 0; d < D; d++)
+            kt[d * ldt + j] = k[j * ldk + d];
+}
+#endif
+
 /* Item `it` (batch, head, row block) with one scratch slot. */
 RT_INTERNAL void rt_attention_item(const rt_attention_shape *s, ptrdiff_t rb, ptrdiff_t it,
                                    float scale, const float *q, const float *k,
@@ -180,6 +310,25 @@ RT_INTERNAL void rt_attention_item(const rt_attention_shape *s, ptrdiff_t rb, pt
     const float *vp = v + b * s->vb + h * s->vh;
     float *op = o + b * s->ob + h * s->oh + r0 * s->oi;
 
+#if defined(RT_ATTN_AVX512)
+    {
+        /* K^T packed: row d holds K[0..Sk) [d], rows Skp apart */
+        ptrdiff_t Skp = (Sk + RT_ATTN_ALIGN - 1) / RT_ATTN_ALIGN * RT_ATTN_ALIGN;
+        float *kt = gs + (RT_ATTN_ALIGN - ((uintptr_t)gs / sizeof(float)) % RT_ATTN_ALIGN) %
+                             RT_ATTN_ALIGN;
+        const float *mp = mask ? mask + b * s->mb + h * s->mh + r0 * s->mi : NULL;
+        (void)e;
+        rt_attention_pack_kt(kp, s->kj, Sk, s->D, kt, Skp);
+        /* scores = scale * Q K^T + mask */
+        rt_attention_product(rows, Sk, s->D, scale, NULL, mp, s->mi, s->mj, qp, s->qi, kt, Skp,
+                             sp, Sk);
+        for (i = 0; i < rows; i++)
+            inv[i] = rt_attention_row(sp + i * Sk, NULL, 0, Sk);
+        /* O = exp(scores) V / sums */
+        rt_attention_product(rows, s->Dv, Sk, 1.0f, inv, NULL, 0, 0, sp, Sk, vp, s->vj, op,
+                             s->oi);
+    }
+#else
     /* scores = scale * Q K^T */
     rt_sgemm(0, 1, rows, Sk, s->D, scale, qp, s->qi, kp, s->kj, 0.0f, sp, Sk, gs);
     for (i = 0; i < rows; i++) {
@@ -193,6 +342,7 @@ RT_INTERNAL void rt_attention_item(const rt_attention_shape *s, ptrdiff_t rb, pt
         for (e = 0; e < s->Dv; e++)
             orow[e] *= c;
     }
+#endif
 }
 
 RT_API void rt_attention(const rt_attention_shape *s, float scale, const float *q,
