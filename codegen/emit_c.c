@@ -261,6 +261,21 @@ static bool skipped_view(const Node *n)
            n->out[0]->offset == n->in[0]->offset;
 }
 
+/* A Concat whose inputs the planner placed in their slices of its output
+ * (their producers wrote there): nothing left to copy. */
+static bool skipped_concat(const Node *n)
+{
+    if (strcmp(n->op_type, "Concat") != 0 || n->nout != 1 || n->out[0]->offset < 0)
+        return false;
+    int64_t at = n->out[0]->offset;
+    for (int i = 0; i < n->nin; i++) {
+        if (!n->in[i] || n->in[i]->offset != at)
+            return false;
+        at += (int64_t)ir_value_bytes(n->in[i]);
+    }
+    return true;
+}
+
 /* Graph outputs that no kernel writes (constants, inputs) are copied in
  * first, so kernels that also read them see the same bytes. */
 static void copy_passthrough_outputs(Printer *p, Emit *e)
@@ -361,7 +376,7 @@ static void emit_source(Emit *e, Printer *src)
     body.indent = 1;
     for (int i = 0; i < g->nnodes; i++) {
         Node *n = g->nodes[i];
-        if (n->dead || !n->kernel || skipped_view(n))
+        if (n->dead || !n->kernel || skipped_view(n) || skipped_concat(n))
             continue;
         node_comment(&body, n);
         cr_kernel(&r, n->kernel);

@@ -1,11 +1,15 @@
 /* Static memory planning: every intermediate tensor gets an offset in one
  * arena. Tensors whose lifetimes do not overlap share bytes; views share
  * their source's bytes; elementwise kernels write in place over an input
- * that dies with them. Offsets are 64-byte aligned. */
+ * that dies with them; the inputs of a Concat along its outermost
+ * non-trivial axis are placed in their slices of its output, so their
+ * producers write there and the Concat copies nothing (codegen skips it).
+ * Offsets are 64-byte aligned, slices of a Concat excepted. */
 #include "passes.h"
 #include "../ops/ops.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 #define ALIGN 64
 
@@ -21,6 +25,9 @@ typedef struct {
     int nst;
     int *of;                /* value id -> storage index, -1 none */
     int *last_read;         /* value id -> last node position reading it, -1 none */
+    Node **slice_of;        /* value id -> the Concat it is a slice of, or NULL */
+    int64_t *slice_off;     /* value id -> its byte offset in that Concat's output */
+    int *concat_st;         /* value id of a Concat's output -> its storage, -1 */
 } Plan;
 
 static int64_t align_up(int64_t x)
@@ -67,6 +74,51 @@ static Value *inplace_candidate(Plan *p, Node *n, int pos)
         }
     }
     return NULL;
+}
+
+/* A Concat whose inputs can be its output's slices: everything before
+ * the axis is 1 (each input is one contiguous run of the output), each
+ * input is written by a kernel of its own (not a view, not a graph input
+ * or weight) and read by nothing else. */
+static bool concat_in_place(const Node *n)
+{
+    const Value *y = n->out[0];
+    if (strcmp(n->op_type, "Concat") != 0 || n->nout != 1 || !in_arena(y) || !n->kernel)
+        return false;
+    const Attr *a = ir_attr(n, "axis");
+    int64_t axis = a && a->type == ATTR_INT ? a->i : 0;
+    if (axis < 0)
+        axis += y->shape.rank;
+    if (axis < 0 || axis >= y->shape.rank)
+        return false;
+    for (int d = 0; d < axis; d++)
+        if (y->shape.dim[d] != 1)
+            return false;
+    for (int i = 0; i < n->nin; i++) {
+        const Value *v = n->in[i];
+        if (!in_arena(v) || v->nuses != 1 || v->dtype != y->dtype || !v->producer->kernel ||
+            (v->producer->op->flags & OPF_VIEW))
+            return false;
+        for (int j = 0; j < i; j++)
+            if (n->in[j] == v)
+                return false;
+    }
+    return true;
+}
+
+static void find_concat_slices(Plan *p)
+{
+    for (int pos = 0; pos < p->g->nnodes; pos++) {
+        Node *n = p->g->nodes[pos];
+        if (!concat_in_place(n))
+            continue;
+        int64_t off = 0;
+        for (int i = 0; i < n->nin; i++) {
+            p->slice_of[n->in[i]->id] = n;
+            p->slice_off[n->in[i]->id] = off;
+            off += (int64_t)ir_value_bytes(n->in[i]);
+        }
+    }
 }
 
 static bool overlaps(const Storage *a, const Storage *b)
@@ -117,11 +169,14 @@ bool pass_plan_memory(Graph *g, PlanStats *stats, Diag *d)
 {
     (void)d;
     ir_recount_uses(g);
-    Plan p = {g, NULL, 0, NULL, NULL};
+    Plan p = {g, NULL, 0, NULL, NULL, NULL, NULL, NULL};
     p.st = calloc((size_t)g->nvalues + (size_t)g->nnodes + 1, sizeof *p.st);
     p.of = malloc(((size_t)g->nvalues + 1) * sizeof *p.of);
     p.last_read = malloc(((size_t)g->nvalues + 1) * sizeof *p.last_read);
-    if (!p.st || !p.of || !p.last_read) {
+    p.slice_of = calloc((size_t)g->nvalues + 1, sizeof *p.slice_of);
+    p.slice_off = calloc((size_t)g->nvalues + 1, sizeof *p.slice_off);
+    p.concat_st = malloc(((size_t)g->nvalues + 1) * sizeof *p.concat_st);
+    if (!p.st || !p.of || !p.last_read || !p.slice_of || !p.slice_off || !p.concat_st) {
         fprintf(stderr, "dlc: out of memory\n");
         exit(1);
     }
@@ -130,7 +185,9 @@ bool pass_plan_memory(Graph *g, PlanStats *stats, Diag *d)
         g->values[i]->offset = -1;
         g->values[i]->alias = NULL;
         p.last_read[i] = -1;
+        p.concat_st[i] = -1;
     }
+    find_concat_slices(&p);
     /* A storage lives until the last read of any value in it, including
      * reads after the node being planned: in-place writes need to know. */
     for (int pos = 0; pos < g->nnodes; pos++)
@@ -152,7 +209,15 @@ bool pass_plan_memory(Graph *g, PlanStats *stats, Diag *d)
                 continue;
             naive += align_up((int64_t)ir_value_bytes(v));
             Value *src = NULL;
-            if ((n->op->flags & OPF_VIEW) && j == 0 && in_arena(n->in[0]) &&
+            Node *cat = p.slice_of[v->id];
+            int cst = cat ? p.concat_st[cat->out[0]->id] : p.concat_st[v->id];
+            if (cat && cst < 0) {   /* the first slice: the whole output's storage */
+                cst = new_storage(&p, (int64_t)ir_value_bytes(cat->out[0]), pos);
+                p.concat_st[cat->out[0]->id] = cst;
+            }
+            if (cst >= 0) {         /* a slice, or the Concat's output itself */
+                p.of[v->id] = cst;
+            } else if ((n->op->flags & OPF_VIEW) && j == 0 && in_arena(n->in[0]) &&
                 p.of[n->in[0]->id] >= 0)
                 src = n->in[0];
             else if (j == 0)
@@ -160,7 +225,7 @@ bool pass_plan_memory(Graph *g, PlanStats *stats, Diag *d)
             if (src) {
                 p.of[v->id] = p.of[src->id];
                 v->alias = src->alias ? src->alias : src;
-            } else {
+            } else if (cst < 0) {
                 p.of[v->id] = new_storage(&p, (int64_t)ir_value_bytes(v), pos);
             }
             Storage *s = &p.st[p.of[v->id]];
@@ -172,7 +237,7 @@ bool pass_plan_memory(Graph *g, PlanStats *stats, Diag *d)
     int64_t top = place_all(&p);
     for (int i = 0; i < g->nvalues; i++)
         if (p.of[i] >= 0)
-            g->values[i]->offset = p.st[p.of[i]].offset;
+            g->values[i]->offset = p.st[p.of[i]].offset + p.slice_off[i];
     for (int pos = 0; pos < g->nnodes; pos++)
         if (scratch_of[pos] >= 0)
             g->nodes[pos]->kernel->scratch_offset = p.st[scratch_of[pos]].offset;
@@ -182,5 +247,8 @@ bool pass_plan_memory(Graph *g, PlanStats *stats, Diag *d)
     free(p.st);
     free(p.of);
     free(p.last_read);
+    free(p.slice_of);
+    free(p.slice_off);
+    free(p.concat_st);
     return true;
 }

@@ -466,6 +466,42 @@ def check_odd_names(ctx):
     assert info.value.decode() == name_in, info.value
 
 
+def concat_model():
+    """Two convs written straight into their slices of a channel Concat
+    (cat1), then a Concat the planner must leave alone (cat2: along H, its
+    input read twice)."""
+    rng = np.random.default_rng(7)
+    wa = (rng.standard_normal((6, 8, 3, 3)) * 0.2).astype(np.float32)
+    wb = (rng.standard_normal((5, 8, 1, 1)) * 0.2).astype(np.float32)
+    wc = (rng.standard_normal((4, 11, 1, 1)) * 0.2).astype(np.float32)
+    nodes = [
+        helper.make_node("Conv", ["x", "wa"], ["a"], name="conva", pads=[1, 1, 1, 1]),
+        helper.make_node("Relu", ["a"], ["ar"], name="relua"),
+        helper.make_node("Conv", ["x", "wb"], ["b"], name="convb"),
+        helper.make_node("Concat", ["ar", "b"], ["ab"], name="cat1", axis=1),
+        helper.make_node("Conv", ["ab", "wc"], ["c"], name="convc"),
+        helper.make_node("Concat", ["c", "c"], ["y"], name="cat2", axis=2),
+    ]
+    inits = [onnx.numpy_helper.from_array(a, n) for a, n in ((wa, "wa"), (wb, "wb"), (wc, "wc"))]
+    g = helper.make_graph(nodes, "cat", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 8, 10, 10])],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4, 20, 10])], inits)
+    return make_model(g)
+
+
+def check_concat_in_place(ctx):
+    m = ctx.save(concat_model(), "concat.onnx")
+    out = ctx.path("concat.c")
+    r = ctx.dlc_run(m, "-o", out, "--name", "cat")
+    assert r.returncode == 0, r.stderr
+    src = open(out).read()
+    assert not re.search(r"/\* node \d+ 'cat1' \(Concat", src), "cat1 should copy nothing"
+    assert re.search(r"/\* node \d+ 'cat2' \(Concat", src), "cat2 must still be computed"
+    x = np.random.default_rng(8).standard_normal((1, 8, 10, 10)).astype(np.float32)
+    got = run_generated(build_shared(ctx, out), "cat", [x], [(1, 4, 20, 10)])[0]
+    exp = ort_run(m, {"x": x})[0]
+    assert close(got, exp), f"max diff {np.abs(got - exp).max()}"
+
+
 def compile_and_call(ctx, model_path, prefix, inputs, outputs):
     out = ctx.path(prefix + ".c")
     r = ctx.dlc_run(model_path, "-o", out, "--name", prefix)
@@ -481,7 +517,7 @@ def compile_and_call(ctx, model_path, prefix, inputs, outputs):
 CHECKS = [check_usage, check_blas_option, check_compile_and_run, check_clang, check_deterministic, check_weights_file,
           check_shapes, check_verbose, check_workspace_reentrant, check_bench, check_bench_profile,
           check_profile_build, check_no_profile_code, check_tensor_storage_forms,
-          check_odd_names]
+          check_odd_names, check_concat_in_place]
 
 
 def main():
