@@ -416,22 +416,34 @@ RT_POOL_INLINE void rt_pool_plane(int is_max, const float *x, int H, int W, int 
 
 #if defined(RT_POOL_AVX512)
 /* The vertical reduction of the nr rows from p (row stride rs) over input
- * columns cs ... cs + 15 (identity lanes outside [0, W); nr == 0: all). */
-RT_POOL_INLINE __m512 rt_pool_vblock(int is_max, int careful, const float *p, ptrdiff_t rs,
-                                     int nr, int KH, ptrdiff_t cs, int W, __m512 ident,
-                                     __m512i iota)
+ * columns cs ... cs + 15 (identity lanes outside [0, W); nr == 0: all).
+ * Max, not careful: also the sum of what was read, NaN when a NaN was
+ * (see rt_pool_maybe_nan). */
+typedef struct {
+    __m512 v, sum;   /* the block; the sum of the floats read (max, not careful) */
+} rt_pool_blk;
+
+RT_POOL_INLINE rt_pool_blk rt_pool_vblock(int is_max, int careful, const float *p, ptrdiff_t rs,
+                                          int nr, int KH, ptrdiff_t cs, int W, __m512 ident,
+                                          __m512i iota)
 {
-    __m512 acc;
+    rt_pool_blk res;
+    const int track = is_max && !careful;
+    __m512 acc, sum;
     __mmask16 u = 0;
     int r;
     if (nr == 0 || cs >= W || cs + 16 <= 0) {
-        return ident;
+        res.v = ident;
+        res.sum = _mm512_setzero_ps();
+        return res;
     } else if (cs >= 0 && cs + 16 <= W) {
         p += cs;
-        acc = _mm512_loadu_ps(p);
+        acc = sum = _mm512_loadu_ps(p);
         if (nr == KH) {   /* the usual count: a constant, the loop unrolls */
             for (r = 1; r < KH; r++) {
                 __m512 v = _mm512_loadu_ps(p + r * rs);
+                if (track)
+                    sum = _mm512_add_ps(sum, v);
                 if (careful)
                     u |= _mm512_cmp_ps_mask(acc, v, _CMP_UNORD_Q);
                 acc = is_max ? _mm512_max_ps(acc, v) : _mm512_add_ps(acc, v);
@@ -439,6 +451,8 @@ RT_POOL_INLINE __m512 rt_pool_vblock(int is_max, int careful, const float *p, pt
         } else {
             for (r = 1; r < nr; r++) {
                 __m512 v = _mm512_loadu_ps(p + r * rs);
+                if (track)
+                    sum = _mm512_add_ps(sum, v);
                 if (careful)
                     u |= _mm512_cmp_ps_mask(acc, v, _CMP_UNORD_Q);
                 acc = is_max ? _mm512_max_ps(acc, v) : _mm512_add_ps(acc, v);
@@ -449,8 +463,11 @@ RT_POOL_INLINE __m512 rt_pool_vblock(int is_max, int careful, const float *p, pt
         const __mmask16 ml = (__mmask16)((1u << (e - a)) - 1u);
         p += a;
         acc = _mm512_mask_loadu_ps(ident, ml, p);
+        sum = _mm512_maskz_mov_ps(ml, acc);
         for (r = 1; r < nr; r++) {
             __m512 v = _mm512_mask_loadu_ps(ident, ml, p + r * rs);
+            if (track)
+                sum = _mm512_mask_add_ps(sum, ml, sum, v);
             if (careful)
                 u |= _mm512_cmp_ps_mask(acc, v, _CMP_UNORD_Q);
             acc = is_max ? _mm512_max_ps(acc, v) : _mm512_add_ps(acc, v);
@@ -464,7 +481,10 @@ RT_POOL_INLINE __m512 rt_pool_vblock(int is_max, int careful, const float *p, pt
     }
     if (careful)
         acc = _mm512_mask_mov_ps(acc, u, _mm512_set1_ps(NAN));
-    return acc;
+    (void)track;
+    res.v = acc;
+    res.sum = sum;
+    return res;
 }
 
 /* AVX-512 rows for SW <= 2 and taps (KW - 1) * DW <= 16, kept in
@@ -472,8 +492,10 @@ RT_POOL_INLINE __m512 rt_pool_vblock(int is_max, int careful, const float *p, pt
  * feeds the horizontal window directly (output block j reads input blocks
  * j*SW ... j*SW + SW, the last one carried to the next output block), its
  * taps formed with two-source permutes.  No row buffer, so no store to
- * load round trip. */
-RT_POOL_INLINE void rt_pool_plane512(int is_max, int careful, const float *x, int H, int W,
+ * load round trip.  Max, not careful: returns nonzero when the input read
+ * may hold NaN, which the plain max instructions can lose (then the caller
+ * runs the plane again, careful); else 0. */
+RT_POOL_INLINE int rt_pool_plane512(int is_max, int careful, const float *x, int H, int W,
                                      int OH, int OW, int KH, int KW, int SH, int SW, int DH,
                                      int DW, int PT, int PL, int PB, int PR, int include_pad,
                                      float *y)
@@ -489,6 +511,9 @@ RT_POOL_INLINE void rt_pool_plane512(int is_max, int careful, const float *x, in
     ptrdiff_t oh, j;
     int kw;
     float dv[16];
+    __m512 chk = _mm512_setzero_ps();
+    const int track = is_max && !careful;
+    rt_pool_blk blk;
     for (oh = 0; oh < OH; oh++) {
         ptrdiff_t ih0 = oh * SH - PT, khlo, khhi;
         int nr;
@@ -507,16 +532,26 @@ RT_POOL_INLINE void rt_pool_plane512(int is_max, int careful, const float *x, in
         if (!is_max)
             rc = (float)(include_pad ? rt_pool_taps(ih0, KH, DH, H, PB, 1) : nr);
         p = x + (nr ? (ih0 + khlo * DH) * W : 0);
-        A = rt_pool_vblock(is_max, careful, p, rs, nr, KH, -(ptrdiff_t)PL, W, ident, iota);
+        blk = rt_pool_vblock(is_max, careful, p, rs, nr, KH, -(ptrdiff_t)PL, W, ident, iota);
+        A = blk.v;
+        if (track)
+            chk = _mm512_add_ps(chk, blk.sum);
         for (j = 0; j < OW; j += 16) {
             const ptrdiff_t cs = j * SW - PL;   /* input column of A's lane 0 */
             const __mmask16 m = OW - j >= 16 ? (__mmask16)0xffff
                                              : (__mmask16)((1u << (OW - j)) - 1);
             __m512 acc;
             __mmask16 u = 0;
-            B = rt_pool_vblock(is_max, careful, p, rs, nr, KH, cs + 16, W, ident, iota);
-            if (SW == 2)
-                C = rt_pool_vblock(is_max, careful, p, rs, nr, KH, cs + 32, W, ident, iota);
+            blk = rt_pool_vblock(is_max, careful, p, rs, nr, KH, cs + 16, W, ident, iota);
+            B = blk.v;
+            if (track)
+                chk = _mm512_add_ps(chk, blk.sum);
+            if (SW == 2) {
+                blk = rt_pool_vblock(is_max, careful, p, rs, nr, KH, cs + 32, W, ident, iota);
+                C = blk.v;
+                if (track)
+                    chk = _mm512_add_ps(chk, blk.sum);
+            }
             acc = SW == 1 ? A : _mm512_permutex2var_ps(A, ibase, B);
             for (kw = 1; kw < KW; kw++) {
                 const int t = kw * DW;
@@ -548,6 +583,7 @@ RT_POOL_INLINE void rt_pool_plane512(int is_max, int careful, const float *x, in
             A = SW == 2 ? C : B;
         }
     }
+    return track && _mm512_cmp_ps_mask(chk, chk, _CMP_UNORD_Q) != 0;
 }
 #endif
 
@@ -558,14 +594,12 @@ RT_POOL_INLINE void rt_pool_plane_sel(int is_max, const float *x, int H, int W, 
 {
 #if defined(RT_POOL_AVX512)
     if (SW <= 2 && (ptrdiff_t)(KW - 1) * DW <= 16) {
-        if (is_max && rt_pool_maybe_nan(x, (ptrdiff_t)H * W))
-            rt_pool_plane512(1, 1, x, H, W, OH, OW, KH, KW, SH, SW, DH, DW, PT, PL, PB, PR,
-                             include_pad, y);
-        else if (is_max)
-            rt_pool_plane512(1, 0, x, H, W, OH, OW, KH, KW, SH, SW, DH, DW, PT, PL, PB, PR,
-                             include_pad, y);
-        else
+        if (!is_max)
             rt_pool_plane512(0, 0, x, H, W, OH, OW, KH, KW, SH, SW, DH, DW, PT, PL, PB, PR,
+                             include_pad, y);
+        else if (rt_pool_plane512(1, 0, x, H, W, OH, OW, KH, KW, SH, SW, DH, DW, PT, PL, PB,
+                                  PR, include_pad, y))
+            rt_pool_plane512(1, 1, x, H, W, OH, OW, KH, KW, SH, SW, DH, DW, PT, PL, PB, PR,
                              include_pad, y);
         return;
     }
