@@ -446,15 +446,29 @@ typedef struct {
     ptrdiff_t off1;         /* y offset of half 1 from half 0 */
 } rt_conv_fast;
 
-/* One row of a panel, both halves: min(max(v + b, lo), hi), junk lanes
- * dropped (compress) when the tile has any. */
+/* One row of a panel, both halves: min(max(v + b (+ r), lo), hi), junk
+ * lanes dropped (compress) when the tile has any; r: the residual row at
+ * y's offset, or NULL. */
 RT_CONV_INLINE void rt_conv_put_fast(__m512 v0, __m512 v1, float b,
-                                     const rt_conv_fast *f, float *y)
+                                     const rt_conv_fast *f, float *y,
+                                     const float *r)
 {
     const __m512 vb = _mm512_set1_ps(b);
+    v0 = _mm512_add_ps(v0, vb);
+    v1 = _mm512_add_ps(v1, vb);
+    if (r) {
+        __m512 r0 = _mm512_maskz_loadu_ps(f->cm0, r);
+        __m512 r1 = _mm512_maskz_loadu_ps(f->cm1, r + f->off1);
+        if (f->compact) {
+            r0 = _mm512_maskz_expand_ps(f->vm0, r0);
+            r1 = _mm512_maskz_expand_ps(f->vm1, r1);
+        }
+        v0 = _mm512_add_ps(v0, r0);
+        v1 = _mm512_add_ps(v1, r1);
+    }
     /* operands in this order keep a NaN (vmaxps/vminps return the second) */
-    v0 = _mm512_min_ps(f->hi, _mm512_max_ps(f->lo, _mm512_add_ps(v0, vb)));
-    v1 = _mm512_min_ps(f->hi, _mm512_max_ps(f->lo, _mm512_add_ps(v1, vb)));
+    v0 = _mm512_min_ps(f->hi, _mm512_max_ps(f->lo, v0));
+    v1 = _mm512_min_ps(f->hi, _mm512_max_ps(f->lo, v1));
     if (f->compact) {
         v0 = _mm512_maskz_compress_ps(f->vm0, v0);
         v1 = _mm512_maskz_compress_ps(f->vm1, v1);
@@ -539,11 +553,12 @@ RT_INTERNAL RT_NOINLINE void rt_conv_kernel(const float *restrict wp,
         rt_conv_store(t, o, acc);
         return;
     }
-    if (o->mr == RT_CONV_MR && !o->res &&
+    if (o->mr == RT_CONV_MR &&
         (o->act == RT_ACT_NONE || o->act == RT_ACT_RELU || o->act == RT_ACT_CLIP)) {
-        /* the common case, branch-free: a whole panel, no residual */
+        /* the common case: a whole panel, min/max activations */
         rt_conv_fast f;
         float *y = o->y + t->yo[0];
+        const float *r = o->res ? o->res + t->yo[0] : NULL;
         const ptrdiff_t ld = o->ldy;
         const float zb[RT_CONV_MR] = {0};
         const float *b = o->bias ? o->bias : zb;
@@ -556,14 +571,14 @@ RT_INTERNAL RT_NOINLINE void rt_conv_kernel(const float *restrict wp,
         f.cm1 = (__mmask16)((1u << t->cnt[1]) - 1u);
         f.compact = t->vm[0] != (1u << t->cnt[0]) - 1u || t->vm[1] != (1u << t->cnt[1]) - 1u;
         f.off1 = t->yo[1] - t->yo[0];
-        rt_conv_put_fast(c00, c01, b[0], &f, y + 0 * ld);
-        rt_conv_put_fast(c10, c11, b[1], &f, y + 1 * ld);
-        rt_conv_put_fast(c20, c21, b[2], &f, y + 2 * ld);
-        rt_conv_put_fast(c30, c31, b[3], &f, y + 3 * ld);
-        rt_conv_put_fast(c40, c41, b[4], &f, y + 4 * ld);
-        rt_conv_put_fast(c50, c51, b[5], &f, y + 5 * ld);
-        rt_conv_put_fast(c60, c61, b[6], &f, y + 6 * ld);
-        rt_conv_put_fast(c70, c71, b[7], &f, y + 7 * ld);
+        rt_conv_put_fast(c00, c01, b[0], &f, y + 0 * ld, r ? r + 0 * ld : NULL);
+        rt_conv_put_fast(c10, c11, b[1], &f, y + 1 * ld, r ? r + 1 * ld : NULL);
+        rt_conv_put_fast(c20, c21, b[2], &f, y + 2 * ld, r ? r + 2 * ld : NULL);
+        rt_conv_put_fast(c30, c31, b[3], &f, y + 3 * ld, r ? r + 3 * ld : NULL);
+        rt_conv_put_fast(c40, c41, b[4], &f, y + 4 * ld, r ? r + 4 * ld : NULL);
+        rt_conv_put_fast(c50, c51, b[5], &f, y + 5 * ld, r ? r + 5 * ld : NULL);
+        rt_conv_put_fast(c60, c61, b[6], &f, y + 6 * ld, r ? r + 6 * ld : NULL);
+        rt_conv_put_fast(c70, c71, b[7], &f, y + 7 * ld, r ? r + 7 * ld : NULL);
         return;
     }
     switch (o->mr) { /* rows past mr are padding: not stored */
