@@ -561,6 +561,406 @@ RT_INTERNAL void rt_dw_plane_direct(const rt_conv2d_shape *s, const float *xc,
 }
 #endif
 
+#if defined(RT_DW_AVX512)
+/* ---- AVX-512: 3x3, stride 1 or 2, flat over the output plane ----------
+ * Output rows are contiguous in y, so a run of 16 outputs is one vector
+ * even when rows are shorter than 16 (7x7, 14x14 planes) or not a
+ * multiple of it.  Each of the 9 taps is a masked load at a fixed offset
+ * from the output position p in a "tap plane" of row pitch OW:
+ *   stride 1 (OW == W, PL == 1): x itself, offset (kh - PT)*W + kw - 1;
+ *   stride 2: four phase planes (py, px) holding input rows 2i + py and
+ *             columns 2j + px at pitch OW, built per strip of output rows
+ *             with permutes (rt_dw_phase_fill); tap (kh, kw) reads plane
+ *             ((kh - PT) & 1, (kw - PL) & 1) at row offset
+ *             floor((kh - PT)/2), column offset floor((kw - PL)/2).
+ * Column offsets are -1, 0 or +1: output column 0 (-1) and OW - 1 (+1) are
+ * masked off, the masks coming from a table indexed by p's column.  Row
+ * offsets leave the plane only in the first and last few vectors (stride 1;
+ * the phase planes carry zero rows), which take a slower path with the
+ * row ranges in the masks too.  The epilogue (residual, activation) is
+ * applied in registers and the 16 outputs stored once. */
+#define RT_DW_FLAT_MAXOW 256  /* column mask tables */
+/* Stride 2 flat up to this output width: MobileNetV2 56->28 83 -> 75 us,
+ * 28->14 35 -> 30 us; 112->56 is slower than the direct path (215 vs
+ * 188 us), 14->7 than the blocked one (45 vs 33 us). */
+#define RT_DW_FLAT_S2_MAXOW 32
+
+typedef struct {
+    const float *row[3];    /* row kh's input for output position 0 */
+    ptrdiff_t lo[3], hi[3]; /* row kh inside for p + lane in [lo, hi) */
+    ptrdiff_t n;            /* outputs */
+    ptrdiff_t ow;           /* output row width */
+} rt_dw_flat_t;
+
+#ifdef __GNUC__
+#  define RT_DW_INLINE static inline __attribute__((always_inline))
+#else
+#  define RT_DW_INLINE static
+#endif
+
+/* Lanes [a, b) of 16 (clamped). */
+RT_INTERNAL __mmask16 rt_dw_span(ptrdiff_t a, ptrdiff_t b)
+{
+    unsigned lo, hi;
+    a = RT_MAX(a, 0);
+    b = RT_MIN(b, 16);
+    if (b <= a)
+        return 0;
+    lo = (1u << a) - 1u;
+    hi = (1u << b) - 1u;
+    return (__mmask16)(hi & ~lo);
+}
+
+/* Stride 2: the phase planes (py, px) sit RT_DW_PS floats apart. */
+#define RT_DW_PS 1024
+
+RT_INTERNAL int rt_dw_flat_ok(const rt_conv2d_shape *s)
+{
+    if (!(s->KH == 3 && s->KW == 3 && s->DH == 1 && s->DW == 1 && s->SH == s->SW &&
+          s->OW <= RT_DW_FLAT_MAXOW && s->PT <= 2 && s->PL <= 2))
+        return 0;
+    if (s->SW == 1)
+        return s->PL == 1 && s->OW == s->W;
+    /* stride 2: planes of 3 rows at least; the column offsets
+     * floor((kw - PL)/2) in [-1, 1]; with PL == 0 the column past the
+     * planes' last (tap kw = 2 of ow = OW - 1) must be padding */
+    return s->SW == 2 && s->PL <= 1 && (s->PL == 1 || 2 * (ptrdiff_t)s->OW >= s->W) &&
+           3 * (ptrdiff_t)s->OW + 32 <= RT_DW_PS;
+}
+
+/* Column masks: ml[c] (ow - 1 inside) and mr[c] (ow + 1 inside) of the 16
+ * outputs from column c on. */
+RT_INTERNAL void rt_dw_col_masks(ptrdiff_t ow, int needl, int needr, __mmask16 *ml,
+                                 __mmask16 *mr)
+{
+    ptrdiff_t c, j;
+    for (c = 0; c < ow; c++) {
+        unsigned l = 0xFFFFu, r = 0xFFFFu;
+        for (j = 0; j < 16; j++) {
+            ptrdiff_t col = (c + j) % ow;
+            if (needl && col == 0)
+                l &= ~(1u << j);
+            if (needr && col == ow - 1)
+                r &= ~(1u << j);
+        }
+        ml[c] = (__mmask16)l;
+        mr[c] = (__mmask16)r;
+    }
+}
+
+/* One vector of outputs at p: taps kw of row kh at row[kh] + p + d_kw,
+ * masks ml (kw = 0), mr (kw = 2), row masks r0..r2 and store mask m. */
+RT_DW_INLINE __m512 rt_dw_flat_sum(const float *q0, const float *q1, const float *q2,
+                                   ptrdiff_t d0, ptrdiff_t d1, ptrdiff_t d2,
+                                   const __m512 *w, __m512 acc, __mmask16 a, __mmask16 z,
+                                   __mmask16 r0, __mmask16 r1, __mmask16 r2)
+{
+    acc = _mm512_fmadd_ps(w[0], _mm512_maskz_loadu_ps(r0 & a, q0 + d0), acc);
+    acc = _mm512_fmadd_ps(w[1], _mm512_maskz_loadu_ps(r0, q0 + d1), acc);
+    acc = _mm512_fmadd_ps(w[2], _mm512_maskz_loadu_ps(r0 & z, q0 + d2), acc);
+    acc = _mm512_fmadd_ps(w[3], _mm512_maskz_loadu_ps(r1 & a, q1 + d0), acc);
+    acc = _mm512_fmadd_ps(w[4], _mm512_maskz_loadu_ps(r1, q1 + d1), acc);
+    acc = _mm512_fmadd_ps(w[5], _mm512_maskz_loadu_ps(r1 & z, q1 + d2), acc);
+    acc = _mm512_fmadd_ps(w[6], _mm512_maskz_loadu_ps(r2 & a, q2 + d0), acc);
+    acc = _mm512_fmadd_ps(w[7], _mm512_maskz_loadu_ps(r2, q2 + d1), acc);
+    acc = _mm512_fmadd_ps(w[8], _mm512_maskz_loadu_ps(r2 & z, q2 + d2), acc);
+    return acc;
+}
+
+/* y[p] = act(b + sum_t w[t] * tap_t(p) + res[p]) for p in [0, f->n); the
+ * column offsets d0..d2 and act, hasres are constants where inlined. */
+RT_DW_INLINE void rt_dw_flat_run(const rt_dw_flat_t *f, const __mmask16 *ml,
+                                 const __mmask16 *mr, ptrdiff_t d0, ptrdiff_t d1,
+                                 ptrdiff_t d2, const float *wk, float b, const float *res,
+                                 int hasres, int act, float alpha, float beta, float *y)
+{
+    const float *q0 = f->row[0], *q1 = f->row[1], *q2 = f->row[2];
+    const __m512 vb = _mm512_set1_ps(b);
+    const __m512 lo = _mm512_set1_ps(act == RT_ACT_RELU ? 0.0f : alpha);
+    const __m512 hi = _mm512_set1_ps(beta);
+    const ptrdiff_t n = f->n, ow = f->ow, r16 = 16 % ow;
+    /* vectors p in [plo, phi) have every tap inside */
+    ptrdiff_t plo = RT_MAX(RT_MAX(f->lo[0], f->lo[1]), RT_MAX(f->lo[2], 0));
+    ptrdiff_t phi = RT_MIN(RT_MIN(f->hi[0], f->hi[1]), RT_MIN(f->hi[2], n)) - 15;
+    ptrdiff_t p, c = 0;
+    __m512 w[9];
+    int k;
+    for (k = 0; k < 9; k++)
+        w[k] = _mm512_set1_ps(wk[k]);
+    for (p = 0; p < n; p += 16) {
+        __mmask16 a = ml[c], z = mr[c];
+        __m512 acc;
+        if (p >= plo && p < phi) {
+            acc = rt_dw_flat_sum(q0 + p, q1 + p, q2 + p, d0, d1, d2, w, vb, a, z, 0xFFFF,
+                                 0xFFFF, 0xFFFF);
+            if (hasres)
+                acc = _mm512_add_ps(acc, _mm512_loadu_ps(res + p));
+            if (act == RT_ACT_RELU || act == RT_ACT_CLIP)
+                acc = _mm512_max_ps(acc, lo);
+            if (act == RT_ACT_CLIP)
+                acc = _mm512_min_ps(acc, hi);
+            else if (act == RT_ACT_LEAKY_RELU)
+                acc = rt_dw_act(acc, act, alpha, beta);
+            _mm512_storeu_ps(y + p, acc);
+        } else {
+            __mmask16 m = rt_dw_span(0, n - p);
+            acc = rt_dw_flat_sum(q0 + p, q1 + p, q2 + p, d0, d1, d2, w, vb, a, z,
+                                 rt_dw_span(f->lo[0] - p, f->hi[0] - p),
+                                 rt_dw_span(f->lo[1] - p, f->hi[1] - p),
+                                 rt_dw_span(f->lo[2] - p, f->hi[2] - p));
+            if (hasres)
+                acc = _mm512_add_ps(acc, _mm512_maskz_loadu_ps(m, res + p));
+            _mm512_mask_storeu_ps(y + p, m, rt_dw_act(acc, act, alpha, beta));
+        }
+        c += r16;
+        if (c >= ow)
+            c -= ow;
+    }
+    if (rt_dw_act_late(act)) {
+        rt_epilogue ep;
+        memset(&ep, 0, sizeof ep);
+        ep.act = act;
+        ep.alpha = alpha;
+        ep.beta = beta;
+        rt_epilogue_block(&ep, y, n, 0, 1, 0, n);
+    }
+}
+
+/* rt_dw_flat_run with constant column offsets, activation and residual. */
+#define RT_DW_FLAT_ACTS(D0, D1, D2)                                                     \
+    do {                                                                                 \
+        if (res) {                                                                       \
+            if (act == RT_ACT_NONE)                                                      \
+                rt_dw_flat_run(f, ml, mr, D0, D1, D2, wk, b, res, 1, RT_ACT_NONE, alpha, \
+                               beta, y);                                                 \
+            else if (act == RT_ACT_RELU)                                                 \
+                rt_dw_flat_run(f, ml, mr, D0, D1, D2, wk, b, res, 1, RT_ACT_RELU, alpha, \
+                               beta, y);                                                 \
+            else                                                                         \
+                rt_dw_flat_run(f, ml, mr, D0, D1, D2, wk, b, res, 1, act, alpha, beta,   \
+                               y);                                                       \
+        } else {                                                                         \
+            if (act == RT_ACT_CLIP)                                                      \
+                rt_dw_flat_run(f, ml, mr, D0, D1, D2, wk, b, NULL, 0, RT_ACT_CLIP,       \
+                               alpha, beta, y);                                          \
+            else if (act == RT_ACT_RELU)                                                 \
+                rt_dw_flat_run(f, ml, mr, D0, D1, D2, wk, b, NULL, 0, RT_ACT_RELU,       \
+                               alpha, beta, y);                                          \
+            else                                                                         \
+                rt_dw_flat_run(f, ml, mr, D0, D1, D2, wk, b, NULL, 0, act, alpha, beta,  \
+                               y);                                                       \
+        }                                                                                \
+    } while (0)
+
+/* kind 0: stride 1 (offsets -1, 0, 1); 1: stride 2, PL 1; 2: stride 2, PL 0 */
+RT_INTERNAL void rt_dw_flat(int kind, const rt_dw_flat_t *f, const __mmask16 *ml,
+                            const __mmask16 *mr, const float *wk, float b, const float *res,
+                            int act, float alpha, float beta, float *y)
+{
+    if (kind == 0)
+        RT_DW_FLAT_ACTS(-1, 0, 1);
+    else if (kind == 1)
+        RT_DW_FLAT_ACTS(RT_DW_PS - 1, 0, RT_DW_PS);
+    else
+        RT_DW_FLAT_ACTS(0, RT_DW_PS, 1);
+}
+
+/* Phase planes for output rows [o0, o0 + r): plane (py, px) (at buf +
+ * (2*py + px) * RT_DW_PS) row i - o0 + 1 holds input row 2i + py, columns
+ * 2j + px (j < OW; zeros outside the input), for i in [o0 - 1, o0 + r]. */
+RT_INTERNAL void rt_dw_phase_fill(const rt_conv2d_shape *s, const float *xc, ptrdiff_t o0,
+                                  ptrdiff_t r, float *buf)
+{
+    const __m512i ie = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6,
+                                        4, 2, 0);
+    const __m512i io = _mm512_set_epi32(31, 29, 27, 25, 23, 21, 19, 17, 15, 13, 11, 9, 7,
+                                        5, 3, 1);
+    const ptrdiff_t W = s->W, OW = s->OW;
+    ptrdiff_t i, py, k;
+    for (py = 0; py < 2; py++) {
+        float *pe = buf + 2 * py * RT_DW_PS, *po = pe + RT_DW_PS;
+        for (i = o0 - 1; i <= o0 + r; i++) {
+            ptrdiff_t ih = 2 * i + py, at = (i - o0 + 1) * OW;
+            if (ih < 0 || ih >= s->H) {
+                for (k = 0; k < OW; k += 16) {
+                    __mmask16 m = rt_dw_span(0, OW - k);
+                    _mm512_mask_storeu_ps(pe + at + k, m, _mm512_setzero_ps());
+                    _mm512_mask_storeu_ps(po + at + k, m, _mm512_setzero_ps());
+                }
+                continue;
+            }
+            for (k = 0; k < OW; k += 16) {
+                const float *row = xc + ih * W + 2 * k;
+                __m512 v0 = _mm512_maskz_loadu_ps(rt_dw_span(0, W - 2 * k), row);
+                __m512 v1 = _mm512_maskz_loadu_ps(rt_dw_span(0, W - 2 * k - 16), row + 16);
+                __mmask16 m = rt_dw_span(0, OW - k);
+                _mm512_mask_storeu_ps(pe + at + k, m, _mm512_permutex2var_ps(v0, ie, v1));
+                _mm512_mask_storeu_ps(po + at + k, m, _mm512_permutex2var_ps(v0, io, v1));
+            }
+        }
+    }
+}
+
+/* One channel plane, flat. */
+RT_INTERNAL void rt_dw_plane_flat(const rt_conv2d_shape *s, const __mmask16 *ml,
+                                  const __mmask16 *mr, const float *xc, const float *wk,
+                                  float b, const float *res, int act, float alpha,
+                                  float beta, float *yc)
+{
+    rt_dw_flat_t f;
+    ptrdiff_t kh, OW = s->OW;
+    f.ow = OW;
+    if (s->SW == 1) {
+        ptrdiff_t W = s->W, hw = (ptrdiff_t)s->H * W;
+        for (kh = 0; kh < 3; kh++) {
+            ptrdiff_t d = (kh - s->PT) * W;
+            f.lo[kh] = -d;
+            f.hi[kh] = hw - d;
+            f.row[kh] = xc + d;
+        }
+        f.n = (ptrdiff_t)s->OH * OW;
+        rt_dw_flat(0, &f, ml, mr, wk, b, res, act, alpha, beta, yc);
+    } else {
+        float buf[4 * RT_DW_PS];
+        ptrdiff_t rows = (RT_DW_PS - 32) / OW - 2, o0;
+        rows = RT_MIN(rows, (ptrdiff_t)s->OH);
+        for (o0 = 0; o0 < s->OH; o0 += rows) {
+            ptrdiff_t r = RT_MIN(rows, s->OH - o0);
+            rt_dw_phase_fill(s, xc, o0, r, buf);
+            for (kh = 0; kh < 3; kh++) {
+                ptrdiff_t a = kh - s->PT, py = a & 1, dr = (a - py) / 2;
+                f.lo[kh] = -1000000;
+                f.hi[kh] = 1000000;
+                f.row[kh] = buf + 2 * py * RT_DW_PS + (1 + dr) * OW;
+            }
+            f.n = r * OW;
+            rt_dw_flat(s->PL == 1 ? 1 : 2, &f, ml, mr, wk, b, res ? res + o0 * OW : NULL,
+                       act, alpha, beta, yc + o0 * OW);
+        }
+    }
+}
+#endif
+
+#if defined(RT_DW_AVX512)
+/* ---- AVX-512: 3x3 stride 1 (OW == W, PL == 1), row by row from x ------
+ * Loads that cross a cache line cost about twice an aligned one here, so
+ * each input row is read once per 16 columns (masked past W) and the
+ * column taps kw = 0, 2 are that vector shifted by one lane with valignd,
+ * the neighbour vectors carried along the row (zero before column 0). */
+RT_DW_INLINE __m512 rt_dw_row3(const float *row, ptrdiff_t j, ptrdiff_t W, __m512 *prv,
+                               __m512 *cur, __m512 w0, __m512 w1, __m512 w2, __m512 acc)
+{
+    __m512 nxt = _mm512_maskz_loadu_ps(rt_dw_span(0, W - j - 16), row + j + 16);
+    __m512 l = _mm512_castsi512_ps(
+        _mm512_alignr_epi32(_mm512_castps_si512(*cur), _mm512_castps_si512(*prv), 15));
+    __m512 r = _mm512_castsi512_ps(
+        _mm512_alignr_epi32(_mm512_castps_si512(nxt), _mm512_castps_si512(*cur), 1));
+    acc = _mm512_fmadd_ps(w0, l, acc);
+    acc = _mm512_fmadd_ps(w1, *cur, acc);
+    acc = _mm512_fmadd_ps(w2, r, acc);
+    *prv = *cur;
+    *cur = nxt;
+    return acc;
+}
+
+/* Row by row where a row fills most of a vector: measured on MobileNetV2
+ * (1 thread) against the flat and 16-channel blocked paths: 112x112
+ * 110 -> 68 us, 56x56 150 -> 105, 28x28 57 -> 47, 14x14 30 -> 29; 7x7
+ * stays blocked (26 us vs 38 here). */
+#define RT_DW_ROWS_MINW 12
+
+RT_INTERNAL int rt_dw_rows_ok(const rt_conv2d_shape *s)
+{
+    return s->KH == 3 && s->KW == 3 && s->DH == 1 && s->DW == 1 && s->SH == 1 &&
+           s->SW == 1 && s->PL == 1 && s->OW == s->W && s->W >= RT_DW_ROWS_MINW;
+}
+
+RT_DW_INLINE void rt_dw_plane_rows_run(const rt_conv2d_shape *s, const float *xc,
+                                       const float *wk, float b, const float *res,
+                                       int hasres, int act, float alpha, float beta,
+                                       float *yc)
+{
+    const ptrdiff_t W = s->W, OW = s->OW;
+    const __m512 vb = _mm512_set1_ps(b), zero = _mm512_setzero_ps();
+    const __m512 lo = _mm512_set1_ps(act == RT_ACT_RELU ? 0.0f : alpha);
+    const __m512 hi = _mm512_set1_ps(beta);
+    __m512 w[9];
+    ptrdiff_t oh, j;
+    int k;
+    for (k = 0; k < 9; k++)
+        w[k] = _mm512_set1_ps(wk[k]);
+    for (oh = 0; oh < s->OH; oh++) {
+        const float *r0, *r1, *r2;
+        __m512 p0 = zero, p1 = zero, p2 = zero, c0 = zero, c1 = zero, c2 = zero;
+        ptrdiff_t ih = oh - s->PT;
+        float *yr = yc + oh * OW;
+        const float *rr = hasres ? res + oh * OW : NULL;
+        r0 = ih >= 0 && ih < s->H ? xc + ih * W : NULL;
+        r1 = ih + 1 >= 0 && ih + 1 < s->H ? xc + (ih + 1) * W : NULL;
+        r2 = ih + 2 >= 0 && ih + 2 < s->H ? xc + (ih + 2) * W : NULL;
+        if (r0)
+            c0 = _mm512_maskz_loadu_ps(rt_dw_span(0, W), r0);
+        if (r1)
+            c1 = _mm512_maskz_loadu_ps(rt_dw_span(0, W), r1);
+        if (r2)
+            c2 = _mm512_maskz_loadu_ps(rt_dw_span(0, W), r2);
+        for (j = 0; j < OW; j += 16) {
+            __m512 acc = vb;
+            if (r0 && r2) {
+                acc = rt_dw_row3(r0, j, W, &p0, &c0, w[0], w[1], w[2], acc);
+                acc = rt_dw_row3(r1, j, W, &p1, &c1, w[3], w[4], w[5], acc);
+                acc = rt_dw_row3(r2, j, W, &p2, &c2, w[6], w[7], w[8], acc);
+            } else {
+                if (r0)
+                    acc = rt_dw_row3(r0, j, W, &p0, &c0, w[0], w[1], w[2], acc);
+                if (r1)
+                    acc = rt_dw_row3(r1, j, W, &p1, &c1, w[3], w[4], w[5], acc);
+                if (r2)
+                    acc = rt_dw_row3(r2, j, W, &p2, &c2, w[6], w[7], w[8], acc);
+            }
+            if (j + 16 <= OW) {
+                if (hasres)
+                    acc = _mm512_add_ps(acc, _mm512_loadu_ps(rr + j));
+                if (act == RT_ACT_RELU || act == RT_ACT_CLIP)
+                    acc = _mm512_max_ps(acc, lo);
+                if (act == RT_ACT_CLIP)
+                    acc = _mm512_min_ps(acc, hi);
+                else if (act == RT_ACT_LEAKY_RELU)
+                    acc = rt_dw_act(acc, act, alpha, beta);
+                _mm512_storeu_ps(yr + j, acc);
+            } else {
+                __mmask16 m = rt_dw_span(0, OW - j);
+                if (hasres)
+                    acc = _mm512_add_ps(acc, _mm512_maskz_loadu_ps(m, rr + j));
+                _mm512_mask_storeu_ps(yr + j, m, rt_dw_act(acc, act, alpha, beta));
+            }
+        }
+    }
+    if (rt_dw_act_late(act)) {
+        rt_epilogue ep;
+        memset(&ep, 0, sizeof ep);
+        ep.act = act;
+        ep.alpha = alpha;
+        ep.beta = beta;
+        rt_epilogue_block(&ep, yc, (ptrdiff_t)s->OH * OW, 0, 1, 0, (ptrdiff_t)s->OH * OW);
+    }
+}
+
+RT_INTERNAL void rt_dw_plane_rows(const rt_conv2d_shape *s, const float *xc,
+                                  const float *wk, float b, const float *res, int act,
+                                  float alpha, float beta, float *yc)
+{
+    if (res)
+        rt_dw_plane_rows_run(s, xc, wk, b, res, 1, act, alpha, beta, yc);
+    else if (act == RT_ACT_CLIP)
+        rt_dw_plane_rows_run(s, xc, wk, b, NULL, 0, RT_ACT_CLIP, alpha, beta, yc);
+    else if (act == RT_ACT_RELU)
+        rt_dw_plane_rows_run(s, xc, wk, b, NULL, 0, RT_ACT_RELU, alpha, beta, yc);
+    else
+        rt_dw_plane_rows_run(s, xc, wk, b, NULL, 0, act, alpha, beta, yc);
+}
+#endif
+
 /* ---- channel-blocked path: 16 channels per vector ---------------------- *
  * For small planes (the per-channel paths pay a fixed cost per channel and
  * waste lanes on rows of 7 or 14), 16 channels at a time: their planes are
@@ -748,6 +1148,32 @@ RT_API void rt_conv2d_dw(const rt_conv2d_shape *s, const float *x,
     (void)direct;
     (void)scratch;
 #if defined(RT_DW_AVX512)
+    if (rt_dw_rows_ok(s)) {
+#  ifdef _OPENMP
+        _Pragma("omp parallel for schedule(static) if(par)")
+#  endif
+        for (pc = 0; pc < planes; pc++) {
+            ptrdiff_t c = pc % s->C;
+            rt_dw_plane_rows(s, x + pc * hw, w + c * 9, bias ? bias[c] : 0.0f,
+                             residual ? residual + pc * ohw : NULL, act, alpha, beta,
+                             y + pc * ohw);
+        }
+        return;
+    }
+    if (!rt_dw_blocked(s) && rt_dw_flat_ok(s) && (s->SW == 1 || s->OW <= RT_DW_FLAT_S2_MAXOW)) {
+        __mmask16 ml[RT_DW_FLAT_MAXOW], mr[RT_DW_FLAT_MAXOW];
+        rt_dw_col_masks(s->OW, s->PL == 1, s->SW == 1 || s->PL == 0, ml, mr);
+#  ifdef _OPENMP
+        _Pragma("omp parallel for schedule(static) if(par)")
+#  endif
+        for (pc = 0; pc < planes; pc++) {
+            ptrdiff_t c = pc % s->C;
+            rt_dw_plane_flat(s, ml, mr, x + pc * hw, w + c * 9, bias ? bias[c] : 0.0f,
+                             residual ? residual + pc * ohw : NULL, act, alpha, beta,
+                             y + pc * ohw);
+        }
+        return;
+    }
     direct = rt_dw_direct_ok(s);
     if (rt_dw_blocked(s)) {
         ptrdiff_t ngrp = (s->C + 15) / 16, total = s->N * ngrp, gi;
