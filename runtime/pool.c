@@ -487,6 +487,85 @@ RT_POOL_INLINE rt_pool_blk rt_pool_vblock(int is_max, int careful, const float *
     return res;
 }
 
+/* One output row of rt_pool_plane512 (below) from its nr >= 1 input rows at
+ * p; returns the NaN-check sum of what it read (max, not careful). */
+RT_POOL_INLINE __m512 rt_pool_row512(int is_max, int careful, const float *p, ptrdiff_t rs,
+                                     int nr, int KH, int W, int OW, int KW, int SW, int DW,
+                                     int PL, int PR, int include_pad, float rc, ptrdiff_t clo,
+                                     ptrdiff_t chi, float *yr)
+{
+    const int track = is_max && !careful;
+    const __m512 ident = _mm512_set1_ps(is_max ? -INFINITY : 0.0f);
+    const __m512i iota = _mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
+    const __m512i ibase = _mm512_mullo_epi32(iota, _mm512_set1_epi32(SW));
+    const __m512i i16 = _mm512_set1_epi32(16), one = _mm512_set1_epi32(1);
+    __m512 chk, A, B, C = ident, E0, E1;
+    rt_pool_blk blk;
+    ptrdiff_t j;
+    int kw;
+    float dv[16];
+    blk = rt_pool_vblock(is_max, careful, p, rs, nr, KH, -(ptrdiff_t)PL, W, ident, iota);
+    A = blk.v;
+    chk = blk.sum;
+    for (j = 0; j < OW; j += 16) {
+        const ptrdiff_t cs = j * SW - PL;   /* input column of A's lane 0 */
+        const __mmask16 m = OW - j >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (OW - j)) - 1);
+        __m512 acc;
+        __mmask16 u = 0;
+        blk = rt_pool_vblock(is_max, careful, p, rs, nr, KH, cs + 16, W, ident, iota);
+        B = blk.v;
+        if (track)
+            chk = _mm512_add_ps(chk, blk.sum);
+        if (SW == 2) {
+            blk = rt_pool_vblock(is_max, careful, p, rs, nr, KH, cs + 32, W, ident, iota);
+            C = blk.v;
+            if (track)
+                chk = _mm512_add_ps(chk, blk.sum);
+        }
+        E0 = SW == 1 ? A : _mm512_permutex2var_ps(A, ibase, B);
+        E1 = SW == 1 ? A : _mm512_permutex2var_ps(A, _mm512_add_epi32(ibase, one), B);
+        acc = E0;
+        for (kw = 1; kw < KW; kw++) {
+            const int t = kw * DW;
+            __m512 v;
+            if (SW == 1) {
+                v = _mm512_permutex2var_ps(A, _mm512_add_epi32(iota, _mm512_set1_epi32(t)), B);
+            } else if (t < 2) {
+                v = E1;
+            } else {
+                /* lane i: element i + s of the even (r = 0) or odd (r = 1) stream
+                 * E_r, continued into C (its elements 2m + r) past lane 15 */
+                const int s2 = t >> 1, r2 = t & 1;
+                const __m512i jj = _mm512_add_epi32(iota, _mm512_set1_epi32(s2));
+                const __mmask16 hi = _mm512_cmpge_epi32_mask(jj, i16);
+                const __m512i idx = _mm512_mask_sub_epi32(
+                    jj, hi, _mm512_add_epi32(jj, jj), _mm512_set1_epi32(16 - r2));
+                v = _mm512_permutex2var_ps(r2 ? E1 : E0, idx, C);
+            }
+            if (careful)
+                u |= _mm512_cmp_ps_mask(acc, v, _CMP_UNORD_Q);
+            acc = is_max ? _mm512_max_ps(acc, v) : _mm512_add_ps(acc, v);
+        }
+        if (careful)
+            acc = _mm512_mask_mov_ps(acc, u, _mm512_set1_ps(NAN));
+        if (!is_max) {
+            __m512 d;
+            if (j >= clo && j + 16 <= chi) {
+                d = _mm512_set1_ps(rc * (float)KW);
+            } else {
+                rt_pool_divs(j, RT_MIN(16, OW - j), W, KW, SW, DW, PL, PR, include_pad, rc,
+                             dv);
+                d = _mm512_maskz_loadu_ps(m, dv);
+            }
+            acc = _mm512_div_ps(acc, d);
+        }
+        _mm512_mask_storeu_ps(yr + j, m, acc);
+        A = SW == 2 ? C : B;
+    }
+    (void)track;
+    return chk;
+}
+
 /* AVX-512 rows for SW <= 2 and taps (KW - 1) * DW <= 16, kept in
  * registers: the vertical reduction of each 16-column block of the input
  * feeds the horizontal window directly (output block j reads input blocks
@@ -500,27 +579,17 @@ RT_POOL_INLINE int rt_pool_plane512(int is_max, int careful, const float *x, int
                                      int DW, int PT, int PL, int PB, int PR, int include_pad,
                                      float *y)
 {
-    const __m512 ident = _mm512_set1_ps(is_max ? -INFINITY : 0.0f);
-    const __m512i iota = _mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
-    const __m512i ibase = _mm512_mullo_epi32(iota, _mm512_set1_epi32(SW));
-    const __m512i i16 = _mm512_set1_epi32(16);
     const ptrdiff_t span = (ptrdiff_t)(KW - 1) * DW;
     const ptrdiff_t clo = ((ptrdiff_t)PL + SW - 1) / SW;
     const ptrdiff_t chi = W - span + PL <= 0 ? 0 : (W - span + PL + SW - 1) / SW;
     const ptrdiff_t rs = (ptrdiff_t)DH * W;
     ptrdiff_t oh, j;
-    int kw;
-    float dv[16];
     __m512 chk = _mm512_setzero_ps();
-    const int track = is_max && !careful;
-    rt_pool_blk blk;
     for (oh = 0; oh < OH; oh++) {
         ptrdiff_t ih0 = oh * SH - PT, khlo, khhi;
         int nr;
         float rc = 0.0f;
         float *yr = y + oh * OW;
-        const float *p;
-        __m512 A, B, C = ident;
         if (DH == 1) {
             khlo = ih0 < 0 ? -ih0 : 0;
             khhi = RT_MIN(H - ih0, KH);
@@ -531,76 +600,73 @@ RT_POOL_INLINE int rt_pool_plane512(int is_max, int careful, const float *x, int
         nr = khhi > khlo ? (int)(khhi - khlo) : 0;
         if (!is_max)
             rc = (float)(include_pad ? rt_pool_taps(ih0, KH, DH, H, PB, 1) : nr);
-        p = x + (nr ? (ih0 + khlo * DH) * W : 0);
-        blk = rt_pool_vblock(is_max, careful, p, rs, nr, KH, -(ptrdiff_t)PL, W, ident, iota);
-        A = blk.v;
-        if (track)
-            chk = _mm512_add_ps(chk, blk.sum);
-        for (j = 0; j < OW; j += 16) {
-            const ptrdiff_t cs = j * SW - PL;   /* input column of A's lane 0 */
-            const __mmask16 m = OW - j >= 16 ? (__mmask16)0xffff
-                                             : (__mmask16)((1u << (OW - j)) - 1);
-            __m512 acc;
-            __mmask16 u = 0;
-            blk = rt_pool_vblock(is_max, careful, p, rs, nr, KH, cs + 16, W, ident, iota);
-            B = blk.v;
-            if (track)
-                chk = _mm512_add_ps(chk, blk.sum);
-            if (SW == 2) {
-                blk = rt_pool_vblock(is_max, careful, p, rs, nr, KH, cs + 32, W, ident, iota);
-                C = blk.v;
-                if (track)
-                    chk = _mm512_add_ps(chk, blk.sum);
-            }
-            acc = SW == 1 ? A : _mm512_permutex2var_ps(A, ibase, B);
-            for (kw = 1; kw < KW; kw++) {
-                const int t = kw * DW;
-                const __m512i idx = _mm512_add_epi32(ibase, _mm512_set1_epi32(t));
-                __m512 v = _mm512_permutex2var_ps(A, idx, B);
-                if (SW == 2 && t >= 2) {   /* lanes 2i + t >= 32 come from C */
-                    const __mmask16 k = (__mmask16)(0xffffu << ((33 - t) / 2));
-                    v = _mm512_mask_blend_ps(
-                        k, v, _mm512_permutex2var_ps(B, _mm512_sub_epi32(idx, i16), C));
-                }
-                if (careful)
-                    u |= _mm512_cmp_ps_mask(acc, v, _CMP_UNORD_Q);
-                acc = is_max ? _mm512_max_ps(acc, v) : _mm512_add_ps(acc, v);
-            }
-            if (careful)
-                acc = _mm512_mask_mov_ps(acc, u, _mm512_set1_ps(NAN));
-            if (!is_max) {
-                __m512 d;
-                if (j >= clo && j + 16 <= chi) {
-                    d = _mm512_set1_ps(rc * (float)KW);
-                } else {
-                    rt_pool_divs(j, RT_MIN(16, OW - j), W, KW, SW, DW, PL, PR, include_pad, rc,
-                                 dv);
-                    d = _mm512_maskz_loadu_ps(m, dv);
-                }
-                acc = _mm512_div_ps(acc, d);
-            }
-            _mm512_mask_storeu_ps(yr + j, m, acc);
-            A = SW == 2 ? C : B;
-        }
+        if (nr == KH)   /* the usual count: a constant, the row loops unroll */
+            chk = _mm512_add_ps(chk, rt_pool_row512(is_max, careful, x + (ih0 + khlo * DH) * W,
+                                                    rs, KH, KH, W, OW, KW, SW, DW, PL, PR,
+                                                    include_pad, rc, clo, chi, yr));
+        else if (nr > 0)
+            chk = _mm512_add_ps(chk, rt_pool_row512(is_max, careful, x + (ih0 + khlo * DH) * W,
+                                                    rs, nr, KH, W, OW, KW, SW, DW, PL, PR,
+                                                    include_pad, rc, clo, chi, yr));
+        else   /* no input row: the identity's result (max -inf, average 0 / count) */
+            for (j = 0; j < OW; j++)
+                yr[j] = is_max ? -INFINITY
+                               : 0.0f / (rc * (float)rt_pool_taps(j * SW - PL, KW, DW, W, PR,
+                                                                  include_pad));
     }
-    return track && _mm512_cmp_ps_mask(chk, chk, _CMP_UNORD_Q) != 0;
+    return is_max && !careful && _mm512_cmp_ps_mask(chk, chk, _CMP_UNORD_Q) != 0;
 }
 #endif
 
-/* One plane, on the best path for its window. */
+#if defined(RT_POOL_AVX512)
+/* The rare modes, not specialised by window: average and careful max. */
+RT_NOINLINE RT_INTERNAL int rt_pool_plane512_any(int is_max, int careful, const float *x, int H,
+                                                 int W, int OH, int OW, int KH, int KW, int SH,
+                                                 int SW, int DH, int DW, int PT, int PL, int PB,
+                                                 int PR, int include_pad, float *y)
+{
+    if (!is_max)
+        return rt_pool_plane512(0, 0, x, H, W, OH, OW, KH, KW, SH, SW, DH, DW, PT, PL, PB, PR,
+                                include_pad, y);
+    if (careful)
+        return rt_pool_plane512(1, 1, x, H, W, OH, OW, KH, KW, SH, SW, DH, DW, PT, PL, PB, PR,
+                                include_pad, y);
+    return rt_pool_plane512(1, 0, x, H, W, OH, OW, KH, KW, SH, SW, DH, DW, PT, PL, PB, PR,
+                            include_pad, y);
+}
+#endif
+
+/* One plane, on the best path for its window (max: the common windows
+ * with constant sizes, so that the tap loops unroll). */
 RT_POOL_INLINE void rt_pool_plane_sel(int is_max, const float *x, int H, int W, int OH, int OW,
                                       int KH, int KW, int SH, int SW, int DH, int DW, int PT,
                                       int PL, int PB, int PR, int include_pad, float *y)
 {
 #if defined(RT_POOL_AVX512)
     if (SW <= 2 && (ptrdiff_t)(KW - 1) * DW <= 16) {
-        if (!is_max)
-            rt_pool_plane512(0, 0, x, H, W, OH, OW, KH, KW, SH, SW, DH, DW, PT, PL, PB, PR,
-                             include_pad, y);
-        else if (rt_pool_plane512(1, 0, x, H, W, OH, OW, KH, KW, SH, SW, DH, DW, PT, PL, PB,
-                                  PR, include_pad, y))
-            rt_pool_plane512(1, 1, x, H, W, OH, OW, KH, KW, SH, SW, DH, DW, PT, PL, PB, PR,
-                             include_pad, y);
+        int lost;
+        if (!is_max) {
+            rt_pool_plane512_any(0, 0, x, H, W, OH, OW, KH, KW, SH, SW, DH, DW, PT, PL, PB, PR,
+                                 include_pad, y);
+            return;
+        }
+        if (KH == 3 && KW == 3 && SW == 2 && DH == 1 && DW == 1)
+            lost = rt_pool_plane512(1, 0, x, H, W, OH, OW, 3, 3, SH, 2, 1, 1, PT, PL, PB, PR,
+                                    include_pad, y);
+        else if (KH == 2 && KW == 2 && SW == 2 && DH == 1 && DW == 1)
+            lost = rt_pool_plane512(1, 0, x, H, W, OH, OW, 2, 2, SH, 2, 1, 1, PT, PL, PB, PR,
+                                    include_pad, y);
+        else
+            lost = rt_pool_plane512_any(1, 0, x, H, W, OH, OW, KH, KW, SH, SW, DH, DW, PT, PL,
+                                        PB, PR, include_pad, y);
+        if (lost)
+            rt_pool_plane512_any(1, 1, x, H, W, OH, OW, KH, KW, SH, SW, DH, DW, PT, PL, PB, PR,
+                                 include_pad, y);
+        return;
+    }
+#else
+    if (KH == 3 && KW == 3 && SW == 2 && DH == 1 && DW == 1) {
+        rt_pool_plane(is_max, x, H, W, OH, OW, 3, 3, SH, 2, 1, 1, PT, PL, PB, PR, include_pad, y);
         return;
     }
 #endif
@@ -622,18 +688,7 @@ RT_API void rt_pool2d(int kind, ptrdiff_t planes, int H, int W, int OH, int OW, 
     for (p = 0; p < planes; p++) {
         const float *xp = x + p * hw;
         float *yp = y + p * ohw;
-        /* The common windows with constant sizes, so that the tap loops unroll. */
-        if (KH == 3 && KW == 3 && SW == 2 && DH == 1 && DW == 1)
-            rt_pool_plane_sel(is_max, xp, H, W, OH, OW, 3, 3, SH, 2, 1, 1, PT, PL, PB, PR,
-                          include_pad, yp);
-        else if (KH == 3 && KW == 3 && SW == 1 && DH == 1 && DW == 1)
-            rt_pool_plane_sel(is_max, xp, H, W, OH, OW, 3, 3, SH, 1, 1, 1, PT, PL, PB, PR,
-                          include_pad, yp);
-        else if (KH == 2 && KW == 2 && SW == 2 && DH == 1 && DW == 1)
-            rt_pool_plane_sel(is_max, xp, H, W, OH, OW, 2, 2, SH, 2, 1, 1, PT, PL, PB, PR,
-                          include_pad, yp);
-        else
-            rt_pool_plane_sel(is_max, xp, H, W, OH, OW, KH, KW, SH, SW, DH, DW, PT, PL, PB, PR,
+        rt_pool_plane_sel(is_max, xp, H, W, OH, OW, KH, KW, SH, SW, DH, DW, PT, PL, PB, PR,
                           include_pad, yp);
     }
 }
