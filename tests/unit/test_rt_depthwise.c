@@ -1,8 +1,8 @@
 /* test_rt_depthwise.c - rt_conv2d_dw (depthwise.c) against a naive
  * double-precision reference, on the shapes its fast paths pick: 3x3
- * stride 1 row by row (W >= 12, same padding), stride 2 flat through the
- * phase planes (OW <= 32), the 16-channel blocked path (small planes), the
- * stride-2 direct path and the strip/generic fallbacks.
+ * stride 1 and stride 2 (left padding 1) row by row, stride 2 flat through
+ * the phase planes (left padding 0), the 16-channel blocked path (small
+ * planes) and the strip/generic fallbacks.
  *
  * Reference: v = bias + sum over the taps inside the image of w * x, in
  * double, then + residual, then the activation (rt_act formulas in
@@ -130,17 +130,20 @@ static const int shapes[][12] = {
     {1, 2, 4, 16, 3, 3, 1, 1, 1, 1, 1, 1},     /* rows, W == 16 */
     {1, 2, 3, 300, 3, 3, 1, 1, 1, 1, 1, 1},    /* rows, wide */
     {1, 2, 1, 20, 3, 3, 1, 1, 1, 1, 1, 1},     /* one row */
-    {1, 3, 112, 112, 3, 3, 2, 1, 1, 1, 1, 1},  /* s2 112 -> 56 (direct) */
-    {1, 5, 56, 56, 3, 3, 2, 1, 1, 1, 1, 1},    /* s2 56 -> 28 (flat) */
-    {2, 4, 28, 28, 3, 3, 2, 1, 1, 1, 1, 1},    /* s2 28 -> 14 (flat) */
+    {1, 3, 112, 112, 3, 3, 2, 1, 1, 1, 1, 1},  /* s2 112 -> 56 (rows) */
+    {1, 5, 56, 56, 3, 3, 2, 1, 1, 1, 1, 1},    /* s2 56 -> 28 (rows) */
+    {2, 4, 28, 28, 3, 3, 2, 1, 1, 1, 1, 1},    /* s2 28 -> 14 (rows) */
     {1, 20, 14, 14, 3, 3, 2, 1, 1, 1, 1, 1},   /* s2 14 -> 7 (blocked) */
-    {1, 5, 14, 14, 3, 3, 2, 1, 1, 1, 1, 1},    /* s2 14 -> 7 (flat) */
-    {1, 3, 29, 31, 3, 3, 2, 1, 1, 1, 1, 1},    /* s2 odd (flat) */
+    {1, 5, 14, 14, 3, 3, 2, 1, 1, 1, 1, 1},    /* s2 14 -> 7 (rows, C < 16) */
+    {1, 3, 29, 31, 3, 3, 2, 1, 1, 1, 1, 1},    /* s2 odd (rows) */
     {1, 3, 30, 40, 3, 3, 2, 1, 0, 0, 1, 1},    /* s2 PL 0 (flat) */
     {1, 3, 31, 41, 3, 3, 2, 1, 2, 0, 0, 0},    /* s2 PT 2, PL 0 */
-    {1, 3, 40, 64, 3, 3, 2, 1, 1, 1, 1, 1},    /* s2 OW 32 (flat, strips) */
-    {1, 2, 90, 66, 3, 3, 2, 1, 1, 1, 1, 1},    /* s2 OW 33 (direct) */
+    {1, 3, 40, 64, 3, 3, 2, 1, 1, 1, 1, 1},    /* s2 OW 32 (rows) */
+    {1, 2, 90, 66, 3, 3, 2, 1, 1, 1, 1, 1},    /* s2 OW 33 (rows, partial vector) */
     {1, 2, 3, 3, 3, 3, 2, 1, 1, 1, 1, 1},      /* tiny */
+    {1, 3, 61, 63, 3, 3, 2, 1, 2, 1, 0, 0},    /* s2 rows, PT 2 */
+    {1, 3, 20, 36, 3, 3, 2, 1, 0, 1, 2, 3},    /* s2 rows, PT 0, right pad 3 */
+    {1, 20, 60, 40, 3, 3, 2, 1, 1, 0, 1, 1},   /* s2 PL 0 (flat, strips) */
     {1, 3, 1, 1, 3, 3, 1, 1, 1, 1, 1, 1},      /* 1x1 plane */
     {1, 3, 12, 13, 3, 3, 1, 1, 0, 0, 0, 0},    /* valid padding (strips) */
     {1, 3, 12, 13, 5, 5, 1, 1, 2, 2, 2, 2},    /* 5x5 (generic) */
