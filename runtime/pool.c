@@ -2,22 +2,31 @@
 /* pool.c - 2-D max / average pooling and global pooling over NCHW float32
  * planes (API and semantics: rt_pool.h).
  *
- * rt_pool2d works one output row at a time, in chunks of at most
- * RT_POOL_CHUNK output columns:
+ * rt_pool2d works plane by plane, one output row at a time:
  *   1. vertical: the KH (valid) input rows of the window are reduced column
- *      by column into a row buffer on the stack covering the chunk's input
- *      columns; columns outside the input hold the identity (-inf for max,
- *      0 for average), so the next step needs no bounds tests;
- *   2. horizontal: each output reduces KW buffer entries at stride SW,
- *      dilation DW.  Stride 1 is plain unaligned loads; stride 2 loads two
- *      vectors and keeps the even lanes (a two-source permute); other
- *      strides gather (AVX-512) or go scalar;
+ *      by column (contiguous loads); columns outside the input hold the
+ *      identity (-inf for max, 0 for average), so the next step needs no
+ *      bounds tests;
+ *   2. horizontal: each output reduces KW of those columns at stride SW,
+ *      dilation DW;
  *   3. average: the sum is divided by the window's tap count (rows times
  *      columns, both separable), a constant over the interior.
- * Max propagates NaN: the vector max instruction does not (it returns its
- * second operand when either is NaN), so each step also ORs an unordered
- * compare of the operands and sets NaN where it is set.
- * Kernels with windows too wide for the buffer take a direct scalar path. */
+ * AVX-512, SW <= 2 and (KW - 1) * DW <= 16 (rt_pool_plane512): the vertical
+ * result of each 16-column block stays in a register and feeds the
+ * horizontal window directly: stride 2 splits a block pair into its even
+ * and odd lanes with two-source permutes, later taps shift those streams
+ * into the next block with one more permute each.  Otherwise
+ * (rt_pool_plane): the vertical result goes to a row buffer on the stack
+ * (chunks of output columns), read back with unaligned loads (stride 1),
+ * an even-lane shuffle (stride 2, AVX2) or gathers / scalar code.
+ * Max propagates NaN.  The vector max instruction does not (it returns its
+ * second operand when either is NaN), so the NaN-propagating form ORs an
+ * unordered compare of the operands at each step and sets NaN where it is
+ * set.  On the AVX-512 path a plane first runs with plain max while it sums
+ * every float it reads; only when that sum is NaN (a NaN read, or +inf and
+ * -inf) does it run again with the NaN-propagating form.  The 3x3 and 2x2
+ * stride-2 max windows are specialised with constant sizes.  Windows too
+ * wide for the row buffer take a direct scalar path. */
 #ifndef RT_EMBED
 #  include "rt_pool.h"
 #endif
