@@ -13,6 +13,8 @@
  *                      rt_sgemm_ep_flat (gemm.c) less the scratch: trans
  *                      flags 0 / 1 only (operands are never prepacked),
  *                      row strides lda, ldb, ldc, ldr;
+ *                      One row or one column of C: cblas_sgemv (OpenBLAS's
+ *                      sgemm is 4x slower than the built-in GEMM there);
  *   rt_blas_sgemm_batch nbatch such products without epilogue, operands a
  *                      constant stride apart (one cblas_sgemm each: 0.3.21
  *                      has no batched call).
@@ -93,6 +95,14 @@ RT_API void rt_blas_sgemm_ep(int transA, int transB, ptrdiff_t M, ptrdiff_t N, p
     }
     if (K <= 0 || alpha == 0.0f)
         rt_blas_openblas_scale(M, N, beta, C, ldc);
+    else if (M == 1)    /* c = op(B)^T a: a matrix-vector product */
+        cblas_sgemv(CblasRowMajor, transB ? CblasNoTrans : CblasTrans, (int)(transB ? N : K),
+                    (int)(transB ? K : N), alpha, B, (int)ldb, A, (int)(transA ? lda : 1), beta,
+                    C, 1);
+    else if (N == 1)    /* c = op(A) b, c a column */
+        cblas_sgemv(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, (int)(transA ? K : M),
+                    (int)(transA ? M : K), alpha, A, (int)lda, B, (int)(transB ? 1 : ldb), beta,
+                    C, (int)ldc);
     else
         cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans,
                     transB ? CblasTrans : CblasNoTrans, (int)M, (int)N, (int)K, alpha, A,

@@ -137,8 +137,18 @@ else()
   # models against ONNX Runtime (run.py's tolerances; the generated code must
   # call OpenBLAS), and every Gemm/MatMul conformance case through a dlc that
   # adds --blas openblas. Only where OpenBLAS is installed (scripts/setup.sh).
+  # Gemm/MatMul shapes (transposes, M/N/K of 1, broadcast batches, bias forms,
+  # fused epilogues) against float64 NumPy, on each backend.
+  add_test(NAME models/products
+    COMMAND ${PY} ${CMAKE_SOURCE_DIR}/tests/models/products.py --dlc $<TARGET_FILE:dlc>
+            --work ${CMAKE_BINARY_DIR}/models-products)
+  set_tests_properties(models/products PROPERTIES TIMEOUT 600)
   find_library(DLC_OPENBLAS_LIB openblas)
   if(DLC_OPENBLAS_LIB)
+    add_test(NAME models/products-openblas
+      COMMAND ${PY} ${CMAKE_SOURCE_DIR}/tests/models/products.py --dlc $<TARGET_FILE:dlc>
+              --work ${CMAKE_BINARY_DIR}/models-products-openblas --blas openblas)
+    set_tests_properties(models/products-openblas PROPERTIES TIMEOUT 600)
     add_test(NAME models/openblas
       COMMAND ${PY} ${CMAKE_SOURCE_DIR}/tests/models/run.py --dlc $<TARGET_FILE:dlc>
               --work ${CMAKE_BINARY_DIR}/models-openblas --only mlp attention --blas openblas)
