@@ -258,8 +258,9 @@ static bool try_fuse(Graph *g, Node *mm)
         }
         Value *x = scale_node(c, &f);
         if (x == cur && !mask) {
+            if (!take(&m, c))
+                return false;
             m.scale *= f;
-            take(&m, c);
             cur = c->out[0];
             continue;
         }
@@ -267,7 +268,8 @@ static bool try_fuse(Graph *g, Node *mm)
             (c->in[0] == cur) != (c->in[1] == cur) && is_f32(c->out[0]) &&
             ir_shape_equal(&c->out[0]->shape, &sc->shape)) {
             mask = c->in[0] == cur ? c->in[1] : c->in[0];
-            take(&m, c);
+            if (!take(&m, c))
+                return false;
             cur = c->out[0];
             continue;
         }
@@ -278,13 +280,15 @@ static bool try_fuse(Graph *g, Node *mm)
         axis += r;
     if (axis != r - 1 || sm->nout != 1 || sm->in[0] != cur || !is_f32(sm->out[0]))
         return false;
-    take(&m, sm);
+    if (!take(&m, sm))
+        return false;
     Node *mm2 = sole_reader(g, sm->out[0]);
     if (!is(mm2, "MatMul") || mm2->nin != 2 || mm2->in[0] != sm->out[0] || mm2->in[1] == sm->out[0] ||
         !is_f32(mm2->in[1]) || mm2->in[1]->shape.rank != r || !is_f32(mm2->out[0]) ||
         mm2->epi.act || mm2->epi.bias || mm2->epi.residual)
         return false;
-    take(&m, mm2);
+    if (!take(&m, mm2))
+        return false;
     Value *ctx = mm2->out[0];
     int nb = r - 2;
     if (!same_batch(mm->in[0], sc, nb) || !same_batch(mm->in[1], sc, nb) ||
