@@ -5,15 +5,26 @@
  *   y[n,c] = act(bias[c] + sum_{kh,kw} w[c,kh,kw] * x[n,c,shifted] + residual[n,c])
  *
  * Any kernel size, stride, dilation and padding (padding reads zeros; the
- * bottom/right padding follows from OH/OW).  Each output row is computed
- * whole, then the residual and activation are applied to it while it is in
- * L1 (rt_epilogue_block).  The row splits into border columns, whose
- * windows cross the left/right edge (a scalar sum over the taps inside),
- * and the interior, where every tap is inside; for 3x3 kernels with stride
- * 1 or 2 and all three input rows inside the image the interior is a
- * vectorised loop (AVX-512: stride 2 deinterleaves pairs of vectors with
- * permutes; elsewhere a plain loop the compiler vectorises), otherwise a
- * sum of shifted scaled input rows.
+ * bottom/right padding follows from OH/OW).  Paths, first that applies:
+ *   AVX-512, 3x3:
+ *     - stride 1, same width (left padding 1), rows >= 12 wide: row by row
+ *       straight from x, one masked load per input row and 16 columns, the
+ *       column taps by valignd (rt_dw_plane_rows);
+ *     - stride 2, left padding 1: row by row, vshufps/valignd give the
+ *       three column taps in one lane order (rt_dw_plane_s2rows);
+ *     - planes rows <= 16 wide, >= 16 channels: 16 channels per vector
+ *       through a transposed buffer (rt_dw_blocked_run; 7x7);
+ *     - otherwise flat over the output plane with masked loads (stride 2
+ *       through phase planes; rt_dw_plane_flat);
+ *   3x3 stride 1 or 2 elsewhere: zero-padded strip buffers, a flat vector
+ *   loop over them (rt_dw_plane3); anything else: each output row as a sum
+ *   of shifted scaled input rows (rt_dw_row_generic), then the residual and
+ *   activation while the row is in L1.
+ * The epilogue is applied in registers before the one store where it can
+ * be (none, Relu, Clip, LeakyRelu), else right after, while in L1.
+ * Line-crossing vector loads cost about twice an aligned one on the
+ * machine these were tuned on (Zen 5), hence one load per input vector and
+ * in-register shifts rather than a load per tap.
  *
  * Every output is bias + the taps in (kh, kw) order, fused multiply-add
  * where the target has one (RT_FMA), so all paths round alike.
@@ -34,7 +45,6 @@
 
 /* Outputs (times taps) below which a layer runs on one thread. */
 #define RT_DW_PAR_MIN 32768
-#define RT_DW_PF_ROWS 3 /* output rows ahead whose input rows are prefetched */
 
 #ifdef __GNUC__
 #  define RT_DW_PREFETCH(p) __builtin_prefetch((p), 0, 3)
@@ -53,6 +63,25 @@ RT_INTERNAL void rt_dw_prefetch_rows(const float *xc, const rt_conv2d_shape *s,
     for (i = RT_MAX(ih, 0); i < RT_MIN(ih + n, (ptrdiff_t)s->H); i++)
         for (q = 0; q < s->W; q += 16)
             RT_DW_PREFETCH(xc + i * s->W + q);
+}
+
+/* Prefetches the input lines RT_DW_PF_AHEAD floats past [p, p + n): the
+ * row loops read a plane's rows in order and the planes one after the
+ * other, so this runs ahead across a plane's end into the next channel's;
+ * short row streams do not train the hardware prefetchers, and an input
+ * just written by the previous layer is in L3 at best (MobileNetV2's
+ * 112x112 stride-2 layer).  Addresses past the tensor are harmless for a
+ * prefetch (integer arithmetic: no pointer leaves its array). */
+#ifndef RT_DW_PF_AHEAD
+#  define RT_DW_PF_AHEAD 2048
+#endif
+
+RT_INTERNAL void rt_dw_prefetch_ahead(const float *p, ptrdiff_t n)
+{
+    uintptr_t a = (uintptr_t)(p + 0) + RT_DW_PF_AHEAD * sizeof(float);
+    ptrdiff_t q;
+    for (q = 0; q < n; q += 16)
+        RT_DW_PREFETCH((const void *)(a + (uintptr_t)q * sizeof(float)));
 }
 
 /* Output columns [*lo, *hi) whose input column o*S + off lies in [0, W). */
@@ -469,97 +498,6 @@ RT_INTERNAL int rt_dw_act_late(int act)
 }
 #endif
 
-#if defined(RT_DW_AVX512)
-/* ---- AVX-512: 3x3 with left padding 1, straight from x ---------------- *
- * No buffers: each output row is a vector loop over the input rows inside
- * the image; the column taps are masked loads (zeros past the right edge)
- * and, for the first vector, the left padding column shifted in with
- * valignd.  Stride 2 splits 32 input columns into even and odd with
- * permutes; tap kw = 0 (column 2ow - 1) is the odd vector shifted by one
- * lane, carrying the previous vector's last odd column. */
-RT_INTERNAL int rt_dw_direct_ok(const rt_conv2d_shape *s)
-{
-    /* stride 1 through the strip buffers measured faster (14x14: 2x) */
-    return s->KH == 3 && s->KW == 3 && s->DH == 1 && s->DW == 1 && s->PL == 1 &&
-           s->SH == 2 && s->SW == 2;
-}
-
-/* row[off .. off+16) masked to the row's w columns (0 past the end). */
-RT_INTERNAL __m512 rt_dw_ld(const float *row, ptrdiff_t off, ptrdiff_t w)
-{
-    return off < w ? _mm512_maskz_loadu_ps(rt_dw_mask(w - off), row + off)
-                   : _mm512_setzero_ps();
-}
-
-/* [prev[15], v[0 .. 14]] */
-RT_INTERNAL __m512 rt_dw_shift1(__m512 v, __m512 prev)
-{
-    return _mm512_castsi512_ps(
-        _mm512_alignr_epi32(_mm512_castps_si512(v), _mm512_castps_si512(prev), 15));
-}
-
-RT_INTERNAL void rt_dw_plane_direct(const rt_conv2d_shape *s, const float *xc,
-                                    const float *wk, float b, const float *res,
-                                    int act, float alpha, float beta, float *yc)
-{
-    const __m512i ev = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10,
-                                        8, 6, 4, 2, 0);
-    const __m512i od = _mm512_set_epi32(31, 29, 27, 25, 23, 21, 19, 17, 15, 13, 11,
-                                        9, 7, 5, 3, 1);
-    const __m512 zero = _mm512_setzero_ps(), vb = _mm512_set1_ps(b);
-    __m512 w[9];
-    ptrdiff_t W = s->W, OW = s->OW, oh, j;
-    int kh, k, late = rt_dw_act_late(act);
-    rt_epilogue ep;
-    memset(&ep, 0, sizeof ep);
-    ep.act = act;
-    ep.alpha = alpha;
-    ep.beta = beta;
-    for (k = 0; k < 9; k++)
-        w[k] = _mm512_set1_ps(wk[k]);
-    for (oh = 0; oh < s->OH; oh++) {
-        const float *r[3];
-        __m512 oprev[3];
-        float *yr = yc + oh * OW;
-        const float *rr = res ? res + oh * OW : NULL;
-        for (kh = 0; kh < 3; kh++) {
-            ptrdiff_t ih = oh * s->SH - s->PT + kh;
-            r[kh] = ih >= 0 && ih < s->H ? xc + ih * W : NULL;
-            oprev[kh] = zero;
-        }
-        rt_dw_prefetch_rows(xc, s, (oh + RT_DW_PF_ROWS) * s->SH - s->PT + 3 - s->SH, s->SH);
-        for (j = 0; j < OW; j += 16) {
-            __mmask16 sm = rt_dw_mask(OW - j);
-            __m512 acc = vb;
-            for (kh = 0; kh < 3; kh++) {
-                const float *x = r[kh];
-                __m512 a0, a1, a2;
-                if (!x)
-                    continue;
-                if (s->SW == 1) {
-                    a1 = rt_dw_ld(x, j, W);
-                    a0 = j == 0 ? rt_dw_shift1(a1, zero) : rt_dw_ld(x, j - 1, W);
-                    a2 = rt_dw_ld(x, j + 1, W);
-                } else {
-                    __m512 v0 = rt_dw_ld(x, 2 * j, W), v1 = rt_dw_ld(x, 2 * j + 16, W);
-                    a1 = _mm512_permutex2var_ps(v0, ev, v1); /* column 2ow */
-                    a2 = _mm512_permutex2var_ps(v0, od, v1); /* column 2ow + 1 */
-                    a0 = rt_dw_shift1(a2, oprev[kh]);        /* column 2ow - 1 */
-                    oprev[kh] = a2;
-                }
-                acc = _mm512_fmadd_ps(w[3 * kh], a0, acc);
-                acc = _mm512_fmadd_ps(w[3 * kh + 1], a1, acc);
-                acc = _mm512_fmadd_ps(w[3 * kh + 2], a2, acc);
-            }
-            if (rr)
-                acc = _mm512_add_ps(acc, _mm512_maskz_loadu_ps(sm, rr + j));
-            _mm512_mask_storeu_ps(yr + j, sm, rt_dw_act(acc, act, alpha, beta));
-        }
-        if (late)
-            rt_epilogue_block(&ep, yc, OW, oh, 1, 0, OW);
-    }
-}
-#endif
 
 #if defined(RT_DW_AVX512)
 /* ---- AVX-512: 3x3, stride 1 or 2, flat over the output plane ----------
@@ -580,9 +518,9 @@ RT_INTERNAL void rt_dw_plane_direct(const rt_conv2d_shape *s, const float *xc,
  * row ranges in the masks too.  The epilogue (residual, activation) is
  * applied in registers and the 16 outputs stored once. */
 #define RT_DW_FLAT_MAXOW 256  /* column mask tables */
-/* Stride 2 flat up to this output width: MobileNetV2 56->28 83 -> 75 us,
- * 28->14 35 -> 30 us; 112->56 is slower than the direct path (215 vs
- * 188 us), 14->7 than the blocked one (45 vs 33 us). */
+/* Stride 2 flat (left padding 0; padding 1 goes row by row) up to this
+ * output width: on MobileNetV2's shapes it beat the strip buffers up to
+ * 28->14 and lost at 112->56. */
 #define RT_DW_FLAT_S2_MAXOW 32
 
 typedef struct {
@@ -922,6 +860,7 @@ RT_DW_INLINE void rt_dw_plane_rows_run(const rt_conv2d_shape *s, const float *xc
         r0 = ih >= 0 && ih < s->H ? xc + ih * W : NULL;
         r1 = ih + 1 >= 0 && ih + 1 < s->H ? xc + (ih + 1) * W : NULL;
         r2 = ih + 2 >= 0 && ih + 2 < s->H ? xc + (ih + 2) * W : NULL;
+        rt_dw_prefetch_ahead(xc + RT_MAX(ih + 2, 0) * W, W);
         if (r0)
             c0 = _mm512_maskz_loadu_ps(m0, r0);
         if (r1)
@@ -1041,6 +980,7 @@ RT_DW_INLINE void rt_dw_plane_s2rows_run(const rt_conv2d_shape *s, const float *
         float *yr = yc + oh * OW;
         const float *rr = hasres ? res + oh * OW : NULL;
         __m512 p0 = _mm512_setzero_ps(), p1 = p0, p2 = p0;
+        rt_dw_prefetch_ahead(xc + RT_MAX(ih + 1, 0) * W, 2 * W);
         if (r0 && r1 && r2) {
             for (j = 0; j < OW; j += 16) {
                 const __mmask16 *q = m[j / 16];
@@ -1269,12 +1209,11 @@ RT_API void rt_conv2d_dw(const rt_conv2d_shape *s, const float *x,
     ptrdiff_t kk = (ptrdiff_t)s->KH * s->KW;
     ptrdiff_t pc;
     int par = planes * ohw * kk >= RT_DW_PAR_MIN;
-    int fast = rt_dw_fast(s), direct = 0;
+    int fast = rt_dw_fast(s);
     rt_dw_geom geom;
     if (s->N <= 0 || s->C <= 0 || s->OH <= 0 || s->OW <= 0)
         return;
     (void)par;
-    (void)direct;
     (void)scratch;
 #if defined(RT_DW_AVX512)
     if (rt_dw_rows_ok(s)) {
@@ -1315,7 +1254,6 @@ RT_API void rt_conv2d_dw(const rt_conv2d_shape *s, const float *x,
         }
         return;
     }
-    direct = rt_dw_direct_ok(s);
     if (rt_dw_blocked(s)) {
         ptrdiff_t ngrp = (s->C + 15) / 16, total = s->N * ngrp, gi;
         size_t bf = rt_dw_blocked_floats(s);
@@ -1352,12 +1290,6 @@ RT_API void rt_conv2d_dw(const rt_conv2d_shape *s, const float *x,
         float *yc = y + pc * ohw;
         const float b = bias ? bias[c] : 0.0f;
         const float *res = residual ? residual + pc * ohw : NULL;
-#if defined(RT_DW_AVX512)
-        if (direct) {
-            rt_dw_plane_direct(s, xc, wk, b, res, act, alpha, beta, yc);
-            continue;
-        }
-#endif
         if (fast) {
             rt_dw_plane3(s, &geom, xc, wk, b, res, act, alpha, beta, yc);
             continue;
