@@ -20,8 +20,8 @@
  *                      has no batched call).
  *
  * Unlike gemm.c the epilogue (bias, residual, activation; rt_epilogue_block)
- * is a second pass over C once OpenBLAS has written it, row blocks shared
- * among OpenMP threads when built with -fopenmp.  A residual that is C
+ * is a second pass over C once OpenBLAS has written it, on the calling
+ * thread (see rt_blas_openblas_epilogue).  A residual that is C
  * itself (same pointer and row stride) with beta 0 is folded into the
  * product as beta 1.  alpha == 0 or K == 0: A and B are not read.
  * Threads inside cblas_sgemm are OpenBLAS's own (OPENBLAS_NUM_THREADS, or
@@ -35,41 +35,13 @@
 
 #include <cblas.h>
 
-#ifdef _OPENMP
-#  include <omp.h>
-#endif
-
-/* Outputs smaller than this many floats take the epilogue on one thread. */
-#define RT_BLAS_EPI_PAR 65536
-
-/* C[0..M) x [0..N) = beta * C (beta 0: zeros, whatever C held). */
-RT_INTERNAL void rt_blas_openblas_scale(ptrdiff_t M, ptrdiff_t N, float beta, float *C,
-                                        ptrdiff_t ldc)
-{
-    ptrdiff_t i, j;
-    for (i = 0; i < M; i++)
-        for (j = 0; j < N; j++)
-            C[i * ldc + j] = beta == 0.0f ? 0.0f : beta * C[i * ldc + j];
-}
-
+/* The epilogue runs on the calling thread: an OpenMP region right after a
+ * threaded cblas_sgemm (Debian's pthread OpenBLAS) made a 512 x 64 x 128
+ * MLP layer 100x slower on 2 threads (0.27 -> 20-60 ms; OpenBLAS's workers
+ * still spin for the cores the OpenMP team wants). */
 RT_INTERNAL void rt_blas_openblas_epilogue(const rt_epilogue *ep, float *C, ptrdiff_t ldc,
                                            ptrdiff_t M, ptrdiff_t N)
 {
-#ifdef _OPENMP
-    if ((double)M * (double)N >= RT_BLAS_EPI_PAR && M > 1 && !omp_in_parallel() &&
-        omp_get_max_threads() > 1) {
-        int nth = omp_get_max_threads();
-        if ((ptrdiff_t)nth > M)
-            nth = (int)M;
-        _Pragma("omp parallel num_threads(nth)")
-        {
-            ptrdiff_t t = omp_get_thread_num(), T = omp_get_num_threads();
-            ptrdiff_t r0 = M * t / T, r1 = M * (t + 1) / T;
-            rt_epilogue_block(ep, C, ldc, r0, r1 - r0, 0, N);
-        }
-        return;
-    }
-#endif
     rt_epilogue_block(ep, C, ldc, 0, M, 0, N);
 }
 
