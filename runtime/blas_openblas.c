@@ -35,6 +35,16 @@
 
 #include <cblas.h>
 
+/* C[0..M) x [0..N) = beta * C (beta 0: zeros, whatever C held). */
+RT_INTERNAL void rt_blas_openblas_scale(ptrdiff_t M, ptrdiff_t N, float beta, float *C,
+                                        ptrdiff_t ldc)
+{
+    ptrdiff_t i, j;
+    for (i = 0; i < M; i++)
+        for (j = 0; j < N; j++)
+            C[i * ldc + j] = beta == 0.0f ? 0.0f : beta * C[i * ldc + j];
+}
+
 /* The epilogue runs on the calling thread: an OpenMP region right after a
  * threaded cblas_sgemm (Debian's pthread OpenBLAS) made a 512 x 64 x 128
  * MLP layer 100x slower on 2 threads (0.27 -> 20-60 ms; OpenBLAS's workers
