@@ -204,7 +204,8 @@ static const struct named_case named[] = {
 /* rt_conv2d_algo's choice on the benchmark networks' 3x3 shapes. */
 static void selection(void)
 {
-    /* C H M: Winograd expected from 13x13 up, not at 7x7 */
+    /* C H M: Winograd expected from 13x13 up, not at 7x7 (small-plane
+     * GEMM there: conv_small.c) */
     static const int shp[][4] = {{64, 56, 64, 1}, {128, 28, 128, 1}, {256, 14, 256, 1},
                                  {512, 7, 512, 0}, {16, 55, 64, 1}, {48, 13, 192, 1}};
     int i;
@@ -214,7 +215,7 @@ static void selection(void)
         s.C = shp[i][0];
         s.H = s.W = s.OH = s.OW = shp[i][1];
         s.M = shp[i][2];
-        want = shp[i][3] ? RT_CONV_ALGO_WINOGRAD : RT_CONV_ALGO_GEMM;
+        want = shp[i][3] ? RT_CONV_ALGO_WINOGRAD : RT_CONV_ALGO_SMALL;
         n_cases++;
         if (rt_conv2d_algo(&s, 0) != want) {
             n_failed++;
