@@ -12,8 +12,11 @@
  *       column taps by valignd (rt_dw_plane_rows);
  *     - stride 2, left padding 1: row by row, vshufps/valignd give the
  *       three column taps in one lane order (rt_dw_plane_s2rows);
+ *     - stride 1 as above, rows <= 8 wide: two output rows per vector
+ *       (rt_dw_plane_s1pair; 7x7); stride 2 into rows <= 8 wide likewise
+ *       (rt_dw_plane_s2pair; 14x14 -> 7x7);
  *     - planes rows <= 16 wide, >= 16 channels: 16 channels per vector
- *       through a transposed buffer (rt_dw_blocked_run; 7x7);
+ *       through a transposed buffer (rt_dw_blocked_run);
  *     - otherwise flat over the output plane with masked loads (stride 2
  *       through phase planes; rt_dw_plane_flat);
  *   3x3 stride 1 or 2 elsewhere: zero-padded strip buffers, a flat vector
@@ -803,8 +806,8 @@ RT_DW_INLINE __m512 rt_dw_row3(const float *row, ptrdiff_t j, __mmask16 mn, __m5
 
 /* Row by row where a row fills most of a vector: measured on MobileNetV2
  * (1 thread) against the flat and 16-channel blocked paths: 112x112
- * 110 -> 68 us, 56x56 150 -> 105, 28x28 57 -> 47, 14x14 30 -> 29; 7x7
- * stays blocked (26 us vs 38 here). */
+ * 110 -> 53 us, 56x56 150 -> 80, 28x28 57 -> 36, 14x14 30 -> 21; 7x7 is
+ * faster two rows per vector (rt_dw_plane_s1pair: 18 us vs 26 blocked). */
 #define RT_DW_ROWS_MINW 12
 #define RT_DW_ROWS_MAXJ 64 /* vectors per output row (mask tables) */
 
@@ -1015,10 +1018,96 @@ RT_DW_INLINE void rt_dw_plane_s2rows_run(const rt_conv2d_shape *s, const float *
     }
 }
 
+#endif
+
+#if defined(RT_DW_AVX512)
+/* ---- AVX-512: 3x3 stride 2, left padding 1, rows <= 16 wide, OW <= 8 ---
+ * Two output rows per vector (14x14 -> 7x7): the input row of output row
+ * oh goes where rt_dw_s2row puts columns 2j .. 2j + 15 and that of oh + 1
+ * where it puts the next 16 columns, so the same shuffles give row oh's
+ * outputs in the lanes that held ow < 8 and row oh + 1's in the others;
+ * one permute (built for OW) packs both rows next to each other as they
+ * lie in y. */
+RT_INTERNAL int rt_dw_s2pair_ok(const rt_conv2d_shape *s)
+{
+    return rt_dw_s2rows_ok(s) && s->W <= 16 && s->OW <= 8;
+}
+
+RT_DW_INLINE __m512 rt_dw_s2pair_row(const float *ra, const float *rb, __mmask16 m,
+                                     __m512 w0, __m512 w1, __m512 w2, __m512 acc)
+{
+    const __m512i zero = _mm512_setzero_si512();
+    __m512 a = ra ? _mm512_maskz_loadu_ps(m, ra) : _mm512_setzero_ps();
+    __m512 b = rb ? _mm512_maskz_loadu_ps(m, rb) : _mm512_setzero_ps();
+    __m512 c = _mm512_castsi512_ps(_mm512_alignr_epi32(_mm512_castps_si512(a), zero, 14));
+    __m512 d = _mm512_castsi512_ps(_mm512_alignr_epi32(_mm512_castps_si512(b), zero, 14));
+    acc = _mm512_fmadd_ps(w0, _mm512_shuffle_ps(c, d, 0xDD), acc);
+    acc = _mm512_fmadd_ps(w1, _mm512_shuffle_ps(a, b, 0x88), acc);
+    acc = _mm512_fmadd_ps(w2, _mm512_shuffle_ps(a, b, 0xDD), acc);
+    return acc;
+}
+
+RT_DW_INLINE void rt_dw_plane_s2pair_run(const rt_conv2d_shape *s, const float *xc,
+                                         const float *wk, float b, const float *res,
+                                         int hasres, int act, float alpha, float beta,
+                                         float *yc)
+{
+    const ptrdiff_t W = s->W, OW = s->OW, H = s->H;
+    const __m512 vb = _mm512_set1_ps(b);
+    const __m512 lo = _mm512_set1_ps(act == RT_ACT_RELU ? 0.0f : alpha);
+    const __m512 hi = _mm512_set1_ps(beta);
+    const __mmask16 m = rt_dw_span(0, W);
+    int32_t idx[16];
+    __m512i order;
+    __m512 w[9];
+    ptrdiff_t oh, k;
+    /* output lane k: row oh column k (k < OW), row oh + 1 column k - OW */
+    for (k = 0; k < 16; k++) {
+        ptrdiff_t r = k >= OW, ow = RT_MIN(k - r * OW, 7);
+        idx[k] = (int32_t)(4 * (ow >> 1) + 2 * r + (ow & 1));
+    }
+    order = _mm512_loadu_si512(idx);
+    for (k = 0; k < 9; k++)
+        w[k] = _mm512_set1_ps(wk[k]);
+    for (oh = 0; oh < s->OH; oh += 2) {
+        const float *ra[3], *rb[3];
+        ptrdiff_t at = oh * OW;
+        __mmask16 ms = rt_dw_span(0, RT_MIN(2, s->OH - oh) * OW);
+        __m512 acc;
+        for (k = 0; k < 3; k++) {
+            ptrdiff_t ia = 2 * oh - s->PT + k, ib = ia + 2;
+            ra[k] = ia >= 0 && ia < H ? xc + ia * W : NULL;
+            rb[k] = ib >= 0 && ib < H && oh + 1 < s->OH ? xc + ib * W : NULL;
+        }
+        acc = rt_dw_s2pair_row(ra[0], rb[0], m, w[0], w[1], w[2], vb);
+        acc = rt_dw_s2pair_row(ra[1], rb[1], m, w[3], w[4], w[5], acc);
+        acc = rt_dw_s2pair_row(ra[2], rb[2], m, w[6], w[7], w[8], acc);
+        rt_dw_put(_mm512_permutexvar_ps(order, acc), hasres ? res + at : NULL, hasres, act,
+                  lo, hi, alpha, beta, ms, yc + at);
+    }
+    if (rt_dw_act_late(act)) {
+        rt_epilogue ep;
+        memset(&ep, 0, sizeof ep);
+        ep.act = act;
+        ep.alpha = alpha;
+        ep.beta = beta;
+        rt_epilogue_block(&ep, yc, (ptrdiff_t)s->OH * OW, 0, 1, 0, (ptrdiff_t)s->OH * OW);
+    }
+}
+
 RT_INTERNAL void rt_dw_plane_s2rows(const rt_conv2d_shape *s, const float *xc,
                                     const float *wk, float b, const float *res, int act,
                                     float alpha, float beta, float *yc)
 {
+    if (rt_dw_s2pair_ok(s)) {
+        if (res)
+            rt_dw_plane_s2pair_run(s, xc, wk, b, res, 1, act, alpha, beta, yc);
+        else if (act == RT_ACT_CLIP)
+            rt_dw_plane_s2pair_run(s, xc, wk, b, NULL, 0, RT_ACT_CLIP, alpha, beta, yc);
+        else
+            rt_dw_plane_s2pair_run(s, xc, wk, b, NULL, 0, act, alpha, beta, yc);
+        return;
+    }
     if (res)
         rt_dw_plane_s2rows_run(s, xc, wk, b, res, 1, act, alpha, beta, yc);
     else if (act == RT_ACT_CLIP)
@@ -1027,6 +1116,80 @@ RT_INTERNAL void rt_dw_plane_s2rows(const rt_conv2d_shape *s, const float *xc,
         rt_dw_plane_s2rows_run(s, xc, wk, b, NULL, 0, RT_ACT_RELU, alpha, beta, yc);
     else
         rt_dw_plane_s2rows_run(s, xc, wk, b, NULL, 0, act, alpha, beta, yc);
+}
+#endif
+
+#if defined(RT_DW_AVX512)
+/* ---- AVX-512: 3x3 stride 1 (OW == W, PL == 1), rows <= 8 wide ---------
+ * Two output rows per vector (7x7): input rows r and r + 1 lie next to
+ * each other in x, so one masked load of 2W floats (zeros for rows outside
+ * the plane) serves both output rows of a row offset kh; the column taps
+ * are that vector shifted by one lane either way (valignd), lane W masked
+ * off where it would carry row r's last column into row r + 1's first (and
+ * lane W - 1 the other way).  The sum is already laid out as y. */
+RT_INTERNAL int rt_dw_s1pair_ok(const rt_conv2d_shape *s)
+{
+    return s->KH == 3 && s->KW == 3 && s->DH == 1 && s->DW == 1 && s->SH == 1 &&
+           s->SW == 1 && s->PL == 1 && s->OW == s->W && s->W <= 8;
+}
+
+RT_DW_INLINE void rt_dw_plane_s1pair_run(const rt_conv2d_shape *s, const float *xc,
+                                         const float *wk, float b, const float *res,
+                                         int hasres, int act, float alpha, float beta,
+                                         float *yc)
+{
+    const ptrdiff_t W = s->W, hw = (ptrdiff_t)s->H * W, n = (ptrdiff_t)s->OH * W;
+    const __m512i zero = _mm512_setzero_si512();
+    const __m512 vb = _mm512_set1_ps(b);
+    const __m512 lo = _mm512_set1_ps(act == RT_ACT_RELU ? 0.0f : alpha);
+    const __m512 hi = _mm512_set1_ps(beta);
+    /* lanes of the left / right taps that stay in their row */
+    const __mmask16 ml = (__mmask16)~(1u << W), mr = (__mmask16)~(1u << (W - 1));
+    __m512 w[9];
+    ptrdiff_t p;
+    int k;
+    for (k = 0; k < 9; k++)
+        w[k] = _mm512_set1_ps(wk[k]);
+    const __mmask16 m2 = rt_dw_span(0, 2 * W);
+    for (p = 0; p < n; p += 2 * W) {
+        __mmask16 ms = p + 2 * W <= n ? m2 : rt_dw_span(0, n - p);
+        __m512 acc = vb;
+        for (k = 0; k < 3; k++) {
+            ptrdiff_t off = p + (k - s->PT) * W;
+            __mmask16 lm = off >= 0 && off + 2 * W <= hw
+                               ? m2
+                               : rt_dw_span(-off, RT_MIN(hw - off, 2 * W));
+            __m512i v = _mm512_castps_si512(_mm512_maskz_loadu_ps(lm, xc + off));
+            acc = _mm512_mask3_fmadd_ps(w[3 * k],
+                                        _mm512_castsi512_ps(_mm512_alignr_epi32(v, zero, 15)),
+                                        acc, ml);
+            acc = _mm512_fmadd_ps(w[3 * k + 1], _mm512_castsi512_ps(v), acc);
+            acc = _mm512_mask3_fmadd_ps(w[3 * k + 2],
+                                        _mm512_castsi512_ps(_mm512_alignr_epi32(zero, v, 1)),
+                                        acc, mr);
+        }
+        rt_dw_put(acc, hasres ? res + p : NULL, hasres, act, lo, hi, alpha, beta, ms, yc + p);
+    }
+    if (rt_dw_act_late(act)) {
+        rt_epilogue ep;
+        memset(&ep, 0, sizeof ep);
+        ep.act = act;
+        ep.alpha = alpha;
+        ep.beta = beta;
+        rt_epilogue_block(&ep, yc, n, 0, 1, 0, n);
+    }
+}
+
+RT_INTERNAL void rt_dw_plane_s1pair(const rt_conv2d_shape *s, const float *xc,
+                                    const float *wk, float b, const float *res, int act,
+                                    float alpha, float beta, float *yc)
+{
+    if (res)
+        rt_dw_plane_s1pair_run(s, xc, wk, b, res, 1, act, alpha, beta, yc);
+    else if (act == RT_ACT_CLIP)
+        rt_dw_plane_s1pair_run(s, xc, wk, b, NULL, 0, RT_ACT_CLIP, alpha, beta, yc);
+    else
+        rt_dw_plane_s1pair_run(s, xc, wk, b, NULL, 0, act, alpha, beta, yc);
 }
 #endif
 
@@ -1225,6 +1388,18 @@ RT_API void rt_conv2d_dw(const rt_conv2d_shape *s, const float *x,
             rt_dw_plane_rows(s, x + pc * hw, w + c * 9, bias ? bias[c] : 0.0f,
                              residual ? residual + pc * ohw : NULL, act, alpha, beta,
                              y + pc * ohw);
+        }
+        return;
+    }
+    if (rt_dw_s1pair_ok(s)) {
+#  ifdef _OPENMP
+        _Pragma("omp parallel for schedule(static) if(par)")
+#  endif
+        for (pc = 0; pc < planes; pc++) {
+            ptrdiff_t c = pc % s->C;
+            rt_dw_plane_s1pair(s, x + pc * hw, w + c * 9, bias ? bias[c] : 0.0f,
+                               residual ? residual + pc * ohw : NULL, act, alpha, beta,
+                               y + pc * ohw);
         }
         return;
     }

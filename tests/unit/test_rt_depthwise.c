@@ -1,8 +1,9 @@
 /* test_rt_depthwise.c - rt_conv2d_dw (depthwise.c) against a naive
  * double-precision reference, on the shapes its fast paths pick: 3x3
- * stride 1 and stride 2 (left padding 1) row by row, stride 2 flat through
- * the phase planes (left padding 0), the 16-channel blocked path (small
- * planes) and the strip/generic fallbacks.
+ * stride 1 and stride 2 (left padding 1) row by row and two output rows per
+ * vector (rows <= 8 wide), stride 2 flat through the phase planes (left
+ * padding 0), the 16-channel blocked path (small planes, left padding 0)
+ * and the strip/generic fallbacks.
  *
  * Reference: v = bias + sum over the taps inside the image of w * x, in
  * double, then + residual, then the activation (rt_act formulas in
@@ -121,8 +122,13 @@ static const int shapes[][12] = {
     {2, 4, 28, 28, 3, 3, 1, 1, 1, 1, 1, 1},
     {1, 6, 14, 14, 3, 3, 1, 1, 1, 1, 1, 1},    /* rows (C < 16: not blocked) */
     {1, 20, 14, 14, 3, 3, 1, 1, 1, 1, 1, 1},   /* rows */
-    {1, 33, 7, 7, 3, 3, 1, 1, 1, 1, 1, 1},     /* blocked */
-    {1, 5, 7, 7, 3, 3, 1, 1, 1, 1, 1, 1},      /* flat s1 */
+    {1, 33, 7, 7, 3, 3, 1, 1, 1, 1, 1, 1},     /* two rows per vector */
+    {2, 5, 7, 7, 3, 3, 1, 1, 1, 1, 1, 1},      /* two rows per vector */
+    {1, 3, 9, 8, 3, 3, 1, 1, 1, 1, 1, 1},      /* pairs, W == 8, odd OH */
+    {1, 3, 6, 5, 3, 3, 1, 1, 0, 1, 2, 1},      /* pairs, PT 0 */
+    {1, 3, 5, 3, 3, 3, 1, 1, 2, 1, 0, 1},      /* pairs, PT 2 */
+    {1, 2, 4, 1, 3, 3, 1, 1, 1, 1, 1, 1},      /* pairs, W == 1 */
+    {1, 20, 7, 7, 3, 3, 1, 1, 1, 0, 1, 2},     /* blocked (PL 0) */
     {1, 3, 9, 11, 3, 3, 1, 1, 1, 1, 1, 1},     /* flat s1, W < 12 */
     {1, 3, 13, 12, 3, 3, 1, 1, 0, 1, 2, 1},    /* rows, PT 0 */
     {1, 3, 13, 17, 3, 3, 1, 1, 2, 1, 0, 1},    /* rows, PT 2 */
@@ -133,8 +139,11 @@ static const int shapes[][12] = {
     {1, 3, 112, 112, 3, 3, 2, 1, 1, 1, 1, 1},  /* s2 112 -> 56 (rows) */
     {1, 5, 56, 56, 3, 3, 2, 1, 1, 1, 1, 1},    /* s2 56 -> 28 (rows) */
     {2, 4, 28, 28, 3, 3, 2, 1, 1, 1, 1, 1},    /* s2 28 -> 14 (rows) */
-    {1, 20, 14, 14, 3, 3, 2, 1, 1, 1, 1, 1},   /* s2 14 -> 7 (blocked) */
-    {1, 5, 14, 14, 3, 3, 2, 1, 1, 1, 1, 1},    /* s2 14 -> 7 (rows, C < 16) */
+    {1, 20, 14, 14, 3, 3, 2, 1, 1, 1, 1, 1},   /* s2 14 -> 7 (two rows per vector) */
+    {1, 3, 13, 11, 3, 3, 2, 1, 2, 1, 0, 0},    /* s2 pairs, PT 2, odd OH */
+    {1, 3, 9, 16, 3, 3, 2, 1, 0, 1, 1, 1},     /* s2 pairs, PT 0, W 16, OW 8 */
+    {1, 3, 2, 1, 3, 3, 2, 1, 1, 1, 1, 1},      /* s2 pairs, W 1 */
+    {1, 5, 14, 14, 3, 3, 2, 1, 1, 1, 1, 1},    /* s2 14 -> 7 (two rows per vector) */
     {1, 3, 29, 31, 3, 3, 2, 1, 1, 1, 1, 1},    /* s2 odd (rows) */
     {1, 3, 30, 40, 3, 3, 2, 1, 0, 0, 1, 1},    /* s2 PL 0 (flat) */
     {1, 3, 31, 41, 3, 3, 2, 1, 2, 0, 0, 0},    /* s2 PT 2, PL 0 */
