@@ -47,6 +47,8 @@
 #endif
 
 #define RT_POOL_BUF 1008     /* row buffer, floats (under 4 KiB) */
+#define RT_POOL_PF_MIN 4096   /* plane floats from which input rows are prefetched */
+#define RT_POOL_PF(H, W) ((ptrdiff_t)(H) * (W) >= RT_POOL_PF_MIN)
 #define RT_POOL_PAR_MIN 65536 /* window taps below which a layer runs on one thread */
 
 /* Row helpers are specialised by constant arguments (kernel size, stride,
@@ -582,11 +584,14 @@ RT_POOL_INLINE __m512 rt_pool_row512(int is_max, int careful, const float *p, pt
  * taps formed with two-source permutes.  No row buffer, so no store to
  * load round trip.  Max, not careful: returns nonzero when the input read
  * may hold NaN, which the plain max instructions can lose (then the caller
- * runs the plane again, careful); else 0. */
+ * runs the plane again, careful); else 0.  prefetch: fetch the input rows
+ * the next output row adds while this one runs (for large planes, which
+ * come from L3 or memory; small ones are likely in L2, where the prefetches
+ * only cost). */
 RT_POOL_INLINE int rt_pool_plane512(int is_max, int careful, const float *x, int H, int W,
                                      int OH, int OW, int KH, int KW, int SH, int SW, int DH,
                                      int DW, int PT, int PL, int PB, int PR, int include_pad,
-                                     float *y)
+                                     float *y, int prefetch)
 {
     const ptrdiff_t span = (ptrdiff_t)(KW - 1) * DW;
     const ptrdiff_t clo = ((ptrdiff_t)PL + SW - 1) / SW;
@@ -609,6 +614,15 @@ RT_POOL_INLINE int rt_pool_plane512(int is_max, int careful, const float *x, int
         nr = khhi > khlo ? (int)(khhi - khlo) : 0;
         if (!is_max)
             rc = (float)(include_pad ? rt_pool_taps(ih0, KH, DH, H, PB, 1) : nr);
+#ifdef __GNUC__
+        if (prefetch) {   /* the input rows the next output row adds to its window */
+            ptrdiff_t r = RT_MAX(ih0 + (ptrdiff_t)(KH - 1) * DH + 1, 0), c;
+            const ptrdiff_t r1 = RT_MIN(ih0 + SH + (ptrdiff_t)(KH - 1) * DH, (ptrdiff_t)H - 1);
+            for (; r <= r1; r++)
+                for (c = 0; c < W; c += 16)
+                    __builtin_prefetch(x + r * W + c, 0, 3);
+        }
+#endif
         if (nr == KH)   /* the usual count: a constant, the row loops unroll */
             chk = _mm512_add_ps(chk, rt_pool_row512(is_max, careful, x + (ih0 + khlo * DH) * W,
                                                     rs, KH, KH, W, OW, KW, SW, DW, PL, PR,
@@ -636,12 +650,12 @@ RT_NOINLINE RT_INTERNAL int rt_pool_plane512_any(int is_max, int careful, const 
 {
     if (!is_max)
         return rt_pool_plane512(0, 0, x, H, W, OH, OW, KH, KW, SH, SW, DH, DW, PT, PL, PB, PR,
-                                include_pad, y);
+                                include_pad, y, RT_POOL_PF(H, W));
     if (careful)
         return rt_pool_plane512(1, 1, x, H, W, OH, OW, KH, KW, SH, SW, DH, DW, PT, PL, PB, PR,
-                                include_pad, y);
+                                include_pad, y, RT_POOL_PF(H, W));
     return rt_pool_plane512(1, 0, x, H, W, OH, OW, KH, KW, SH, SW, DH, DW, PT, PL, PB, PR,
-                            include_pad, y);
+                            include_pad, y, RT_POOL_PF(H, W));
 }
 #endif
 
@@ -659,12 +673,15 @@ RT_POOL_INLINE void rt_pool_plane_sel(int is_max, const float *x, int H, int W, 
                                  include_pad, y);
             return;
         }
-        if (KH == 3 && KW == 3 && SW == 2 && DH == 1 && DW == 1)
+        if (KH == 3 && KW == 3 && SW == 2 && DH == 1 && DW == 1 && RT_POOL_PF(H, W))
             lost = rt_pool_plane512(1, 0, x, H, W, OH, OW, 3, 3, SH, 2, 1, 1, PT, PL, PB, PR,
-                                    include_pad, y);
+                                    include_pad, y, 1);
+        else if (KH == 3 && KW == 3 && SW == 2 && DH == 1 && DW == 1)
+            lost = rt_pool_plane512(1, 0, x, H, W, OH, OW, 3, 3, SH, 2, 1, 1, PT, PL, PB, PR,
+                                    include_pad, y, 0);
         else if (KH == 2 && KW == 2 && SW == 2 && DH == 1 && DW == 1)
             lost = rt_pool_plane512(1, 0, x, H, W, OH, OW, 2, 2, SH, 2, 1, 1, PT, PL, PB, PR,
-                                    include_pad, y);
+                                    include_pad, y, RT_POOL_PF(H, W));
         else
             lost = rt_pool_plane512_any(1, 0, x, H, W, OH, OW, KH, KW, SH, SW, DH, DW, PT, PL,
                                         PB, PR, include_pad, y);
