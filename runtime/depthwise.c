@@ -926,8 +926,10 @@ RT_INTERNAL void rt_dw_plane_rows(const rt_conv2d_shape *s, const float *xc,
  * (vshufps, cheap) give E, O (of a, b) and L (of c, d) all in the same lane
  * order: lane 4q + r holds output j + 2q + (r & 1) + 8 (r >> 1); the sum is
  * formed in that order and put right with one permute before the
- * epilogue.  Measured on MobileNetV2 (1 thread): 112->56 188 -> 86 us,
- * 56->28 83 -> 36, 28->14 35 -> 14, 14->7 33 -> 21 (vs the direct,
+ * epilogue.  Two output rows per pass where both have all their input
+ * rows: input row 2oh + 1 is the last tap row of oh and the first of
+ * oh + 1, its taps formed once.  Measured on MobileNetV2 (1 thread):
+ * 112->56 188 -> 78 us, 56->28 83 -> 33, 28->14 35 -> 13 (vs the direct,
  * phase-plane and blocked paths). */
 RT_DW_INLINE __m512 rt_dw_s2row(const float *row, ptrdiff_t j2, const __mmask16 *m,
                                 __m512 *prv, __m512 w0, __m512 w1, __m512 w2, __m512 acc)
@@ -944,6 +946,22 @@ RT_DW_INLINE __m512 rt_dw_s2row(const float *row, ptrdiff_t j2, const __mmask16 
     acc = _mm512_fmadd_ps(w1, _mm512_shuffle_ps(a, b, 0x88), acc);
     acc = _mm512_fmadd_ps(w2, _mm512_shuffle_ps(a, b, 0xDD), acc);
     return acc;
+}
+
+/* rt_dw_s2row's three column taps of a row (lane order as there). */
+RT_DW_INLINE void rt_dw_s2taps(const float *row, ptrdiff_t j2, const __mmask16 *m,
+                               __m512 *prv, __m512 *l, __m512 *e, __m512 *o)
+{
+    __m512 a = _mm512_maskz_loadu_ps(m[0], row + j2);
+    __m512 b = _mm512_maskz_loadu_ps(m[1], row + j2 + 16);
+    __m512 c = _mm512_castsi512_ps(
+        _mm512_alignr_epi32(_mm512_castps_si512(a), _mm512_castps_si512(*prv), 14));
+    __m512 d = _mm512_castsi512_ps(
+        _mm512_alignr_epi32(_mm512_castps_si512(b), _mm512_castps_si512(a), 14));
+    *prv = b;
+    *l = _mm512_shuffle_ps(c, d, 0xDD);
+    *e = _mm512_shuffle_ps(a, b, 0x88);
+    *o = _mm512_shuffle_ps(a, b, 0xDD);
 }
 
 RT_INTERNAL int rt_dw_s2rows_ok(const rt_conv2d_shape *s)
@@ -982,6 +1000,46 @@ RT_DW_INLINE void rt_dw_plane_s2rows_run(const rt_conv2d_shape *s, const float *
         const float *r2 = ih + 2 >= 0 && ih + 2 < s->H ? xc + (ih + 2) * W : NULL;
         float *yr = yc + oh * OW;
         const float *rr = hasres ? res + oh * OW : NULL;
+        if (oh + 1 < s->OH && ih >= 0 && ih + 4 < s->H) {
+            /* output rows oh and oh + 1 together: input row ih + 2 is
+             * tap row 2 of the one and tap row 0 of the other */
+            const float *r3 = r2 + W, *r4 = r3 + W;
+            __m512 q0 = _mm512_setzero_ps(), q1 = q0, q2 = q0, q3 = q0, q4 = q0;
+            rt_dw_prefetch_ahead(xc + (ih + 1) * W, 4 * W);
+            for (j = 0; j < OW; j += 16) {
+                const __mmask16 *q = m[j / 16];
+                __m512 l, e, o, a0 = vb, a1 = vb;
+                rt_dw_s2taps(r0, 2 * j, q, &q0, &l, &e, &o);
+                a0 = _mm512_fmadd_ps(w[0], l, a0);
+                a0 = _mm512_fmadd_ps(w[1], e, a0);
+                a0 = _mm512_fmadd_ps(w[2], o, a0);
+                rt_dw_s2taps(r1, 2 * j, q, &q1, &l, &e, &o);
+                a0 = _mm512_fmadd_ps(w[3], l, a0);
+                a0 = _mm512_fmadd_ps(w[4], e, a0);
+                a0 = _mm512_fmadd_ps(w[5], o, a0);
+                rt_dw_s2taps(r2, 2 * j, q, &q2, &l, &e, &o);
+                a0 = _mm512_fmadd_ps(w[6], l, a0);
+                a0 = _mm512_fmadd_ps(w[7], e, a0);
+                a0 = _mm512_fmadd_ps(w[8], o, a0);
+                a1 = _mm512_fmadd_ps(w[0], l, a1);
+                a1 = _mm512_fmadd_ps(w[1], e, a1);
+                a1 = _mm512_fmadd_ps(w[2], o, a1);
+                rt_dw_s2taps(r3, 2 * j, q, &q3, &l, &e, &o);
+                a1 = _mm512_fmadd_ps(w[3], l, a1);
+                a1 = _mm512_fmadd_ps(w[4], e, a1);
+                a1 = _mm512_fmadd_ps(w[5], o, a1);
+                rt_dw_s2taps(r4, 2 * j, q, &q4, &l, &e, &o);
+                a1 = _mm512_fmadd_ps(w[6], l, a1);
+                a1 = _mm512_fmadd_ps(w[7], e, a1);
+                a1 = _mm512_fmadd_ps(w[8], o, a1);
+                rt_dw_put(_mm512_permutexvar_ps(order, a0), rr + j, hasres, act, lo, hi,
+                          alpha, beta, q[2], yr + j);
+                rt_dw_put(_mm512_permutexvar_ps(order, a1), hasres ? rr + OW + j : NULL,
+                          hasres, act, lo, hi, alpha, beta, q[2], yr + OW + j);
+            }
+            oh++;
+            continue;
+        }
         __m512 p0 = _mm512_setzero_ps(), p1 = p0, p2 = p0;
         rt_dw_prefetch_ahead(xc + RT_MAX(ih + 1, 0) * W, 2 * W);
         if (r0 && r1 && r2) {
