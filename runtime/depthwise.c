@@ -1115,16 +1115,19 @@ RT_DW_INLINE void rt_dw_plane_s2pair_run(const rt_conv2d_shape *s, const float *
     const __m512 lo = _mm512_set1_ps(act == RT_ACT_RELU ? 0.0f : alpha);
     const __m512 hi = _mm512_set1_ps(beta);
     const __mmask16 m = rt_dw_span(0, W);
-    int32_t idx[16];
-    __m512i order;
+    /* output lane k: row oh column k (k < OW), row oh + 1 column k - OW;
+     * column ow of row r came out in lane 4*(ow >> 1) + 2r + (ow & 1) */
+    const __m512i lane = _mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
+    const __m512i vow = _mm512_set1_epi32((int)OW), one = _mm512_set1_epi32(1);
+    const __mmask16 second = _mm512_cmpge_epi32_mask(lane, vow);
+    const __m512i col = _mm512_min_epi32(_mm512_mask_sub_epi32(lane, second, lane, vow),
+                                         _mm512_set1_epi32(7));
+    const __m512i order = _mm512_add_epi32(
+        _mm512_add_epi32(_mm512_slli_epi32(_mm512_srli_epi32(col, 1), 2),
+                         _mm512_and_si512(col, one)),
+        _mm512_maskz_mov_epi32(second, _mm512_set1_epi32(2)));
     __m512 w[9];
     ptrdiff_t oh, k;
-    /* output lane k: row oh column k (k < OW), row oh + 1 column k - OW */
-    for (k = 0; k < 16; k++) {
-        ptrdiff_t r = k >= OW, ow = RT_MIN(k - r * OW, 7);
-        idx[k] = (int32_t)(4 * (ow >> 1) + 2 * r + (ow & 1));
-    }
-    order = _mm512_loadu_si512(idx);
     for (k = 0; k < 9; k++)
         w[k] = _mm512_set1_ps(wk[k]);
     for (oh = 0; oh < s->OH; oh += 2) {
