@@ -1135,6 +1135,7 @@ RT_DW_INLINE void rt_dw_plane_s2pair_run(const rt_conv2d_shape *s, const float *
         ptrdiff_t at = oh * OW;
         __mmask16 ms = rt_dw_span(0, RT_MIN(2, s->OH - oh) * OW);
         __m512 acc;
+        rt_dw_prefetch_ahead(xc + RT_MAX(2 * oh - s->PT, 0) * W, 4 * W);
         for (k = 0; k < 3; k++) {
             ptrdiff_t ia = 2 * oh - s->PT + k, ib = ia + 2;
             ra[k] = ia >= 0 && ia < H ? xc + ia * W : NULL;
