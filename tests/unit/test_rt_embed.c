@@ -19,7 +19,11 @@
 #include "../../runtime/gemm.c"
 #include "../../runtime/depthwise.c"
 #include "../../runtime/winograd.c"
+#include "../../runtime/conv_small.c"
 #include "../../runtime/conv.c"
+#include "../../runtime/softmax.c"
+#include "../../runtime/attention.c"
+#include "../../runtime/pool.c"
 
 #include <stdio.h>
 
