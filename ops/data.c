@@ -724,7 +724,7 @@ static bool slice_params(Node *n, Diag *d, SliceParams *p)
     const Shape *s = &n->in[0]->shape;
     int r = s->rank;
     int64_t starts[IR_MAX_RANK], ends[IR_MAX_RANK], axes[IR_MAX_RANK], steps[IR_MAX_RANK];
-    int ns, ne, na, nst;
+    int ns = 0, ne = 0, na = -1, nst = -1;
     bool old = n->graph->opset < 10;
     if (!read_ints(n, d, old ? "starts" : NULL, old ? -1 : 1, "starts", starts, r, &ns) ||
         !read_ints(n, d, old ? "ends" : NULL, old ? -1 : 2, "ends", ends, r, &ne) ||
@@ -840,7 +840,7 @@ static bool split_sizes(Node *n, Diag *d, int *axis, int64_t *sizes)
     if (!op_axis(d, n, ir_attr_int(n, "axis", 0), s->rank, axis))
         return false;
     int64_t dim = s->dim[*axis];
-    int cnt;
+    int cnt = 0;
     if (!read_ints(n, d, "split", 1, "split", sizes, n->nout, &cnt))
         return false;
     const Attr *no = ir_attr(n, "num_outputs");
@@ -951,7 +951,7 @@ static bool pad_params(Node *n, Diag *d, PadParams *p)
     }
     p->mode = (PadMode)mi;
     int64_t pads[2 * IR_MAX_RANK], axes[IR_MAX_RANK];
-    int np, na = -1;
+    int np = 0, na = -1;
     const char *attr = n->graph->opset < 2 ? "paddings" : n->graph->opset < 11 ? "pads" : NULL;
     if (!read_ints(n, d, attr, attr ? -1 : 1, "pads", pads, 2 * r, &np))
         return false;

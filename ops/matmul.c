@@ -532,7 +532,7 @@ static bool gemm_check(const Node *n, Diag *d, int64_t *M, int64_t *N, int64_t *
 
 static bool infer_gemm(Node *n, Diag *d)
 {
-    int64_t M, N, K;
+    int64_t M = 0, N = 0, K = 0;
     if (!op_inputs_known(n, d) || !gemm_check(n, d, &M, &N, &K))
         return false;
     Shape s = {.rank = 2, .dim = {M, N}};
