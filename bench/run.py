@@ -69,12 +69,16 @@ getrusage(RUSAGE_SELF).ru_maxrss, a lower bound, and says so
 kept resident before a phase may be reused by it unseen, so both figures
 are growth, not totals of the process.
 
-Threads: dlc's runtime threads with OpenMP when it is built with it;
-`-fopenmp` is passed so the same source runs threaded once its kernels
-carry OpenMP pragmas, and is harmless until then. Both sides keep their
-default waiting policies (libgomp and ORT spin briefly after a parallel
-region); alternating the order of the two calls each round spreads any
-effect of one on the other evenly.
+Threads: dlc's runtime threads with OpenMP (`-fopenmp`). Both sides keep
+their default waiting policies (libgomp and ORT spin briefly after a
+parallel region, then sleep); at 2 or more threads the idle gap lets
+either side's spinning end before the other runs, dlc's OpenMP threads
+are bound one per CPU (OMP_PROC_BIND=true unless set; an unbound worker
+woken after the gap often landed on the main thread's CPU), and ONNX
+Runtime's pool is created with the process's whole CPU mask, so it is
+not confined to the CPU OpenMP bound the main thread to. Alternating the
+order of the two calls each round spreads any effect of one on the other
+evenly.
 
 The JSON (--json) holds the versions (ONNX Runtime, onnx, numpy, Python,
 dlc, cc), the machine, the options, and per model and thread count every
@@ -225,7 +229,10 @@ def worker(args):
     name, threads = args.model, args.threads
     result = {"model": name, "threads": threads, "status": "ERROR",
               "omp_num_threads": os.environ.get("OMP_NUM_THREADS"),
-              "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY")}
+              "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY"),
+              "omp_proc_bind": os.environ.get("OMP_PROC_BIND")}
+    # every CPU this process may use, before OpenMP binds the main thread
+    full_mask = os.sched_getaffinity(0)
 
     def finish():
         with open(args.out, "w") as f:
@@ -303,7 +310,11 @@ def worker(args):
         result["error"] = f"{name}_run_with_workspace returned {status}"
         return finish()
 
-    # --- ONNX Runtime: session, reference outputs, IO binding
+    # --- ONNX Runtime: session, reference outputs, IO binding. Its pool
+    # threads inherit the creating thread's CPU mask: create them with the
+    # whole machine, not the one CPU OpenMP bound this thread to.
+    dlc_mask = os.sched_getaffinity(0)
+    os.sched_setaffinity(0, full_mask)
     with PeakRss() as ort_mem:
         so = ort.SessionOptions()
         so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
@@ -320,6 +331,7 @@ def worker(args):
         for n, buf in zip(out_names, ort_out):
             binding.bind_output(n, "cpu", 0, buf.dtype, list(buf.shape), buf.ctypes.data)
         sess.run_with_iobinding(binding)
+    os.sched_setaffinity(0, dlc_mask)
     result["ort_peak_rss_bytes"] = ort_mem.peak
     result["ort_rss_after_bytes"] = ort_mem.after
     result["rss_method"] = ort_mem.method
@@ -558,12 +570,17 @@ def run_worker(args, name, onnx_path, lib_path, threads):
            "--warmup", str(args.warmup), "--seed", str(args.seed),
            "--gap-ms", repr(args.gap_ms),
            "--atol", repr(args.atol), "--rtol", repr(args.rtol), "--out", out]
-    # Passive waiting: on a shared machine a spinning OpenMP thread that gets
-    # preempted stalls every join for a time slice. ONNX Runtime's own pool
-    # is not OpenMP, so this only shapes how dlc's threads wait. Override by
-    # setting OMP_WAIT_POLICY in the environment.
+    # dlc's OpenMP threads keep libgomp's default waiting (spin briefly,
+    # then sleep; OMP_WAIT_POLICY=passive made every layer a futex wake-up:
+    # MobileNetV2 6.0 ms on 2 threads against 2.2) and are bound one per
+    # CPU (OMP_PROC_BIND): after the idle gap an unbound worker was often
+    # woken on the main thread's CPU and every join waited out a time slice
+    # (2-thread medians 4-6x the minimum). ONNX Runtime's threads are not
+    # bound (the worker creates them with the full CPU mask). Override
+    # either in the environment.
     env = dict(os.environ, OMP_NUM_THREADS=str(threads))
-    env.setdefault("OMP_WAIT_POLICY", "passive")
+    if threads > 1:
+        env.setdefault("OMP_PROC_BIND", "true")
     try:
         p = subprocess.run(cmd, env=env, capture_output=True, text=True,
                            timeout=args.timeout)
