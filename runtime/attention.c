@@ -1,4 +1,4 @@
-/* rt-deps: gemm epilogue */
+/* rt-deps: gemm epilogue softmax */
 /* attention.c - scaled dot-product attention fused per (batch, head):
  *
  *   O[b,h] = softmax(scale * Q[b,h] K[b,h]^T + mask[b,h]) V[b,h]
@@ -34,9 +34,6 @@
 #if !defined(RT_NO_SIMD) && defined(__AVX512F__)
 #  include <immintrin.h>
 #  define RT_ATTN_AVX512 1
-#elif !defined(RT_NO_SIMD) && defined(__AVX2__)
-#  include <immintrin.h>
-#  define RT_ATTN_AVX2 1
 #endif
 
 #define RT_ATTN_ROWS 128            /* query rows per block, at most */
@@ -80,69 +77,6 @@ RT_API size_t rt_attention_scratch(const rt_attention_shape *s)
     return (size_t)RT_MIN(items, RT_ATTN_SLOTS) * rt_attention_slot(s, rb);
 }
 
-/* max of x[0..n), n >= 1 */
-RT_INTERNAL float rt_attention_max(const float *x, ptrdiff_t n)
-{
-    ptrdiff_t j = 0;
-    float m = x[0];
-#if defined(RT_ATTN_AVX512)
-    if (n >= 16) {
-        __m512 v = _mm512_loadu_ps(x);
-        for (j = 16; j < n / 16 * 16; j += 16)
-            v = _mm512_max_ps(v, _mm512_loadu_ps(x + j));
-        m = _mm512_reduce_max_ps(v);
-    }
-#elif defined(RT_ATTN_AVX2)
-    if (n >= 8) {
-        __m256 v = _mm256_loadu_ps(x);
-        __m128 h;
-        for (j = 8; j < n / 8 * 8; j += 8)
-            v = _mm256_max_ps(v, _mm256_loadu_ps(x + j));
-        h = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-        h = _mm_max_ps(h, _mm_movehl_ps(h, h));
-        h = _mm_max_ss(h, _mm_shuffle_ps(h, h, 1));
-        m = _mm_cvtss_f32(h);
-    }
-#endif
-    for (; j < n; j++)
-        m = x[j] > m ? x[j] : m;
-    return m;
-}
-
-/* sum of x[0..n) */
-RT_INTERNAL float rt_attention_sum(const float *x, ptrdiff_t n)
-{
-    ptrdiff_t j = 0;
-    float s;
-#if defined(RT_ATTN_AVX512)
-    __m512 v = _mm512_setzero_ps();
-    for (; j < n / 16 * 16; j += 16)
-        v = _mm512_add_ps(v, _mm512_loadu_ps(x + j));
-    s = _mm512_reduce_add_ps(v);
-#elif defined(RT_ATTN_AVX2)
-    __m256 v = _mm256_setzero_ps();
-    __m128 h;
-    for (; j < n / 8 * 8; j += 8)
-        v = _mm256_add_ps(v, _mm256_loadu_ps(x + j));
-    h = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    h = _mm_add_ps(h, _mm_movehl_ps(h, h));
-    h = _mm_add_ss(h, _mm_shuffle_ps(h, h, 1));
-    s = _mm_cvtss_f32(h);
-#else
-    float s0 = 0.0f, s1 = 0.0f, s2 = 0.0f, s3 = 0.0f;
-    for (; j < n / 4 * 4; j += 4) {
-        s0 += x[j];
-        s1 += x[j + 1];
-        s2 += x[j + 2];
-        s3 += x[j + 3];
-    }
-    s = (s0 + s1) + (s2 + s3);
-#endif
-    for (; j < n; j++)
-        s += x[j];
-    return s;
-}
-
 /* One row of scores x[0..n): x = exp(x + mask - max) in place; returns
  * 1 / sum.  mask NULL for none; mj its stride (0: one value for the row). */
 RT_INTERNAL float rt_attention_row(float *x, const float *mask, ptrdiff_t mj, ptrdiff_t n)
@@ -157,11 +91,11 @@ RT_INTERNAL float rt_attention_row(float *x, const float *mask, ptrdiff_t mj, pt
         for (j = 0; j < n; j++)
             x[j] += c;
     }
-    m = rt_attention_max(x, n);
+    m = rt_row_max(x, n);
     for (j = 0; j < n; j++)
         x[j] -= m;
     rt_exp_n(x, x, n);
-    return 1.0f / rt_attention_sum(x, n);
+    return 1.0f / rt_row_sum(x, n);
 }
 
 #if defined(RT_ATTN_AVX512)

@@ -113,6 +113,9 @@ RT_API void rt_epilogue_block(const rt_epilogue *ep, float *c, ptrdiff_t ldc, pt
  * overlap x unless it is x.  Compiled with OpenMP, large inputs share rows
  * among threads. */
 RT_API void rt_softmax(const float *x, float *y, ptrdiff_t rows, ptrdiff_t len, int log_softmax);
+/* max (n >= 1) and sum of x[0..n), vectorised */
+RT_API float rt_row_max(const float *x, ptrdiff_t n);
+RT_API float rt_row_sum(const float *x, ptrdiff_t n);
 
 /* ---- attention.c (rt-deps: gemm epilogue) ---------------------------- */
 

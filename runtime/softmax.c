@@ -29,7 +29,8 @@
 
 #define RT_SOFTMAX_PAR 32768   /* elements worth a second thread */
 
-RT_INTERNAL float rt_softmax_max(const float *x, ptrdiff_t n)
+/* max of x[0..n), n >= 1 (also attention.c's) */
+RT_API float rt_row_max(const float *x, ptrdiff_t n)
 {
     ptrdiff_t j = 0;
     float m = x[0];
@@ -57,7 +58,8 @@ RT_INTERNAL float rt_softmax_max(const float *x, ptrdiff_t n)
     return m;
 }
 
-RT_INTERNAL float rt_softmax_sum(const float *x, ptrdiff_t n)
+/* sum of x[0..n) */
+RT_API float rt_row_sum(const float *x, ptrdiff_t n)
 {
     ptrdiff_t j = 0;
     float s = 0.0f;
@@ -105,7 +107,7 @@ RT_INTERNAL void rt_softmax_rows(const float *x, float *y, ptrdiff_t r0, ptrdiff
     for (r = r0; r < r1; r++) {
         const float *xr = x + r * len;
         float *yr = y + r * len;
-        float m = rt_softmax_max(xr, len), s = 0.0f;
+        float m = rt_row_max(xr, len), s = 0.0f;
         rt_softmax_affine(xr, yr, len, 1.0f, -m);   /* x is not read again */
         if (log_softmax) {
             float e[256];
@@ -113,12 +115,12 @@ RT_INTERNAL void rt_softmax_rows(const float *x, float *y, ptrdiff_t r0, ptrdiff
             for (j = 0; j < len; j += 256) {
                 ptrdiff_t n = RT_MIN(256, len - j);
                 rt_exp_n(yr + j, e, n);
-                s += rt_softmax_sum(e, n);
+                s += rt_row_sum(e, n);
             }
             rt_softmax_affine(yr, yr, len, 1.0f, -logf(s));
         } else {
             rt_exp_n(yr, yr, len);
-            s = rt_softmax_sum(yr, len);
+            s = rt_row_sum(yr, len);
             rt_softmax_affine(yr, yr, len, 1.0f / s, 0.0f);
         }
     }

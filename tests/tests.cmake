@@ -27,6 +27,7 @@ set(RT_VARIANT_SOURCES ${CMAKE_SOURCE_DIR}/runtime/gemm.c ${CMAKE_SOURCE_DIR}/ru
     ${CMAKE_SOURCE_DIR}/runtime/conv.c ${CMAKE_SOURCE_DIR}/runtime/conv_small.c
     ${CMAKE_SOURCE_DIR}/runtime/depthwise.c
     ${CMAKE_SOURCE_DIR}/runtime/winograd.c ${CMAKE_SOURCE_DIR}/runtime/attention.c
+    ${CMAKE_SOURCE_DIR}/runtime/softmax.c
     ${CMAKE_SOURCE_DIR}/runtime/pool.c)
 set(CMAKE_REQUIRED_FLAGS "-mavx2 -mfma")
 check_c_source_runs("int main(void){return !(__builtin_cpu_supports(\"avx2\") && __builtin_cpu_supports(\"fma\"));}" DLC_HOST_AVX2)
