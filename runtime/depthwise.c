@@ -1423,6 +1423,33 @@ RT_INTERNAL void rt_dw_blocked_run(const rt_conv2d_shape *s, const float *x,
 }
 #endif
 
+#if defined(RT_DW_AVX512)
+/* A 3x3 plane kernel of the AVX-512 row paths. */
+typedef void (*rt_dw_plane_fn)(const rt_conv2d_shape *s, const float *xc, const float *wk,
+                               float b, const float *res, int act, float alpha, float beta,
+                               float *yc);
+
+/* fn on every (image, channel) plane, planes split across threads. */
+RT_INTERNAL void rt_dw_each_plane(rt_dw_plane_fn fn, const rt_conv2d_shape *s,
+                                  const float *x, const float *w, const float *bias,
+                                  const float *residual, int act, float alpha, float beta,
+                                  float *y, int par)
+{
+    ptrdiff_t hw = (ptrdiff_t)s->H * s->W, ohw = (ptrdiff_t)s->OH * s->OW;
+    ptrdiff_t planes = (ptrdiff_t)s->N * s->C, pc;
+    (void)par;
+#ifdef _OPENMP
+    _Pragma("omp parallel for schedule(static) if(par)")
+#endif
+    for (pc = 0; pc < planes; pc++) {
+        ptrdiff_t c = pc % s->C;
+        fn(s, x + pc * hw, w + c * 9, bias ? bias[c] : 0.0f,
+           residual ? residual + pc * ohw : NULL, act, alpha, beta, y + pc * ohw);
+    }
+}
+
+#endif
+
 RT_API void rt_conv2d_dw(const rt_conv2d_shape *s, const float *x,
                          const float *w, const float *bias,
                          const float *residual, int act, float alpha,
@@ -1442,39 +1469,15 @@ RT_API void rt_conv2d_dw(const rt_conv2d_shape *s, const float *x,
     (void)scratch;
 #if defined(RT_DW_AVX512)
     if (rt_dw_rows_ok(s)) {
-#  ifdef _OPENMP
-        _Pragma("omp parallel for schedule(static) if(par)")
-#  endif
-        for (pc = 0; pc < planes; pc++) {
-            ptrdiff_t c = pc % s->C;
-            rt_dw_plane_rows(s, x + pc * hw, w + c * 9, bias ? bias[c] : 0.0f,
-                             residual ? residual + pc * ohw : NULL, act, alpha, beta,
-                             y + pc * ohw);
-        }
+        rt_dw_each_plane(rt_dw_plane_rows, s, x, w, bias, residual, act, alpha, beta, y, par);
         return;
     }
     if (rt_dw_s1pair_ok(s)) {
-#  ifdef _OPENMP
-        _Pragma("omp parallel for schedule(static) if(par)")
-#  endif
-        for (pc = 0; pc < planes; pc++) {
-            ptrdiff_t c = pc % s->C;
-            rt_dw_plane_s1pair(s, x + pc * hw, w + c * 9, bias ? bias[c] : 0.0f,
-                               residual ? residual + pc * ohw : NULL, act, alpha, beta,
-                               y + pc * ohw);
-        }
+        rt_dw_each_plane(rt_dw_plane_s1pair, s, x, w, bias, residual, act, alpha, beta, y, par);
         return;
     }
     if (rt_dw_s2rows_ok(s)) {
-#  ifdef _OPENMP
-        _Pragma("omp parallel for schedule(static) if(par)")
-#  endif
-        for (pc = 0; pc < planes; pc++) {
-            ptrdiff_t c = pc % s->C;
-            rt_dw_plane_s2rows(s, x + pc * hw, w + c * 9, bias ? bias[c] : 0.0f,
-                               residual ? residual + pc * ohw : NULL, act, alpha, beta,
-                               y + pc * ohw);
-        }
+        rt_dw_each_plane(rt_dw_plane_s2rows, s, x, w, bias, residual, act, alpha, beta, y, par);
         return;
     }
     if (!rt_dw_blocked(s) && rt_dw_flat_ok(s) && (s->SW == 1 || s->OW <= RT_DW_FLAT_S2_MAXOW)) {
