@@ -164,6 +164,7 @@ typedef struct Graph {
     int noutputs;
     const char *producer_name;
     int blas;               /* GEMM backend float products lower to: IR_BLAS_* */
+    bool no_winograd;       /* --no-winograd: direct 3x3 convolutions (ops/conv.c) */
 } Graph;
 
 /* Graph.blas: the built-in runtime GEMM (runtime/gemm.c), or cblas_sgemm

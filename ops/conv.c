@@ -25,8 +25,6 @@
  * that folding interprets; bigger ones stay for run time. */
 #define CONV_MAX_FOLD_MACS ((int64_t)1 << 24)
 
-bool op_conv_winograd = true;
-
 /* Everything a Conv node's lowering needs, checked. */
 typedef struct {
     int r;                                  /* spatial rank */
@@ -348,7 +346,7 @@ static bool lower_conv(Node *n, Diag *d)
         return lw_apply_epilogue(n, k, y) ||
                op_unsupported(d, n, "this epilogue on a looped Conv");
     }
-    int algo = rt_conv2d_algo(&s, op_conv_winograd ? 0 : RT_CONV_NO_WINOGRAD);
+    int algo = rt_conv2d_algo(&s, n->graph->no_winograd ? RT_CONV_NO_WINOGRAD : 0);
     Value *w = n->in[1];
     if (w->data && algo != RT_CONV_ALGO_DW)
         w = packed_weights(n, &s, algo);

@@ -17,10 +17,6 @@ enum {
     OPF_EPILOGUE = 1 << 3,
 };
 
-/* Conv lowering may pick Winograd F(4x4, 3x3) (ops/conv.c); the pipeline
- * sets this from PassOptions.no_winograd before lowering. */
-extern bool op_conv_winograd;
-
 typedef struct {
     const char *name;
     AttrType type;
