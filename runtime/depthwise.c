@@ -499,6 +499,21 @@ RT_INTERNAL int rt_dw_act_late(int act)
     return act != RT_ACT_NONE && act != RT_ACT_RELU && act != RT_ACT_CLIP &&
            act != RT_ACT_LEAKY_RELU;
 }
+
+/* The activations the vector stores leave for later, over rows x n
+ * floats of y (row stride ld), while they are in cache. */
+RT_INTERNAL void rt_dw_late_act(int act, float alpha, float beta, float *y,
+                                ptrdiff_t ld, ptrdiff_t rows, ptrdiff_t n)
+{
+    rt_epilogue ep;
+    if (!rt_dw_act_late(act))
+        return;
+    memset(&ep, 0, sizeof ep);
+    ep.act = act;
+    ep.alpha = alpha;
+    ep.beta = beta;
+    rt_epilogue_block(&ep, y, ld, 0, rows, 0, n);
+}
 #endif
 
 
@@ -657,14 +672,7 @@ RT_DW_INLINE void rt_dw_flat_run(const rt_dw_flat_t *f, const __mmask16 *ml,
         if (c >= ow)
             c -= ow;
     }
-    if (rt_dw_act_late(act)) {
-        rt_epilogue ep;
-        memset(&ep, 0, sizeof ep);
-        ep.act = act;
-        ep.alpha = alpha;
-        ep.beta = beta;
-        rt_epilogue_block(&ep, y, n, 0, 1, 0, n);
-    }
+    rt_dw_late_act(act, alpha, beta, y, n, 1, n);
 }
 
 /* rt_dw_flat_run with constant column offsets, activation and residual. */
@@ -892,14 +900,7 @@ RT_DW_INLINE void rt_dw_plane_rows_run(const rt_conv2d_shape *s, const float *xc
             rt_dw_put(acc, rr + j, hasres, act, lo, hi, alpha, beta, ms[j / 16], yr + j);
         }
     }
-    if (rt_dw_act_late(act)) {
-        rt_epilogue ep;
-        memset(&ep, 0, sizeof ep);
-        ep.act = act;
-        ep.alpha = alpha;
-        ep.beta = beta;
-        rt_epilogue_block(&ep, yc, (ptrdiff_t)s->OH * OW, 0, 1, 0, (ptrdiff_t)s->OH * OW);
-    }
+    rt_dw_late_act(act, alpha, beta, yc, (ptrdiff_t)s->OH * OW, 1, (ptrdiff_t)s->OH * OW);
 }
 
 RT_INTERNAL void rt_dw_plane_rows(const rt_conv2d_shape *s, const float *xc,
@@ -1066,14 +1067,7 @@ RT_DW_INLINE void rt_dw_plane_s2rows_run(const rt_conv2d_shape *s, const float *
                       beta, q[2], yr + j);
         }
     }
-    if (rt_dw_act_late(act)) {
-        rt_epilogue ep;
-        memset(&ep, 0, sizeof ep);
-        ep.act = act;
-        ep.alpha = alpha;
-        ep.beta = beta;
-        rt_epilogue_block(&ep, yc, (ptrdiff_t)s->OH * OW, 0, 1, 0, (ptrdiff_t)s->OH * OW);
-    }
+    rt_dw_late_act(act, alpha, beta, yc, (ptrdiff_t)s->OH * OW, 1, (ptrdiff_t)s->OH * OW);
 }
 
 #endif
@@ -1147,14 +1141,7 @@ RT_DW_INLINE void rt_dw_plane_s2pair_run(const rt_conv2d_shape *s, const float *
         rt_dw_put(_mm512_permutexvar_ps(order, acc), hasres ? res + at : NULL, hasres, act,
                   lo, hi, alpha, beta, ms, yc + at);
     }
-    if (rt_dw_act_late(act)) {
-        rt_epilogue ep;
-        memset(&ep, 0, sizeof ep);
-        ep.act = act;
-        ep.alpha = alpha;
-        ep.beta = beta;
-        rt_epilogue_block(&ep, yc, (ptrdiff_t)s->OH * OW, 0, 1, 0, (ptrdiff_t)s->OH * OW);
-    }
+    rt_dw_late_act(act, alpha, beta, yc, (ptrdiff_t)s->OH * OW, 1, (ptrdiff_t)s->OH * OW);
 }
 
 RT_INTERNAL void rt_dw_plane_s2rows(const rt_conv2d_shape *s, const float *xc,
@@ -1232,14 +1219,7 @@ RT_DW_INLINE void rt_dw_plane_s1pair_run(const rt_conv2d_shape *s, const float *
         }
         rt_dw_put(acc, hasres ? res + p : NULL, hasres, act, lo, hi, alpha, beta, ms, yc + p);
     }
-    if (rt_dw_act_late(act)) {
-        rt_epilogue ep;
-        memset(&ep, 0, sizeof ep);
-        ep.act = act;
-        ep.alpha = alpha;
-        ep.beta = beta;
-        rt_epilogue_block(&ep, yc, n, 0, 1, 0, n);
-    }
+    rt_dw_late_act(act, alpha, beta, yc, n, 1, n);
 }
 
 RT_INTERNAL void rt_dw_plane_s1pair(const rt_conv2d_shape *s, const float *xc,
@@ -1412,14 +1392,7 @@ RT_INTERNAL void rt_dw_blocked_run(const rt_conv2d_shape *s, const float *x,
             _mm512_mask_storeu_ps(y + k * ohw + p, pm, rt_dw_act(v, act, alpha, beta));
         }
     }
-    if (rt_dw_act_late(act)) {
-        rt_epilogue ep;
-        memset(&ep, 0, sizeof ep);
-        ep.act = act;
-        ep.alpha = alpha;
-        ep.beta = beta;
-        rt_epilogue_block(&ep, y, ohw, 0, nc, 0, ohw);
-    }
+    rt_dw_late_act(act, alpha, beta, y, ohw, nc, ohw);
 }
 #endif
 
