@@ -25,42 +25,18 @@ import sys
 
 import numpy as np
 import onnx
-from onnx import TensorProto, helper, numpy_helper
+from onnx import numpy_helper
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "tools"))
 import make_dataset  # noqa: E402
 import make_models  # noqa: E402
+import graph_builder  # noqa: E402
 
-F = TensorProto.FLOAT
 
-
-class G:
-    """A graph under construction with seeded weights."""
-
-    def __init__(self, seed):
-        self.rng = np.random.default_rng(seed)
-        self.nodes, self.inits, self.inputs, self.n = [], [], [], 0
-
-    def name(self, p):
-        self.n += 1
-        return f"{p}{self.n}"
-
-    def const(self, array, dtype=np.float32):
-        n = self.name("c")
-        self.inits.append(numpy_helper.from_array(np.asarray(array, dtype), n))
-        return n
-
-    def input(self, shape):
-        n = self.name("in")
-        self.inputs.append(helper.make_tensor_value_info(n, F, shape))
-        return n
-
-    def op(self, t, ins, **attrs):
-        out = self.name(t.lower())
-        self.nodes.append(helper.make_node(t, ins, [out], name=out, **attrs))
-        return out
+class G(graph_builder.G):
+    """The graph builder plus the pieces of an attention block."""
 
     def linear(self, x, cin, cout):
         w = self.const(self.rng.standard_normal([cin, cout]) / np.sqrt(cin))
@@ -74,15 +50,6 @@ class G:
     def merge(self, ctx, b, s, e):
         t = self.op("Transpose", [ctx], perm=[0, 2, 1, 3])
         return self.op("Reshape", [t, self.const([b, s, e], np.int64)])
-
-    def save(self, path, outputs, opset=13):
-        outs = [helper.make_tensor_value_info(o, F, None) for o in outputs]
-        g = helper.make_graph(self.nodes, os.path.basename(path), self.inputs, outs, self.inits)
-        m = helper.make_model(g, opset_imports=[helper.make_opsetid("", opset)])
-        m.ir_version = 7
-        m = onnx.shape_inference.infer_shapes(m, strict_mode=True)
-        onnx.checker.check_model(m)
-        onnx.save(m, path)
 
 
 def block(g, b=1, s=8, h=2, d=8, sk=None, mask=None, scale="div", scale_on="scores",

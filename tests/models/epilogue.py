@@ -23,53 +23,12 @@ import subprocess
 import sys
 
 import numpy as np
-import onnx
-from onnx import TensorProto, helper, numpy_helper
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "tools"))
 import make_dataset  # noqa: E402
+from graph_builder import G  # noqa: E402
 
-F = TensorProto.FLOAT
-
-
-class G:
-    """A graph under construction with seeded weights."""
-
-    def __init__(self, seed):
-        self.rng = np.random.default_rng(seed)
-        self.nodes, self.inits, self.inputs, self.n = [], [], [], 0
-
-    def name(self, p):
-        self.n += 1
-        return f"{p}{self.n}"
-
-    def const(self, array):
-        n = self.name("c")
-        self.inits.append(numpy_helper.from_array(np.asarray(array, np.float32), n))
-        return n
-
-    def weight(self, shape, fan_in):
-        return self.const(self.rng.standard_normal(shape) * np.sqrt(2.0 / fan_in))
-
-    def input(self, shape):
-        n = self.name("in")
-        self.inputs.append(helper.make_tensor_value_info(n, F, shape))
-        return n
-
-    def op(self, t, ins, **attrs):
-        out = self.name(t.lower())
-        self.nodes.append(helper.make_node(t, ins, [out], name=out, **attrs))
-        return out
-
-    def save(self, path, outputs, opset=13):
-        outs = [helper.make_tensor_value_info(o, F, None) for o in outputs]
-        g = helper.make_graph(self.nodes, os.path.basename(path), self.inputs, outs, self.inits)
-        m = helper.make_model(g, opset_imports=[helper.make_opsetid("", opset)])
-        m.ir_version = 9 if opset >= 20 else 8 if opset >= 17 else 7
-        m = onnx.shape_inference.infer_shapes(m, strict_mode=True)
-        onnx.checker.check_model(m)
-        onnx.save(m, path)
 
 
 def conv(g, x, cin, cout, k=3, bias=True, **attrs):
