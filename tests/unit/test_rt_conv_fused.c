@@ -31,35 +31,8 @@
 #define ATOL 1e-4
 #define RTOL 1e-4
 
-static uint64_t rng_state = 0x9E3779B97F4A7C15u;
-
-static uint64_t rng_next(void) /* splitmix64 */
-{
-    uint64_t z = (rng_state += 0x9E3779B97F4A7C15u);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9u;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBu;
-    return z ^ (z >> 31);
-}
-
-static float rng_uniform(void) /* [-1, 1) */
-{
-    return (float)((double)(rng_next() >> 11) * (2.0 / 9007199254740992.0) - 1.0);
-}
-
-static int rng_int(int lo, int hi) /* [lo, hi] */
-{
-    return lo + (int)(rng_next() % (uint64_t)(hi - lo + 1));
-}
-
-static void *xmalloc(size_t bytes)
-{
-    void *p = malloc(bytes ? bytes : 1);
-    if (!p) {
-        fprintf(stderr, "out of memory\n");
-        exit(2);
-    }
-    return p;
-}
+#define RNG_SEED 0x9E3779B97F4A7C15u
+#include "test_rand.h"
 
 static int n_cases, n_failed;
 static double worst_ratio;

@@ -26,36 +26,8 @@
 #define RTOL 1e-4
 #define C_PAD_SENTINEL (-777.0f)
 
-static uint64_t rng_state = 0x9E3779B97F4A7C15u;
-
-/* splitmix64 */
-static uint64_t rng_next(void)
-{
-    uint64_t z = (rng_state += 0x9E3779B97F4A7C15u);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9u;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBu;
-    return z ^ (z >> 31);
-}
-
-static float rng_uniform(void) /* [-1, 1) */
-{
-    return (float)((double)(rng_next() >> 11) * (2.0 / 9007199254740992.0) - 1.0);
-}
-
-static int rng_int(int n) /* [0, n) */
-{
-    return (int)(rng_next() % (uint64_t)n);
-}
-
-static void *xmalloc(size_t bytes)
-{
-    void *p = malloc(bytes ? bytes : 1);
-    if (!p) {
-        fprintf(stderr, "out of memory\n");
-        exit(2);
-    }
-    return p;
-}
+#define RNG_SEED 0x9E3779B97F4A7C15u
+#include "test_rand.h"
 
 static int n_cases, n_failed;
 static double worst_ratio; /* max |got - exp| / (ATOL + RTOL |exp|) */
@@ -162,9 +134,9 @@ static void small_exhaustive(void)
             for (k = 0; k < nsz; k++)
                 for (t = 0; t < 4; t++)
                     check(t & 1, t >> 1, sz[m], sz[n], sz[k],
-                          alphas[rng_int(4)], betas[rng_int(4)],
-                          rng_int(2) * 3, rng_int(2) * 5, rng_int(2) * 2,
-                          rng_int(4));
+                          alphas[rng_below(4)], betas[rng_below(4)],
+                          rng_below(2) * 3, rng_below(2) * 5, rng_below(2) * 2,
+                          rng_below(4));
     printf("gemm: all M,N,K in {1..9,13,16,17,31,33} x 4 transposes, random "
            "alpha/beta/ld/scratch offset: %d cases, %d failed\n",
            n_cases - cases, n_failed - before);

@@ -36,35 +36,8 @@
 #define RTOL 1e-4
 #define SENTINEL (-777.0f)
 
-static uint64_t rng_state = 0x51ED27A3B01C9D45u;
-
-static uint64_t rng_next(void) /* splitmix64 */
-{
-    uint64_t z = (rng_state += 0x9E3779B97F4A7C15u);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9u;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBu;
-    return z ^ (z >> 31);
-}
-
-static float rng_uniform(void) /* [-1, 1) */
-{
-    return (float)((double)(rng_next() >> 11) * (2.0 / 9007199254740992.0) - 1.0);
-}
-
-static int rng_int(int n)
-{
-    return (int)(rng_next() % (uint64_t)n);
-}
-
-static void *xmalloc(size_t bytes)
-{
-    void *p = malloc(bytes ? bytes : 1);
-    if (!p) {
-        fprintf(stderr, "out of memory\n");
-        exit(2);
-    }
-    return p;
-}
+#define RNG_SEED 0x51ED27A3B01C9D45u
+#include "test_rand.h"
 
 static int n_cases, n_failed;
 static double worst_ratio;
@@ -169,7 +142,7 @@ static int run_case(const Case *c, float *out)
     if (c->threads)
         omp_set_num_threads(c->threads);
 #endif
-    if (rng_int(2))
+    if (rng_below(2))
         rt_sgemm_ep(c->tA, c->tB, M, N, K, c->alpha, Ause, lda, Buse, ldb, c->beta, C, ldc, &ep,
                     scratch);
     else
@@ -246,28 +219,28 @@ static void random_case(Case *c, ptrdiff_t M, ptrdiff_t N, ptrdiff_t K)
     static const float alphas[] = {1.0f, 1.0f, 1.0f, -0.5f, 0.0f};
     static const float betas[] = {0.0f, 0.0f, 1.0f, 0.5f};
     memset(c, 0, sizeof *c);
-    c->tA = rng_int(3);
-    c->tB = rng_int(3);
+    c->tA = rng_below(3);
+    c->tB = rng_below(3);
     if (c->tA == 2)
         c->tA = RT_GEMM_PACKED;
     if (c->tB == 2)
         c->tB = RT_GEMM_PACKED;
-    c->pa = rng_int(2);
-    c->pb = rng_int(2);
+    c->pa = rng_below(2);
+    c->pb = rng_below(2);
     c->M = M;
     c->N = N;
     c->K = K;
-    c->alpha = alphas[rng_int(5)];
-    c->beta = betas[rng_int(4)];
-    c->bias = rng_int(3);
-    c->residual = rng_int(3);
+    c->alpha = alphas[rng_below(5)];
+    c->beta = betas[rng_below(4)];
+    c->bias = rng_below(3);
+    c->residual = rng_below(3);
     if (c->residual == 2)
         c->beta = 0.0f;     /* C holds the residual */
-    c->act = rng_int(8);
+    c->act = rng_below(8);
     c->act_alpha = c->act == RT_ACT_CLIP ? -0.5f : 0.1f;
     c->act_beta = 0.75f;
-    c->pad = rng_int(2) * 3;
-    c->soff = rng_int(4);
+    c->pad = rng_below(2) * 3;
+    c->soff = rng_below(4);
 }
 
 /* Every transpose / packing / epilogue combination on shapes around the

@@ -28,33 +28,16 @@
 #define RTOL 1e-5
 #define GUARD 17
 
-static uint64_t rng_state = 0x9E3779B97F4A7C15u;
-
-static uint64_t rng_next(void)   /* splitmix64 */
-{
-    uint64_t z = (rng_state += 0x9E3779B97F4A7C15u);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9u;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBu;
-    return z ^ (z >> 31);
-}
-
-static int rnd(int lo, int hi)   /* [lo, hi] */
-{
-    return lo + (int)(rng_next() % (uint64_t)(hi - lo + 1));
-}
-
-static float urand(void)
-{
-    return (float)((double)(rng_next() >> 11) / 9007199254740992.0 * 2.0 - 1.0);
-}
+#define RNG_SEED 0x9E3779B97F4A7C15u
+#include "test_rand.h"
 
 static void fill(float *x, size_t n, int specials)
 {
     for (size_t i = 0; i < n; i++) {
-        x[i] = urand();
-        if (specials && rnd(0, 99) < 4) {
+        x[i] = rng_uniform();
+        if (specials && rng_int(0, 99) < 4) {
             static const float sp[] = {NAN, INFINITY, -INFINITY, 0.0f, -0.0f};
-            x[i] = sp[rnd(0, 4)];
+            x[i] = sp[rng_int(0, 4)];
         }
     }
 }
@@ -195,19 +178,19 @@ int main(void)
     }
     /* Random shapes. */
     for (int t = 0; t < 4000; t++) {
-        int KH = rnd(1, 5), KW = rnd(1, 5), DH = rnd(1, 3), DW = rnd(1, 3);
-        int SH = rnd(1, 3), SW = rnd(1, 4);
-        if (rnd(0, 3) == 0)
+        int KH = rng_int(1, 5), KW = rng_int(1, 5), DH = rng_int(1, 3), DW = rng_int(1, 3);
+        int SH = rng_int(1, 3), SW = rng_int(1, 4);
+        if (rng_int(0, 3) == 0)
             DH = DW = 1;
-        int PT = rnd(0, KH), PL = rnd(0, KW), PB = rnd(0, KH), PR = rnd(0, KW);
-        int H = rnd(1, 20), W = rnd(1, rnd(0, 4) == 0 ? 90 : 40);
-        pool_case(rnd(0, 1), rnd(1, 3), H, W, KH, KW, SH, SW, DH, DW, PT, PL, PB, PR, rnd(0, 1),
-                  rnd(0, 1), rnd(0, 2) == 0);
+        int PT = rng_int(0, KH), PL = rng_int(0, KW), PB = rng_int(0, KH), PR = rng_int(0, KW);
+        int H = rng_int(1, 20), W = rng_int(1, rng_int(0, 4) == 0 ? 90 : 40);
+        pool_case(rng_int(0, 1), rng_int(1, 3), H, W, KH, KW, SH, SW, DH, DW, PT, PL, PB, PR, rng_int(0, 1),
+                  rng_int(0, 1), rng_int(0, 2) == 0);
     }
     /* Global pools. */
     for (int m = 0; m < 2; m++) {
         for (int size = 1; size <= 300; size += size < 70 ? 1 : 13)
-            global_case(m, rnd(1, 5), size, size % 3 == 0);
+            global_case(m, rng_int(1, 5), size, size % 3 == 0);
         global_case(m, 1000, 169, 0);
         global_case(m, 64, 49, 1);
     }
