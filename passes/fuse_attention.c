@@ -28,44 +28,10 @@
 
 #define MAX_ABSORB 16
 
-static bool is(const Node *n, const char *op)
-{
-    return n && !n->dead && strcmp(n->op_type, op) == 0 && n->domain[0] == 0;
-}
-
-static bool is_f32(const Value *v)
-{
-    return v && v->has_type && v->dtype == DT_FLOAT;
-}
-
-/* A float constant of one element. */
-static bool scalar(const Value *v, double *x)
-{
-    if (!v || !v->data || !ir_dtype_is_float(v->dtype) || ir_value_numel(v) != 1)
-        return false;
-    *x = ir_const_f(v, 0);
-    return true;
-}
-
 /* v is read by exactly one live node and is not a graph output. */
 static bool single_use(const Value *v)
 {
     return v && v->nuses == 1 && v->output_index < 0;
-}
-
-static Node *sole_reader(Graph *g, const Value *v)
-{
-    if (!single_use(v))
-        return NULL;
-    for (int i = 0; i < g->nnodes; i++) {
-        Node *n = g->nodes[i];
-        if (n->dead)
-            continue;
-        for (int j = 0; j < n->nin; j++)
-            if (n->in[j] == v)
-                return n;
-    }
-    return NULL;
 }
 
 typedef struct {
@@ -93,15 +59,15 @@ static Value *scale_node(const Node *p, double *f)
     if (!p || p->nin != 2 || p->nout != 1 || !p->in[0] || !p->in[1])
         return NULL;
     Value *x = NULL;
-    if (is(p, "Div") && scalar(p->in[1], &c) && c != 0.0) {
+    if (match_op(p, "Div") && match_scalar(p->in[1], &c) && c != 0.0) {
         x = p->in[0];
         c = 1.0 / c;
-    } else if (is(p, "Mul") && scalar(p->in[1], &c)) {
+    } else if (match_op(p, "Mul") && match_scalar(p->in[1], &c)) {
         x = p->in[0];
-    } else if (is(p, "Mul") && scalar(p->in[0], &c)) {
+    } else if (match_op(p, "Mul") && match_scalar(p->in[0], &c)) {
         x = p->in[1];
     }
-    if (!x || !isfinite(c) || !is_f32(x) || !is_f32(p->out[0]) ||
+    if (!x || !isfinite(c) || !match_f32(x) || !match_f32(p->out[0]) ||
         !ir_shape_equal(&x->shape, &p->out[0]->shape))
         return NULL;
     *f = c;
@@ -129,7 +95,7 @@ static bool operand(Value *v, Match *m, View *out)
         double f;
         if (!single_use(cur) || !p || p->dead)
             break;
-        if (is(p, "Transpose") && p->nin == 1 && p->nout == 1 && is_f32(p->in[0]) &&
+        if (match_op(p, "Transpose") && p->nin == 1 && p->nout == 1 && match_f32(p->in[0]) &&
             p->in[0]->shape.rank == r) {
             const Attr *a = ir_attr(p, "perm");
             int64_t perm[IR_MAX_RANK];
@@ -160,7 +126,7 @@ static bool operand(Value *v, Match *m, View *out)
         }
         break;
     }
-    if (!is_f32(cur) || !ir_shape_known(&cur->shape))
+    if (!match_f32(cur) || !ir_shape_known(&cur->shape))
         return false;
     int64_t cs[IR_MAX_RANK];
     ir_strides(&cur->shape, cs);
@@ -193,7 +159,7 @@ static bool mask_strides(const Value *mk, const Shape *s, int64_t *st)
 {
     int r = s->rank, mr = mk->shape.rank;
     int64_t ms[IR_MAX_RANK], full[4] = {0, 0, 0, 0};
-    if (!is_f32(mk) || mr > r || !ir_shape_known(&mk->shape))
+    if (!match_f32(mk) || mr > r || !ir_shape_known(&mk->shape))
         return false;
     ir_strides(&mk->shape, ms);
     for (int d = 0; d < mr; d++) {
@@ -233,8 +199,8 @@ static int position(const Graph *g, const Node *n)
 /* Tries the pattern rooted at the first MatMul mm. */
 static bool try_fuse(Graph *g, Node *mm)
 {
-    if (mm->nin != 2 || mm->nout != 1 || !is_f32(mm->in[0]) || !is_f32(mm->in[1]) ||
-        !is_f32(mm->out[0]) || mm->epi.act || mm->epi.bias || mm->epi.residual)
+    if (mm->nin != 2 || mm->nout != 1 || !match_f32(mm->in[0]) || !match_f32(mm->in[1]) ||
+        !match_f32(mm->out[0]) || mm->epi.act || mm->epi.bias || mm->epi.residual)
         return false;
     Value *sc = mm->out[0];
     int r = sc->shape.rank;
@@ -248,11 +214,11 @@ static bool try_fuse(Graph *g, Node *mm)
     Value *cur = sc, *mask = NULL;
     Node *sm = NULL;
     for (;;) {
-        Node *c = sole_reader(g, cur);
+        Node *c = match_sole_reader(g, cur);
         double f;
         if (!c)
             return false;
-        if (is(c, "Softmax")) {
+        if (match_op(c, "Softmax")) {
             sm = c;
             break;
         }
@@ -264,8 +230,8 @@ static bool try_fuse(Graph *g, Node *mm)
             cur = c->out[0];
             continue;
         }
-        if (is(c, "Add") && !mask && c->nin == 2 && c->nout == 1 && c->in[0] && c->in[1] &&
-            (c->in[0] == cur) != (c->in[1] == cur) && is_f32(c->out[0]) &&
+        if (match_op(c, "Add") && !mask && c->nin == 2 && c->nout == 1 && c->in[0] && c->in[1] &&
+            (c->in[0] == cur) != (c->in[1] == cur) && match_f32(c->out[0]) &&
             ir_shape_equal(&c->out[0]->shape, &sc->shape)) {
             mask = c->in[0] == cur ? c->in[1] : c->in[0];
             if (!take(&m, c))
@@ -278,13 +244,13 @@ static bool try_fuse(Graph *g, Node *mm)
     int64_t axis = ir_attr_int(sm, "axis", g->opset >= 13 ? -1 : 1);
     if (axis < 0)
         axis += r;
-    if (axis != r - 1 || sm->nout != 1 || sm->in[0] != cur || !is_f32(sm->out[0]))
+    if (axis != r - 1 || sm->nout != 1 || sm->in[0] != cur || !match_f32(sm->out[0]))
         return false;
     if (!take(&m, sm))
         return false;
-    Node *mm2 = sole_reader(g, sm->out[0]);
-    if (!is(mm2, "MatMul") || mm2->nin != 2 || mm2->in[0] != sm->out[0] || mm2->in[1] == sm->out[0] ||
-        !is_f32(mm2->in[1]) || mm2->in[1]->shape.rank != r || !is_f32(mm2->out[0]) ||
+    Node *mm2 = match_sole_reader(g, sm->out[0]);
+    if (!match_op(mm2, "MatMul") || mm2->nin != 2 || mm2->in[0] != sm->out[0] || mm2->in[1] == sm->out[0] ||
+        !match_f32(mm2->in[1]) || mm2->in[1]->shape.rank != r || !match_f32(mm2->out[0]) ||
         mm2->epi.act || mm2->epi.bias || mm2->epi.residual)
         return false;
     if (!take(&m, mm2))
@@ -301,11 +267,11 @@ static bool try_fuse(Graph *g, Node *mm)
         !operand(mm2->in[1], &m, &v))
         return false;
     /* the output, through one Transpose when it is the sole reader */
-    Node *last = mm2, *tr = sole_reader(g, ctx);
+    Node *last = mm2, *tr = match_sole_reader(g, ctx);
     Value *out = ctx;
     int64_t ostr[IR_MAX_RANK];
     ir_strides(&ctx->shape, ostr);
-    if (is(tr, "Transpose") && tr->nin == 1 && tr->nout == 1 && is_f32(tr->out[0])) {
+    if (match_op(tr, "Transpose") && tr->nin == 1 && tr->nout == 1 && match_f32(tr->out[0])) {
         const Attr *a = ir_attr(tr, "perm");
         if (a && a->type == ATTR_INTS && a->n == r) {
             int64_t ts[IR_MAX_RANK], st[IR_MAX_RANK];
@@ -404,7 +370,7 @@ bool pass_fuse_attention(Graph *g, Diag *d)
     ir_recount_uses(g);
     for (int i = 0; i < g->nnodes; i++) {
         Node *n = g->nodes[i];
-        if (is(n, "MatMul"))
+        if (match_op(n, "MatMul"))
             try_fuse(g, n);
     }
     ir_compact(g);

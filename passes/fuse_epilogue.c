@@ -30,46 +30,10 @@ bool op_honours_epilogue(const Node *n)
     return n->op && (n->op->flags & OPF_EPILOGUE);
 }
 
-static bool is(const Node *n, const char *op)
-{
-    return n && strcmp(n->op_type, op) == 0 && n->domain[0] == 0;
-}
-
-static bool is_f32(const Value *v)
-{
-    return v && v->has_type && v->dtype == DT_FLOAT;
-}
-
-/* A float constant of one element; its value in *x. */
-static bool scalar(const Value *v, double *x)
-{
-    if (!v || !v->data || !ir_dtype_is_float(v->dtype) || ir_value_numel(v) != 1)
-        return false;
-    *x = ir_const_f(v, 0);
-    return true;
-}
-
 static bool scalar_is(const Value *v, double want, double rtol)
 {
     double x;
-    return scalar(v, &x) && fabs(x - want) <= rtol * fabs(want);
-}
-
-/* The one live node reading v, when v has exactly one read and is not a
- * graph output; else NULL. */
-static Node *sole_reader(Graph *g, const Value *v)
-{
-    if (!v || v->nuses != 1 || v->output_index >= 0)
-        return NULL;
-    for (int i = 0; i < g->nnodes; i++) {
-        Node *n = g->nodes[i];
-        if (n->dead)
-            continue;
-        for (int j = 0; j < n->nin; j++)
-            if (n->in[j] == v)
-                return n;
-    }
-    return NULL;
+    return match_scalar(v, &x) && fabs(x - want) <= rtol * fabs(want);
 }
 
 /* The two distinct live nodes reading v (two reads, not a graph output). */
@@ -107,7 +71,7 @@ static Value *other_input(const Node *n, const Value *v)
 static bool keeps_shape(const Node *n, const Value *like)
 {
     const Value *o = n->nout == 1 ? n->out[0] : NULL;
-    return o && is_f32(o) && o->shape.rank == like->shape.rank &&
+    return o && match_f32(o) && o->shape.rank == like->shape.rank &&
            ir_shape_equal(&o->shape, &like->shape);
 }
 
@@ -141,7 +105,7 @@ static bool take(Chain *c, Node *n)
  * spatial...]), the last for Gemm/MatMul. */
 static int channel_axis(const Node *n, const Value *out)
 {
-    return is(n, "Conv") ? 1 : out->shape.rank - 1;
+    return match_op(n, "Conv") ? 1 : out->shape.rank - 1;
 }
 
 /* A float constant that, broadcast to out's shape, varies only along
@@ -187,7 +151,7 @@ static bool later_candidate_takes(Graph *g, const Node *n, const Value *other);
 static bool try_add(Graph *g, Node *n, Chain *c, Node *add)
 {
     Value *other = other_input(add, c->cur);
-    if (!other || !is_f32(other) || !keeps_shape(add, c->cur) || c->epi.act)
+    if (!other || !match_f32(other) || !keeps_shape(add, c->cur) || c->epi.act)
         return false;
     Value *out = c->cur;
     int axis = channel_axis(n, out);
@@ -199,7 +163,7 @@ static bool try_add(Graph *g, Node *n, Chain *c, Node *add)
         return take(c, add);
     }
     int64_t len = out->shape.dim[axis];
-    if (is(n, "Conv")) {
+    if (match_op(n, "Conv")) {
         if (c->conv_bias)
             return false;
         Value *old = n->nin > 2 ? n->in[2] : NULL;
@@ -229,11 +193,11 @@ static bool clip_bounds(const Node *n, float *lo, float *hi)
         *lo = ir_attr_float(n, "min", -HUGE_VALF);
         *hi = ir_attr_float(n, "max", HUGE_VALF);
     } else {
-        if (n->in[1] && !scalar(n->in[1], &x))
+        if (n->in[1] && !match_scalar(n->in[1], &x))
             return false;
         if (n->in[1])
             *lo = (float)x;
-        if (n->nin > 2 && n->in[2] && !scalar(n->in[2], &x))
+        if (n->nin > 2 && n->in[2] && !match_scalar(n->in[2], &x))
             return false;
         if (n->nin > 2 && n->in[2])
             *hi = (float)x;
@@ -247,18 +211,18 @@ static bool try_act(Chain *c, Node *a)
     if (c->epi.act || a->nin < 1 || a->in[0] != c->cur || !keeps_shape(a, c->cur))
         return false;
     Epilogue *e = &c->epi;
-    if (is(a, "Relu"))
+    if (match_op(a, "Relu"))
         e->act = RT_ACT_RELU;
-    else if (is(a, "Clip") && clip_bounds(a, &e->alpha, &e->beta))
+    else if (match_op(a, "Clip") && clip_bounds(a, &e->alpha, &e->beta))
         e->act = RT_ACT_CLIP;
-    else if (is(a, "LeakyRelu")) {
+    else if (match_op(a, "LeakyRelu")) {
         e->act = RT_ACT_LEAKY_RELU;
         e->alpha = ir_attr_float(a, "alpha", 0.01f);
-    } else if (is(a, "HardSwish"))
+    } else if (match_op(a, "HardSwish"))
         e->act = RT_ACT_HARD_SWISH;
-    else if (is(a, "Sigmoid"))
+    else if (match_op(a, "Sigmoid"))
         e->act = RT_ACT_SIGMOID;
-    else if (is(a, "Gelu")) {
+    else if (match_op(a, "Gelu")) {
         const char *ap = ir_attr_string(a, "approximate", "none");
         if (strcmp(ap, "none") == 0)
             e->act = RT_ACT_GELU_ERF;
@@ -279,10 +243,10 @@ static bool try_act(Chain *c, Node *a)
 /* x / sqrt 2 as Div(x, 1.414..) or Mul(x, 0.7071..). */
 static bool is_scale(const Node *s, const Value *x)
 {
-    if (is(s, "Div"))
+    if (match_op(s, "Div"))
         return s->nin == 2 && s->in[0] == x && s->in[1] != x &&
                scalar_is(s->in[1], sqrt(2.0), 1e-6);
-    if (is(s, "Mul"))
+    if (match_op(s, "Mul"))
         return scalar_is(other_input(s, x), sqrt(0.5), 1e-6);
     return false;
 }
@@ -290,13 +254,13 @@ static bool is_scale(const Node *s, const Value *x)
 /* Mul(v, k) or Mul(k, v) with a scalar constant k == want. */
 static bool is_mul_by(const Node *m, const Value *v, double want)
 {
-    return is(m, "Mul") && scalar_is(other_input(m, v), want, 0.0);
+    return match_op(m, "Mul") && scalar_is(other_input(m, v), want, 0.0);
 }
 
 /* Mul(u, v) in either order. */
 static bool is_mul_of(const Node *m, const Value *u, const Value *v)
 {
-    return is(m, "Mul") && other_input(m, u) == v;
+    return match_op(m, "Mul") && other_input(m, u) == v;
 }
 
 /* GELU as exporters spell it, x · 0.5 · (1 + erf(x / sqrt 2)), rooted at x
@@ -313,23 +277,23 @@ static bool try_gelu_erf(Graph *g, Chain *c)
         Node *s = r[i], *m = r[1 - i];
         if (!is_scale(s, x) || !keeps_shape(s, x))
             continue;
-        Node *e = sole_reader(g, s->out[0]);
-        if (!is(e, "Erf") || e->in[0] != s->out[0] || !keeps_shape(e, x))
+        Node *e = match_sole_reader(g, s->out[0]);
+        if (!match_op(e, "Erf") || e->in[0] != s->out[0] || !keeps_shape(e, x))
             continue;
-        Node *a = sole_reader(g, e->out[0]);
-        if (!is(a, "Add") || !scalar_is(other_input(a, e->out[0]), 1.0, 0.0) || !keeps_shape(a, x))
+        Node *a = match_sole_reader(g, e->out[0]);
+        if (!match_op(a, "Add") || !scalar_is(other_input(a, e->out[0]), 1.0, 0.0) || !keeps_shape(a, x))
             continue;
-        Node *t = sole_reader(g, a->out[0]);
+        Node *t = match_sole_reader(g, a->out[0]);
         Node *pat[5] = {s, e, a, NULL, NULL};
         if (t == m && is_mul_of(m, x, a->out[0])) {                     /* A */
-            Node *h = sole_reader(g, m->out[0]);
+            Node *h = match_sole_reader(g, m->out[0]);
             if (!is_mul_by(h, m->out[0], 0.5))
                 continue;
             pat[3] = m, pat[4] = h;
-        } else if (t && is_mul_by(t, a->out[0], 0.5) && sole_reader(g, t->out[0]) == m &&
+        } else if (t && is_mul_by(t, a->out[0], 0.5) && match_sole_reader(g, t->out[0]) == m &&
                    is_mul_of(m, x, t->out[0])) {                        /* B */
             pat[3] = t, pat[4] = m;
-        } else if (is_mul_by(m, x, 0.5) && t && sole_reader(g, m->out[0]) == t &&
+        } else if (is_mul_by(m, x, 0.5) && t && match_sole_reader(g, m->out[0]) == t &&
                    is_mul_of(t, m->out[0], a->out[0])) {                /* C */
             pat[3] = m, pat[4] = t;
         } else {
@@ -350,16 +314,16 @@ static bool try_gelu_erf(Graph *g, Chain *c)
 /* Is n a node this pass fuses into, as it stands? */
 static bool candidate(const Node *n)
 {
-    if (n->dead || !(is(n, "Conv") || is(n, "Gemm") || is(n, "MatMul")))
+    if (n->dead || !(match_op(n, "Conv") || match_op(n, "Gemm") || match_op(n, "MatMul")))
         return false;
-    if (!op_honours_epilogue(n) || n->nout != 1 || !is_f32(n->out[0]))
+    if (!op_honours_epilogue(n) || n->nout != 1 || !match_f32(n->out[0]))
         return false;
     if (n->epi.act || n->epi.bias || n->epi.residual)
         return false;   /* already fused */
-    if (n->out[0]->shape.rank < 1 || (is(n, "Conv") && n->out[0]->shape.rank < 3))
+    if (n->out[0]->shape.rank < 1 || (match_op(n, "Conv") && n->out[0]->shape.rank < 3))
         return false;
     /* A MatMul with a 1-D B has no column axis in its output. */
-    if (is(n, "MatMul") && (!n->in[1] || n->in[1]->shape.rank < 2))
+    if (match_op(n, "MatMul") && (!n->in[1] || n->in[1]->shape.rank < 2))
         return false;
     return true;
 }
@@ -382,10 +346,10 @@ static bool absorb(Graph *g, Node *n)
     for (;;) {
         if (!c.epi.act && try_gelu_erf(g, &c))
             break;
-        Node *r = sole_reader(g, c.cur);
+        Node *r = match_sole_reader(g, c.cur);
         if (!r)
             break;
-        if (is(r, "Add")) {
+        if (match_op(r, "Add")) {
             if (!try_add(g, n, &c, r))
                 break;
             c.cur = r->out[0];

@@ -42,6 +42,14 @@ bool pass_fuse_epilogue(Graph *g, Diag *d);
 bool pass_fuse_attention(Graph *g, Diag *d);
 /* Does n's lowering apply n->epi? (its row has OPF_EPILOGUE) */
 bool op_honours_epilogue(const Node *n);
+
+/* passes/match.c: what the pattern passes test nodes and values with. */
+bool match_op(const Node *n, const char *op);   /* live, default domain, this op */
+bool match_f32(const Value *v);                 /* typed float32 */
+bool match_scalar(const Value *v, double *x);   /* float constant of one element: *x */
+/* The one live node reading v, when v has exactly one read and is not a
+ * graph output; else NULL. */
+Node *match_sole_reader(Graph *g, const Value *v);
 bool pass_lower(Graph *g, Diag *d);
 bool pass_fuse(Graph *g, Diag *d);
 bool pass_plan_memory(Graph *g, PlanStats *stats, Diag *d);

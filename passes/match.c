@@ -1,0 +1,38 @@
+/* Small predicates the pattern-matching passes share (fuse_epilogue.c,
+ * fuse_attention.c). */
+#include "passes.h"
+
+#include <string.h>
+
+bool match_op(const Node *n, const char *op)
+{
+    return n && !n->dead && strcmp(n->op_type, op) == 0 && n->domain[0] == 0;
+}
+
+bool match_f32(const Value *v)
+{
+    return v && v->has_type && v->dtype == DT_FLOAT;
+}
+
+bool match_scalar(const Value *v, double *x)
+{
+    if (!v || !v->data || !ir_dtype_is_float(v->dtype) || ir_value_numel(v) != 1)
+        return false;
+    *x = ir_const_f(v, 0);
+    return true;
+}
+
+Node *match_sole_reader(Graph *g, const Value *v)
+{
+    if (!v || v->nuses != 1 || v->output_index >= 0)
+        return NULL;
+    for (int i = 0; i < g->nnodes; i++) {
+        Node *n = g->nodes[i];
+        if (n->dead)
+            continue;
+        for (int j = 0; j < n->nin; j++)
+            if (n->in[j] == v)
+                return n;
+    }
+    return NULL;
+}
