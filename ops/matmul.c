@@ -410,13 +410,8 @@ static bool lower_prod(Node *n, const Prod *p)
     int64_t sa = 0, sb = 0;
     bool uniform = !stack && nbatch > 1;
     for (int64_t b = 0; uniform && b < nbatch; b++) {
-        int64_t rest = b, aoff = 0, boff = 0;
-        for (int d = p->nb - 1; d >= 0; d--) {
-            int64_t i = rest % p->bdim[d];
-            rest /= p->bdim[d];
-            aoff += i * p->astr[d];
-            boff += i * p->bstr[d];
-        }
+        int64_t aoff, boff;
+        batch_offsets(p, b, &aoff, &boff);
         if (b == 1) {
             sa = aoff;
             sb = boff;
@@ -466,13 +461,8 @@ static bool lower_prod(Node *n, const Prod *p)
     }
     set_scratch(k, p->M, p->N, p->K);
     for (int64_t b = 0; b < nbatch; b++) {
-        int64_t rest = b, aoff = 0, boff = 0;
-        for (int d = p->nb - 1; d >= 0; d--) {
-            int64_t i = rest % p->bdim[d];
-            rest /= p->bdim[d];
-            aoff += i * p->astr[d];
-            boff += i * p->bstr[d];
-        }
+        int64_t aoff, boff;
+        batch_offsets(p, b, &aoff, &boff);
         sgemm_call(k, p, &o, &e, p->M, o.ta == RT_GEMM_PACKED ? 0 : aoff,
                    o.tb == RT_GEMM_PACKED ? 0 : boff, b * p->M * p->N, beta, false);
     }
