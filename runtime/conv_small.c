@@ -246,21 +246,6 @@ RT_INTERNAL RT_NOINLINE void rt_csm_kernel(int nt, ptrdiff_t K, const float *res
 }
 #endif
 
-/* act(row + *bias + res) in place, n floats. */
-RT_INTERNAL void rt_csm_epilogue(float *row, ptrdiff_t n, const float *bias,
-                                 const float *res, int act, float alpha, float beta)
-{
-    rt_epilogue ep;
-    ep.bias = bias;
-    ep.bias_rows = 1;
-    ep.residual = res;
-    ep.ldr = 0;
-    ep.act = act;
-    ep.alpha = alpha;
-    ep.beta = beta;
-    rt_epilogue_block(&ep, row, 0, 0, 1, 0, n);
-}
-
 /* out (NT x MC, position-major) into y[m0 + j][q0 + i] for j < mr, i < n,
  * with the epilogue applied to each channel's run on the way (the
  * residual may be y itself: it is read before y is written). */
@@ -295,7 +280,7 @@ RT_INTERNAL void rt_csm_store(const float *out, ptrdiff_t n, int mr, float *y,
         } else {
             float row[RT_CSM_LD];
             _mm512_storeu_ps(row, v);
-            rt_csm_epilogue(row, n, NULL, NULL, act, alpha, beta);
+            rt_activate_n(act, alpha, beta, row, n);
             v = _mm512_loadu_ps(row);
         }
         _mm512_mask_storeu_ps(y + j * ldy, nm, v);
@@ -305,9 +290,9 @@ RT_INTERNAL void rt_csm_store(const float *out, ptrdiff_t n, int mr, float *y,
     for (j = 0; j < mr; j++) {
         float row[RT_CSM_LD];
         for (i = 0; i < n; i++)
-            row[i] = out[i * RT_CSM_MC + j];
-        rt_csm_epilogue(row, n, bias ? bias + j : NULL, res ? res + j * ldy : NULL,
-                        act, alpha, beta);
+            row[i] = out[i * RT_CSM_MC + j] + (bias ? bias[j] : 0.0f) +
+                     (res ? res[j * ldy + i] : 0.0f);
+        rt_activate_n(act, alpha, beta, row, n);
         for (i = 0; i < n; i++)
             y[j * ldy + i] = row[i];
     }

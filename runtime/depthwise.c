@@ -436,14 +436,8 @@ RT_INTERNAL void rt_dw_store(const float *src, const float *res, ptrdiff_t n,
     } else {
         memcpy(y, src, (size_t)n * sizeof(float));
     }
-    if (act != RT_ACT_NONE) {
-        rt_epilogue ep;
-        memset(&ep, 0, sizeof ep);
-        ep.act = act;
-        ep.alpha = alpha;
-        ep.beta = beta;
-        rt_epilogue_block(&ep, y, n, 0, 1, 0, n);
-    }
+    if (act != RT_ACT_NONE)
+        rt_activate_n(act, alpha, beta, y, n);
 }
 
 /* One channel plane through the strip buffers. */
@@ -500,19 +494,12 @@ RT_INTERNAL int rt_dw_act_late(int act)
            act != RT_ACT_LEAKY_RELU;
 }
 
-/* The activations the vector stores leave for later, over rows x n
- * floats of y (row stride ld), while they are in cache. */
-RT_INTERNAL void rt_dw_late_act(int act, float alpha, float beta, float *y,
-                                ptrdiff_t ld, ptrdiff_t rows, ptrdiff_t n)
+/* The activations the vector stores leave for later, over the n floats
+ * just stored at y, while they are in cache. */
+RT_INTERNAL void rt_dw_late_act(int act, float alpha, float beta, float *y, ptrdiff_t n)
 {
-    rt_epilogue ep;
-    if (!rt_dw_act_late(act))
-        return;
-    memset(&ep, 0, sizeof ep);
-    ep.act = act;
-    ep.alpha = alpha;
-    ep.beta = beta;
-    rt_epilogue_block(&ep, y, ld, 0, rows, 0, n);
+    if (rt_dw_act_late(act))
+        rt_activate_n(act, alpha, beta, y, n);
 }
 #endif
 
@@ -672,7 +659,7 @@ RT_DW_INLINE void rt_dw_flat_run(const rt_dw_flat_t *f, const __mmask16 *ml,
         if (c >= ow)
             c -= ow;
     }
-    rt_dw_late_act(act, alpha, beta, y, n, 1, n);
+    rt_dw_late_act(act, alpha, beta, y, n);
 }
 
 /* rt_dw_flat_run with constant column offsets, activation and residual. */
@@ -900,7 +887,7 @@ RT_DW_INLINE void rt_dw_plane_rows_run(const rt_conv2d_shape *s, const float *xc
             rt_dw_put(acc, rr + j, hasres, act, lo, hi, alpha, beta, ms[j / 16], yr + j);
         }
     }
-    rt_dw_late_act(act, alpha, beta, yc, (ptrdiff_t)s->OH * OW, 1, (ptrdiff_t)s->OH * OW);
+    rt_dw_late_act(act, alpha, beta, yc, (ptrdiff_t)s->OH * OW);
 }
 
 RT_INTERNAL void rt_dw_plane_rows(const rt_conv2d_shape *s, const float *xc,
@@ -1067,7 +1054,7 @@ RT_DW_INLINE void rt_dw_plane_s2rows_run(const rt_conv2d_shape *s, const float *
                       beta, q[2], yr + j);
         }
     }
-    rt_dw_late_act(act, alpha, beta, yc, (ptrdiff_t)s->OH * OW, 1, (ptrdiff_t)s->OH * OW);
+    rt_dw_late_act(act, alpha, beta, yc, (ptrdiff_t)s->OH * OW);
 }
 
 #endif
@@ -1141,7 +1128,7 @@ RT_DW_INLINE void rt_dw_plane_s2pair_run(const rt_conv2d_shape *s, const float *
         rt_dw_put(_mm512_permutexvar_ps(order, acc), hasres ? res + at : NULL, hasres, act,
                   lo, hi, alpha, beta, ms, yc + at);
     }
-    rt_dw_late_act(act, alpha, beta, yc, (ptrdiff_t)s->OH * OW, 1, (ptrdiff_t)s->OH * OW);
+    rt_dw_late_act(act, alpha, beta, yc, (ptrdiff_t)s->OH * OW);
 }
 
 RT_INTERNAL void rt_dw_plane_s2rows(const rt_conv2d_shape *s, const float *xc,
@@ -1219,7 +1206,7 @@ RT_DW_INLINE void rt_dw_plane_s1pair_run(const rt_conv2d_shape *s, const float *
         }
         rt_dw_put(acc, hasres ? res + p : NULL, hasres, act, lo, hi, alpha, beta, ms, yc + p);
     }
-    rt_dw_late_act(act, alpha, beta, yc, n, 1, n);
+    rt_dw_late_act(act, alpha, beta, yc, n);
 }
 
 RT_INTERNAL void rt_dw_plane_s1pair(const rt_conv2d_shape *s, const float *xc,
@@ -1392,7 +1379,7 @@ RT_INTERNAL void rt_dw_blocked_run(const rt_conv2d_shape *s, const float *x,
             _mm512_mask_storeu_ps(y + k * ohw + p, pm, rt_dw_act(v, act, alpha, beta));
         }
     }
-    rt_dw_late_act(act, alpha, beta, y, ohw, nc, ohw);
+    rt_dw_late_act(act, alpha, beta, y, nc * ohw);
 }
 #endif
 
