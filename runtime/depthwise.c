@@ -1261,37 +1261,6 @@ RT_API size_t rt_conv2d_dw_scratch(const rt_conv2d_shape *s)
 }
 
 #if defined(RT_DW_AVX512)
-/* r[p] (lanes: channels) <-> r[c] (lanes: pixels), 16 x 16. */
-RT_INTERNAL void rt_dw_tr16(__m512 *r)
-{
-    __m512 t[16];
-    int i, k;
-    for (i = 0; i < 8; i++) {
-        t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
-        t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
-    }
-    for (i = 0; i < 4; i++) {
-        __m512d a = _mm512_castps_pd(t[4 * i]), b = _mm512_castps_pd(t[4 * i + 1]);
-        __m512d c = _mm512_castps_pd(t[4 * i + 2]), d = _mm512_castps_pd(t[4 * i + 3]);
-        r[4 * i + 0] = _mm512_castpd_ps(_mm512_unpacklo_pd(a, c));
-        r[4 * i + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(a, c));
-        r[4 * i + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(b, d));
-        r[4 * i + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(b, d));
-    }
-    for (k = 0; k < 4; k++) {
-        __m512 p0 = _mm512_shuffle_f32x4(r[k], r[4 + k], 0x44);
-        __m512 p1 = _mm512_shuffle_f32x4(r[k], r[4 + k], 0xEE);
-        __m512 p2 = _mm512_shuffle_f32x4(r[8 + k], r[12 + k], 0x44);
-        __m512 p3 = _mm512_shuffle_f32x4(r[8 + k], r[12 + k], 0xEE);
-        t[0 + k] = _mm512_shuffle_f32x4(p0, p2, 0x88);
-        t[4 + k] = _mm512_shuffle_f32x4(p0, p2, 0xDD);
-        t[8 + k] = _mm512_shuffle_f32x4(p1, p3, 0x88);
-        t[12 + k] = _mm512_shuffle_f32x4(p1, p3, 0xDD);
-    }
-    for (i = 0; i < 16; i++)
-        r[i] = t[i];
-}
-
 /* Channels [c0, c0 + nc) (nc <= 16) of image plane block x (channel
  * stride hw), through buffer b. */
 RT_INTERNAL void rt_dw_blocked_run(const rt_conv2d_shape *s, const float *x,
@@ -1334,7 +1303,7 @@ RT_INTERNAL void rt_dw_blocked_run(const rt_conv2d_shape *s, const float *x,
         ptrdiff_t ih = p / s->W, iw = p % s->W;
         for (k = 0; k < 16; k++)
             r[k] = k < nc ? _mm512_maskz_loadu_ps(pm, x + k * hw + p) : _mm512_setzero_ps();
-        rt_dw_tr16(r); /* r[j]: pixel p + j, lane = channel */
+        rt_tr16x16(r); /* r[j]: pixel p + j, lane = channel */
         for (i = 0; i < 16 && p + i < hw; i++) {
             ptrdiff_t br = ih + s->PT, bq = iw + s->PL;
             if (br < hp && bq < wp)
@@ -1371,7 +1340,7 @@ RT_INTERNAL void rt_dw_blocked_run(const rt_conv2d_shape *s, const float *x,
             }
             r[i] = acc;
         }
-        rt_dw_tr16(r); /* r[k]: channel k, lanes = pixels p .. p+15 */
+        rt_tr16x16(r); /* r[k]: channel k, lanes = pixels p .. p+15 */
         for (k = 0; k < nc; k++) {
             __m512 v = r[k];
             if (res)

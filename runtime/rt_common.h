@@ -62,6 +62,42 @@
 #  define RT_NOINLINE
 #endif
 
+#if !defined(RT_NO_SIMD) && defined(__AVX512F__)
+#include <immintrin.h>
+/* A 16 x 16 block transposed in registers: afterwards lane i of r[j] is
+ * what lane j of r[i] was (depthwise.c and conv_small.c swap pixels and
+ * channels between lanes and registers with it). */
+RT_INTERNAL void rt_tr16x16(__m512 *r)
+{
+    __m512 t[16];
+    int i, k;
+    for (i = 0; i < 8; i++) {
+        t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+        t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+    }
+    for (i = 0; i < 4; i++) {
+        __m512d a = _mm512_castps_pd(t[4 * i]), b = _mm512_castps_pd(t[4 * i + 1]);
+        __m512d c = _mm512_castps_pd(t[4 * i + 2]), d = _mm512_castps_pd(t[4 * i + 3]);
+        r[4 * i + 0] = _mm512_castpd_ps(_mm512_unpacklo_pd(a, c));
+        r[4 * i + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(a, c));
+        r[4 * i + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(b, d));
+        r[4 * i + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(b, d));
+    }
+    for (k = 0; k < 4; k++) {
+        __m512 p0 = _mm512_shuffle_f32x4(r[k], r[4 + k], 0x44);
+        __m512 p1 = _mm512_shuffle_f32x4(r[k], r[4 + k], 0xEE);
+        __m512 p2 = _mm512_shuffle_f32x4(r[8 + k], r[12 + k], 0x44);
+        __m512 p3 = _mm512_shuffle_f32x4(r[8 + k], r[12 + k], 0xEE);
+        t[0 + k] = _mm512_shuffle_f32x4(p0, p2, 0x88);
+        t[4 + k] = _mm512_shuffle_f32x4(p0, p2, 0xDD);
+        t[8 + k] = _mm512_shuffle_f32x4(p1, p3, 0x88);
+        t[12 + k] = _mm512_shuffle_f32x4(p1, p3, 0xDD);
+    }
+    for (i = 0; i < 16; i++)
+        r[i] = t[i];
+}
+#endif
+
 #define RT_MIN(a, b) ((a) < (b) ? (a) : (b))
 #define RT_MAX(a, b) ((a) > (b) ? (a) : (b))
 
