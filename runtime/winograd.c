@@ -51,7 +51,8 @@
 
 #define RT_WG_NB 32      /* output channels per GEMM column block */
 #define RT_WG_TR 8       /* tiles per GEMM row block */
-#define RT_WG_TB 32      /* tiles per block, about */
+#define RT_WG_TB 32      /* tiles per block, about (threads) */
+#define RT_WG_TB1 64     /* tiles per block, about (one thread) */
 #define RT_WG_SLACK 32   /* floats past the planes a masked-off lane may address */
 #define RT_WG_MAXT 4     /* threads with a V/M block buffer of their own */
 #define RT_WG_PAR_MIN 4000000.0 /* flops (as a direct convolution) for threads */
@@ -76,14 +77,19 @@ typedef struct {
     ptrdiff_t mp;       /* M rounded up to NB */
 } rt_wg_geom;
 
-RT_INTERNAL void rt_wg_geometry(const rt_conv2d_shape *s, rt_wg_geom *g)
+/* Blocks for `team` threads (1 or more).  Every block reads all of U,
+ * which for a 14x14 plane with 256 channels is 9.4 MB: one thread takes
+ * the largest block that fits (up to RT_WG_TB1 tiles) so that U streams
+ * from memory once; a team needs at least two blocks to share. */
+RT_INTERNAL void rt_wg_geometry(const rt_conv2d_shape *s, int team, rt_wg_geom *g)
 {
     g->th = (s->OH + 3) / 4;
     g->tw = (s->OW + 3) / 4;
     g->wp = g->tw + 1;
     g->plane = (g->th + 1) * g->wp;
-    /* at least two blocks when there are two tile rows: threads split blocks */
-    g->rb = RT_MAX(1, RT_MIN((g->th + 1) / 2, RT_WG_TB / g->tw));
+    g->rb = team > 1 ? RT_MIN((g->th + 1) / 2, RT_WG_TB / g->tw)
+                     : RT_MIN(g->th, RT_WG_TB1 / g->tw);
+    g->rb = RT_MAX(1, g->rb);
     g->tbp = (g->rb * g->tw + RT_WG_TR - 1) / RT_WG_TR * RT_WG_TR;
     g->mp = ((ptrdiff_t)s->M + RT_WG_NB - 1) / RT_WG_NB * RT_WG_NB;
 }
@@ -99,7 +105,7 @@ RT_API int rt_winograd_fits(const rt_conv2d_shape *s)
 RT_API size_t rt_winograd_packed_size(const rt_conv2d_shape *s)
 {
     rt_wg_geom g;
-    rt_wg_geometry(s, &g);
+    rt_wg_geometry(s, 1, &g);
     return (size_t)36 * (size_t)s->C * (size_t)g.mp;
 }
 
@@ -115,7 +121,7 @@ RT_API void rt_winograd_pack(const rt_conv2d_shape *s, const float *w, float *u)
     };
     rt_wg_geom g;
     ptrdiff_t m, c, nb, i, j, k, l;
-    rt_wg_geometry(s, &g);
+    rt_wg_geometry(s, 1, &g);
     nb = g.mp / RT_WG_NB;
     memset(u, 0, rt_winograd_packed_size(s) * sizeof(float));
     for (m = 0; m < s->M; m++)
@@ -148,10 +154,11 @@ RT_INTERNAL size_t rt_wg_block_floats(const rt_conv2d_shape *s, const rt_wg_geom
 
 RT_API size_t rt_winograd_scratch(const rt_conv2d_shape *s)
 {
-    rt_wg_geom g;
-    rt_wg_geometry(s, &g);
+    rt_wg_geom g1, g;
+    rt_wg_geometry(s, 1, &g1);
+    rt_wg_geometry(s, 2, &g);
     return (size_t)(16 * (size_t)s->C * g.plane) + RT_WG_SLACK + 16 +
-           RT_WG_MAXT * rt_wg_block_floats(s, &g);
+           RT_MAX(rt_wg_block_floats(s, &g1), RT_WG_MAXT * rt_wg_block_floats(s, &g));
 }
 
 /* ---- step 1: phase planes ----------------------------------------------- */
@@ -603,29 +610,33 @@ RT_API void rt_winograd(const rt_conv2d_shape *s, const float *x, const float *u
                         const float *bias, const float *residual, int act,
                         float alpha, float beta, float *y, float *scratch)
 {
-    rt_wg_geom g;
+    rt_wg_geom g0;
     float *planes, *blocks;
     ptrdiff_t hw = (ptrdiff_t)s->H * s->W, ohw = (ptrdiff_t)s->OH * s->OW;
     int par;
     if (s->N <= 0 || s->M <= 0 || s->OH <= 0 || s->OW <= 0)
         return;
-    rt_wg_geometry(s, &g);
+    rt_wg_geometry(s, 1, &g0); /* the planes do not depend on the team */
     planes = rt_wg_align(scratch);
-    blocks = planes + 16 * (ptrdiff_t)s->C * g.plane + RT_WG_SLACK;
+    blocks = planes + 16 * (ptrdiff_t)s->C * g0.plane + RT_WG_SLACK;
     par = 18.0 * (double)s->N * s->M * (double)ohw * s->C >= RT_WG_PAR_MIN;
     (void)par;
 #ifdef _OPENMP
     _Pragma("omp parallel if(par)")
 #endif
     {
-        ptrdiff_t nb = g.mp / RT_WG_NB, nblk = (g.th + g.rb - 1) / g.rb;
-        ptrdiff_t n, c, blk, xi, q, r, bf = (ptrdiff_t)rt_wg_block_floats(s, &g);
+        rt_wg_geom g;
+        ptrdiff_t nb, nblk, n, c, blk, xi, q, r, bf;
         int tid = 0, nt = 1, nw;
 #ifdef _OPENMP
         tid = omp_get_thread_num();
         nt = omp_get_num_threads();
 #endif
         nw = RT_MIN(nt, RT_WG_MAXT);
+        rt_wg_geometry(s, nt, &g);
+        nb = g.mp / RT_WG_NB;
+        nblk = (g.th + g.rb - 1) / g.rb;
+        bf = (ptrdiff_t)rt_wg_block_floats(s, &g);
         for (n = 0; n < s->N; n++) {
             const float *xn = x + n * s->C * hw;
             const float *rn = residual ? residual + n * s->M * ohw : NULL;
