@@ -24,7 +24,8 @@
  *      floats, so that element (a, b) of tile (ti, tj) is plane
  *      (a % 4, b % 4) at (ti + a/4)(TW + 1) + tj + b/4: for consecutive
  *      tiles of a tile row, consecutive floats;
- *   2. tiles are taken in blocks of whole tile rows (about RT_WG_TB tiles);
+ *   2. tiles are taken in blocks of whole tile rows (up to RT_WG_TB1
+ *      tiles on one thread, RT_WG_TB in a team);
  *      for each block: the input transform (16 tiles per vector, the one
  *      junk tile per tile row compressed out) writes V[c][xi][t]; the GEMMs
  *      (8 tiles x 32 output channels register tiles, channels in vector
@@ -34,8 +35,12 @@
  *      channel, clipped at the bottom/right edges.
  * AVX-512 has vector code for all three steps; other targets run the same
  * steps in plain C.  With OpenMP, threads share the planes by channels,
- * then take whole blocks, each with its own V and M buffers (up to
- * RT_WG_MAXT threads; more threads idle here).
+ * then either take whole blocks, each with its own V and M buffers (up to
+ * RT_WG_MAXT threads; more threads idle here), or, where U is large
+ * against V and M (rt_wg_team_shares), work on one block at a time:
+ * input transform by channels, GEMMs by xi, output transform by output
+ * channels.  Either way each output is summed in the same order as on
+ * one thread, so the bits do not depend on the thread count.
  */
 #ifndef RT_EMBED
 #include "rt_conv.h"
@@ -342,10 +347,11 @@ RT_INTERNAL __m512 rt_wg_act512(__m512 v, int act, float alpha, float beta)
 
 /* ---- step 2a: input transform of a block ---------------------------------- */
 
-/* V[c][xi][t - t0] for the tiles of tile rows [ti0, ti1), t = ti*TW + tj. */
-RT_INTERNAL void rt_wg_input(const rt_conv2d_shape *s, const rt_wg_geom *g,
-                             const float *planes, ptrdiff_t ti0, ptrdiff_t ti1,
-                             float *v)
+/* V[c][xi][t - t0] for channels [c0, c1) and the tiles of tile rows
+ * [ti0, ti1), t = ti*TW + tj. */
+RT_INTERNAL void rt_wg_input(const rt_wg_geom *g, const float *planes,
+                             ptrdiff_t ti0, ptrdiff_t ti1, ptrdiff_t c0,
+                             ptrdiff_t c1, float *v)
 {
     ptrdiff_t c, vs = g->tbp; /* floats per xi (V is [c][xi][tbp]) */
 #if defined(RT_WG_AVX512)
@@ -367,7 +373,7 @@ RT_INTERNAL void rt_wg_input(const rt_conv2d_shape *s, const rt_wg_geom *g,
             at[k + 1] += keep >> j & 1u;
         col = (col + 16) % g->wp;
     }
-    for (c = 0; c < s->C; c++) {
+    for (c = c0; c < c1; c++) {
         const float *pc = planes + c * 16 * g->plane + p0;
         float *vc = v + c * 36 * g->tbp;
         for (k = 0; k < nv; k++) {
@@ -395,7 +401,7 @@ RT_INTERNAL void rt_wg_input(const rt_conv2d_shape *s, const rt_wg_geom *g,
     }
 #else
     ptrdiff_t ti, tj;
-    for (c = 0; c < s->C; c++) {
+    for (c = c0; c < c1; c++) {
         const float *pc = planes + c * 16 * g->plane;
         float *vc = v + c * 36 * g->tbp;
         ptrdiff_t out = 0;
@@ -507,11 +513,13 @@ RT_INTERNAL RT_NOINLINE void rt_wg_kernel(ptrdiff_t C, const float *restrict v,
 
 /* ---- step 2c: output transform and epilogue --------------------------- */
 
-/* Tiles [0, nt) of the block (first tile row ti0) from M[t][xi][m]. */
+/* Output channels [m1, m2) (multiples of 16, or m2 = M) of tiles [0, nt)
+ * of the block (first tile row ti0) from M[t][xi][m]. */
 RT_INTERNAL void rt_wg_output(const rt_conv2d_shape *s, const rt_wg_geom *g,
                               const float *mb, ptrdiff_t ti0, ptrdiff_t nt,
-                              const float *bias, const float *res, int act,
-                              float alpha, float beta, float *y)
+                              ptrdiff_t m1, ptrdiff_t m2, const float *bias,
+                              const float *res, int act, float alpha, float beta,
+                              float *y)
 {
     ptrdiff_t ms = g->mp; /* floats per xi (M is [t][xi][mp]) */
     ptrdiff_t ohw = (ptrdiff_t)s->OH * s->OW, t, m0;
@@ -521,7 +529,7 @@ RT_INTERNAL void rt_wg_output(const rt_conv2d_shape *s, const rt_wg_geom *g,
         ptrdiff_t nr = RT_MIN(4, s->OH - oh0), nc = RT_MIN(4, s->OW - ow0);
         const float *mt = mb + t * 36 * g->mp;
 #if defined(RT_WG_AVX512)
-        for (m0 = 0; m0 < s->M; m0 += 16) {
+        for (m0 = m1; m0 < m2; m0 += 16) {
             __m512 r[16], tt[24];
             int i, k;
             for (i = 0; i < 6; i++) { /* columns: A^T m */
@@ -579,7 +587,7 @@ RT_INTERNAL void rt_wg_output(const rt_conv2d_shape *s, const rt_wg_geom *g,
             }
         }
 #else
-        for (m0 = 0; m0 < s->M; m0++) {
+        for (m0 = m1; m0 < m2; m0++) {
             float mm[36], yy[16];
             int a, i, j;
             for (a = 0; a < 36; a++)
@@ -606,35 +614,60 @@ RT_INTERNAL float *rt_wg_align(float *p)
     return (float *)(void *)((u + 63) / 64 * 64);
 }
 
+/* The GEMMs of positions [xi0, xi1) for the nt tiles of a block. */
+RT_INTERNAL void rt_wg_gemms(const rt_conv2d_shape *s, const rt_wg_geom *g,
+                             const float *u, const float *v, float *mb,
+                             ptrdiff_t nt, ptrdiff_t xi0, ptrdiff_t xi1)
+{
+    ptrdiff_t nb = g->mp / RT_WG_NB, xi, q, r;
+    for (xi = xi0; xi < xi1; xi++)
+        for (q = 0; q < nb; q++)
+            for (r = 0; r < nt; r += RT_WG_TR)
+                rt_wg_kernel(s->C, v + xi * g->tbp + r, 36 * g->tbp,
+                             u + (xi * nb + q) * s->C * RT_WG_NB,
+                             mb + (r * 36 + xi) * g->mp + q * RT_WG_NB, 36 * g->mp);
+}
+
+/* Whether a team should share each block (input transform split by
+ * channels, GEMMs by xi, output transform by output channels, a barrier
+ * between steps) rather than take blocks of its own: when U, which every
+ * block streams whole, outweighs twice what the team passes between cores
+ * (V and M).  ResNet-50's 14x14 layers: 9.4 MB of U against 1.2 MB. */
+RT_INTERNAL int rt_wg_team_shares(const rt_conv2d_shape *s, const rt_wg_geom *g1)
+{
+    return (double)s->C * g1->mp > 2.0 * (double)g1->tbp * ((double)s->C + g1->mp);
+}
+
 RT_API void rt_winograd(const rt_conv2d_shape *s, const float *x, const float *u,
                         const float *bias, const float *residual, int act,
                         float alpha, float beta, float *y, float *scratch)
 {
-    rt_wg_geom g0;
+    rt_wg_geom g1;
     float *planes, *blocks;
     ptrdiff_t hw = (ptrdiff_t)s->H * s->W, ohw = (ptrdiff_t)s->OH * s->OW;
     int par;
     if (s->N <= 0 || s->M <= 0 || s->OH <= 0 || s->OW <= 0)
         return;
-    rt_wg_geometry(s, 1, &g0); /* the planes do not depend on the team */
+    rt_wg_geometry(s, 1, &g1); /* the planes do not depend on the team */
     planes = rt_wg_align(scratch);
-    blocks = planes + 16 * (ptrdiff_t)s->C * g0.plane + RT_WG_SLACK;
+    blocks = planes + 16 * (ptrdiff_t)s->C * g1.plane + RT_WG_SLACK;
     par = 18.0 * (double)s->N * s->M * (double)ohw * s->C >= RT_WG_PAR_MIN;
     (void)par;
 #ifdef _OPENMP
     _Pragma("omp parallel if(par)")
 #endif
     {
-        rt_wg_geom g;
-        ptrdiff_t nb, nblk, n, c, blk, xi, q, r, bf;
-        int tid = 0, nt = 1, nw;
+        rt_wg_geom g = g1;
+        ptrdiff_t nblk, n, c, blk, bf, m16 = s->M / 16;
+        int tid = 0, nt = 1, nw, shared;
 #ifdef _OPENMP
         tid = omp_get_thread_num();
         nt = omp_get_num_threads();
 #endif
+        shared = nt > 1 && rt_wg_team_shares(s, &g1);
+        if (nt > 1 && !shared)
+            rt_wg_geometry(s, nt, &g);
         nw = RT_MIN(nt, RT_WG_MAXT);
-        rt_wg_geometry(s, nt, &g);
-        nb = g.mp / RT_WG_NB;
         nblk = (g.th + g.rb - 1) / g.rb;
         bf = (ptrdiff_t)rt_wg_block_floats(s, &g);
         for (n = 0; n < s->N; n++) {
@@ -647,21 +680,41 @@ RT_API void rt_winograd(const rt_conv2d_shape *s, const float *x, const float *u
 #ifdef _OPENMP
             _Pragma("omp barrier")
 #endif
-            /* blocks of tile rows, each worker with its own V and M */
-            for (blk = tid; tid < nw && blk < nblk; blk += nw) {
-                ptrdiff_t ti0 = blk * g.rb, ti1 = RT_MIN(ti0 + g.rb, g.th);
-                ptrdiff_t nt_ = (ti1 - ti0) * g.tw;
-                float *v = rt_wg_align(blocks + tid * bf);
+            if (shared) {
+                /* every block by the whole team, one V and M */
+                float *v = rt_wg_align(blocks);
                 float *mb = rt_wg_align(v + 36 * (ptrdiff_t)s->C * g.tbp);
-                rt_wg_input(s, &g, planes, ti0, ti1, v);
-                for (xi = 0; xi < 36; xi++)
-                    for (q = 0; q < nb; q++)
-                        for (r = 0; r < nt_; r += RT_WG_TR)
-                            rt_wg_kernel(s->C, v + xi * g.tbp + r, 36 * g.tbp,
-                                         u + (xi * nb + q) * s->C * RT_WG_NB,
-                                         mb + (r * 36 + xi) * g.mp + q * RT_WG_NB,
-                                         36 * g.mp);
-                rt_wg_output(s, &g, mb, ti0, nt_, bias, rn, act, alpha, beta, yn);
+                for (blk = 0; blk < nblk; blk++) {
+                    ptrdiff_t ti0 = blk * g.rb, ti1 = RT_MIN(ti0 + g.rb, g.th);
+                    ptrdiff_t nt_ = (ti1 - ti0) * g.tw;
+                    rt_wg_input(&g, planes, ti0, ti1, s->C * tid / nt,
+                                s->C * (tid + 1) / nt, v);
+#ifdef _OPENMP
+                    _Pragma("omp barrier")
+#endif
+                    rt_wg_gemms(s, &g, u, v, mb, nt_, 36 * tid / nt, 36 * (tid + 1) / nt);
+#ifdef _OPENMP
+                    _Pragma("omp barrier")
+#endif
+                    rt_wg_output(s, &g, mb, ti0, nt_, 16 * (m16 * tid / nt),
+                                 16 * (m16 * (tid + 1) / nt), bias, rn, act, alpha,
+                                 beta, yn);
+#ifdef _OPENMP
+                    _Pragma("omp barrier") /* V and M are refilled next */
+#endif
+                }
+            } else {
+                /* blocks of tile rows, each worker with its own V and M */
+                for (blk = tid; tid < nw && blk < nblk; blk += nw) {
+                    ptrdiff_t ti0 = blk * g.rb, ti1 = RT_MIN(ti0 + g.rb, g.th);
+                    ptrdiff_t nt_ = (ti1 - ti0) * g.tw;
+                    float *v = rt_wg_align(blocks + tid * bf);
+                    float *mb = rt_wg_align(v + 36 * (ptrdiff_t)s->C * g.tbp);
+                    rt_wg_input(&g, planes, ti0, ti1, 0, s->C, v);
+                    rt_wg_gemms(s, &g, u, v, mb, nt_, 0, 36);
+                    rt_wg_output(s, &g, mb, ti0, nt_, 0, s->M, bias, rn, act, alpha,
+                                 beta, yn);
+                }
             }
             if (n + 1 < s->N) {
                 /* the planes are rebuilt for the next image */

@@ -4,7 +4,8 @@ usage: python threads.py --dlc build/dlc --work DIR [--cc gcc clang] [--time N]
 
 For the project's models (make_models.py) and a few single-kernel models
 big enough for dlc to mark their loops DLC_PARALLEL (elementwise, MaxPool,
-Softmax, GlobalAveragePool, LayerNormalization), this
+Softmax, GlobalAveragePool, LayerNormalization) or for a runtime kernel's
+threads to share its work (Winograd), this
 
   - compiles each twice and requires byte-identical model.c;
   - builds it with every C compiler given, `-std=c99 -O2 -Wall -Wextra
@@ -23,8 +24,9 @@ import shutil
 import subprocess
 import sys
 
+import numpy as np
 import onnx
-from onnx import TensorProto, helper
+from onnx import TensorProto, helper, numpy_helper
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
@@ -102,8 +104,8 @@ def kernel_models(folder):
     vi = helper.make_tensor_value_info
     F = TensorProto.FLOAT
 
-    def save(name, nodes, ins, outs, opset=13):
-        g = helper.make_graph(nodes, name, ins, outs)
+    def save(name, nodes, ins, outs, opset=13, inits=()):
+        g = helper.make_graph(nodes, name, ins, outs, list(inits))
         m = helper.make_model(g, opset_imports=[helper.make_opsetid("", opset)])
         m.ir_version = 8 if opset >= 17 else 7
         onnx.checker.check_model(m, full_check=True)
@@ -112,7 +114,16 @@ def kernel_models(folder):
         return path
 
     s = [1, 64, 112, 112]
+    # Winograd with a team sharing each block (U outweighs V and M): 36x36
+    # is two blocks of tile rows, so the per-block barriers run twice
+    wg = numpy_helper.from_array(
+        np.random.default_rng(7).standard_normal((288, 288, 3, 3)).astype(np.float32) * 0.02,
+        "w")
     return {
+        "k_winograd": save("k_winograd", [helper.make_node("Conv", ["x", "w"], ["y"],
+                                                           kernel_shape=[3, 3], pads=[1, 1, 1, 1])],
+                           [vi("x", F, [1, 288, 36, 36])], [vi("y", F, [1, 288, 36, 36])],
+                           inits=[wg]),
         "k_eltwise": save("k_eltwise", [helper.make_node("Add", ["a", "b"], ["s"]),
                                         helper.make_node("Sigmoid", ["s"], ["y"])],
                           [vi("a", F, s), vi("b", F, s)], [vi("y", F, s)]),
