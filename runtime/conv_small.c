@@ -24,8 +24,11 @@
  *     (bias, residual, activation) runs on that run while it is in L1.
  * Loop order: panels outer, so a panel's weights are read from memory
  * once and stay in L2 across the tiles.  With OpenMP the threads pack a
- * share of the tiles, meet once, then take a share of the panels (or of
- * the tiles, when there are more tiles).
+ * share of the tiles, meet once, then take a share of the panels, so
+ * that each streams only its share of the weights (splitting the tiles
+ * had both threads read all 2.4 MB of ResNet-50's layer3.0 3x3: 0.78 ms
+ * at 2 threads, 0.62 by panels); the tiles only when there are fewer
+ * panels than threads.
  */
 #ifndef RT_EMBED
 #include "rt_conv.h"
@@ -383,7 +386,7 @@ RT_API void rt_conv_small(const rt_conv2d_shape *s, const float *x,
                 _Pragma("omp barrier")
 #endif
                 if (nt > 1) {
-                    if (g.ntiles >= g.npanel) {
+                    if (g.npanel < nt) {
                         t0 = g.ntiles * tid / nt;
                         t1 = g.ntiles * (tid + 1) / nt;
                     } else {
