@@ -64,13 +64,14 @@
 
 #if !defined(RT_NO_SIMD) && defined(__AVX512F__)
 #include <immintrin.h>
-/* A 16 x 16 block transposed in registers: afterwards lane i of r[j] is
- * what lane j of r[i] was (depthwise.c and conv_small.c swap pixels and
- * channels between lanes and registers with it). */
-RT_INTERNAL void rt_tr16x16(__m512 *r)
+/* Round 1-2 of a 16 x 16 transpose: in each group of four registers
+ * r[4i .. 4i+3], every 128-bit block holds a 4 x 4 block transposed
+ * (lane j of block L of r[4i + k] was lane k of block L of r[4i + j])
+ * after the even/odd interleave of register pairs. */
+RT_INTERNAL void rt_tr16x16_blocks(__m512 *r)
 {
     __m512 t[16];
-    int i, k;
+    int i;
     for (i = 0; i < 8; i++) {
         t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
         t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
@@ -83,6 +84,17 @@ RT_INTERNAL void rt_tr16x16(__m512 *r)
         r[4 * i + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(b, d));
         r[4 * i + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(b, d));
     }
+}
+
+/* A 16 x 16 block transposed in registers: afterwards lane i of r[j] is
+ * what lane j of r[i] was (depthwise.c and conv_small.c swap pixels and
+ * channels between lanes and registers with it; winograd.c uses the
+ * first rounds alone). */
+RT_INTERNAL void rt_tr16x16(__m512 *r)
+{
+    __m512 t[16];
+    int i, k;
+    rt_tr16x16_blocks(r);
     for (k = 0; k < 4; k++) {
         __m512 p0 = _mm512_shuffle_f32x4(r[k], r[4 + k], 0x44);
         __m512 p1 = _mm512_shuffle_f32x4(r[k], r[4 + k], 0xEE);

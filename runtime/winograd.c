@@ -299,27 +299,6 @@ RT_INTERNAL void rt_wg_out_tile(const float *m, float *y)
         o3 = _mm512_add_ps(_mm512_fmadd_ps(_mm512_set1_ps(8.0f), d34, d12), m5); \
     } while (0)
 
-/* r[i*4 + j] holds pixel (i, j) of 16 channels (lane = channel).  Two
- * rounds of a 16x16 transpose leave r[4i + k], 128-bit block L = pixel row
- * i (4 floats) of channel 4L + k: ready for 128-bit row stores. */
-RT_INTERNAL void rt_wg_rows(__m512 *r)
-{
-    __m512 t[16];
-    int i;
-    for (i = 0; i < 8; i++) {
-        t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
-        t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
-    }
-    for (i = 0; i < 4; i++) {
-        __m512d a = _mm512_castps_pd(t[4 * i]), b = _mm512_castps_pd(t[4 * i + 1]);
-        __m512d c = _mm512_castps_pd(t[4 * i + 2]), d = _mm512_castps_pd(t[4 * i + 3]);
-        r[4 * i + 0] = _mm512_castpd_ps(_mm512_unpacklo_pd(a, c));
-        r[4 * i + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(a, c));
-        r[4 * i + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(b, d));
-        r[4 * i + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(b, d));
-    }
-}
-
 RT_INTERNAL __m512 rt_wg_act512(__m512 v, int act, float alpha, float beta)
 {
     switch (act) {
@@ -554,7 +533,10 @@ RT_INTERNAL void rt_wg_output(const rt_conv2d_shape *s, const rt_wg_geom *g,
             if (!res && act != RT_ACT_NONE)
                 for (i = 0; i < 16; i++)
                     r[i] = rt_wg_act512(r[i], act, alpha, beta);
-            rt_wg_rows(r);
+            /* r[i*4 + j] holds pixel (i, j) of 16 channels (lane = channel);
+             * two rounds of a 16x16 transpose leave r[4i + k], 128-bit block
+             * L = pixel row i (4 floats) of channel 4L + k: row stores */
+            rt_tr16x16_blocks(r);
             if (!res && nr == 4 && nc == 4) {
                 /* r[4i + k] block L: row i of channel m0 + 4L + k */
                 float *y0 = y + m0 * ohw + oh0 * s->OW + ow0;
