@@ -18,9 +18,14 @@ static inline uint64_t rng_next(void)
     return z ^ (z >> 31);
 }
 
+static inline double rng_uniform_d(void) /* [-1, 1), 53 bits */
+{
+    return (double)(rng_next() >> 11) * (2.0 / 9007199254740992.0) - 1.0;
+}
+
 static inline float rng_uniform(void) /* [-1, 1) */
 {
-    return (float)((double)(rng_next() >> 11) * (2.0 / 9007199254740992.0) - 1.0);
+    return (float)rng_uniform_d();
 }
 
 static inline int rng_int(int lo, int hi) /* [lo, hi] */

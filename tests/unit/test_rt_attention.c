@@ -27,16 +27,8 @@
 
 #include "../../runtime/rt.h"
 
-static uint64_t rng_state = 0xA77E5710A77E5710u;
-
-static double rng_uniform(void) /* [-1, 1) */
-{
-    uint64_t z = (rng_state += 0x9E3779B97F4A7C15u);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9u;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBu;
-    z ^= z >> 31;
-    return (double)(z >> 11) * (2.0 / 9007199254740992.0) - 1.0;
-}
+#define RNG_SEED 0xA77E5710A77E5710u
+#include "test_rand.h"
 
 static int n_failed, n_cases;
 static double worst;
@@ -55,7 +47,7 @@ typedef struct {
 static void fill(float *x, size_t n, double amp)
 {
     for (size_t i = 0; i < n; i++)
-        x[i] = (float)(amp * rng_uniform());
+        x[i] = (float)(amp * rng_uniform_d());
 }
 
 static void run_case(const Case *c)
@@ -85,11 +77,11 @@ static void run_case(const Case *c)
     case M_ROW: nm = (size_t)c->B * c->H * c->Sq, s.mb = (ptrdiff_t)c->H * c->Sq,
                 s.mh = c->Sq, s.mi = 1, s.mj = 0; break;
     }
-    float *q = malloc(nq * sizeof *q), *k = malloc(nk * sizeof *k), *v = malloc(nv * sizeof *v);
-    float *o = malloc(no * sizeof *o), *m = nm ? malloc(nm * sizeof *m) : NULL;
+    float *q = xmalloc(nq * sizeof *q), *k = xmalloc(nk * sizeof *k), *v = xmalloc(nv * sizeof *v);
+    float *o = xmalloc(no * sizeof *o), *m = nm ? xmalloc(nm * sizeof *m) : NULL;
     size_t ns = rt_attention_scratch(&s);
-    float *scr = malloc((ns + 1) * sizeof *scr);
-    double *row = malloc((size_t)c->Sk * sizeof *row);
+    float *scr = xmalloc((ns + 1) * sizeof *scr);
+    double *row = xmalloc((size_t)c->Sk * sizeof *row);
     fill(q, nq, 2.0);
     fill(k, nk, 2.0);
     fill(v, nv, 1.0);
@@ -97,7 +89,7 @@ static void run_case(const Case *c)
         fill(m, nm, 3.0);
         if (c->neg_inf)
             for (size_t i = 0; i < nm; i++)
-                if (rng_uniform() < -0.6)
+                if (rng_uniform_d() < -0.6)
                     m[i] = -INFINITY;
         if (c->full_row && c->mask == M_B1SS && c->Sq > 1)
             for (int j = 0; j < c->Sk; j++)
@@ -168,7 +160,7 @@ static void run_case(const Case *c)
 #ifdef _OPENMP
     /* Same bits on 1, 2 and 3 threads. */
     {
-        float *o1 = malloc(no * sizeof *o1);
+        float *o1 = xmalloc(no * sizeof *o1);
         int saved = omp_get_max_threads();
         for (int t = 1; t <= 3; t++) {
             omp_set_num_threads(t);

@@ -17,16 +17,8 @@
 
 #include "../../runtime/rt.h"
 
-static uint64_t rng_state = 0x0DDB1A5E5BAD5EEDu;
-
-static double rng_uniform(void) /* [-1, 1) */
-{
-    uint64_t z = (rng_state += 0x9E3779B97F4A7C15u);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9u;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBu;
-    z ^= z >> 31;
-    return (double)(z >> 11) * (2.0 / 9007199254740992.0) - 1.0;
-}
+#define RNG_SEED 0x0DDB1A5E5BAD5EEDu
+#include "test_rand.h"
 
 static int n_failed, n_cases;
 static double worst;
@@ -68,13 +60,13 @@ static void random_rows(void)
             for (lg = 0; lg < 2; lg++)
                 for (inplace = 0; inplace < 2; inplace++) {
                     ptrdiff_t len = lens[li], rows = 5 + li, i;
-                    float *x = malloc(sizeof(float) * (size_t)(rows * len));
-                    float *y = malloc(sizeof(float) * (size_t)(rows * len));
-                    float *x0 = malloc(sizeof(float) * (size_t)(rows * len));
+                    float *x = xmalloc(sizeof(float) * (size_t)(rows * len));
+                    float *y = xmalloc(sizeof(float) * (size_t)(rows * len));
+                    float *x0 = xmalloc(sizeof(float) * (size_t)(rows * len));
                     if (!x || !y || !x0)
                         exit(2);
                     for (i = 0; i < rows * len; i++)
-                        x0[i] = x[i] = (float)(scales[si] * rng_uniform());
+                        x0[i] = x[i] = (float)(scales[si] * rng_uniform_d());
                     if (inplace) {
                         rt_softmax(x, x, rows, len, lg);
                         memcpy(y, x, sizeof(float) * (size_t)(rows * len));
@@ -100,14 +92,14 @@ static void random_rows(void)
 static void big(void)
 {
     ptrdiff_t rows = 12 * 128, len = 128, i;
-    float *x = malloc(sizeof(float) * (size_t)(rows * len));
-    float *y = malloc(sizeof(float) * (size_t)(rows * len));
+    float *x = xmalloc(sizeof(float) * (size_t)(rows * len));
+    float *y = xmalloc(sizeof(float) * (size_t)(rows * len));
     int lg, before = n_failed;
     if (!x || !y)
         exit(2);
     for (lg = 0; lg < 2; lg++) {
         for (i = 0; i < rows * len; i++)
-            x[i] = (float)(3 * rng_uniform());
+            x[i] = (float)(3 * rng_uniform_d());
         rt_softmax(x, y, rows, len, lg);
         n_cases++;
         if (check_rows(x, y, rows, len, lg))
