@@ -155,6 +155,21 @@ RT_INTERNAL int rt_pool_taps(ptrdiff_t c, int K, int D, ptrdiff_t n, ptrdiff_t p
     return hi > lo ? (int)(hi - lo) : 0;
 }
 
+/* Rows [*lo, *hi) of the window at input row r0 = o*S - P that lie
+ * inside [0, n); returns their count. */
+RT_INTERNAL int rt_pool_rows(ptrdiff_t r0, int K, int D, ptrdiff_t n, ptrdiff_t *lo,
+                             ptrdiff_t *hi)
+{
+    if (D == 1) { /* no divisions on the common path */
+        *lo = r0 < 0 ? -r0 : 0;
+        *hi = RT_MIN(n - r0, K);
+    } else {
+        *lo = r0 < 0 ? (-r0 + D - 1) / D : 0;
+        *hi = n - r0 <= 0 ? 0 : RT_MIN((n - r0 + D - 1) / D, K);
+    }
+    return *hi > *lo ? (int)(*hi - *lo) : 0;
+}
+
 /* Divisor of output column ow0 + j's window times the row count rc, for
  * the average: fills d[0..n). */
 RT_INTERNAL void rt_pool_divs(ptrdiff_t ow0, ptrdiff_t n, int W, int KW, int SW, int DW, int PL,
@@ -388,14 +403,7 @@ RT_POOL_INLINE void rt_pool_plane(int is_max, const float *x, int H, int W, int 
             ptrdiff_t ih0 = oh * SH - PT, khlo, khhi;
             int nr;
             float rc = 0.0f;
-            if (DH == 1) {
-                khlo = ih0 < 0 ? -ih0 : 0;
-                khhi = RT_MIN(H - ih0, KH);
-            } else {
-                khlo = ih0 < 0 ? (-ih0 + DH - 1) / DH : 0;
-                khhi = H - ih0 <= 0 ? 0 : RT_MIN((H - ih0 + DH - 1) / DH, KH);
-            }
-            nr = khhi > khlo ? (int)(khhi - khlo) : 0;
+            nr = rt_pool_rows(ih0, KH, DH, H, &khlo, &khhi);
             if (!is_max)
                 rc = (float)(include_pad ? rt_pool_taps(ih0, KH, DH, H, PB, 1) : nr);
             if (nr == 0) {
@@ -604,14 +612,7 @@ RT_POOL_INLINE int rt_pool_plane512(int is_max, int careful, const float *x, int
         int nr;
         float rc = 0.0f;
         float *yr = y + oh * OW;
-        if (DH == 1) {
-            khlo = ih0 < 0 ? -ih0 : 0;
-            khhi = RT_MIN(H - ih0, KH);
-        } else {
-            khlo = ih0 < 0 ? (-ih0 + DH - 1) / DH : 0;
-            khhi = H - ih0 <= 0 ? 0 : RT_MIN((H - ih0 + DH - 1) / DH, KH);
-        }
-        nr = khhi > khlo ? (int)(khhi - khlo) : 0;
+        nr = rt_pool_rows(ih0, KH, DH, H, &khlo, &khhi);
         if (!is_max)
             rc = (float)(include_pad ? rt_pool_taps(ih0, KH, DH, H, PB, 1) : nr);
 #ifdef __GNUC__
