@@ -61,16 +61,9 @@ RT_API void rt_blas_sgemm_ep(int transA, int transB, ptrdiff_t M, ptrdiff_t N, p
                              const float *bias, int bias_rows, const float *residual,
                              ptrdiff_t ldr, int act, float act_alpha, float act_beta)
 {
-    rt_epilogue e;
+    rt_epilogue e = rt_epilogue_of(bias, bias_rows, residual, ldr, act, act_alpha, act_beta);
     if (M <= 0 || N <= 0)
         return;
-    e.bias = bias;
-    e.bias_rows = bias_rows;
-    e.residual = residual;
-    e.ldr = ldr;
-    e.act = act;
-    e.alpha = act_alpha;
-    e.beta = act_beta;
     if (residual == C && ldr == ldc && beta == 0.0f) {
         e.residual = NULL;
         beta = 1.0f;

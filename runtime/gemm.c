@@ -1096,14 +1096,7 @@ RT_API void rt_sgemm_ep_flat(int transA, int transB, ptrdiff_t M, ptrdiff_t N, p
                              ptrdiff_t ldr, int act, float act_alpha, float act_beta,
                              float *scratch)
 {
-    rt_epilogue e;
-    e.bias = bias;
-    e.bias_rows = bias_rows;
-    e.residual = residual;
-    e.ldr = ldr;
-    e.act = act;
-    e.alpha = act_alpha;
-    e.beta = act_beta;
+    rt_epilogue e = rt_epilogue_of(bias, bias_rows, residual, ldr, act, act_alpha, act_beta);
     rt_gemm_ep(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, &e, scratch, 1);
 }
 

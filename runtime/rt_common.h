@@ -180,4 +180,20 @@ typedef struct {
     float alpha, beta;      /* activation parameters, see rt_act */
 } rt_epilogue;
 
+/* An rt_epilogue from the loose arguments of the flat entry points. */
+RT_INTERNAL rt_epilogue rt_epilogue_of(const float *bias, int bias_rows,
+                                       const float *residual, ptrdiff_t ldr, int act,
+                                       float alpha, float beta)
+{
+    rt_epilogue e;
+    e.bias = bias;
+    e.bias_rows = bias_rows;
+    e.residual = residual;
+    e.ldr = ldr;
+    e.act = act;
+    e.alpha = alpha;
+    e.beta = beta;
+    return e;
+}
+
 #endif /* RT_COMMON_H */
