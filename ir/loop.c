@@ -273,9 +273,17 @@ void ls_arg_null(LKernel *k, LStmt *call)
     new_arg(k, call, LA_NULL);
 }
 
+void ls_arg_buf_or_null(LKernel *k, LStmt *call, Value *buf, int64_t elem_offset)
+{
+    if (buf)
+        ls_arg_buf(k, call, buf, elem_offset);
+    else
+        ls_arg_null(k, call);
+}
+
 void ls_arg_scratch(LKernel *k, LStmt *call)
 {
-    new_arg(k, call, LA_SCRATCH);
+    new_arg(k, call, k->scratch_bytes > 0 ? LA_SCRATCH : LA_NULL);
 }
 
 void ls_params(LKernel *k, LStmt *call, const char *ctype, const int64_t *ints, int n)

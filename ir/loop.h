@@ -143,7 +143,8 @@ void ls_arg_buf(LKernel *k, LStmt *call, Value *buf, int64_t elem_offset);
 void ls_arg_int(LKernel *k, LStmt *call, int64_t i);
 void ls_arg_float(LKernel *k, LStmt *call, double f);
 void ls_arg_null(LKernel *k, LStmt *call);
-void ls_arg_scratch(LKernel *k, LStmt *call);
+void ls_arg_buf_or_null(LKernel *k, LStmt *call, Value *buf, int64_t elem_offset); /* NULL buf: NULL */
+void ls_arg_scratch(LKernel *k, LStmt *call); /* NULL when the kernel has no scratch */
 void ls_params(LKernel *k, LStmt *call, const char *ctype, const int64_t *ints, int n);
 
 /* Loops over `rank` dims nested in `parent`; returns the innermost loop

@@ -61,15 +61,9 @@ static bool lower_attention(Node *n, Diag *d)
     ls_arg_buf(k, c, n->in[0], 0);
     ls_arg_buf(k, c, n->in[1], 0);
     ls_arg_buf(k, c, n->in[2], 0);
-    if (n->nin > 3 && n->in[3])
-        ls_arg_buf(k, c, n->in[3], 0);
-    else
-        ls_arg_null(k, c);
+    ls_arg_buf_or_null(k, c, n->nin > 3 ? n->in[3] : NULL, 0);
     ls_arg_buf(k, c, n->out[0], 0);
-    if (k->scratch_bytes > 0)
-        ls_arg_scratch(k, c);
-    else
-        ls_arg_null(k, c);
+    ls_arg_scratch(k, c);
     ls_push(k, k->root, c);
     return true;
 }

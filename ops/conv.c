@@ -362,22 +362,13 @@ static bool lower_conv(Node *n, Diag *d)
     ls_arg_int(k, c, algo);
     ls_arg_buf(k, c, n->in[0], 0);
     ls_arg_buf(k, c, w, 0);
-    if (bias)
-        ls_arg_buf(k, c, bias, 0);
-    else
-        ls_arg_null(k, c);
-    if (n->epi.residual)
-        ls_arg_buf(k, c, n->epi.residual, 0);
-    else
-        ls_arg_null(k, c);
+    ls_arg_buf_or_null(k, c, bias, 0);
+    ls_arg_buf_or_null(k, c, n->epi.residual, 0);
     ls_arg_int(k, c, n->epi.act);
     ls_arg_float(k, c, n->epi.alpha);
     ls_arg_float(k, c, n->epi.beta);
     ls_arg_buf(k, c, y, 0);
-    if (k->scratch_bytes > 0)
-        ls_arg_scratch(k, c);
-    else
-        ls_arg_null(k, c);
+    ls_arg_scratch(k, c);
     ls_push(k, k->root, c);
     return true;
 }

@@ -192,26 +192,16 @@ static void sgemm_call(LKernel *k, const Prod *p, const Ops *o, const Epi *e, in
     ls_arg_buf(k, c, p->y, yoff);
     ls_arg_int(k, c, p->N);
     if (ep) {
-        if (e->bias)
-            ls_arg_buf(k, c, e->bias, 0);
-        else
-            ls_arg_null(k, c);
+        ls_arg_buf_or_null(k, c, e->bias, 0);
         ls_arg_int(k, c, e->bias_rows);
-        if (e->res)
-            ls_arg_buf(k, c, e->res, yoff);
-        else
-            ls_arg_null(k, c);
+        ls_arg_buf_or_null(k, c, e->res, yoff);
         ls_arg_int(k, c, e->ldr);
         ls_arg_int(k, c, e->act);
         ls_arg_float(k, c, e->alpha);
         ls_arg_float(k, c, e->beta);
     }
-    if (blas)
-        ;   /* OpenBLAS brings its own buffers */
-    else if (k->scratch_bytes > 0)
+    if (!blas) /* OpenBLAS brings its own buffers */
         ls_arg_scratch(k, c);
-    else
-        ls_arg_null(k, c);
     ls_push(k, k->root, c);
 }
 
@@ -239,12 +229,8 @@ static void sgemm_batch_call(LKernel *k, const Prod *p, int64_t nbatch, int64_t 
     ls_arg_buf(k, c, p->y, 0);
     ls_arg_int(k, c, p->N);
     ls_arg_int(k, c, p->M * p->N);
-    if (blas)
-        ;
-    else if (k->scratch_bytes > 0)
+    if (!blas)
         ls_arg_scratch(k, c);
-    else
-        ls_arg_null(k, c);
     ls_push(k, k->root, c);
 }
 
