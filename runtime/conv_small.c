@@ -47,8 +47,13 @@
 #define RT_CSM_MC 32               /* output channels per panel */
 #define RT_CSM_MAX_POS 256         /* planes up to this many outputs */
 #define RT_CSM_KC 512              /* K per block when K is larger */
-#define RT_CSM_MIN_K 256           /* shorter sums stay in conv.c */
+#define RT_CSM_MIN_K 64            /* shorter sums stay in conv.c */
 #define RT_CSM_PAR_MIN 4000000.0   /* flops below which one thread runs */
+/* Weights prefetched this many k steps ahead (8 KB, ~900 cycles).  In a
+ * network they come from memory; 16 steps did not cover the latency:
+ * ResNet-50's layer4 3x3 took 1.22 ms in the network at 16, 1.08 at 64
+ * (1.09 at 128).  Past a panel's end it fetches the next panel's. */
+#define RT_CSM_WPF 64
 
 typedef struct {
     ptrdiff_t cg, mg;       /* channels per group in / out */
@@ -74,9 +79,10 @@ RT_INTERNAL void rt_csm_geometry(const rt_conv2d_shape *s, rt_csm_geom *g)
 }
 
 /* Worth it: planes too small for conv.c's 32-position vectors, enough
- * output channels to fill 32-channel panels mostly, and a K long enough
- * to pay for the transposing store (MobileNetV2's 1x1 96->576 at 14x14
- * and 160->960 at 7x7 ran 15 % slower here than in conv.c). */
+ * output channels to fill 32-channel panels mostly, and K >= 64: in
+ * MobileNetV2, its 1x1 160->960 at 7x7 took 0.087 ms in conv.c, 0.070
+ * here.  Larger planes stay in conv.c: ResNet-50's 1x1s at 56x56 and
+ * 28x28 ran 10 % faster here alone but 5-15 % slower in the network. */
 RT_API int rt_conv_small_fits(const rt_conv2d_shape *s)
 {
     ptrdiff_t mg = s->M / s->group, p = (ptrdiff_t)s->OH * s->OW;
@@ -110,8 +116,14 @@ RT_API void rt_conv_small_pack(const rt_conv2d_shape *s, const float *w, float *
         }
 }
 
-/* Scratch (floats): the packed tiles of one group, 64-byte aligned, then
- * when K is blocked the partial sums of every (tile, panel). */
+/* Scratch (floats): the packed tiles of one group (direct: only the
+ * partial last one), 64-byte aligned, then when K is blocked the partial
+ * sums of every (tile, panel). */
+RT_INTERNAL ptrdiff_t rt_csm_bpk_floats(const rt_csm_geom *g)
+{
+    return (g->direct ? 1 : g->ntiles) * g->K * RT_CSM_LD;
+}
+
 RT_INTERNAL ptrdiff_t rt_csm_cbuf_floats(const rt_csm_geom *g)
 {
     return g->K > RT_CSM_KC ? g->ntiles * g->npanel * RT_CSM_NT * RT_CSM_MC : 0;
@@ -121,7 +133,7 @@ RT_API size_t rt_conv_small_scratch(const rt_conv2d_shape *s)
 {
     rt_csm_geom g;
     rt_csm_geometry(s, &g);
-    return (size_t)(g.ntiles * g.K * RT_CSM_LD + rt_csm_cbuf_floats(&g)) + 16;
+    return (size_t)(rt_csm_bpk_floats(&g) + rt_csm_cbuf_floats(&g)) + 16;
 }
 
 /* ---- packing B ------------------------------------------------------------ */
@@ -207,8 +219,9 @@ RT_INTERNAL void rt_csm_pack_tile(const rt_conv2d_shape *s, const rt_csm_geom *g
         }                                                                   \
         for (k = 0; k < K; k++, b += ldb, w += RT_CSM_MC) {                 \
             const __m512 w0 = _mm512_loadu_ps(w), w1 = _mm512_loadu_ps(w + 16); \
-            _mm_prefetch((const char *)(w + 16 * RT_CSM_MC), _MM_HINT_T0);  \
-            _mm_prefetch((const char *)(w + 16 * RT_CSM_MC + 16), _MM_HINT_T0); \
+            _mm_prefetch((const char *)(w + RT_CSM_WPF * RT_CSM_MC), _MM_HINT_T0); \
+            _mm_prefetch((const char *)(w + RT_CSM_WPF * RT_CSM_MC + 16),       \
+                         _MM_HINT_T0);                                      \
             ROWS(RT_CSM_ROW)                                                \
         }                                                                   \
         ROWS(RT_CSM_PUT)                                                    \
@@ -394,7 +407,7 @@ RT_API void rt_conv_small(const rt_conv2d_shape *s, const float *x,
                         q1 = g.npanel * (tid + 1) / nt;
                     }
                 }
-                rt_csm_run(&g, xg, bpk, bpk + g.ntiles * g.K * RT_CSM_LD, wp + grp * g.npanel * RT_CSM_MC * g.K,
+                rt_csm_run(&g, xg, bpk, bpk + rt_csm_bpk_floats(&g), wp + grp * g.npanel * RT_CSM_MC * g.K,
                            bias ? bias + grp * g.mg : NULL,
                            residual ? residual + ob : NULL, act, alpha, beta,
                            y + ob, q0, q1, t0, t1);
