@@ -367,18 +367,22 @@ static void thread_cases(void)
     static const int sz[][3] = {{128, 768, 768}, {300, 70, 600}, {20, 2100, 300}, {7, 3000, 500},
                                 {290, 200, 300}, {48, 100, 513}, {64, 64, 600}, {48, 100, 513},
                                 {64, 64, 600},   {40, 96, 700},  {40, 96, 700}};
+    /* few rows, B transposed and over 1 MB: dot products split by B's rows */
+    static const int few[][3] = {{1, 1000, 300}, {3, 777, 401}};
+    const int nsz = (int)(sizeof sz / sizeof sz[0]), nfew = (int)(sizeof few / sizeof few[0]);
     int before = n_failed, s, t;
     /* every shape with A and B each unpacked and prepacked (the row split
      * without barriers, over several row blocks for M > 144) */
-    for (s = 0; s < 4 * (int)(sizeof sz / sizeof sz[0]); s++) {
+    for (s = 0; s < 4 * nsz + nfew; s++) {
         Case c;
-        int m = sz[s / 4][0], n = sz[s / 4][1];
+        const int *z = s < 4 * nsz ? sz[s / 4] : few[s - 4 * nsz];
+        int m = z[0], n = z[1];
         float *ref = xmalloc(sizeof(float) * (size_t)(m * n));
         float *got = xmalloc(sizeof(float) * (size_t)(m * n));
         uint64_t seed;
-        random_case(&c, m, n, sz[s / 4][2]);
-        c.tA = s & 1 ? RT_GEMM_PACKED : c.pa;
-        c.tB = s & 2 ? RT_GEMM_PACKED : c.pb;
+        random_case(&c, m, n, z[2]);
+        c.tA = s >= 4 * nsz ? 0 : s & 1 ? RT_GEMM_PACKED : c.pa;
+        c.tB = s >= 4 * nsz ? 1 : s & 2 ? RT_GEMM_PACKED : c.pb;
         seed = rng_state;
         c.threads = 1;
         run_case(&c, ref);
@@ -388,7 +392,7 @@ static void thread_cases(void)
             run_case(&c, got);
             if (memcmp(ref, got, sizeof(float) * (size_t)(m * n)) != 0) {
                 fprintf(stderr, "FAIL gemm_ep: %d threads differ from 1 (M=%d N=%d K=%d)\n", t,
-                        m, n, sz[s / 4][2]);
+                        m, n, z[2]);
                 n_failed++;
             }
         }
