@@ -88,6 +88,37 @@ typedef struct {
     ptrdiff_t mp;       /* M rounded up to NB */
 } rt_wg_geom;
 
+/* Blocks of rb tile rows. */
+RT_INTERNAL void rt_wg_set_rows(rt_wg_geom *g, ptrdiff_t rb)
+{
+    g->rb = RT_MAX(1, rb);
+    g->tbp = (g->rb * g->tw + RT_WG_TR - 1) / RT_WG_TR * RT_WG_TR;
+}
+
+/* The most tile rows a team's block may have: about RT_WG_TB tiles, and
+ * at least two blocks to share. */
+RT_INTERNAL ptrdiff_t rt_wg_team_cap(const rt_wg_geom *g)
+{
+    return RT_MAX(1, RT_MIN((g->th + 1) / 2, RT_WG_TB / g->tw));
+}
+
+/* Rows per block, up to the cap, that give the busiest worker the fewest
+ * rows (worker 0, which takes blocks 0, nw, 2 nw, ...).  ResNet-50's
+ * 56x56 layers: 7 blocks of 2 rows went 4 : 3, 14 blocks of 1 go 7 : 7. */
+RT_INTERNAL ptrdiff_t rt_wg_team_rows(const rt_wg_geom *g, int team)
+{
+    ptrdiff_t cap = rt_wg_team_cap(g), r, best = cap, load = -1;
+    int nw = RT_MIN(team, RT_WG_MAXT);
+    for (r = cap; r >= 1; r--) {
+        ptrdiff_t l = ((g->th + r - 1) / r + nw - 1) / nw * r;
+        if (load < 0 || l < load) {
+            load = l;
+            best = r;
+        }
+    }
+    return best;
+}
+
 /* Blocks for `team` threads (1 or more).  Every block reads all of U,
  * which for a 14x14 plane with 256 channels is 9.4 MB: one thread takes
  * the largest block that fits (up to RT_WG_TB1 tiles) so that U streams
@@ -98,11 +129,9 @@ RT_INTERNAL void rt_wg_geometry(const rt_conv2d_shape *s, int team, rt_wg_geom *
     g->tw = (s->OW + 3) / 4;
     g->wp = g->tw + 1;
     g->plane = (g->th + 1) * g->wp;
-    g->rb = team > 1 ? RT_MIN((g->th + 1) / 2, RT_WG_TB / g->tw)
-                     : RT_MIN(g->th, RT_WG_TB1 / g->tw);
-    g->rb = RT_MAX(1, g->rb);
-    g->tbp = (g->rb * g->tw + RT_WG_TR - 1) / RT_WG_TR * RT_WG_TR;
     g->mp = ((ptrdiff_t)s->M + RT_WG_NB - 1) / RT_WG_NB * RT_WG_NB;
+    rt_wg_set_rows(g, team > 1 ? rt_wg_team_rows(g, team)
+                               : RT_MIN(g->th, RT_WG_TB1 / g->tw));
 }
 
 RT_API int rt_winograd_fits(const rt_conv2d_shape *s)
@@ -168,6 +197,7 @@ RT_API size_t rt_winograd_scratch(const rt_conv2d_shape *s)
     rt_wg_geom g1, g;
     rt_wg_geometry(s, 1, &g1);
     rt_wg_geometry(s, 2, &g);
+    rt_wg_set_rows(&g, rt_wg_team_cap(&g)); /* any team's blocks */
     return (size_t)(16 * (size_t)s->C * g.plane) + RT_WG_SLACK + 16 +
            RT_MAX(rt_wg_block_floats(s, &g1), RT_WG_MAXT * rt_wg_block_floats(s, &g));
 }
