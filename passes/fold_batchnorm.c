@@ -16,7 +16,7 @@ static bool foldable(const Node *conv, const Node *bn)
     if (strcmp(conv->op_type, "Conv") != 0 || strcmp(bn->op_type, "BatchNormalization") != 0)
         return false;
     const Value *y = conv->out[0];
-    if (bn->nout != 1 || bn->in[0] != y || y->nuses != 1 || y->output_index >= 0)
+    if (bn->nout != 1 || bn->in[0] != y || !match_single_use(y))
         return false;
     if (!is_const_float(conv->in[1]) || (conv->nin > 2 && conv->in[2] && !is_const_float(conv->in[2])))
         return false;

@@ -28,12 +28,6 @@
 
 #define MAX_ABSORB 16
 
-/* v is read by exactly one live node and is not a graph output. */
-static bool single_use(const Value *v)
-{
-    return v && v->nuses == 1 && v->output_index < 0;
-}
-
 typedef struct {
     Node *nodes[MAX_ABSORB];
     int n;
@@ -93,7 +87,7 @@ static bool operand(Value *v, Match *m, View *out)
     for (;;) {
         Node *p = cur->producer;
         double f;
-        if (!single_use(cur) || !p || p->dead)
+        if (!match_single_use(cur) || !p || p->dead)
             break;
         if (match_op(p, "Transpose") && p->nin == 1 && p->nout == 1 && match_f32(p->in[0]) &&
             p->in[0]->shape.rank == r) {

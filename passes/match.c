@@ -1,5 +1,5 @@
 /* Small predicates the pattern-matching passes share (fuse_epilogue.c,
- * fuse_attention.c). */
+ * fuse_attention.c, fold_batchnorm.c, fuse.c). */
 #include "passes.h"
 
 #include <string.h>
@@ -22,9 +22,14 @@ bool match_scalar(const Value *v, double *x)
     return true;
 }
 
+bool match_single_use(const Value *v)
+{
+    return v && v->nuses == 1 && v->output_index < 0;
+}
+
 Node *match_sole_reader(Graph *g, const Value *v)
 {
-    if (!v || v->nuses != 1 || v->output_index >= 0)
+    if (!match_single_use(v))
         return NULL;
     for (int i = 0; i < g->nnodes; i++) {
         Node *n = g->nodes[i];

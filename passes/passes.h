@@ -47,6 +47,7 @@ bool op_honours_epilogue(const Node *n);
 bool match_op(const Node *n, const char *op);   /* live, default domain, this op */
 bool match_f32(const Value *v);                 /* typed float32 */
 bool match_scalar(const Value *v, double *x);   /* float constant of one element: *x */
+bool match_single_use(const Value *v);          /* read by one node, not a graph output */
 /* The one live node reading v, when v has exactly one read and is not a
  * graph output; else NULL. */
 Node *match_sole_reader(Graph *g, const Value *v);
