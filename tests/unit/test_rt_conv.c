@@ -29,36 +29,13 @@
 
 #define RNG_SEED 0x2545F4914F6CDD1Du
 #include "test_rand.h"
+#include "test_conv_shape.h"
 
 static int n_cases, n_failed;
 static double worst_ratio; /* max |got - exp| / (ATOL + RTOL |exp|) */
 
 /* The shape with OH/OW following from the bottom/right pads pb/pr, as the
  * ONNX Conv output size: (H + PT + pb - ((KH-1)*DH + 1)) / SH + 1. */
-static rt_conv2d_shape make_shape(int N, int C, int H, int W, int M, int KH,
-                                  int KW, int SH, int SW, int DH, int DW,
-                                  int PT, int PL, int pb, int pr, int group)
-{
-    rt_conv2d_shape s;
-    s.N = N;
-    s.C = C;
-    s.H = H;
-    s.W = W;
-    s.M = M;
-    s.KH = KH;
-    s.KW = KW;
-    s.SH = SH;
-    s.SW = SW;
-    s.DH = DH;
-    s.DW = DW;
-    s.PT = PT;
-    s.PL = PL;
-    s.group = group;
-    s.OH = (H + PT + pb - ((KH - 1) * DH + 1)) / SH + 1;
-    s.OW = (W + PL + pr - ((KW - 1) * DW + 1)) / SW + 1;
-    return s;
-}
-
 static void print_shape(FILE *f, const rt_conv2d_shape *s)
 {
     fprintf(f,

@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "../../runtime/rt_conv.h"
+#include "test_conv_shape.h"
 
 static unsigned long long rng_state = 0x9E3779B97F4A7C15ull;
 
@@ -167,21 +168,9 @@ int main(void)
     int i, act, ns = (int)(sizeof shapes / sizeof shapes[0]);
     for (i = 0; i < ns; i++) {
         const int *d = shapes[i];
-        rt_conv2d_shape s;
+        rt_conv2d_shape s = make_shape(d[0], d[1], d[2], d[3], d[1], d[4], d[5], d[6], d[6],
+                                       d[7], d[7], d[8], d[9], d[10], d[11], d[1]);
         int ok = 1;
-        memset(&s, 0, sizeof s);
-        s.N = d[0];
-        s.C = s.M = s.group = d[1];
-        s.H = d[2];
-        s.W = d[3];
-        s.KH = d[4];
-        s.KW = d[5];
-        s.SH = s.SW = d[6];
-        s.DH = s.DW = d[7];
-        s.PT = d[8];
-        s.PL = d[9];
-        s.OH = (s.H + s.PT + d[10] - ((s.KH - 1) * s.DH + 1)) / s.SH + 1;
-        s.OW = (s.W + s.PL + d[11] - ((s.KW - 1) * s.DW + 1)) / s.SW + 1;
         for (act = RT_ACT_NONE; act <= RT_ACT_GELU_TANH; act++)
             ok &= check(&s, act != RT_ACT_SIGMOID, act % 3, act);
         ok &= check(&s, 1, 2, RT_ACT_CLIP);

@@ -32,6 +32,7 @@
 
 #define RNG_SEED 0x1234567887654321u
 #include "test_rand.h"
+#include "test_conv_shape.h"
 
 static int n_cases, n_failed;
 static double worst;
@@ -56,10 +57,7 @@ static int check(int N, int C, int H, int W, int M, int pt, int pl, int pb, int 
     float alpha = act == RT_ACT_CLIP ? -0.5f : 0.1f, beta = 0.75f;
     int n, m, oh, ow, c, kh, kw, bad = 0, algo;
     double case_worst = 0;
-    s.N = N; s.C = C; s.H = H; s.W = W; s.M = M; s.KH = s.KW = 3;
-    s.SH = s.SW = s.DH = s.DW = 1; s.PT = pt; s.PL = pl; s.group = 1;
-    s.OH = H + pt + pb - 2;
-    s.OW = W + pl + pr - 2;
+    s = make_shape(N, C, H, W, M, 3, 3, 1, 1, 1, 1, pt, pl, pb, pr, 1);
     if (s.OH <= 0 || s.OW <= 0)
         return 1;
     /* the kernel itself, also on shapes rt_conv2d_algo gives to the GEMM */
