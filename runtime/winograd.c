@@ -719,7 +719,12 @@ RT_API void rt_winograd(const rt_conv2d_shape *s, const float *x, const float *u
                                  16 * (m16 * (tid + 1) / nt), bias, rn, act, alpha,
                                  beta, yn);
 #ifdef _OPENMP
-                    _Pragma("omp barrier") /* V and M are refilled next */
+                    /* V and M are refilled next (after the last block, the
+                     * next image's planes barrier or the region's end
+                     * does this) */
+                    if (blk + 1 < nblk) {
+                        _Pragma("omp barrier")
+                    }
 #endif
                 }
             } else {
