@@ -44,7 +44,7 @@ RT_API void rt_winograd(const rt_conv2d_shape *s, const float *x, const float *u
 
 /* Any shape (stride, dilation, padding, group); rt_conv_small_fits says
  * where it is picked: planes of at most 256 outputs, at least 32 output
- * channels per group, K = C/group * KH * KW >= 256;
+ * channels per group, K = C/group * KH * KW >= 64;
  * weights: rt_conv_small_pack of w [M, C/group, KH, KW]; y as
  * rt_conv2d_fused (write-only, may be the residual); scratch:
  * rt_conv_small_scratch floats. */
