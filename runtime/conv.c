@@ -850,36 +850,6 @@ RT_API void rt_conv2d_fused(const rt_conv2d_shape *s, int algo, const float *x,
     rt_conv_gemm_run(s, x, wp, bias, residual, act, alpha, beta, y, scratch);
 }
 
-RT_API void rt_conv2d_1x1_part(const rt_conv2d_shape *s, const float *x, const float *wp,
-                               const float *bias, int act, float alpha, float beta,
-                               ptrdiff_t p0, ptrdiff_t p1, ptrdiff_t m0, ptrdiff_t m1,
-                               float *y, ptrdiff_t ldy)
-{
-    static const ptrdiff_t tap0 = 0;
-    ptrdiff_t P = p1 - p0, ntiles = (P + RT_CONV_NR - 1) / RT_CONV_NR, jt, m;
-    rt_conv2d_shape run = *s; /* the positions as one row, all stored */
-    run.H = run.OH = 1;
-    run.W = run.OW = (int)P;
-    for (jt = 0; jt < ntiles; jt++) {
-        rt_conv_tile t;
-        rt_conv_tile_info(&run, P, jt * RT_CONV_NR, RT_MIN(RT_CONV_NR, P - jt * RT_CONV_NR), &t);
-        for (m = m0; m < m1; m += RT_CONV_MR) {
-            rt_conv_out o;
-            o.y = y + (m - m0) * ldy;
-            o.ldy = ldy;
-            o.bias = bias ? bias + m : NULL;
-            o.res = NULL;
-            o.mr = (int)RT_MIN(RT_CONV_MR, m1 - m);
-            o.act = act;
-            o.alpha = alpha;
-            o.beta = beta;
-            /* panel m / MR: K * MR floats each, K = C */
-            rt_conv_kernel(wp + m * s->C, x + p0, (ptrdiff_t)s->H * s->W, s->C, &tap0, 1, &t,
-                           &o, m == m0 && jt + 1 < ntiles ? RT_CONV_NR : 0);
-        }
-    }
-}
-
 /* The unpacked entry point: the weights as they are, no epilogue but bias,
  * no Winograd (its weight transform would run at every call, and its
  * rounding differs). */

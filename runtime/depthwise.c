@@ -1352,67 +1352,94 @@ RT_INTERNAL void rt_dw_blocked_run(const rt_conv2d_shape *s, const float *x,
 }
 #endif
 
-/* ---- dispatch ------------------------------------------------------------ */
-
 #if defined(RT_DW_AVX512)
 /* A 3x3 plane kernel of the AVX-512 row paths. */
 typedef void (*rt_dw_plane_fn)(const rt_conv2d_shape *s, const float *xc, const float *wk,
                                float b, const float *res, int act, float alpha, float beta,
                                float *yc);
-#endif
 
-/* The paths, in the order the top comment lists them. */
-enum {
-    RT_DW_ROWS, RT_DW_S1PAIR, RT_DW_S2ROWS, RT_DW_FLAT, RT_DW_BLOCKED, RT_DW_STRIP,
-    RT_DW_GENERIC
-};
-
-/* The first path that applies to s. */
-RT_INTERNAL int rt_dw_path(const rt_conv2d_shape *s)
-{
-#if defined(RT_DW_AVX512)
-    if (rt_dw_rows_ok(s))
-        return RT_DW_ROWS;
-    if (rt_dw_s1pair_ok(s))
-        return RT_DW_S1PAIR;
-    if (rt_dw_s2rows_ok(s))
-        return RT_DW_S2ROWS;
-    if (rt_dw_blocked(s))
-        return RT_DW_BLOCKED;
-    if (rt_dw_flat_ok(s) && (s->SW == 1 || s->OW <= RT_DW_FLAT_S2_MAXOW))
-        return RT_DW_FLAT;
-#endif
-    return rt_dw_fast(s) ? RT_DW_STRIP : RT_DW_GENERIC;
-}
-
-/* Units of work the path splits: 16-channel groups of an image (blocked),
- * else (image, channel) planes, image-major. */
-RT_INTERNAL ptrdiff_t rt_dw_units(const rt_conv2d_shape *s, int path)
-{
-    ptrdiff_t per = path == RT_DW_BLOCKED ? (s->C + 15) / 16 : s->C;
-    return (ptrdiff_t)s->N * per;
-}
-
-/* Units [u0, u1) of the layer on the calling thread; b: the blocked
- * path's buffer (rt_dw_blocked_floats, 64-byte aligned), else unused. */
-RT_INTERNAL void rt_dw_run(const rt_conv2d_shape *s, int path, const float *x,
-                           const float *w, const float *bias, const float *residual,
-                           int act, float alpha, float beta, float *y, ptrdiff_t u0,
-                           ptrdiff_t u1, float *b)
+/* fn on every (image, channel) plane, planes split across threads. */
+RT_INTERNAL void rt_dw_each_plane(rt_dw_plane_fn fn, const rt_conv2d_shape *s,
+                                  const float *x, const float *w, const float *bias,
+                                  const float *residual, int act, float alpha, float beta,
+                                  float *y, int par)
 {
     ptrdiff_t hw = (ptrdiff_t)s->H * s->W, ohw = (ptrdiff_t)s->OH * s->OW;
-    ptrdiff_t kk = (ptrdiff_t)s->KH * s->KW, u;
+    ptrdiff_t planes = (ptrdiff_t)s->N * s->C, pc;
+    (void)par;
+#ifdef _OPENMP
+    _Pragma("omp parallel for schedule(static) if(par)")
+#endif
+    for (pc = 0; pc < planes; pc++) {
+        ptrdiff_t c = pc % s->C;
+        fn(s, x + pc * hw, w + c * 9, bias ? bias[c] : 0.0f,
+           residual ? residual + pc * ohw : NULL, act, alpha, beta, y + pc * ohw);
+    }
+}
+
+#endif
+
+RT_API void rt_conv2d_dw(const rt_conv2d_shape *s, const float *x,
+                         const float *w, const float *bias,
+                         const float *residual, int act, float alpha,
+                         float beta, float *y, float *scratch)
+{
+    ptrdiff_t hw = (ptrdiff_t)s->H * s->W;
+    ptrdiff_t ohw = (ptrdiff_t)s->OH * s->OW;
+    ptrdiff_t planes = (ptrdiff_t)s->N * s->C;
+    ptrdiff_t kk = (ptrdiff_t)s->KH * s->KW;
+    ptrdiff_t pc;
+    int par = planes * ohw * kk >= RT_DW_PAR_MIN;
+    int fast = rt_dw_fast(s);
     rt_dw_geom geom;
+    if (s->N <= 0 || s->C <= 0 || s->OH <= 0 || s->OW <= 0)
+        return;
+    (void)par;
+    (void)scratch;
 #if defined(RT_DW_AVX512)
-    rt_dw_plane_fn fn = path == RT_DW_ROWS     ? rt_dw_plane_rows
-                        : path == RT_DW_S1PAIR ? rt_dw_plane_s1pair
-                        : path == RT_DW_S2ROWS ? rt_dw_plane_s2rows
-                                               : NULL;
-    __mmask16 ml[RT_DW_FLAT_MAXOW], mr[RT_DW_FLAT_MAXOW];
-    if (path == RT_DW_BLOCKED) {
-        ptrdiff_t ngrp = (s->C + 15) / 16;
-        for (u = u0; u < u1; u++) {
-            ptrdiff_t n = u / ngrp, c0 = u % ngrp * 16;
+    if (rt_dw_rows_ok(s)) {
+        rt_dw_each_plane(rt_dw_plane_rows, s, x, w, bias, residual, act, alpha, beta, y, par);
+        return;
+    }
+    if (rt_dw_s1pair_ok(s)) {
+        rt_dw_each_plane(rt_dw_plane_s1pair, s, x, w, bias, residual, act, alpha, beta, y, par);
+        return;
+    }
+    if (rt_dw_s2rows_ok(s)) {
+        rt_dw_each_plane(rt_dw_plane_s2rows, s, x, w, bias, residual, act, alpha, beta, y, par);
+        return;
+    }
+    if (!rt_dw_blocked(s) && rt_dw_flat_ok(s) && (s->SW == 1 || s->OW <= RT_DW_FLAT_S2_MAXOW)) {
+        __mmask16 ml[RT_DW_FLAT_MAXOW], mr[RT_DW_FLAT_MAXOW];
+        rt_dw_col_masks(s->OW, s->PL == 1, s->SW == 1 || s->PL == 0, ml, mr);
+#  ifdef _OPENMP
+        _Pragma("omp parallel for schedule(static) if(par)")
+#  endif
+        for (pc = 0; pc < planes; pc++) {
+            ptrdiff_t c = pc % s->C;
+            rt_dw_plane_flat(s, ml, mr, x + pc * hw, w + c * 9, bias ? bias[c] : 0.0f,
+                             residual ? residual + pc * ohw : NULL, act, alpha, beta,
+                             y + pc * ohw);
+        }
+        return;
+    }
+    if (rt_dw_blocked(s)) {
+        ptrdiff_t ngrp = (s->C + 15) / 16, total = s->N * ngrp, gi;
+        size_t bf = rt_dw_blocked_floats(s);
+        int nth = 1;
+        par = par && total > 1;
+#  ifdef _OPENMP
+        nth = RT_MIN(omp_get_max_threads(), RT_DW_MAXT); /* one buffer each */
+        _Pragma("omp parallel for schedule(static) num_threads(nth) if(par)")
+#  endif
+        for (gi = 0; gi < total; gi++) {
+            ptrdiff_t n = gi / ngrp, c0 = gi % ngrp * 16, tid = 0;
+            float *b;
+            (void)nth;
+#  ifdef _OPENMP
+            tid = omp_get_thread_num();
+#  endif
+            b = (float *)(void *)(((uintptr_t)(scratch + (size_t)tid * bf) + 63) / 64 * 64);
             rt_dw_blocked_run(s, x + (n * s->C + c0) * hw, w + c0 * 9, bias ? bias + c0 : NULL,
                               residual ? residual + (n * s->C + c0) * ohw : NULL, act,
                               alpha, beta, y + (n * s->C + c0) * ohw,
@@ -1420,91 +1447,33 @@ RT_INTERNAL void rt_dw_run(const rt_conv2d_shape *s, int path, const float *x,
         }
         return;
     }
-    if (path == RT_DW_FLAT)
-        rt_dw_col_masks(s->OW, s->PL == 1, s->SW == 1 || s->PL == 0, ml, mr);
 #endif
-    (void)b;
-    if (path == RT_DW_STRIP || path == RT_DW_GENERIC)
-        rt_dw_geometry(s, &geom);
-    for (u = u0; u < u1; u++) {
-        ptrdiff_t c = u % s->C, oh, c0;
-        const float *xc = x + u * hw, *wk = w + c * kk;
-        const float bc = bias ? bias[c] : 0.0f;
-        const float *res = residual ? residual + u * ohw : NULL;
-        float *yc = y + u * ohw;
-#if defined(RT_DW_AVX512)
-        if (fn) {
-            fn(s, xc, wk, bc, res, act, alpha, beta, yc);
-            continue;
-        }
-        if (path == RT_DW_FLAT) {
-            rt_dw_plane_flat(s, ml, mr, xc, wk, bc, res, act, alpha, beta, yc);
-            continue;
-        }
+    rt_dw_geometry(s, &geom);
+#ifdef _OPENMP
+    _Pragma("omp parallel for schedule(static) if(par)")
 #endif
-        if (path == RT_DW_STRIP) {
-            rt_dw_plane3(s, &geom, xc, wk, bc, res, act, alpha, beta, yc);
+    for (pc = 0; pc < planes; pc++) {
+        ptrdiff_t c = pc % s->C, oh;
+        const float *xc = x + pc * hw;
+        const float *wk = w + c * s->KH * s->KW;
+        float *yc = y + pc * ohw;
+        const float b = bias ? bias[c] : 0.0f;
+        const float *res = residual ? residual + pc * ohw : NULL;
+        if (fast) {
+            rt_dw_plane3(s, &geom, xc, wk, b, res, act, alpha, beta, yc);
             continue;
         }
-        for (oh = 0; oh < s->OH; oh++)
+        for (oh = 0; oh < s->OH; oh++) {
+            /* through a row buffer: y may be the residual */
+            float row[RT_DW_OUT];
+            ptrdiff_t c0;
             for (c0 = 0; c0 < s->OW; c0 += RT_DW_OUT) {
-                /* through a row buffer: y may be the residual */
-                float row[RT_DW_OUT];
                 ptrdiff_t c1 = RT_MIN(c0 + RT_DW_OUT, (ptrdiff_t)s->OW);
                 ptrdiff_t at = oh * s->OW + c0;
-                rt_dw_row_generic(s, xc, wk, bc, oh, c0, c1, row);
-                rt_dw_store(row, res ? res + at : NULL, c1 - c0, act, alpha, beta, yc + at);
+                rt_dw_row_generic(s, xc, wk, b, oh, c0, c1, row);
+                rt_dw_store(row, res ? res + at : NULL, c1 - c0, act, alpha, beta,
+                            yc + at);
             }
-    }
-}
-
-/* The blocked path's buffer of thread tid in scratch (rt_conv2d_dw_scratch). */
-RT_INTERNAL float *rt_dw_buffer(const rt_conv2d_shape *s, int path, float *scratch, int tid)
-{
-    if (path != RT_DW_BLOCKED)
-        return NULL;
-    return (float *)(void *)(((uintptr_t)(scratch + (size_t)tid * rt_dw_blocked_floats(s)) +
-                              63) / 64 * 64);
-}
-
-RT_API void rt_conv2d_dw_serial(const rt_conv2d_shape *s, const float *x, const float *w,
-                                const float *bias, const float *residual, int act,
-                                float alpha, float beta, float *y, float *scratch)
-{
-    int path = rt_dw_path(s);
-    if (s->N <= 0 || s->C <= 0 || s->OH <= 0 || s->OW <= 0)
-        return;
-    rt_dw_run(s, path, x, w, bias, residual, act, alpha, beta, y, 0, rt_dw_units(s, path),
-              rt_dw_buffer(s, path, scratch, 0));
-}
-
-RT_API void rt_conv2d_dw(const rt_conv2d_shape *s, const float *x,
-                         const float *w, const float *bias,
-                         const float *residual, int act, float alpha,
-                         float beta, float *y, float *scratch)
-{
-    int path = rt_dw_path(s);
-    ptrdiff_t units = rt_dw_units(s, path);
-    int par = (ptrdiff_t)s->N * s->C * s->OH * s->OW * s->KH * s->KW >= RT_DW_PAR_MIN &&
-              units > 1;
-    int nth = 1;
-    if (s->N <= 0 || s->C <= 0 || s->OH <= 0 || s->OW <= 0)
-        return;
-    (void)par;
-    (void)nth;
-#ifdef _OPENMP
-    nth = omp_get_max_threads();
-    if (path == RT_DW_BLOCKED) /* one buffer each */
-        nth = RT_MIN(nth, RT_DW_MAXT);
-    _Pragma("omp parallel num_threads(nth) if(par)")
-#endif
-    {
-        int tid = 0, nt = 1;
-#ifdef _OPENMP
-        tid = omp_get_thread_num();
-        nt = omp_get_num_threads();
-#endif
-        rt_dw_run(s, path, x, w, bias, residual, act, alpha, beta, y, units * tid / nt,
-                  units * (tid + 1) / nt, rt_dw_buffer(s, path, scratch, tid));
+        }
     }
 }

@@ -131,15 +131,6 @@ typedef struct {
     int group;          /* C % group == 0 and M % group == 0 */
 } rt_conv2d_shape;
 
-/* A 1x1 convolution widening C channels to E, then a depthwise
- * convolution over the E channels (expand_dw.c): x [N, C, H, W] ->
- * [N, E, H, W] -> y [N, E, OH, OW]; the depthwise layer's kernel,
- * strides, dilations and top/left padding as in rt_conv2d_shape. */
-typedef struct {
-    int N, C, H, W, E;
-    int OH, OW, KH, KW, SH, SW, DH, DW, PT, PL;
-} rt_expand_dw_shape;
-
 /* Fused self-attention (attention.c), per batch b and head h:
  *   O[b,h] = softmax(scale * Q[b,h] K[b,h]^T + mask[b,h]) V[b,h]
  * Q[b,h] is Sq x D, K[b,h] Sk x D, V[b,h] Sk x Dv, O[b,h] Sq x Dv; element

@@ -25,12 +25,6 @@ RT_API void rt_conv2d_dw(const rt_conv2d_shape *s, const float *x,
                          const float *w, const float *bias,
                          const float *residual, int act, float alpha,
                          float beta, float *y, float *scratch);
-/* rt_conv2d_dw on the calling thread only (for kernels that split work
- * themselves); same scratch. */
-RT_API void rt_conv2d_dw_serial(const rt_conv2d_shape *s, const float *x,
-                                const float *w, const float *bias,
-                                const float *residual, int act, float alpha,
-                                float beta, float *y, float *scratch);
 
 /* ---- winograd.c (rt-deps: epilogue) ------------------------------------ */
 
@@ -85,36 +79,5 @@ RT_API void rt_conv2d_fused(const rt_conv2d_shape *s, int algo, const float *x,
                             const float *wp, const float *bias,
                             const float *residual, int act, float alpha,
                             float beta, float *y, float *scratch);
-
-/* A share of a 1x1, stride-1, unpadded, ungrouped convolution (for kernels
- * that split work themselves), on the calling thread: positions [p0, p1)
- * of one image x ([C, H, W]), output channels [m0, m1) (m0 % 8 == 0):
- *   y[(m - m0)*ldy + p - p0] = act(bias[m] + sum_c w[m, c] * x[c, p]),
- * wp packed by rt_conv2d_pack(s, RT_CONV_ALGO_GEMM); rounds as
- * rt_conv2d_fused does. */
-RT_API void rt_conv2d_1x1_part(const rt_conv2d_shape *s, const float *x, const float *wp,
-                               const float *bias, int act, float alpha, float beta,
-                               ptrdiff_t p0, ptrdiff_t p1, ptrdiff_t m0, ptrdiff_t m1,
-                               float *y, ptrdiff_t ldy);
-
-/* ---- expand_dw.c (rt-deps: conv) ----------------------------------------- */
-
-/* A 1x1 convolution x [N, C, H, W] -> t [N, E, H, W] (weights we [E, C],
- * bias be, activation act_e) and a depthwise convolution t -> y [N, E, OH,
- * OW] (weights wd [E, 1, KH, KW], bias bd, residual like y or NULL,
- * activation act_d) in one pass, t never stored whole; y bit-identical to
- * the two layers run one after the other (rt_conv2d_fused with
- * RT_CONV_ALGO_GEMM, then rt_conv2d_dw).  rt_expand_dw_fits says where it
- * applies; we: rt_expand_dw_pack of we (rt_expand_dw_packed_size floats);
- * y: write-only, must not overlap x (it may be the residual); scratch:
- * rt_expand_dw_scratch floats. */
-RT_API int rt_expand_dw_fits(const rt_expand_dw_shape *s);
-RT_API size_t rt_expand_dw_packed_size(const rt_expand_dw_shape *s);
-RT_API void rt_expand_dw_pack(const rt_expand_dw_shape *s, const float *we, float *wp);
-RT_API size_t rt_expand_dw_scratch(const rt_expand_dw_shape *s);
-RT_API void rt_expand_dw(const rt_expand_dw_shape *s, const float *x, const float *wp,
-                         const float *be, int act_e, float alpha_e, float beta_e,
-                         const float *wd, const float *bd, const float *residual,
-                         int act_d, float alpha_d, float beta_d, float *y, float *scratch);
 
 #endif /* RT_CONV_H */
