@@ -140,22 +140,7 @@ RT_POOL_INLINE void rt_pool_vsum(const float *p, ptrdiff_t rs, int nr, ptrdiff_t
 
 /* ---- horizontal: n outputs y[j] = reduce_kw b[j*SW + kw*DW] ---- */
 
-/* Tap counts of the window at column (or row) c = o*S - P: inside [0, n),
- * and inside [-P, n + PE) (c >= -P always). */
-RT_INTERNAL int rt_pool_taps(ptrdiff_t c, int K, int D, ptrdiff_t n, ptrdiff_t pe, int pad)
-{
-    ptrdiff_t lo = 0, hi, end = pad ? n + pe : n;
-    if (!pad && c < 0)
-        lo = (-c + D - 1) / D;
-    hi = end - c <= 0 ? 0 : (end - c + D - 1) / D;
-    if (hi > K)
-        hi = K;
-    if (lo > K)
-        lo = K;
-    return hi > lo ? (int)(hi - lo) : 0;
-}
-
-/* Rows [*lo, *hi) of the window at input row r0 = o*S - P that lie
+/* Taps [*lo, *hi) of the window at row (or column) r0 = o*S - P that lie
  * inside [0, n); returns their count. */
 RT_INTERNAL int rt_pool_rows(ptrdiff_t r0, int K, int D, ptrdiff_t n, ptrdiff_t *lo,
                              ptrdiff_t *hi)
@@ -168,6 +153,14 @@ RT_INTERNAL int rt_pool_rows(ptrdiff_t r0, int K, int D, ptrdiff_t n, ptrdiff_t 
         *hi = n - r0 <= 0 ? 0 : RT_MIN((n - r0 + D - 1) / D, K);
     }
     return *hi > *lo ? (int)(*hi - *lo) : 0;
+}
+
+/* Tap counts of the window at column (or row) c = o*S - P: inside [0, n),
+ * and inside [-P, n + PE) (c >= -P always: no tap before c is cut). */
+RT_INTERNAL int rt_pool_taps(ptrdiff_t c, int K, int D, ptrdiff_t n, ptrdiff_t pe, int pad)
+{
+    ptrdiff_t lo, hi;
+    return pad ? rt_pool_rows(0, K, D, n + pe - c, &lo, &hi) : rt_pool_rows(c, K, D, n, &lo, &hi);
 }
 
 /* Divisor of output column ow0 + j's window times the row count rc, for
