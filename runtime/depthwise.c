@@ -784,20 +784,28 @@ RT_INTERNAL void rt_dw_plane_flat(const rt_conv2d_shape *s, const __mmask16 *ml,
  * each input row is read once per 16 columns (masked past W) and the
  * column taps kw = 0, 2 are that vector shifted by one lane with valignd,
  * the neighbour vectors carried along the row (zero before column 0). */
+/* The three column taps (l, *cur, r) of one input row at columns j ..
+ * j + 15; loads the next vector and moves the carried pair along. */
+RT_DW_INLINE void rt_dw_taps3(const float *row, ptrdiff_t j, __mmask16 mn, __m512 *prv,
+                              __m512 *cur, __m512 *l, __m512 *r)
+{
+    __m512 nxt = _mm512_maskz_loadu_ps(mn, row + j + 16);
+    *l = _mm512_castsi512_ps(
+        _mm512_alignr_epi32(_mm512_castps_si512(*cur), _mm512_castps_si512(*prv), 15));
+    *r = _mm512_castsi512_ps(
+        _mm512_alignr_epi32(_mm512_castps_si512(nxt), _mm512_castps_si512(*cur), 1));
+    *prv = *cur;
+    *cur = nxt;
+}
+
 RT_DW_INLINE __m512 rt_dw_row3(const float *row, ptrdiff_t j, __mmask16 mn, __m512 *prv,
                                __m512 *cur, __m512 w0, __m512 w1, __m512 w2, __m512 acc)
 {
-    __m512 nxt = _mm512_maskz_loadu_ps(mn, row + j + 16);
-    __m512 l = _mm512_castsi512_ps(
-        _mm512_alignr_epi32(_mm512_castps_si512(*cur), _mm512_castps_si512(*prv), 15));
-    __m512 r = _mm512_castsi512_ps(
-        _mm512_alignr_epi32(_mm512_castps_si512(nxt), _mm512_castps_si512(*cur), 1));
+    __m512 m = *cur, l, r;
+    rt_dw_taps3(row, j, mn, prv, cur, &l, &r);
     acc = _mm512_fmadd_ps(w0, l, acc);
-    acc = _mm512_fmadd_ps(w1, *cur, acc);
-    acc = _mm512_fmadd_ps(w2, r, acc);
-    *prv = *cur;
-    *cur = nxt;
-    return acc;
+    acc = _mm512_fmadd_ps(w1, m, acc);
+    return _mm512_fmadd_ps(w2, r, acc);
 }
 
 /* rt_dw_row3 for an input row that two output rows read: kernel row k of
@@ -807,15 +815,10 @@ RT_DW_INLINE void rt_dw_row3x2(const float *row, ptrdiff_t j, __mmask16 mn, __m5
                                __m512 *cur, const __m512 *wa, const __m512 *wb, __m512 *acca,
                                __m512 *accb)
 {
-    __m512 nxt = _mm512_maskz_loadu_ps(mn, row + j + 16);
-    __m512 l = _mm512_castsi512_ps(
-        _mm512_alignr_epi32(_mm512_castps_si512(*cur), _mm512_castps_si512(*prv), 15));
-    __m512 r = _mm512_castsi512_ps(
-        _mm512_alignr_epi32(_mm512_castps_si512(nxt), _mm512_castps_si512(*cur), 1));
-    *acca = _mm512_fmadd_ps(wa[2], r, _mm512_fmadd_ps(wa[1], *cur, _mm512_fmadd_ps(wa[0], l, *acca)));
-    *accb = _mm512_fmadd_ps(wb[2], r, _mm512_fmadd_ps(wb[1], *cur, _mm512_fmadd_ps(wb[0], l, *accb)));
-    *prv = *cur;
-    *cur = nxt;
+    __m512 m = *cur, l, r;
+    rt_dw_taps3(row, j, mn, prv, cur, &l, &r);
+    *acca = _mm512_fmadd_ps(wa[2], r, _mm512_fmadd_ps(wa[1], m, _mm512_fmadd_ps(wa[0], l, *acca)));
+    *accb = _mm512_fmadd_ps(wb[2], r, _mm512_fmadd_ps(wb[1], m, _mm512_fmadd_ps(wb[0], l, *accb)));
 }
 
 /* Row by row where a row fills most of a vector: measured on MobileNetV2
