@@ -633,6 +633,25 @@ RT_INTERNAL float *rt_wg_align(float *p)
     return (float *)(void *)((u + 63) / 64 * 64);
 }
 
+/* Tile rows [*ti0, *ti1) of block blk; returns its tile count. */
+RT_INTERNAL ptrdiff_t rt_wg_block_rows(const rt_wg_geom *g, ptrdiff_t blk, ptrdiff_t *ti0,
+                                       ptrdiff_t *ti1)
+{
+    *ti0 = blk * g->rb;
+    *ti1 = RT_MIN(*ti0 + g->rb, g->th);
+    return (*ti1 - *ti0) * g->tw;
+}
+
+/* V [C][36][tbp] and M [tbp][36][mp] in a block buffer of
+ * rt_wg_block_floats; returns V. */
+RT_INTERNAL float *rt_wg_block_vm(const rt_conv2d_shape *s, const rt_wg_geom *g, float *buf,
+                                  float **mb)
+{
+    float *v = rt_wg_align(buf);
+    *mb = rt_wg_align(v + 36 * (ptrdiff_t)s->C * g->tbp);
+    return v;
+}
+
 /* The GEMMs of positions [xi0, xi1) for the nt tiles of a block. */
 RT_INTERNAL void rt_wg_gemms(const rt_conv2d_shape *s, const rt_wg_geom *g,
                              const float *u, const float *v, float *mb,
@@ -701,11 +720,9 @@ RT_API void rt_winograd(const rt_conv2d_shape *s, const float *x, const float *u
 #endif
             if (shared) {
                 /* every block by the whole team, one V and M */
-                float *v = rt_wg_align(blocks);
-                float *mb = rt_wg_align(v + 36 * (ptrdiff_t)s->C * g.tbp);
+                float *mb, *v = rt_wg_block_vm(s, &g, blocks, &mb);
                 for (blk = 0; blk < nblk; blk++) {
-                    ptrdiff_t ti0 = blk * g.rb, ti1 = RT_MIN(ti0 + g.rb, g.th);
-                    ptrdiff_t nt_ = (ti1 - ti0) * g.tw;
+                    ptrdiff_t ti0, ti1, nt_ = rt_wg_block_rows(&g, blk, &ti0, &ti1);
                     rt_wg_input(&g, planes, ti0, ti1, s->C * tid / nt,
                                 s->C * (tid + 1) / nt, v);
 #ifdef _OPENMP
@@ -730,10 +747,8 @@ RT_API void rt_winograd(const rt_conv2d_shape *s, const float *x, const float *u
             } else {
                 /* blocks of tile rows, each worker with its own V and M */
                 for (blk = tid; tid < nw && blk < nblk; blk += nw) {
-                    ptrdiff_t ti0 = blk * g.rb, ti1 = RT_MIN(ti0 + g.rb, g.th);
-                    ptrdiff_t nt_ = (ti1 - ti0) * g.tw;
-                    float *v = rt_wg_align(blocks + tid * bf);
-                    float *mb = rt_wg_align(v + 36 * (ptrdiff_t)s->C * g.tbp);
+                    ptrdiff_t ti0, ti1, nt_ = rt_wg_block_rows(&g, blk, &ti0, &ti1);
+                    float *mb, *v = rt_wg_block_vm(s, &g, blocks + tid * bf, &mb);
                     rt_wg_input(&g, planes, ti0, ti1, 0, s->C, v);
                     rt_wg_gemms(s, &g, u, v, mb, nt_, 0, 36);
                     rt_wg_output(s, &g, mb, ti0, nt_, 0, s->M, bias, rn, act, alpha,
