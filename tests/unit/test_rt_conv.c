@@ -34,8 +34,6 @@
 static int n_cases, n_failed;
 static double worst_ratio; /* max |got - exp| / (ATOL + RTOL |exp|) */
 
-/* The shape with OH/OW following from the bottom/right pads pb/pr, as the
- * ONNX Conv output size: (H + PT + pb - ((KH-1)*DH + 1)) / SH + 1. */
 static void print_shape(FILE *f, const rt_conv2d_shape *s)
 {
     fprintf(f,

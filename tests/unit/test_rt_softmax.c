@@ -63,8 +63,6 @@ static void random_rows(void)
                     float *x = xmalloc(sizeof(float) * (size_t)(rows * len));
                     float *y = xmalloc(sizeof(float) * (size_t)(rows * len));
                     float *x0 = xmalloc(sizeof(float) * (size_t)(rows * len));
-                    if (!x || !y || !x0)
-                        exit(2);
                     for (i = 0; i < rows * len; i++)
                         x0[i] = x[i] = (float)(scales[si] * rng_uniform_d());
                     if (inplace) {
@@ -95,8 +93,6 @@ static void big(void)
     float *x = xmalloc(sizeof(float) * (size_t)(rows * len));
     float *y = xmalloc(sizeof(float) * (size_t)(rows * len));
     int lg, before = n_failed;
-    if (!x || !y)
-        exit(2);
     for (lg = 0; lg < 2; lg++) {
         for (i = 0; i < rows * len; i++)
             x[i] = (float)(3 * rng_uniform_d());
