@@ -493,41 +493,34 @@ RT_CONV_INLINE void rt_conv_put_fast(__m512 v0, __m512 v1, float b,
     _mm512_mask_storeu_ps(y + f->off1, f->cm1, v1);
 }
 
+/* Row r of the tile: weight r of this step times both input vectors. */
+#define RT_CONV_FMA2(r, u, v)                                                  \
+    do {                                                                       \
+        a = _mm512_set1_ps(wp[r]);                                             \
+        u = _mm512_fmadd_ps(a, b0, u);                                         \
+        v = _mm512_fmadd_ps(a, b1, v);                                         \
+    } while (0)
+
 /* One k step of the 8 x 32 tile: b0/b1 from b (lanes of m0/m1 only
  * unless the tile is full), the weights of step wp. */
 #define RT_CONV_STEP(b, full)                                                  \
     do {                                                                       \
-        __m512 b0 = (full) ? _mm512_loadu_ps(b) : _mm512_maskz_loadu_ps(m0, b);  \
+        __m512 b0 = (full) ? _mm512_loadu_ps(b)                                \
+                           : _mm512_maskz_loadu_ps(m0, b);                   \
         __m512 b1, a;                                                          \
         _mm_prefetch((const char *)((b) + pf), _MM_HINT_T0);                   \
         _mm_prefetch((const char *)((b) + pf + 16), _MM_HINT_T0);              \
         _mm_prefetch((const char *)(wp + RT_CONV_WPF), _MM_HINT_T0);           \
         b1 = (full) ? _mm512_loadu_ps((b) + 16)                                \
                     : _mm512_maskz_loadu_ps(m1, (b) + 16);                     \
-        a = _mm512_set1_ps(wp[0]);                                             \
-        c00 = _mm512_fmadd_ps(a, b0, c00);                                     \
-        c01 = _mm512_fmadd_ps(a, b1, c01);                                     \
-        a = _mm512_set1_ps(wp[1]);                                             \
-        c10 = _mm512_fmadd_ps(a, b0, c10);                                     \
-        c11 = _mm512_fmadd_ps(a, b1, c11);                                     \
-        a = _mm512_set1_ps(wp[2]);                                             \
-        c20 = _mm512_fmadd_ps(a, b0, c20);                                     \
-        c21 = _mm512_fmadd_ps(a, b1, c21);                                     \
-        a = _mm512_set1_ps(wp[3]);                                             \
-        c30 = _mm512_fmadd_ps(a, b0, c30);                                     \
-        c31 = _mm512_fmadd_ps(a, b1, c31);                                     \
-        a = _mm512_set1_ps(wp[4]);                                             \
-        c40 = _mm512_fmadd_ps(a, b0, c40);                                     \
-        c41 = _mm512_fmadd_ps(a, b1, c41);                                     \
-        a = _mm512_set1_ps(wp[5]);                                             \
-        c50 = _mm512_fmadd_ps(a, b0, c50);                                     \
-        c51 = _mm512_fmadd_ps(a, b1, c51);                                     \
-        a = _mm512_set1_ps(wp[6]);                                             \
-        c60 = _mm512_fmadd_ps(a, b0, c60);                                     \
-        c61 = _mm512_fmadd_ps(a, b1, c61);                                     \
-        a = _mm512_set1_ps(wp[7]);                                             \
-        c70 = _mm512_fmadd_ps(a, b0, c70);                                     \
-        c71 = _mm512_fmadd_ps(a, b1, c71);                                     \
+        RT_CONV_FMA2(0, c00, c01);                                             \
+        RT_CONV_FMA2(1, c10, c11);                                             \
+        RT_CONV_FMA2(2, c20, c21);                                             \
+        RT_CONV_FMA2(3, c30, c31);                                             \
+        RT_CONV_FMA2(4, c40, c41);                                             \
+        RT_CONV_FMA2(5, c50, c51);                                             \
+        RT_CONV_FMA2(6, c60, c61);                                             \
+        RT_CONV_FMA2(7, c70, c71);                                             \
         wp += RT_CONV_MR;                                                      \
     } while (0)
 
@@ -625,6 +618,7 @@ RT_INTERNAL RT_NOINLINE void rt_conv_kernel(const float *restrict wp,
     }
 }
 #undef RT_CONV_STEP
+#undef RT_CONV_FMA2
 #else
 RT_INTERNAL RT_NOINLINE void rt_conv_kernel(const float *restrict wp,
                                             const float *restrict src,
