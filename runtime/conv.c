@@ -366,16 +366,20 @@ RT_CONV_INLINE void rt_conv_prefetch_out(const rt_conv_tile *t,
                                          const rt_conv_out *o, int mode)
 {
 #if defined(__GNUC__)
-    ptrdiff_t a = t->cnt[0] ? t->yo[0] : t->yo[1];
-    ptrdiff_t b = t->yo[1] + (t->cnt[1] > 0 ? t->cnt[1] - 1 : 0);
+    ptrdiff_t a, b;
     int r;
     if (!t->cnt[0] && !t->cnt[1])
         return;
-    if (mode == RT_CONV_PFO_NEXT) { /* from the position after this tile's */
-        a = (t->cnt[1] ? t->yo[1] + t->cnt[1] : t->yo[0] + t->cnt[0]);
+    if (mode == RT_CONV_PFO_NEXT) {
+        /* from the position after this tile's to the plane's end at most
+         * (none after the plane's last tile) */
+        a = t->cnt[1] ? t->yo[1] + t->cnt[1] : t->yo[0] + t->cnt[0];
         b = RT_MIN(a + RT_CONV_NR - 1, o->ldy - 1);
         if (a > b)
             return;
+    } else {
+        a = t->cnt[0] ? t->yo[0] : t->yo[1];
+        b = t->yo[1] + (t->cnt[1] > 0 ? t->cnt[1] - 1 : 0);
     }
     for (r = 0; r < o->mr; r++) {
         const float *yr = o->y + r * o->ldy;
@@ -703,14 +707,15 @@ RT_INTERNAL void rt_conv_gemm_group(const rt_conv2d_shape *s,
     ptrdiff_t ntiles = (g->P + RT_CONV_NR - 1) / RT_CONV_NR;
     ptrdiff_t blk = rt_conv_block(g), ohw = (ptrdiff_t)s->OH * s->OW;
     ptrdiff_t qb, jt, q;
+    const int pfo = g->K >= RT_CONV_PFO_THIS_K   ? RT_CONV_PFO_THIS
+                    : g->K <= RT_CONV_PFO_NEXT_K ? RT_CONV_PFO_NEXT
+                                                 : 0;
     for (qb = 0; qb < g->npanel; qb += blk) {
         ptrdiff_t nq = RT_MIN(blk, g->npanel - qb), t0, t1, q0, q1;
         rt_conv_split(ntiles, nq, tid, nt, &t0, &t1, &q0, &q1);
         for (jt = t0; jt < t1; jt++) {
             rt_conv_tile t;
             ptrdiff_t p0 = jt * RT_CONV_NR;
-            int pfo = g->K >= RT_CONV_PFO_THIS_K ? RT_CONV_PFO_THIS
-                      : g->K <= RT_CONV_PFO_NEXT_K && jt + 1 < t1 ? RT_CONV_PFO_NEXT : 0;
             rt_conv_tile_info(s, g->wq, p0, RT_MIN(RT_CONV_NR, g->P - p0), &t);
             for (q = qb + q0; q < qb + q1; q++) {
                 ptrdiff_t m0 = q * RT_CONV_MR;
