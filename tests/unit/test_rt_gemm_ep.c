@@ -375,14 +375,15 @@ static void thread_cases(void)
      * without barriers, over several row blocks for M > 144) */
     for (s = 0; s < 4 * nsz + nfew; s++) {
         Case c;
-        const int *z = s < 4 * nsz ? sz[s / 4] : few[s - 4 * nsz];
+        const int few_rows = s >= 4 * nsz;
+        const int *z = few_rows ? few[s - 4 * nsz] : sz[s / 4];
         int m = z[0], n = z[1];
         float *ref = xmalloc(sizeof(float) * (size_t)(m * n));
         float *got = xmalloc(sizeof(float) * (size_t)(m * n));
         uint64_t seed;
         random_case(&c, m, n, z[2]);
-        c.tA = s >= 4 * nsz ? 0 : s & 1 ? RT_GEMM_PACKED : c.pa;
-        c.tB = s >= 4 * nsz ? 1 : s & 2 ? RT_GEMM_PACKED : c.pb;
+        c.tA = few_rows ? 0 : s & 1 ? RT_GEMM_PACKED : c.pa;
+        c.tB = few_rows ? 1 : s & 2 ? RT_GEMM_PACKED : c.pb;
         seed = rng_state;
         c.threads = 1;
         run_case(&c, ref);
