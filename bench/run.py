@@ -80,6 +80,17 @@ not confined to the CPU OpenMP bound the main thread to. Alternating the
 order of the two calls each round spreads any effect of one on the other
 evenly.
 
+Where the threads' CPUs sit: before and after each run at 2 or more
+threads, bench/c2c.c (built into WORK) times handing a cache line between
+two bound threads ("c2c_ns" in the JSON, the "c2c ns" column). On the
+development VM this read 45-60 ns when its two vCPUs shared an L3 and
+about 175 ns when the host had placed them on different ones, for
+minutes at a time; in that placement whatever one thread wrote and the
+other reads crosses between the caches (a 2 MB buffer read back at
+40 GB/s against 85), and MobileNetV2 on 2 threads took 2.6 ms instead of
+1.75 (dlc; ONNX Runtime slowed too). A row whose figures are high was
+measured in that placement.
+
 The JSON (--json) holds the versions (ONNX Runtime, onnx, numpy, Python,
 dlc, cc), the machine, the options, and per model and thread count every
 raw time in nanoseconds, the summaries, errors and memory figures.
@@ -595,6 +606,29 @@ def run_worker(args, name, onnx_path, lib_path, threads):
         return json.load(f)
 
 
+def build_c2c(args):
+    """Compiles bench/c2c.c (the core-to-core latency probe) into WORK."""
+    exe = os.path.join(args.work, "c2c")
+    p, _ = run_cmd([args.cc, "-std=c11", "-O2", "-fopenmp", os.path.join(HERE, "c2c.c"),
+                    "-o", exe])
+    if p.returncode != 0:
+        log(f"run.py: note: the core-to-core probe did not build: {p.stderr.strip()[:200]}")
+        return None
+    return exe
+
+
+def c2c_ns(exe):
+    """One-way core-to-core latency in ns of two bound threads, or None."""
+    if exe is None:
+        return None
+    env = dict(os.environ, OMP_NUM_THREADS="2", OMP_PROC_BIND="true")
+    try:
+        p = subprocess.run([exe], env=env, capture_output=True, text=True, timeout=60)
+        return int(p.stdout.split()[0]) if p.returncode == 0 else None
+    except (OSError, ValueError, IndexError, subprocess.TimeoutExpired):
+        return None
+
+
 def machine_info():
     cpu = None
     try:
@@ -636,6 +670,12 @@ def mb(x):
     return "-" if x is None else f"{x / 1e6:.1f}"
 
 
+def c2c_text(pair):
+    if not pair:
+        return "-"
+    return "/".join("?" if v is None else str(v) for v in pair)
+
+
 def print_tables(report):
     meta = report["meta"]
     peak = meta["peak_gflops_per_core"]
@@ -650,7 +690,7 @@ def print_tables(report):
         "%pk = share of fp32 peak x threads")
     hdr = (f"{'model':14s} {'T':>2s} {'check':6s} {'GFLOP':>6s} | {'dlc ms':>8s} "
            f"{'(min / p90)':>17s} | {'ORT ms':>8s} {'(min / p90)':>17s} | "
-           f"{'dlc/ORT':>7s} | {'dlc %pk':>7s} {'ORT %pk':>7s}")
+           f"{'dlc/ORT':>7s} | {'dlc %pk':>7s} {'ORT %pk':>7s} | {'c2c ns':>9s}")
     log(hdr)
     log("-" * len(hdr))
     for m in report["models"]:
@@ -670,7 +710,12 @@ def print_tables(report):
                 f"({d['min_ms']:7.2f} / {d['p90_ms']:7.2f}) | {o['median_ms']:8.2f} "
                 f"({o['min_ms']:7.2f} / {o['p90_ms']:7.2f}) | {r['ratio']:6.2f}x | "
                 f"{'-' if dp is None else f'{dp:6.1f}%':>7s} "
-                f"{'-' if op is None else f'{op:6.1f}%':>7s}")
+                f"{'-' if op is None else f'{op:6.1f}%':>7s} | "
+                f"{c2c_text(r.get('c2c_ns')):>9s}")
+    if any(r.get("c2c_ns") for m in report["models"] for r in m["results"]):
+        log("c2c ns: one-way core-to-core latency before / after the row (bench/c2c.c); a "
+            "high figure (175 ns against 45 on the development VM) means the two CPUs did not "
+            "share a cache, which slowed both engines' 2-thread times")
     log("")
     log("memory in MB: dlc arena = NAME_WORKSPACE_SIZE (naive sum of its tensors); "
         "dlc/ORT peak = peak RSS growth measured in the worker; "
@@ -816,8 +861,11 @@ def driver(args):
         "memory": ("peak RSS growth over session creation + first runs (ORT) and over "
                    "library load + first run (dlc), each in the worker process"),
         "flops": "2 x multiply-adds of Conv, Gemm, MatMul, shapes from onnx shape inference",
+        "c2c": ("c2c_ns: one-way latency of a cache line between two bound OpenMP threads "
+                "(bench/c2c.c), before and after each run at T >= 2"),
     }, "models": []}
 
+    c2c = build_c2c(args) if max(thread_counts) >= 2 and not args.no_openmp else None
     missing = [m for m in models if not os.path.exists(os.path.join(args.work, f"{m}.onnx"))]
     failed = False
     if missing:
@@ -856,8 +904,11 @@ def driver(args):
         log(f"{name}: dlc {entry['dlc_seconds']:.1f} s, cc {cc_note}, arena "
             f"{mb(entry['workspace_bytes'])} MB, weights {mb(entry['weights_bytes'])} MB")
         for t in thread_counts:
+            before = c2c_ns(c2c) if t >= 2 else None
             r = run_worker(args, name, onnx_path, lib, t)
             r["threads"] = t
+            if t >= 2:
+                r["c2c_ns"] = [before, c2c_ns(c2c)]
             entry["results"].append(r)
             if r["status"] == "ok":
                 r["ratio"] = r["dlc"]["median_ms"] / r["ort"]["median_ms"]
@@ -867,7 +918,8 @@ def driver(args):
                         r[f"{side}_gflops"] = gflops
                         r[f"{side}_pct_peak"] = 100.0 * gflops / (args.peak_gflops * t)
                 log(f"{name} T={t}: dlc {r['dlc']['median_ms']:.2f} ms, ORT "
-                    f"{r['ort']['median_ms']:.2f} ms, dlc/ORT {r['ratio']:.2f}")
+                    f"{r['ort']['median_ms']:.2f} ms, dlc/ORT {r['ratio']:.2f}"
+                    + (f", core-to-core {c2c_text(r['c2c_ns'])} ns" if t >= 2 else ""))
             else:
                 failed = True
                 if r["status"] == "FAIL":
