@@ -3,7 +3,7 @@
 usage: .venv/bin/python bench/run.py [--dlc build/dlc]
            [--models resnet50,mobilenetv2,squeezenet1_1,bert_base]
            [--threads 1,2] [--runs 20] [--warmup 5] [--seed 0] [--gap-ms MS]
-           [--peak-gflops 110] [--json out.json] [--plot out.png]
+           [--peak-gflops X] [--json out.json] [--plot out.png]
            [--work build/bench] [--cc cc] [--cflags "-O3 -march=native"]
 
 A benchmark, not a test: it exits 0 however slow dlc is, 1 when a model
@@ -50,7 +50,9 @@ What it does, per model:
   5. reports medians (never means: the machine is shared), min and p90
      (numpy's linear interpolation), the ratio of medians dlc/ORT (lower
      is better) and the share of the fp32 peak each reaches:
-     FLOPs / median / (peak GFLOP/s per core x T).
+     FLOPs / median / (peak GFLOP/s per core x T), the peak that
+     `dlc bench --profile` measures on this machine unless --peak-gflops
+     gives one.
 
 Memory. dlc's needs are known before it runs: the arena (NAME_WORKSPACE_SIZE
 from the header) plus the weights (the "Weights: N bytes" line of NAME.c).
@@ -606,6 +608,27 @@ def run_worker(args, name, onnx_path, lib_path, threads):
         return json.load(f)
 
 
+def measure_peak(args, models):
+    """The per-core fp32 peak that `dlc bench --profile` measures (its FMA
+    loop, cc -O3 -march=native), run on the smallest model written; 110
+    when that fails."""
+    paths = [os.path.join(args.work, f"{m}.onnx") for m in models + ALL_MODELS]
+    paths = sorted({p for p in paths if os.path.exists(p)}, key=os.path.getsize)
+    for path in paths[:1]:
+        p, _ = run_cmd([args.dlc, "bench", "--profile", "--json", "--runs", "1",
+                        "--warmup", "0", path])
+        try:
+            peak = json.loads(p.stdout)["profile"]["peak_gflops_per_core"]
+            if peak and peak > 0:
+                log(f"fp32 peak: {peak:.0f} GFLOP/s per core (measured by dlc bench)")
+                return float(peak), "measured by dlc bench --profile"
+        except (ValueError, KeyError, TypeError):
+            pass
+    log("run.py: note: could not measure the fp32 peak; assuming 110 GFLOP/s per core "
+        "(--peak-gflops sets it)")
+    return 110.0, "assumed (measurement failed)"
+
+
 def build_c2c(args):
     """Compiles bench/c2c.c (the core-to-core latency probe) into WORK."""
     exe = os.path.join(args.work, "c2c")
@@ -684,7 +707,8 @@ def print_tables(report):
     log(f"{meta['dlc_version'] or 'dlc ?'} ({meta['git'] or '?'}) vs ONNX Runtime "
         f"{meta['onnxruntime']} | {meta['machine']['cpu']}, {meta['machine']['logical_cpus']} "
         f"CPUs | {meta['runs']} rounds after {meta['warmup']} warm-up | "
-        f"peak {peak:g} GFLOP/s per core | load average {load[0]:.1f} at start, "
+        f"peak {peak:.0f} GFLOP/s per core ({meta.get('peak_source', 'given')}) | "
+        f"load average {load[0]:.1f} at start, "
         f"{load[1]:.1f} at end")
     log("latency in ms: median (min / p90); ratio = dlc median / ORT median, lower is better; "
         "%pk = share of fp32 peak x threads")
@@ -743,8 +767,10 @@ def print_tables(report):
     over = sorted({m["name"] for m in report["models"] for r in m["results"]
                    if max(r.get("dlc_pct_peak") or 0, r.get("ort_pct_peak") or 0) > 100})
     if over:
-        log(f"note: {', '.join(over)} ran above {peak:g} GFLOP/s per core: the assumed peak "
-            f"is too low for this CPU; pass --peak-gflops (cores x GHz x FLOP/cycle)")
+        log(f"note: {', '.join(over)} ran above {peak:.0f} GFLOP/s per core: the FLOPs are "
+            f"counted as direct convolution, which Winograd does with fewer multiply-adds; "
+            f"otherwise the assumed peak is too low for this CPU (--peak-gflops: cores x GHz "
+            f"x FLOP/cycle; `dlc bench` prints a measured one)")
 
 
 def plot(report, path):
@@ -851,7 +877,7 @@ def driver(args):
         "machine": machine_info(), "threads": thread_counts,
         "runs": args.runs, "warmup": args.warmup, "seed": args.seed,
         "atol": args.atol, "rtol": args.rtol,
-        "peak_gflops_per_core": args.peak_gflops,
+        "peak_gflops_per_core": args.peak_gflops, "peak_source": "--peak-gflops",
         "timing": ("alternating rounds in one process, one dlc and one ORT call each, "
                    "order flipped every round; perf_counter_ns around the ctypes call of "
                    "NAME_run_with_workspace and around InferenceSession.run_with_iobinding "
@@ -875,6 +901,11 @@ def driver(args):
         if p.returncode != 0:
             log("run.py: error: bench/models/make.py failed")
             failed = True
+
+    if args.peak_gflops is None:
+        args.peak_gflops, source = measure_peak(args, models)
+        report["meta"]["peak_gflops_per_core"] = args.peak_gflops
+        report["meta"]["peak_source"] = source
 
     for name in models:
         onnx_path = os.path.join(args.work, f"{name}.onnx")
@@ -961,8 +992,8 @@ def main():
     ap.add_argument("--gap-ms", type=float, default=-1,
                     help="idle milliseconds before each timed call (default: 0 at 1 thread, "
                          "50 at 2 or more, so neither engine's spinning threads meet the other's run)")
-    ap.add_argument("--peak-gflops", type=float, default=110.0,
-                    help="fp32 peak GFLOP/s of one core (default 110)")
+    ap.add_argument("--peak-gflops", type=float, default=None,
+                    help="fp32 peak GFLOP/s of one core (default: measured by dlc bench)")
     ap.add_argument("--atol", type=float, default=ATOL, help=f"default {ATOL}")
     ap.add_argument("--rtol", type=float, default=RTOL, help=f"default {RTOL}")
     ap.add_argument("--json", help="write every number, raw times included, here")
