@@ -46,7 +46,14 @@
 #define RT_CSM_LD 16               /* floats per packed row of a tile */
 #define RT_CSM_MC 32               /* output channels per panel */
 #define RT_CSM_MAX_POS 256         /* planes up to this many outputs */
-#define RT_CSM_KC 512              /* K per block when K is larger */
+/* K per block when K is larger: a block's weights (32 x KC floats, 576 KB)
+ * and a tile's B (288 KB) still fit in L2.  Against blocks of 512, on one
+ * thread in ResNet-50: layer4's 3x3 (K 4608) 0.97 -> 0.92 ms, its 1x1
+ * downsample (K 1024, 4 tiles) 0.88 -> 0.80, the sum of all kernels 27.87
+ * -> 27.50 ms; on 2 threads the same sum (15.12 / 15.13: the 3x3s lost
+ * 0.015 ms each there, the downsample gained 0.03); SqueezeNet and
+ * MobileNetV2 (K <= 960) unchanged. */
+#define RT_CSM_KC 4608
 #define RT_CSM_MIN_K 64            /* shorter sums stay in conv.c */
 #define RT_CSM_PAR_MIN 4000000.0   /* flops below which one thread runs */
 /* Weights prefetched this many k steps ahead (8 KB, ~900 cycles).  In a
