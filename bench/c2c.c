@@ -4,9 +4,10 @@
  * bench/run.py runs it before and after every timing at 2 or more threads.
  * On a VM the two vCPUs may share an L3 (about 45 ns here) or sit on
  * different ones (about 175 ns); in the second placement every layer that
- * reads what the other thread wrote waits on such transfers, and both
- * engines' 2-thread times grew by up to 1.5x.  The figure says which
- * placement a 2-thread row was measured in.
+ * reads what the other thread wrote waits on such transfers: dlc's
+ * 2-thread times grew 15-50 %, ONNX Runtime's on MobileNetV2 too, on
+ * ResNet-50 hardly.  The figure says which placement a 2-thread row was
+ * measured in.
  *
  * Build: cc -O2 -fopenmp c2c.c -o c2c; run with OMP_PROC_BIND=true. */
 #include <omp.h>

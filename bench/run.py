@@ -89,8 +89,9 @@ development VM this read 45-60 ns when its two vCPUs shared an L3 and
 about 175 ns when the host had placed them on different ones, for
 minutes at a time; in that placement whatever one thread wrote and the
 other reads crosses between the caches (a 2 MB buffer read back at
-40 GB/s against 85), and MobileNetV2 on 2 threads took 2.6 ms instead of
-1.75 (dlc; ONNX Runtime slowed too). A row whose figures are high was
+40 GB/s against 85): MobileNetV2 on 2 threads took 2.6 ms instead of
+1.75 (dlc; ONNX Runtime slowed too) and ResNet-50 about 18 ms instead of
+15.5 (ONNX Runtime hardly slowed). A row whose figures are high was
 measured in that placement.
 
 The JSON (--json) holds the versions (ONNX Runtime, onnx, numpy, Python,
@@ -739,7 +740,7 @@ def print_tables(report):
     if any(r.get("c2c_ns") for m in report["models"] for r in m["results"]):
         log("c2c ns: one-way core-to-core latency before / after the row (bench/c2c.c); a "
             "high figure (175 ns against 45 on the development VM) means the two CPUs did not "
-            "share a cache, which slowed both engines' 2-thread times")
+            "share a cache, which slows 2-thread runs (dlc's more than ONNX Runtime's)")
     log("")
     log("memory in MB: dlc arena = NAME_WORKSPACE_SIZE (naive sum of its tensors); "
         "dlc/ORT peak = peak RSS growth measured in the worker; "
