@@ -29,12 +29,14 @@ static double one_round(void)
 #pragma omp parallel num_threads(2)
     {
         long me = omp_get_thread_num(), i;
+        /* a team of one would wait forever for the other thread */
+        long n = omp_get_num_threads() == 2 ? HANDOFFS : 0;
 #pragma omp barrier
         if (me == 0) {
             team = omp_get_num_threads();
             t0 = omp_get_wtime();
         }
-        for (i = 0; i < HANDOFFS && omp_get_num_threads() == 2; i++) {
+        for (i = 0; i < n; i++) {
             long want = 2 * i + me;
             while (atomic_load_explicit(&flag, memory_order_acquire) != want)
                 ;
