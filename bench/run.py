@@ -609,15 +609,15 @@ def run_worker(args, name, onnx_path, lib_path, threads):
         return json.load(f)
 
 
-def measure_peak(args, models):
+def measure_peak(args):
     """The per-core fp32 peak that `dlc bench --profile` measures (its FMA
     loop, cc -O3 -march=native), run on the smallest model written; 110
     when that fails."""
-    paths = [os.path.join(args.work, f"{m}.onnx") for m in models + ALL_MODELS]
-    paths = sorted({p for p in paths if os.path.exists(p)}, key=os.path.getsize)
-    for path in paths[:1]:
+    paths = [p for p in (os.path.join(args.work, f"{m}.onnx") for m in ALL_MODELS)
+             if os.path.exists(p)]
+    if paths:
         p, _ = run_cmd([args.dlc, "bench", "--profile", "--json", "--runs", "1",
-                        "--warmup", "0", path])
+                        "--warmup", "0", min(paths, key=os.path.getsize)])
         try:
             peak = json.loads(p.stdout)["profile"]["peak_gflops_per_core"]
             if peak and peak > 0:
@@ -708,7 +708,7 @@ def print_tables(report):
     log(f"{meta['dlc_version'] or 'dlc ?'} ({meta['git'] or '?'}) vs ONNX Runtime "
         f"{meta['onnxruntime']} | {meta['machine']['cpu']}, {meta['machine']['logical_cpus']} "
         f"CPUs | {meta['runs']} rounds after {meta['warmup']} warm-up | "
-        f"peak {peak:.0f} GFLOP/s per core ({meta.get('peak_source', 'given')}) | "
+        f"peak {peak:.0f} GFLOP/s per core ({meta['peak_source']}) | "
         f"load average {load[0]:.1f} at start, "
         f"{load[1]:.1f} at end")
     log("latency in ms: median (min / p90); ratio = dlc median / ORT median, lower is better; "
@@ -904,7 +904,7 @@ def driver(args):
             failed = True
 
     if args.peak_gflops is None:
-        args.peak_gflops, source = measure_peak(args, models)
+        args.peak_gflops, source = measure_peak(args)
         report["meta"]["peak_gflops_per_core"] = args.peak_gflops
         report["meta"]["peak_source"] = source
 
