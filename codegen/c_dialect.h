@@ -16,15 +16,11 @@ typedef struct {
     int nhelpers;
     bool need_half;             /* runtime unit "half" */
     bool need_parallel;         /* some loop is marked DLC_PARALLEL (OpenMP) */
-    /* the kernel being rendered: loops marked parallel, and for each
-     * variable the parallel loop it is declared in (-1: the kernel's top) */
-    const LStmt **par_loops;
-    int npar;
-    int *var_home;
-    int nvars_home;
-    const DType *var_dt;
+    const LKernel *kernel;      /* the kernel being rendered */
 } CRender;
 
+/* Renders k; its parallel loops (LStmt.parallel, passes/mark_parallel.c)
+ * under DLC_PARALLEL with their private variables declared inside. */
 void cr_kernel(CRender *r, const LKernel *k);
 /* C type a variable or expression of dtype dt computes in. */
 const char *cr_compute_type(DType dt);

@@ -76,6 +76,7 @@ typedef struct LStmt {
     LStmtKind kind;
     int var;
     int64_t extent;
+    bool parallel;          /* LS_FOR: iterations may run at once (passes/mark_parallel.c) */
     Value *buf;
     LExpr *idx, *e;
     struct LStmt **body;
@@ -109,6 +110,7 @@ struct LKernel {
     const char *runtime;    /* runtime unit the kernel calls ("gemm", "conv") or NULL */
     int64_t scratch_bytes;  /* arena scratch the kernel needs (LA_SCRATCH) */
     int64_t scratch_offset; /* where the planner put it */
+    struct LStmt **var_private; /* by var: the parallel loop it is private to, NULL: kernel top */
 };
 
 /* ---- building ---- */

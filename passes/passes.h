@@ -54,5 +54,9 @@ Node *match_sole_reader(Graph *g, const Value *v);
 bool pass_lower(Graph *g, Diag *d);
 bool pass_fuse(Graph *g, Diag *d);
 bool pass_plan_memory(Graph *g, PlanStats *stats, Diag *d);
+/* Loops whose iterations may run at once, marked in each kernel's loop IR
+ * (passes/mark_parallel.c); the per-kernel step, for tests. */
+bool pass_mark_parallel(Graph *g, Diag *d);
+void pass_mark_parallel_kernel(LKernel *k);
 
 #endif

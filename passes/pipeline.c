@@ -48,6 +48,7 @@ bool pass_pipeline(Graph *g, const PassOptions *o, PlanStats *stats, Diag *d)
     RUN("lower", pass_lower(g, d));
     RUN("fuse", !fuse || pass_fuse(g, d));
     RUN("plan-memory", pass_plan_memory(g, stats, d));
+    RUN("mark-parallel", pass_mark_parallel(g, d));
     if (ok && o->verbose)
         fprintf(stderr, "dlc: arena %lld bytes (naive sum %lld bytes)\n",
                 (long long)stats->arena_bytes, (long long)stats->naive_bytes);

@@ -1,10 +1,10 @@
-/* Loop-level threads in the C dialect (codegen/c_dialect.c): which loops
- * get DLC_PARALLEL, and that their variables move inside them. Kernels are
- * built by hand; whole models run threaded in tests/models/threads.py. */
+/* Parallel-loop marking (passes/mark_parallel.c): which loops get
+ * LStmt.parallel, and which variables become private to them
+ * (LKernel.var_private). Kernels are built by hand; whole models run
+ * threaded in tests/models/threads.py. */
 #include "check.h"
-#include "codegen/c_dialect.h"
-
-#include <string.h>
+#include "ir/loop.h"
+#include "passes/passes.h"
 
 static Value *buf(Graph *g, const char *name, int64_t n, int64_t offset)
 {
@@ -20,33 +20,36 @@ static Value *buf(Graph *g, const char *name, int64_t n, int64_t offset)
     return v;
 }
 
-/* The C text of k, and whether the renderer asked for the macro. */
-static char *render(Graph *g, LKernel *k, bool *need)
+/* Loops marked in s and below. */
+static int marked(const LStmt *s)
 {
-    Printer p;
-    pr_init(&p);
-    CRender r;
-    memset(&r, 0, sizeof r);
-    r.out = &p;
-    r.g = g;
-    r.value_used = ir_alloc_array(g->arena, (size_t)g->nvalues + 1, sizeof(bool));
-    cr_kernel(&r, k);
-    *need = r.need_parallel;
-    char *s = ir_strndup(g->arena, p.buf ? p.buf : "", p.len);
-    pr_free(&p);
-    return s;
-}
-
-static int count(const char *s, const char *what)
-{
-    int n = 0;
-    for (const char *q = strstr(s, what); q; q = strstr(q + 1, what))
-        n++;
+    int n = s->kind == LS_FOR && s->parallel;
+    for (int i = 0; i < s->n; i++)
+        n += marked(s->body[i]);
+    for (int i = 0; i < s->nels; i++)
+        n += marked(s->els[i]);
     return n;
 }
 
-/* y[i] = f(x[i]) over n elements, with a temporary. */
-static LKernel *map(Graph *g, Value *x, Value *y, int64_t n, int64_t xoff)
+/* Runs the marking on k; false (with a message) when the number of marked
+ * loops is not `want`. */
+static bool expect(const char *what, LKernel *k, int want)
+{
+    pass_mark_parallel_kernel(k);
+    int got = marked(k->root);
+    if (got != want)
+        fprintf(stderr, "%s: want %d parallel loops, got %d\n", what, want, got);
+    CHECK_EQ(want, got);
+    return got == want;
+}
+
+static const LStmt *private_to(const LKernel *k, int var)
+{
+    return k->var_private ? k->var_private[var] : NULL;
+}
+
+/* y[i] = t * t with t = x[i + xoff], over n elements; v0 is i, v1 is t. */
+static LKernel *map(Graph *g, Value *x, Value *y, int64_t n, int64_t xoff, LStmt **loop_out)
 {
     LKernel *k = lk_new(g);
     int i = lk_var(k, DT_INT64), t = lk_var(k, DT_FLOAT);
@@ -55,36 +58,28 @@ static LKernel *map(Graph *g, Value *x, Value *y, int64_t n, int64_t xoff)
     ls_push(k, loop, ls_store(k, y, lx_var(k, i),
                               lx_bin(k, LB_MUL, lx_var(k, t), lx_var(k, t))));
     ls_push(k, k->root, loop);
+    if (loop_out)
+        *loop_out = loop;
     return k;
-}
-
-static void expect(const char *what, Graph *g, LKernel *k, int want)
-{
-    bool need;
-    char *s = render(g, k, &need);
-    int got = count(s, "DLC_PARALLEL");
-    if (got != want)
-        fprintf(stderr, "%s: want %d parallel loops, got %d:\n%s", what, want, got, s);
-    CHECK_EQ(want, got);
-    CHECK(need == (want > 0));
 }
 
 static void test_elementwise(void)
 {
     Graph *g = ir_graph_new("t.onnx");
     Value *x = buf(g, "x", 1 << 17, 0), *y = buf(g, "y", 1 << 17, 1 << 19);
-    LKernel *k = map(g, x, y, 1 << 16, 0);
-    expect("big map", g, k, 1);
-    bool need;
-    char *s = render(g, k, &need);
-    /* the temporary is declared inside the loop, after the marker */
-    const char *loop = strstr(s, "DLC_PARALLEL"), *decl = strstr(s, "float v1 = 0;");
-    CHECK(loop && decl && decl > loop);
-    expect("small map", g, map(g, x, y, 1000, 0), 0);
+    LStmt *loop;
+    LKernel *k = map(g, x, y, 1 << 16, 0, &loop);
+    expect("big map", k, 1);
+    CHECK(loop->parallel);
+    CHECK(private_to(k, 1) == loop);    /* the temporary */
+    CHECK(private_to(k, 0) == NULL);    /* the loop's own variable */
+    expect("small map", map(g, x, y, 1000, 0, NULL), 0);
     /* in place, reading one element ahead: a dependence between iterations */
     Value *alias = buf(g, "alias", 1 << 17, 1 << 19);
-    expect("in place, shifted", g, map(g, alias, y, 1 << 16, 1), 0);
-    expect("in place, same index", g, map(g, alias, y, 1 << 16, 0), 1);
+    LKernel *shifted = map(g, alias, y, 1 << 16, 1, NULL);
+    expect("in place, shifted", shifted, 0);
+    CHECK(private_to(shifted, 1) == NULL);
+    expect("in place, same index", map(g, alias, y, 1 << 16, 0, NULL), 1);
     ir_graph_free(g);
 }
 
@@ -99,12 +94,13 @@ static void test_overlapping_stores(void)
     ls_push(k, loop, ls_store(k, y, lx_div(k, lx_var(k, i), lx_idx(k, 2)),
                               lx_load(k, x, lx_var(k, i))));
     ls_push(k, k->root, loop);
-    expect("y[i/2]", g, k, 0);
+    expect("y[i/2]", k, 0);
     ir_graph_free(g);
 }
 
 /* Rows of 256: acc = 0; for j: acc += x[i, j]; y[i] = acc -- parallel over
- * i. A window too narrow (y[i*128 + j] for j < 256) is not. */
+ * i, acc private to it. A window too narrow (y[i*128 + j] for j < 256) is
+ * not, nor an accumulator carried from one row to the next. */
 static void test_rows(void)
 {
     Graph *g = ir_graph_new("t.onnx");
@@ -131,19 +127,21 @@ static void test_rows(void)
                 ls_push(k, lj, ls_store(k, y, at, lx_var(k, acc)));
         }
         ls_push(k, k->root, li);
-        expect(variant == 0 ? "row sums" : variant == 1 ? "overlapping rows" : "carried", g, k,
+        expect(variant == 0 ? "row sums" : variant == 1 ? "overlapping rows" : "carried", k,
                variant == 0 ? 1 : 0);
+        CHECK(li->parallel == (variant == 0));
+        CHECK(private_to(k, acc) == (variant == 0 ? li : NULL));
     }
     ir_graph_free(g);
 }
 
-/* for i < 256: for j < 256: y[j] += x[i, j]: the outer loop carries y, the
- * inner one is parallel (256 x 256 work, but one entry is 256: too little);
- * with 4096 columns the inner loop is worth it. */
+/* for i < 16: for j < cols: y[j] += x[i, j]: the outer loop carries y, the
+ * inner one is parallel (with 256 columns one entry is too little work;
+ * with 65536 the inner loop is worth it). */
 static void test_inner_loop(void)
 {
     Graph *g = ir_graph_new("t.onnx");
-    Value *x = buf(g, "x", 1 << 20, 0), *y = buf(g, "y", 1 << 12, 1 << 22);
+    Value *x = buf(g, "x", 1 << 20, 0), *y = buf(g, "y", 1 << 16, 1 << 22);
     for (int cols = 256; cols <= 65536; cols *= 256) {
         LKernel *k = lk_new(g);
         int i = lk_var(k, DT_INT64), j = lk_var(k, DT_INT64);
@@ -153,21 +151,16 @@ static void test_inner_loop(void)
         ls_push(k, lj, ls_store(k, y, lx_var(k, j), lx_bin(k, LB_ADD, yj, xij)));
         ls_push(k, li, lj);
         ls_push(k, k->root, li);
-        bool need;
-        char *s = render(g, k, &need);
-        CHECK_EQ(cols == 256 ? 0 : 1, count(s, "DLC_PARALLEL"));
-        /* the marker sits on the inner loop */
-        if (cols != 256) {
-            const char *m = strstr(s, "DLC_PARALLEL");
-            CHECK(m && strstr(s, "for (int64_t v0") < m && strstr(m, "for (int64_t v1") != NULL);
-        }
+        expect(cols == 256 ? "256 columns" : "65536 columns", k, cols == 256 ? 0 : 1);
+        CHECK(!li->parallel);
+        CHECK(lj->parallel == (cols != 256));
     }
     ir_graph_free(g);
 }
 
 /* A variable shared by two top-level statements stays at the kernel's top:
  * a loop may read it, not assign it. A loop that calls the runtime is never
- * marked. */
+ * marked. Marking again replaces the old marks. */
 static void test_shared_var_and_calls(void)
 {
     Graph *g = ir_graph_new("t.onnx");
@@ -179,13 +172,12 @@ static void test_shared_var_and_calls(void)
     ls_push(k, loop, ls_store(k, y, lx_var(k, i),
                               lx_bin(k, LB_ADD, lx_var(k, s), lx_load(k, x, lx_var(k, i)))));
     ls_push(k, k->root, loop);
-    expect("shared scalar, read only", g, k, 1);
-    bool need;
-    char *txt = render(g, k, &need);
-    CHECK(strstr(txt, "float v0 = 0;") < strstr(txt, "DLC_PARALLEL"));
+    expect("shared scalar, read only", k, 1);
+    CHECK(loop->parallel);
+    CHECK(private_to(k, s) == NULL);
     /* ... and also assigned in the loop: not private, so serial */
     ls_push(k, loop, ls_assign(k, s, lx_load(k, x, lx_var(k, i))));
-    expect("shared scalar, assigned", g, k, 0);
+    expect("shared scalar, assigned", k, 0);
 
     LKernel *c = lk_new(g);
     int j = lk_var(c, DT_INT64);
@@ -194,7 +186,25 @@ static void test_shared_var_and_calls(void)
     ls_arg_buf(c, call, y, 0);
     ls_push(c, cl, call);
     ls_push(c, c->root, cl);
-    expect("call", g, c, 0);
+    expect("call", c, 0);
+    ir_graph_free(g);
+}
+
+/* The pass marks every live node's kernel and leaves dead nodes alone. */
+static void test_graph(void)
+{
+    Graph *g = ir_graph_new("t.onnx");
+    Value *x = buf(g, "x", 1 << 17, 0), *y = buf(g, "y", 1 << 17, 1 << 19);
+    Node *live = ir_node_new(g, "Relu", 1, 1), *dead = ir_node_new(g, "Relu", 1, 1);
+    LStmt *live_loop, *dead_loop;
+    live->kernel = map(g, x, y, 1 << 16, 0, &live_loop);
+    dead->kernel = map(g, x, y, 1 << 16, 0, &dead_loop);
+    dead->dead = true;
+    Diag d;
+    diag_init(&d, "t.onnx");
+    CHECK(pass_mark_parallel(g, &d));
+    CHECK(live_loop->parallel);
+    CHECK(!dead_loop->parallel);
     ir_graph_free(g);
 }
 
@@ -205,5 +215,6 @@ int main(void)
     test_rows();
     test_inner_loop();
     test_shared_var_and_calls();
-    return check_report("test_c_parallel");
+    test_graph();
+    return check_report("test_mark_parallel");
 }
