@@ -1,6 +1,6 @@
 """dlc against ONNX Runtime on full-size networks, side by side.
 
-usage: .venv/bin/python bench/run.py [--dlc build/dlc]
+usage: .venv/bin/python bench/run.py [--dlc build/dlc] [--baseline-dlc PATH]
            [--models resnet50,mobilenetv2,squeezenet1_1,bert_base]
            [--threads 1,2] [--runs 20] [--warmup 5] [--seed 0] [--gap-ms MS]
            [--peak-gflops X] [--json out.json] [--plot out.png]
@@ -37,11 +37,14 @@ What it does, per model:
          integers exactly; a mismatch stops the worker (status FAIL);
        - times the two alternately in the same process: --warmup rounds,
          then --runs rounds, each one dlc call and one ORT call, in turn
-         dlc first and ORT first. Each call is timed alone with
-         time.perf_counter_ns(): around the ctypes call for dlc, around
-         sess.run_with_iobinding() for ORT, whose inputs and outputs are
-         bound once, before timing, to preallocated numpy arrays (so
-         neither side allocates or copies outputs in the timed region).
+         dlc first and ORT first (with --baseline-dlc, below, three calls
+         a round, in each of their six orders in turn, so that each engine
+         comes first, and right after each other one, equally often).
+         Each call is timed alone with time.perf_counter_ns(): around the
+         ctypes call for dlc, around sess.run_with_iobinding() for ORT,
+         whose inputs and outputs are bound once, before timing, to
+         preallocated numpy arrays (so neither side allocates or copies
+         outputs in the timed region).
          At 2 or more threads each call is preceded by an untimed idle
          gap (--gap-ms, default 50 ms; 0 at 1 thread) so that the other
          engine's threads have stopped spinning when it starts.
@@ -53,6 +56,19 @@ What it does, per model:
      FLOPs / median / (peak GFLOP/s per core x T), the peak that
      `dlc bench --profile` measures on this machine unless --peak-gflops
      gives one.
+
+Against another dlc (--baseline-dlc PATH, say the previous main's build):
+step 3 runs again with that binary into WORK/NAME.base.c and
+WORK/libNAME.base.so (same flags, same caching rule), and the worker loads
+that library too, right after dlc's (the same symbol names: ctypes opens
+each RTLD_LOCAL and looks them up in its own handle), checks its outputs
+against ONNX Runtime in the same way (a mismatch in either build reads
+FAIL) and times it as a third engine in the same rounds, with the same
+idle gap. The report adds its median (min / p90), its ratio to ORT and
+dlc / baseline ("base", "base_ratio", "dlc_base_ratio", "base_ns",
+"base_check" in the JSON; a line at the baseline's ratio on each bar of
+the plot). Its peak RSS ("base_peak_rss_bytes") is taken after dlc's, so
+what the two share (the OpenMP runtime's threads) counts in dlc's only.
 
 Memory. dlc's needs are known before it runs: the arena (NAME_WORKSPACE_SIZE
 from the header) plus the weights (the "Weights: N bytes" line of NAME.c).
@@ -104,6 +120,7 @@ import ctypes
 import datetime
 import gc
 import hashlib
+import itertools
 import json
 import mmap
 import os
@@ -121,6 +138,9 @@ MODELS_DIR = os.path.join(HERE, "models")
 ALL_MODELS = ["resnet50", "mobilenetv2", "squeezenet1_1", "bert_base"]
 ATOL = 1e-3
 RTOL = 1e-3
+# the worker's engines: result keys (times "dlc_ns", summary "dlc", ...) -> names
+LABELS = {"dlc": "dlc", "ort": "ORT", "base": "baseline dlc"}
+CHECK_FIELDS = {"dlc": "check", "base": "base_check"}
 
 # ONNX TensorProto data type code -> numpy dtype name
 ONNX_DTYPES = {1: "float32", 2: "uint8", 3: "int8", 4: "uint16", 5: "int16",
@@ -234,6 +254,82 @@ def header_define(header_text, prefix, what):
     return int(m.group(1)) if m else None
 
 
+class WorkerError(Exception):
+    """Stops the worker; its message becomes result["error"]."""
+
+
+def labelled(key, msg):
+    """msg about the library `key`; the baseline's say so."""
+    return msg if key == "dlc" else f"{LABELS[key]}: {msg}"
+
+
+def load_dlc(lib_path, header_path, name, feeds):
+    """Loads one dlc library with ctypes and runs it once on fresh workspace
+    pages (see the module docstring). Returns a dict: `run` and its `args`,
+    the output buffers `outputs` [(name, array)], `ws_size`, the peak RSS
+    growth `peak` and in `keep` what the pointers point into; raises
+    WorkerError."""
+    import numpy as np
+    with open(header_path) as f:
+        header = f.read()
+    prefix = name.upper()
+    ws_size = header_define(header, prefix, "WORKSPACE_SIZE")
+    n_in = header_define(header, prefix, "NUM_INPUTS")
+    n_out = header_define(header, prefix, "NUM_OUTPUTS")
+    if ws_size is None or n_in is None or n_out is None:
+        raise WorkerError(f"{header_path}: no {prefix}_WORKSPACE_SIZE / NUM_INPUTS / NUM_OUTPUTS")
+    if header_define(header, prefix, "WEIGHTS_SIZE") is not None:
+        raise WorkerError(f"{header_path}: weights in a separate file; run.py embeds them")
+
+    with PeakRss() as mem:
+        lib = ctypes.CDLL(os.path.abspath(lib_path))
+        infos_in = (TensorInfo * max(n_in, 1)).in_dll(lib, f"{name}_inputs")
+        infos_out = (TensorInfo * n_out).in_dll(lib, f"{name}_outputs")
+        run = getattr(lib, f"{name}_run_with_workspace")
+        run.restype = ctypes.c_int
+        run.argtypes = [ctypes.POINTER(ctypes.c_void_p), ctypes.POINTER(ctypes.c_void_p),
+                        ctypes.c_void_p]
+        inputs = []
+        for i in range(n_in):
+            info = infos_in[i]
+            key = info.name.decode()
+            shape = [int(info.shape[d]) for d in range(info.rank)]
+            dtype = ONNX_DTYPES.get(info.dtype)
+            if key not in feeds:
+                raise WorkerError(f"dlc input {i} '{key}' is not among the example "
+                                  f"inputs {list(feeds)}")
+            arr = feeds[key]
+            if dtype != str(arr.dtype) or shape != list(arr.shape) or info.bytes != arr.nbytes:
+                raise WorkerError(f"dlc input '{key}' {dtype} {shape} ({info.bytes} bytes) vs "
+                                  f"example {arr.dtype} {list(arr.shape)}")
+            inputs.append(arr)
+        outputs = []
+        for i in range(n_out):
+            info = infos_out[i]
+            key = info.name.decode()
+            shape = [int(info.shape[d]) for d in range(info.rank)]
+            dtype = ONNX_DTYPES.get(info.dtype)
+            if dtype is None:
+                raise WorkerError(f"dlc output '{key}': dtype code {info.dtype} not handled")
+            buf = np.zeros(shape, dtype=dtype)
+            if buf.nbytes != info.bytes:
+                raise WorkerError(f"dlc output '{key}': {info.bytes} bytes for {dtype} {shape}")
+            outputs.append((key, buf))
+        in_ptrs = (ctypes.c_void_p * max(n_in, 1))(*[a.ctypes.data for a in inputs])
+        out_ptrs = (ctypes.c_void_p * n_out)(*[b.ctypes.data for _, b in outputs])
+        # fresh anonymous pages (page aligned, so 64-byte aligned), not a
+        # reused heap block that is resident already
+        ws_map = mmap.mmap(-1, max(ws_size, 1))
+        ws_arr = np.frombuffer(ws_map, dtype=np.uint8)
+        ws_ptr = ctypes.c_void_p(ws_arr.ctypes.data)
+        assert ws_arr.ctypes.data % 64 == 0
+        status = run(in_ptrs, out_ptrs, ws_ptr)
+    if status != 0:
+        raise WorkerError(f"{name}_run_with_workspace returned {status}")
+    return {"run": run, "args": (in_ptrs, out_ptrs, ws_ptr), "outputs": outputs,
+            "ws_size": ws_size, "peak": mem.peak, "keep": (lib, inputs, ws_map, ws_arr)}
+
+
 def worker(args):
     import numpy as np
     import onnxruntime as ort
@@ -252,77 +348,23 @@ def worker(args):
         with open(args.out, "w") as f:
             json.dump(result, f)
 
-    # --- what the generated code says about itself
-    with open(args.header) as f:
-        header = f.read()
-    prefix = name.upper()
-    ws_size = header_define(header, prefix, "WORKSPACE_SIZE")
-    n_in = header_define(header, prefix, "NUM_INPUTS")
-    n_out = header_define(header, prefix, "NUM_OUTPUTS")
-    if ws_size is None or n_in is None or n_out is None:
-        result["error"] = f"{args.header}: no {prefix}_WORKSPACE_SIZE / NUM_INPUTS / NUM_OUTPUTS"
-        return finish()
-    if header_define(header, prefix, "WEIGHTS_SIZE") is not None:
-        result["error"] = f"{args.header}: weights in a separate file; run.py embeds them"
-        return finish()
-
     feeds = make.MODELS[name].example(np.random.default_rng([args.seed, 1]))
     feeds = {k: np.ascontiguousarray(v) for k, v in feeds.items()}
     gc.collect()
 
-    # --- dlc: load, bind, first run
-    with PeakRss() as dlc_mem:
-        lib = ctypes.CDLL(os.path.abspath(args.lib))
-        infos_in = (TensorInfo * max(n_in, 1)).in_dll(lib, f"{name}_inputs")
-        infos_out = (TensorInfo * n_out).in_dll(lib, f"{name}_outputs")
-        run = getattr(lib, f"{name}_run_with_workspace")
-        run.restype = ctypes.c_int
-        run.argtypes = [ctypes.POINTER(ctypes.c_void_p), ctypes.POINTER(ctypes.c_void_p),
-                        ctypes.c_void_p]
-        inputs = []
-        for i in range(n_in):
-            info = infos_in[i]
-            key = info.name.decode()
-            shape = [int(info.shape[d]) for d in range(info.rank)]
-            dtype = ONNX_DTYPES.get(info.dtype)
-            if key not in feeds:
-                result["error"] = (f"dlc input {i} '{key}' is not among the example "
-                                   f"inputs {list(feeds)}")
-                return finish()
-            arr = feeds[key]
-            if dtype != str(arr.dtype) or shape != list(arr.shape) or info.bytes != arr.nbytes:
-                result["error"] = (f"dlc input '{key}' {dtype} {shape} ({info.bytes} bytes) vs "
-                                   f"example {arr.dtype} {list(arr.shape)}")
-                return finish()
-            inputs.append(arr)
-        outputs = []
-        for i in range(n_out):
-            info = infos_out[i]
-            key = info.name.decode()
-            shape = [int(info.shape[d]) for d in range(info.rank)]
-            dtype = ONNX_DTYPES.get(info.dtype)
-            if dtype is None:
-                result["error"] = f"dlc output '{key}': dtype code {info.dtype} not handled"
-                return finish()
-            buf = np.zeros(shape, dtype=dtype)
-            if buf.nbytes != info.bytes:
-                result["error"] = f"dlc output '{key}': {info.bytes} bytes for {dtype} {shape}"
-                return finish()
-            outputs.append((key, buf))
-        in_ptrs = (ctypes.c_void_p * max(n_in, 1))(*[a.ctypes.data for a in inputs])
-        out_ptrs = (ctypes.c_void_p * n_out)(*[b.ctypes.data for _, b in outputs])
-        # fresh anonymous pages (page aligned, so 64-byte aligned), not a
-        # reused heap block that is resident already
-        ws_map = mmap.mmap(-1, max(ws_size, 1))
-        ws_arr = np.frombuffer(ws_map, dtype=np.uint8)
-        ws_ptr = ctypes.c_void_p(ws_arr.ctypes.data)
-        assert ws_arr.ctypes.data % 64 == 0
-        status = run(in_ptrs, out_ptrs, ws_ptr)
-    result["dlc_peak_rss_bytes"] = dlc_mem.peak
-    result["workspace_bytes"] = ws_size
-    if status != 0:
-        result["error"] = f"{name}_run_with_workspace returned {status}"
-        return finish()
+    # --- dlc (and the baseline dlc): load, bind, first run
+    libs = [("dlc", args.lib, args.header)]
+    if args.base_lib:
+        libs.append(("base", args.base_lib, args.base_header))
+    dlcs = {}
+    for key, lib_path, header_path in libs:
+        try:
+            dlcs[key] = load_dlc(lib_path, header_path, name, feeds)
+        except WorkerError as e:
+            result["error"] = labelled(key, str(e))
+            return finish()
+        result[f"{key}_peak_rss_bytes"] = dlcs[key]["peak"]
+    result["workspace_bytes"] = dlcs["dlc"]["ws_size"]
 
     # --- ONNX Runtime: session, reference outputs, IO binding. Its pool
     # threads inherit the creating thread's CPU mask: create them with the
@@ -353,23 +395,33 @@ def worker(args):
         if not compare(b, r, args.atol, args.rtol)["ok"]:
             result["error"] = f"ORT output '{n}': run_with_iobinding differs from run"
             return finish()
-    if [k for k, _ in outputs] != out_names:
-        result["error"] = f"outputs: dlc {[k for k, _ in outputs]} vs ORT {out_names}"
-        return finish()
+    for key, d in dlcs.items():
+        if [k for k, _ in d["outputs"]] != out_names:
+            result["error"] = (f"outputs: {LABELS[key]} {[k for k, _ in d['outputs']]} "
+                               f"vs ORT {out_names}")
+            return finish()
 
-    # --- the check
-    def check():
-        return [dict(compare(b, r, args.atol, args.rtol), name=k)
-                for (k, b), r in zip(outputs, ref)]
+    # --- the check: "check" (dlc) and "base_check", "_after" once timed
+    def check(after=""):
+        ok = True
+        for key, d in dlcs.items():
+            field = CHECK_FIELDS[key] + after
+            result[field] = [dict(compare(b, r, args.atol, args.rtol), name=k)
+                             for (k, b), r in zip(d["outputs"], ref)]
+            ok = ok and all(c["ok"] for c in result[field])
+        return ok
 
-    result["check"] = check()
-    if not all(c["ok"] for c in result["check"]):
+    if not check():
         result["status"] = "FAIL"
         return finish()
 
-    # --- timing, alternating
+    # --- timing: each round calls every engine once, in one of the orders
+    # of all of them, the next order each round
     clock = time.perf_counter_ns
-    dlc_ns, ort_ns = [], []
+    calls = [(key, d["run"], d["args"]) for key, d in dlcs.items()]
+    calls.insert(1, ("ort", sess.run_with_iobinding, (binding,)))
+    orders = list(itertools.permutations(calls))
+    times = {key: [] for key, _, _ in calls}
     bad = []
 
     # At T >= 2 each call starts from an idle machine: ONNX Runtime's pool
@@ -379,50 +431,32 @@ def worker(args):
     gap = args.gap_ms / 1000.0 if args.gap_ms >= 0 else (0.05 if args.threads >= 2 else 0.0)
     result["gap_s"] = gap
 
-    def one_dlc(keep):
-        if gap:
-            time.sleep(gap)
-        t0 = clock()
-        st = run(in_ptrs, out_ptrs, ws_ptr)
-        t1 = clock()
-        if st != 0:
-            bad.append(st)
-        if keep:
-            dlc_ns.append(t1 - t0)
-
-    def one_ort(keep):
-        if gap:
-            time.sleep(gap)
-        t0 = clock()
-        sess.run_with_iobinding(binding)
-        t1 = clock()
-        if keep:
-            ort_ns.append(t1 - t0)
-
     gc.disable()
     try:
         for r in range(args.warmup + args.runs):
-            keep = r >= args.warmup
-            if r % 2 == 0:
-                one_dlc(keep)
-                one_ort(keep)
-            else:
-                one_ort(keep)
-                one_dlc(keep)
+            for key, fn, fn_args in orders[r % len(orders)]:
+                if gap:
+                    time.sleep(gap)
+                t0 = clock()
+                st = fn(*fn_args)  # ORT's returns None, dlc's its status
+                t1 = clock()
+                if st:
+                    bad.append((key, st))
+                if r >= args.warmup:
+                    times[key].append(t1 - t0)
     finally:
         gc.enable()
     if bad:
-        result["error"] = f"{name}_run_with_workspace returned {bad[0]} while timing"
+        key, st = bad[0]
+        result["error"] = labelled(key, f"{name}_run_with_workspace returned {st} while timing")
         return finish()
-    result["check_after"] = check()
-    if not all(c["ok"] for c in result["check_after"]):
+    if not check("_after"):
         result["status"] = "FAIL"
         result["error"] = "outputs changed while timing"
         return finish()
-    result["dlc_ns"] = dlc_ns
-    result["ort_ns"] = ort_ns
-    result["dlc"] = summarize(dlc_ns)
-    result["ort"] = summarize(ort_ns)
+    for key, ns in times.items():
+        result[f"{key}_ns"] = ns
+        result[key] = summarize(ns)
     result["status"] = "ok"
     return finish()
 
@@ -518,12 +552,16 @@ def first_line(cmd):
         return None
 
 
-def compile_model(args, name, onnx_path, entry):
-    """dlc then cc; fills entry, returns the library path or None."""
-    c_path = os.path.join(args.work, f"{name}.c")
-    h_path = os.path.join(args.work, f"{name}.h")
-    lib_path = os.path.join(args.work, f"lib{name}.so")
-    cmd = [args.dlc, onnx_path, "-o", c_path, "--name", name]
+def build_paths(args, stem):
+    """WORK/STEM.c, WORK/STEM.h and WORK/libSTEM.so."""
+    return [os.path.join(args.work, f) for f in (f"{stem}.c", f"{stem}.h", f"lib{stem}.so")]
+
+
+def compile_model(args, dlc, stem, name, onnx_path, entry):
+    """dlc (the binary `dlc`) then cc into WORK/STEM.c and WORK/libSTEM.so;
+    fills entry, returns the library path or None."""
+    c_path, h_path, lib_path = build_paths(args, stem)
+    cmd = [dlc, onnx_path, "-o", c_path, "--name", name]
     entry["dlc_cmd"] = shlex.join(cmd)
     p, secs = run_cmd(cmd)
     entry["dlc_seconds"] = round(secs, 3)
@@ -560,7 +598,7 @@ def compile_model(args, name, onnx_path, entry):
     p, secs = run_cmd(cc)
     entry["cc_seconds"] = round(secs, 3)
     entry["cc_cached"] = False
-    cc_log = os.path.join(args.work, f"{name}.cc.log")
+    cc_log = os.path.join(args.work, f"{stem}.cc.log")
     with open(cc_log, "w") as f:
         f.write(p.stderr)
     entry["cc_warnings"] = p.stderr.count("warning:")
@@ -573,17 +611,20 @@ def compile_model(args, name, onnx_path, entry):
     return lib_path
 
 
-def run_worker(args, name, onnx_path, lib_path, threads):
+def run_worker(args, name, onnx_path, stems, threads):
+    """One worker on the libraries of `stems` (dlc's, then the baseline's)."""
     out = os.path.join(args.work, f"{name}.t{threads}.result.json")
     if os.path.exists(out):
         os.remove(out)
     cmd = [sys.executable, os.path.abspath(__file__), "--worker",
-           "--model", name, "--onnx", onnx_path, "--lib", lib_path,
-           "--header", os.path.join(args.work, f"{name}.h"),
+           "--model", name, "--onnx", onnx_path,
            "--threads", str(threads), "--runs", str(args.runs),
            "--warmup", str(args.warmup), "--seed", str(args.seed),
            "--gap-ms", repr(args.gap_ms),
            "--atol", repr(args.atol), "--rtol", repr(args.rtol), "--out", out]
+    for opt, stem in zip(("--", "--base-"), stems):
+        _, h_path, lib_path = build_paths(args, stem)
+        cmd += [opt + "lib", lib_path, opt + "header", h_path]
     # dlc's OpenMP threads keep libgomp's default waiting (spin briefly,
     # then sleep; OMP_WAIT_POLICY=passive made every layer a futex wake-up:
     # MobileNetV2 6.0 ms on 2 threads against 2.2) and are bound one per
@@ -713,9 +754,21 @@ def print_tables(report):
         f"{load[1]:.1f} at end")
     log("latency in ms: median (min / p90); ratio = dlc median / ORT median, lower is better; "
         "%pk = share of fp32 peak x threads")
+    base = "baseline_dlc" in meta
+    if base:
+        log(f"base = the baseline, {meta['baseline_dlc_version'] or 'dlc ?'} "
+            f"({meta['baseline_dlc']}), timed in the same rounds; "
+            "dlc/base = dlc median / base median")
+
+    def lat(s):
+        return f"{s['median_ms']:8.2f} ({s['min_ms']:7.2f} / {s['p90_ms']:7.2f})"
+
     hdr = (f"{'model':14s} {'T':>2s} {'check':6s} {'GFLOP':>6s} | {'dlc ms':>8s} "
            f"{'(min / p90)':>17s} | {'ORT ms':>8s} {'(min / p90)':>17s} | "
-           f"{'dlc/ORT':>7s} | {'dlc %pk':>7s} {'ORT %pk':>7s} | {'c2c ns':>9s}")
+           f"{'dlc/ORT':>7s} | "
+           + (f"{'base ms':>8s} {'(min / p90)':>17s} | {'base/ORT':>8s} {'dlc/base':>8s} | "
+              if base else "")
+           + f"{'dlc %pk':>7s} {'ORT %pk':>7s} | {'c2c ns':>9s}")
     log(hdr)
     log("-" * len(hdr))
     for m in report["models"]:
@@ -728,13 +781,13 @@ def print_tables(report):
                 log(f"{m['name']:14s} {t:>2s} {r['status']:6s} {gfs} | "
                     f"{(r.get('error') or m.get('error') or 'outputs differ from ORT')[:90]}")
                 continue
-            d, o = r["dlc"], r["ort"]
             dp = r.get("dlc_pct_peak")
             op = r.get("ort_pct_peak")
-            log(f"{m['name']:14s} {t:>2s} {'ok':6s} {gfs} | {d['median_ms']:8.2f} "
-                f"({d['min_ms']:7.2f} / {d['p90_ms']:7.2f}) | {o['median_ms']:8.2f} "
-                f"({o['min_ms']:7.2f} / {o['p90_ms']:7.2f}) | {r['ratio']:6.2f}x | "
-                f"{'-' if dp is None else f'{dp:6.1f}%':>7s} "
+            log(f"{m['name']:14s} {t:>2s} {'ok':6s} {gfs} | {lat(r['dlc'])} | {lat(r['ort'])} | "
+                f"{r['ratio']:6.2f}x | "
+                + (f"{lat(r['base'])} | {r['base_ratio']:7.2f}x {r['dlc_base_ratio']:7.2f}x | "
+                   if base else "")
+                + f"{'-' if dp is None else f'{dp:6.1f}%':>7s} "
                 f"{'-' if op is None else f'{op:6.1f}%':>7s} | "
                 f"{c2c_text(r.get('c2c_ns')):>9s}")
     if any(r.get("c2c_ns") for m in report["models"] for r in m["results"]):
@@ -788,7 +841,7 @@ def plot(report, path):
     for m in models:
         for r in m["results"]:
             if r["status"] == "ok":
-                top = max(top, r["ratio"])
+                top = max(top, r["ratio"], r.get("base_ratio", 0))
     ymax = top * 1.18
     for j, t in enumerate(threads):
         for i, m in enumerate(models):
@@ -798,6 +851,9 @@ def plot(report, path):
                 continue
             if r["status"] == "ok":
                 ax.bar(x, r["ratio"], width * 0.92, color=colors(j))
+                if "base_ratio" in r:
+                    ax.plot([x - width * 0.46, x + width * 0.46], [r["base_ratio"]] * 2,
+                            color="black", linewidth=2)
                 ax.text(x, r["ratio"] + ymax * 0.01, f"{r['ratio']:.2f}x", ha="center",
                         va="bottom", fontsize=8,
                         bbox=dict(facecolor="white", edgecolor="none", pad=0.6))
@@ -812,6 +868,9 @@ def plot(report, path):
     ax.axhline(1.0, color="black", linewidth=1, linestyle="--")
     handles.append(plt.Line2D([0], [0], color="black", linewidth=1, linestyle="--"))
     labels.append("parity with ORT")
+    if "baseline_dlc" in report["meta"]:
+        handles.append(plt.Line2D([0], [0], color="black", linewidth=2))
+        labels.append("baseline dlc / ORT")
     ax.legend(handles, labels, loc="upper right", fontsize=8, frameon=False)
     ax.set_xticks(range(len(models)))
     ax.set_xticklabels([m["name"] for m in models])
@@ -856,10 +915,13 @@ def driver(args):
         else:
             log("run.py: error: no dlc at build/dlc or build-suite/dlc: build it or pass --dlc")
             return 2
-    args.dlc = os.path.abspath(args.dlc)
-    if not os.access(args.dlc, os.X_OK):
-        log(f"run.py: error: {args.dlc} is not an executable")
-        return 2
+    for opt in ("dlc", "baseline_dlc"):
+        if getattr(args, opt) is not None:
+            path = os.path.abspath(getattr(args, opt))
+            setattr(args, opt, path)
+            if not os.access(path, os.X_OK):
+                log(f"run.py: error: {path} is not an executable")
+                return 2
     args.work = os.path.abspath(args.work)
     os.makedirs(args.work, exist_ok=True)
     args.cc_version = first_line([args.cc, "--version"])
@@ -891,6 +953,13 @@ def driver(args):
         "c2c": ("c2c_ns: one-way latency of a cache line between two bound OpenMP threads "
                 "(bench/c2c.c), before and after each run at T >= 2"),
     }, "models": []}
+    if args.baseline_dlc:
+        report["meta"].update(
+            baseline_dlc=args.baseline_dlc,
+            baseline_dlc_version=first_line([args.baseline_dlc, "--version"]))
+        report["meta"]["timing"] += (
+            "; with baseline_dlc a third call per round, that build's library, and the "
+            "rounds take the six orders of the three in turn instead")
 
     c2c = build_c2c(args) if max(thread_counts) >= 2 and not args.no_openmp else None
     missing = [m for m in models if not os.path.exists(os.path.join(args.work, f"{m}.onnx"))]
@@ -924,43 +993,57 @@ def driver(args):
             entry["flops_unknown_nodes"] = unknown
         log(f"{name}: {mb(entry['file_bytes'])} MB, "
             f"{'?' if flops is None else f'{flops / 1e9:.2f}'} GFLOP; compiling")
-        lib = compile_model(args, name, onnx_path, entry)
-        if lib is None:
+        builds = [("dlc", args.dlc, name, entry)]
+        if args.baseline_dlc:
+            entry["baseline"] = {}
+            builds.append(("baseline dlc", args.baseline_dlc, f"{name}.base", entry["baseline"]))
+        for label, dlc, stem, e in builds:
+            if compile_model(args, dlc, stem, name, onnx_path, e) is None:
+                entry["error"] = e["error"] if e is entry else f"{label}: {e['error']}"
+                break
+            cc_note = "cached" if e.get("cc_cached") else f"{e['cc_seconds']:.1f} s"
+            if e.get("cc_warnings"):
+                n = e["cc_warnings"]
+                cc_note += f", {n} warning{'s' if n != 1 else ''} in {stem}.cc.log"
+            log(f"{name}: {label} {e['dlc_seconds']:.1f} s, cc {cc_note}, arena "
+                f"{mb(e['workspace_bytes'])} MB, weights {mb(e['weights_bytes'])} MB")
+        if "error" in entry:
             log(f"{name}: ERROR {entry['error']}")
             failed = True
             continue
-        cc_note = "cached" if entry.get("cc_cached") else f"{entry['cc_seconds']:.1f} s"
-        if entry.get("cc_warnings"):
-            n = entry["cc_warnings"]
-            cc_note += f", {n} warning{'s' if n != 1 else ''} in {name}.cc.log"
-        log(f"{name}: dlc {entry['dlc_seconds']:.1f} s, cc {cc_note}, arena "
-            f"{mb(entry['workspace_bytes'])} MB, weights {mb(entry['weights_bytes'])} MB")
         for t in thread_counts:
             before = c2c_ns(c2c) if t >= 2 else None
-            r = run_worker(args, name, onnx_path, lib, t)
+            r = run_worker(args, name, onnx_path, [stem for _, _, stem, _ in builds], t)
             r["threads"] = t
             if t >= 2:
                 r["c2c_ns"] = [before, c2c_ns(c2c)]
             entry["results"].append(r)
             if r["status"] == "ok":
                 r["ratio"] = r["dlc"]["median_ms"] / r["ort"]["median_ms"]
+                base = ""
+                if "base" in r:
+                    r["base_ratio"] = r["base"]["median_ms"] / r["ort"]["median_ms"]
+                    r["dlc_base_ratio"] = r["dlc"]["median_ms"] / r["base"]["median_ms"]
+                    base = (f", baseline {r['base']['median_ms']:.2f} ms, "
+                            f"dlc/baseline {r['dlc_base_ratio']:.2f}")
                 if flops:
-                    for side in ("dlc", "ort"):
+                    for side in [k for k in LABELS if k in r]:
                         gflops = flops / 1e9 / (r[side]["median_ms"] / 1e3)
                         r[f"{side}_gflops"] = gflops
                         r[f"{side}_pct_peak"] = 100.0 * gflops / (args.peak_gflops * t)
                 log(f"{name} T={t}: dlc {r['dlc']['median_ms']:.2f} ms, ORT "
-                    f"{r['ort']['median_ms']:.2f} ms, dlc/ORT {r['ratio']:.2f}"
+                    f"{r['ort']['median_ms']:.2f} ms, dlc/ORT {r['ratio']:.2f}" + base
                     + (f", core-to-core {c2c_text(r['c2c_ns'])} ns" if t >= 2 else ""))
             else:
                 failed = True
                 if r["status"] == "FAIL":
-                    worst = [c for c in r.get("check_after") or r.get("check") or [] if not c["ok"]]
-                    r.setdefault("error", "outputs differ from ORT: " + "; ".join(
-                        f"'{c['name']}' max_abs {c.get('max_abs', 0):.3g} "
+                    worst = [(key, c) for key, f in CHECK_FIELDS.items()
+                             for c in r.get(f + "_after") or r.get(f) or [] if not c["ok"]]
+                    r.setdefault("error", "outputs differ from ORT: " + "; ".join(labelled(
+                        key, f"'{c['name']}' max_abs {c.get('max_abs', 0):.3g} "
                         f"max_rel {c.get('max_rel') or 0:.3g} "
                         f"({c.get('mismatches', '?')} elements)" if "error" not in c
-                        else f"'{c['name']}' {c['error']}" for c in worst))
+                        else f"'{c['name']}' {c['error']}") for key, c in worst))
                 log(f"{name} T={t}: {r['status']} {r.get('error', '')}")
 
     report["meta"]["machine"]["loadavg_end"] = list(os.getloadavg())
@@ -984,6 +1067,9 @@ def main():
         description="dlc against ONNX Runtime on full-size networks, side by side "
                     "(a benchmark: exits 0 however slow, 1 on errors or mismatches).")
     ap.add_argument("--dlc", help="the dlc binary (default: build/dlc, else build-suite/dlc)")
+    ap.add_argument("--baseline-dlc", metavar="PATH",
+                    help="another dlc binary (say the previous main's): its build of each "
+                         "model is checked and timed too, in the same rounds, and compared")
     ap.add_argument("--models", default=",".join(ALL_MODELS),
                     help=f"comma-separated, from {','.join(ALL_MODELS)} (default: all)")
     ap.add_argument("--threads", default="1,2", help="comma-separated thread counts (default 1,2)")
@@ -1015,6 +1101,8 @@ def main():
     ap.add_argument("--onnx", help=argparse.SUPPRESS)
     ap.add_argument("--lib", help=argparse.SUPPRESS)
     ap.add_argument("--header", help=argparse.SUPPRESS)
+    ap.add_argument("--base-lib", help=argparse.SUPPRESS)
+    ap.add_argument("--base-header", help=argparse.SUPPRESS)
     ap.add_argument("--out", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.worker:
