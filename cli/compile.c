@@ -1,4 +1,4 @@
-/* dlc MODEL.onnx -o OUT.c: frontend -> passes -> C. */
+/* dlc MODEL.onnx -o OUT.c: frontend -> passes -> codegen. */
 #include "cli.h"
 #include "../codegen/codegen.h"
 #include "../frontend/frontend.h"
@@ -93,9 +93,11 @@ int cli_compile(const CompileRequest *r)
     if (g && pass_pipeline(g, &r->passes, &stats, &d)) {
         char *out_h = replace_ext(r->out_c, ".h");
         char *out_w = r->weights_file ? replace_ext(r->out_c, ".weights") : NULL;
-        CgOptions o = {prefix, r->model, r->out_c, out_h, out_w, r->command_line, r->profile};
+        CgOptions o = {.prefix = prefix, .model_path = r->model, .out_c = r->out_c,
+                       .out_h = out_h, .out_weights = out_w, .command_line = r->command_line,
+                       .profile = r->profile};
         clock_t t0 = clock();
-        if (cg_emit_c(g, &stats, &o, &d))
+        if (cg_emit(g, &stats, &o, &d))
             status = EXIT_OK;
         if (r->passes.verbose)
             fprintf(stderr, "dlc: codegen %8.2f ms\n", (double)(clock() - t0) * 1e3 / CLOCKS_PER_SEC);

@@ -69,3 +69,81 @@ double cg_kernel_flops(const LKernel *k)
 {
     return k && k->root ? stmt_flops(k->root) : 0;
 }
+
+/* ---- the tables of a profile build ---- */
+
+static void profile_strings(CgEmit *e, Printer *p, const char *what, bool ops)
+{
+    pr(p, "const char *const %s_profile_%s[%s_PROFILE_COUNT > 0 ? %s_PROFILE_COUNT : 1] = {\n",
+       e->P, what, e->UP, e->UP);
+    for (int i = 0; i < e->nprof; i++) {
+        const Node *n = e->prof_nodes[i];
+        const char *s = ops ? (n->fused_ops ? n->fused_ops : n->op_type)
+                            : (n->fused_names ? n->fused_names : n->name);
+        pr(p, "    \"");
+        if (s && *s)
+            pr_string_text(p, s);
+        else
+            pr(p, "node %d", n->index);     /* an unnamed ONNX node */
+        pr(p, "\",\n");
+    }
+    if (!e->nprof)
+        pr(p, "    \"\",\n");
+    pr(p, "};\n");
+}
+
+/* The tables the header declares, and the timer the run function calls
+ * after each kernel. */
+void cg_profile_tables(CgEmit *e, Printer *p)
+{
+    pr(p, "/* ---- profile (dlc --profile) ----\n"
+          " * The run functions add each kernel's wall time to %s_profile_ns, a\n"
+          " * static table: this build is not reentrant. */\n", e->P);
+    profile_strings(e, p, "names", false);
+    profile_strings(e, p, "ops", true);
+    pr(p, "const double %s_profile_flops[%s_PROFILE_COUNT > 0 ? %s_PROFILE_COUNT : 1] = {\n",
+       e->P, e->UP, e->UP);
+    for (int i = 0; i < e->nprof; i++)
+        pr(p, "    %.1f,\n", e->prof_flops[i]);
+    if (!e->nprof)
+        pr(p, "    0.0,\n");
+    pr(p, "};\n");
+    pr(p, "unsigned long long %s_profile_ns[%s_PROFILE_COUNT > 0 ? %s_PROFILE_COUNT : 1];\n\n",
+       e->P, e->UP, e->UP);
+    pr(p, "void %s_profile_reset(void)\n{\n"
+          "    memset(%s_profile_ns, 0, sizeof %s_profile_ns);\n}\n\n", e->P, e->P, e->P);
+    if (!e->nprof)
+        return;
+    pr(p, "static unsigned long long %s_profile_now(void)\n{\n"
+          "#if defined(CLOCK_MONOTONIC)\n"
+          "    struct timespec ts;\n"
+          "    clock_gettime(CLOCK_MONOTONIC, &ts);\n"
+          "    return (unsigned long long)ts.tv_sec * 1000000000ull + "
+          "(unsigned long long)ts.tv_nsec;\n"
+          "#else\n"
+          "    return (unsigned long long)clock() * (1000000000ull / CLOCKS_PER_SEC);\n"
+          "#endif\n}\n\n", e->P);
+    pr(p, "/* Adds the time since t0 to kernel k; returns the time now. */\n"
+          "static unsigned long long %s_profile_lap(unsigned long long t0, int k)\n{\n"
+          "    unsigned long long t1 = %s_profile_now();\n"
+          "    %s_profile_ns[k] += t1 - t0;\n"
+          "    return t1;\n}\n\n", e->P, e->P, e->P);
+}
+
+void cg_profile_header(CgEmit *e, Printer *p)
+{
+    const char *n = ir_sprintf(e->g->arena, "%s_PROFILE_COUNT > 0 ? %s_PROFILE_COUNT : 1", e->UP,
+                               e->UP);
+    pr(p, "/* Profile build (dlc --profile): both run functions add each kernel's\n"
+          " * wall time (clock_gettime, CLOCK_MONOTONIC) to %s_profile_ns, a static\n"
+          " * table, so neither is reentrant or thread-safe in this build. One entry\n"
+          " * per kernel, in the order they run. */\n", e->P);
+    pr(p, "#define %s_PROFILE_COUNT %d\n", e->UP, e->nprof);
+    pr(p, "/* Each kernel's ONNX node name(s), \"a+b\" when fused, and op(s), \"Conv+Relu\". */\n");
+    pr(p, "extern const char *const %s_profile_names[%s];\n", e->P, n);
+    pr(p, "extern const char *const %s_profile_ops[%s];\n", e->P, n);
+    pr(p, "/* Floating-point operations in one run; nanoseconds summed over runs. */\n");
+    pr(p, "extern const double %s_profile_flops[%s];\n", e->P, n);
+    pr(p, "extern unsigned long long %s_profile_ns[%s];\n", e->P, n);
+    pr(p, "/* Zeroes %s_profile_ns. */\nvoid %s_profile_reset(void);\n\n", e->P, e->P);
+}

@@ -2,8 +2,8 @@
 #ifndef DLC_C_DIALECT_H
 #define DLC_C_DIALECT_H
 
-#include "../ir/loop.h"
-#include "printer.h"
+#include "../../ir/loop.h"
+#include "../printer.h"
 
 enum { CH_MAX_HELPERS = 64 };
 
