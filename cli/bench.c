@@ -30,88 +30,6 @@ typedef struct {
     int nk;
 } Results;
 
-/* The timing harness: argv is RUNS WARMUP RESULTS IN0 IN1 ...; writes one
- * "run NS" line per timed run, then, in a profile build, one
- * "kernel NS FLOPS NAMES<tab>OPS" line per kernel (NS summed over the
- * timed runs). */
-static const char harness_src[] =
-    "#if !defined(_POSIX_C_SOURCE) && !defined(_XOPEN_SOURCE) && !defined(_GNU_SOURCE)\n"
-    "#define _POSIX_C_SOURCE 199309L\n"
-    "#endif\n"
-    "#include \"model.h\"\n"
-    "#include <stdint.h>\n"
-    "#include <stdio.h>\n"
-    "#include <stdlib.h>\n"
-    "#include <time.h>\n"
-    "static long long now_ns(void)\n"
-    "{\n"
-    "    struct timespec ts;\n"
-    "    clock_gettime(CLOCK_MONOTONIC, &ts);\n"
-    "    return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;\n"
-    "}\n"
-    "int main(int argc, char **argv)\n"
-    "{\n"
-    "    const void *in[MODEL_NUM_INPUTS > 0 ? MODEL_NUM_INPUTS : 1] = {0};\n"
-    "    void *out[MODEL_NUM_OUTPUTS];\n"
-    "    unsigned char *block;\n"
-    "    void *ws;\n"
-    "    long long *t;\n"
-    "    long runs, warmup, i;\n"
-    "    FILE *f;\n"
-    "    if (argc != 4 + MODEL_NUM_INPUTS)\n"
-    "        return 10;\n"
-    "    runs = strtol(argv[1], NULL, 10);\n"
-    "    warmup = strtol(argv[2], NULL, 10);\n"
-    "    for (i = 0; i < MODEL_NUM_INPUTS; i++) {\n"
-    "        size_t n = model_inputs[i].bytes;\n"
-    "        void *p = malloc(n ? n : 1);\n"
-    "        f = fopen(argv[4 + i], \"rb\");\n"
-    "        if (!p || !f || fread(p, 1, n, f) != n)\n"
-    "            return 11;\n"
-    "        fclose(f);\n"
-    "        in[i] = p;\n"
-    "    }\n"
-    "    for (i = 0; i < MODEL_NUM_OUTPUTS; i++)\n"
-    "        if (!(out[i] = malloc(model_outputs[i].bytes ? model_outputs[i].bytes : 1)))\n"
-    "            return 12;\n"
-    "    block = malloc(MODEL_WORKSPACE_SIZE + 64);\n"
-    "    t = malloc((size_t)(runs > 0 ? runs : 1) * sizeof *t);\n"
-    "    if (!block || !t)\n"
-    "        return 12;\n"
-    "    ws = block + (64 - (uintptr_t)block % 64) % 64;\n"
-    "    for (i = 0; i < warmup; i++)\n"
-    "        if (model_run_with_workspace(in, out, ws) != MODEL_OK)\n"
-    "            return 13;\n"
-    "#ifdef MODEL_PROFILE_COUNT\n"
-    "    model_profile_reset();\n"
-    "#endif\n"
-    "    for (i = 0; i < runs; i++) {\n"
-    "        long long t0 = now_ns();\n"
-    "        int rc = model_run_with_workspace(in, out, ws);\n"
-    "        t[i] = now_ns() - t0;\n"
-    "        if (rc != MODEL_OK)\n"
-    "            return 13;\n"
-    "    }\n"
-    "    if (!(f = fopen(argv[3], \"w\")))\n"
-    "        return 14;\n"
-    "    for (i = 0; i < runs; i++)\n"
-    "        fprintf(f, \"run %lld\\n\", t[i]);\n"
-    "#ifdef MODEL_PROFILE_COUNT\n"
-    "    for (i = 0; i < MODEL_PROFILE_COUNT; i++)\n"
-    "        fprintf(f, \"kernel %llu %.1f %s\\t%s\\n\", model_profile_ns[i],\n"
-    "                model_profile_flops[i], model_profile_names[i], model_profile_ops[i]);\n"
-    "#endif\n"
-    "    if (fclose(f) != 0)\n"
-    "        return 14;\n"
-    "    for (i = 0; i < MODEL_NUM_INPUTS; i++)\n"
-    "        free((void *)in[i]);\n"
-    "    for (i = 0; i < MODEL_NUM_OUTPUTS; i++)\n"
-    "        free(out[i]);\n"
-    "    free(block);\n"
-    "    free(t);\n"
-    "    return 0;\n"
-    "}\n";
-
 /* The FMA throughput of one core: twelve independent chains of fused
  * multiply-adds on the widest vectors the flags allow, enough in flight to
  * cover the FMA latency of current cores. Prints GFLOP/s, the best of
@@ -812,7 +730,7 @@ static int bench_run(BenchOptions *o, const char *dir)
     if (o->threads > 1 && t.openmp && !source_uses_openmp(out_c))
         fprintf(stderr, "dlc: warning: the generated code has no OpenMP kernels yet: "
                         "--threads %d changes nothing\n", o->threads);
-    if (!build(&t, dir, "bench", harness_src, sizeof harness_src - 1, true)) {
+    if (!build(&t, dir, "bench", cli_harness_src, strlen(cli_harness_src), true)) {
         fprintf(stderr, "dlc: error: %s: internal error: the generated code did not compile\n",
                 o->r.model);
         free(t.extra);
@@ -824,19 +742,22 @@ static int bench_run(BenchOptions *o, const char *dir)
     setenv("OMP_NUM_THREADS", path, 1);
     if (t.openblas)
         setenv("OPENBLAS_NUM_THREADS", path, 0);   /* unless the caller chose */
-    int nargs = ninputs + 4;
+    /* bench time RUNS WARMUP RESULTS IN... (cli/harness_src.c) */
+    int nargs = ninputs + 5;
     char **argv = calloc((size_t)nargs + 1, sizeof *argv);
     for (int i = 0; i < nargs; i++) {
         if (i == 0)
             snprintf(path, sizeof path, "%s/bench", dir);
         else if (i == 1)
-            snprintf(path, sizeof path, "%d", o->runs);
+            snprintf(path, sizeof path, "time");
         else if (i == 2)
-            snprintf(path, sizeof path, "%d", o->warmup);
+            snprintf(path, sizeof path, "%d", o->runs);
         else if (i == 3)
+            snprintf(path, sizeof path, "%d", o->warmup);
+        else if (i == 4)
             snprintf(path, sizeof path, "%s/results.txt", dir);
         else
-            snprintf(path, sizeof path, "%s/in%d.bin", dir, i - 4);
+            snprintf(path, sizeof path, "%s/in%d.bin", dir, i - 5);
         argv[i] = strdup(path);
     }
     int rc = cli_run_argv(argv, NULL, false);
@@ -846,7 +767,7 @@ static int bench_run(BenchOptions *o, const char *dir)
         fprintf(stderr, "dlc: error: %s: the compiled model failed (%s %d)\n", o->r.model,
                 rc > 128 ? "signal" : "exit status", rc > 128 ? rc - 128 : rc);
         status = EXIT_INTERNAL;
-    } else if (!read_results(argv[3], o->runs, &res)) {
+    } else if (!read_results(argv[4], o->runs, &res)) {
         fprintf(stderr, "dlc: error: %s: internal error: unreadable harness results\n",
                 o->r.model);
         status = EXIT_INTERNAL;

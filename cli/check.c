@@ -12,45 +12,6 @@ typedef struct {
     bool have_tol;
 } Tolerance;
 
-/* The harness: reads each input from a raw file, runs, writes outputs. */
-static const char harness_src[] =
-    "#include \"model.h\"\n"
-    "#include <stdio.h>\n"
-    "#include <stdlib.h>\n"
-    "int main(int argc, char **argv)\n"
-    "{\n"
-    "    const void *in[MODEL_NUM_INPUTS > 0 ? MODEL_NUM_INPUTS : 1] = {0};\n"
-    "    void *out[MODEL_NUM_OUTPUTS];\n"
-    "    int i;\n"
-    "    if (argc != 1 + MODEL_NUM_INPUTS + MODEL_NUM_OUTPUTS)\n"
-    "        return 10;\n"
-    "    for (i = 0; i < MODEL_NUM_INPUTS; i++) {\n"
-    "        size_t n = model_inputs[i].bytes;\n"
-    "        void *p = malloc(n ? n : 1);\n"
-    "        FILE *f = fopen(argv[1 + i], \"rb\");\n"
-    "        if (!p || !f || fread(p, 1, n, f) != n)\n"
-    "            return 11;\n"
-    "        fclose(f);\n"
-    "        in[i] = p;\n"
-    "    }\n"
-    "    for (i = 0; i < MODEL_NUM_OUTPUTS; i++)\n"
-    "        if (!(out[i] = malloc(model_outputs[i].bytes ? model_outputs[i].bytes : 1)))\n"
-    "            return 12;\n"
-    "    if (model_run(in, out) != MODEL_OK)\n"
-    "        return 13;\n"
-    "    for (i = 0; i < MODEL_NUM_OUTPUTS; i++) {\n"
-    "        FILE *f = fopen(argv[1 + MODEL_NUM_INPUTS + i], \"wb\");\n"
-    "        size_t n = model_outputs[i].bytes;\n"
-    "        if (!f || fwrite(out[i], 1, n, f) != n || fclose(f) != 0)\n"
-    "            return 14;\n"
-    "    }\n"
-    "    for (i = 0; i < MODEL_NUM_INPUTS; i++)\n"
-    "        free((void *)in[i]);\n"
-    "    for (i = 0; i < MODEL_NUM_OUTPUTS; i++)\n"
-    "        free(out[i]);\n"
-    "    return 0;\n"
-    "}\n";
-
 static void default_tolerance(DType dt, double *atol, double *rtol)
 {
     switch (dt) {
@@ -125,10 +86,13 @@ static int check_set(const char *set, const char tmp[CLI_DIR_MAX], Graph *model,
                    model->ninputs, model->noutputs);
         return EXIT_MODEL;
     }
-    char **argv = calloc((size_t)(nin + nout + 2), sizeof *argv);
+    /* harness check IN... OUT... (cli/harness_src.c) */
+    char **argv = calloc((size_t)(nin + nout + 3), sizeof *argv);
     char path[CLI_DIR_MAX + 4096];
     snprintf(path, sizeof path, "%s/harness", tmp);
     argv[0] = strdup(path);
+    argv[1] = strdup("check");
+    char **ins = argv + 2, **outs = argv + 2 + nin;
     int status = EXIT_OK;
     for (int i = 0; i < nin && status == EXIT_OK; i++) {
         Value *v = cli_load_input(model, set, i, &d);
@@ -139,11 +103,11 @@ static int check_set(const char *set, const char tmp[CLI_DIR_MAX], Graph *model,
             if (!cli_write_bytes(path, v->data, ir_value_bytes(v)))
                 status = EXIT_INTERNAL;
         }
-        argv[1 + i] = strdup(path);
+        ins[i] = strdup(path);
     }
     for (int i = 0; i < nout; i++) {
         snprintf(path, sizeof path, "%s/out%d.bin", tmp, i);
-        argv[1 + nin + i] = strdup(path);
+        outs[i] = strdup(path);
     }
     if (status == EXIT_OK) {
         int rc = cli_run_argv(argv, NULL, false);
@@ -157,7 +121,7 @@ static int check_set(const char *set, const char tmp[CLI_DIR_MAX], Graph *model,
         snprintf(path, sizeof path, "%s/output_%d.pb", set, i);
         Value *exp = fe_load_tensor_file(model, path, &d);
         const Value *mo = model->outputs[i];
-        void *got = cli_read_bytes(argv[1 + nin + i], ir_value_bytes(mo));
+        void *got = cli_read_bytes(outs[i], ir_value_bytes(mo));
         if (!exp || !got) {
             status = EXIT_MODEL;
         } else if (!compare(set, i, exp, mo, got, t, model->arena)) {
@@ -165,7 +129,7 @@ static int check_set(const char *set, const char tmp[CLI_DIR_MAX], Graph *model,
             for (int j = i + 1; j < nout; j++) {   /* still report the rest */
                 snprintf(path, sizeof path, "%s/output_%d.pb", set, j);
                 Value *e2 = fe_load_tensor_file(model, path, &d);
-                void *g2 = cli_read_bytes(argv[1 + nin + j], ir_value_bytes(model->outputs[j]));
+                void *g2 = cli_read_bytes(outs[j], ir_value_bytes(model->outputs[j]));
                 if (e2 && g2)
                     compare(set, j, e2, model->outputs[j], g2, t, model->arena);
                 free(g2);
@@ -173,7 +137,7 @@ static int check_set(const char *set, const char tmp[CLI_DIR_MAX], Graph *model,
         }
         free(got);
     }
-    for (int i = 0; i < nin + nout + 1; i++)
+    for (int i = 0; i < nin + nout + 2; i++)
         free(argv[i]);
     free(argv);
     return status;
@@ -186,7 +150,7 @@ static bool build_harness(const char dir[CLI_DIR_MAX], bool openblas)
     snprintf(hpath, sizeof hpath, "%s/harness.c", dir);
     snprintf(mpath, sizeof mpath, "%s/model.c", dir);
     snprintf(opath, sizeof opath, "%s/harness", dir);
-    if (!cli_write_bytes(hpath, harness_src, sizeof harness_src - 1))
+    if (!cli_write_bytes(hpath, cli_harness_src, strlen(cli_harness_src)))
         return false;
     const char *cc = getenv("CC") && *getenv("CC") ? getenv("CC") : "cc";
     const char *extra = getenv("DLC_CHECK_CFLAGS");

@@ -42,6 +42,8 @@ int cli_count_files(const char *dir, const char *prefix);   /* PREFIX_0.pb, PREF
 char *cli_openblas_flags(const char *dir, char **argv, int *n, int max);
 /* set/input_I.pb, checked against the model's input i; NULL after a diagnostic. */
 Value *cli_load_input(Graph *model, const char *set, int i, Diag *d);
+/* ---- harness_src.c: the C harness check and bench build around model.c ---- */
+extern const char cli_harness_src[];
 
 int cli_check(int argc, char **argv);
 int cli_info(int argc, char **argv);
