@@ -61,11 +61,11 @@ static bool skipped_view(const Node *n)
            n->out[0]->offset == n->in[0]->offset;
 }
 
-/* A Concat whose inputs the planner placed in their slices of its output
- * (their producers wrote there): nothing left to copy. */
+/* A Concat (OPF_INPUT_SLICES) whose inputs the planner placed in their
+ * slices of its output (their producers wrote there): nothing left to copy. */
 static bool skipped_concat(const Node *n)
 {
-    if (strcmp(n->op_type, "Concat") != 0 || n->nout != 1 || n->out[0]->offset < 0)
+    if (!(n->op->flags & OPF_INPUT_SLICES) || n->nout != 1 || n->out[0]->offset < 0)
         return false;
     int64_t at = n->out[0]->offset;
     for (int i = 0; i < n->nin; i++) {

@@ -120,6 +120,20 @@ typedef struct {
 
 struct OpDesc;
 
+/* The activations a heavy kernel can apply as it stores its output; every
+ * target implements these formulas (the C runtime's rt_act codes are the
+ * same numbers, checked where passes/select_c.c hands them over). */
+typedef enum {
+    IR_ACT_NONE = 0,
+    IR_ACT_RELU = 1,
+    IR_ACT_CLIP = 2,        /* min(max(x, alpha), beta) */
+    IR_ACT_LEAKY_RELU = 3,  /* x < 0 ? alpha * x : x */
+    IR_ACT_HARD_SWISH = 4,  /* x * min(max(x / 6 + 1/2, 0), 1) */
+    IR_ACT_SIGMOID = 5,     /* 1 / (1 + exp(-x)) */
+    IR_ACT_GELU_ERF = 6,    /* x / 2 * (1 + erf(x / sqrt 2)) */
+    IR_ACT_GELU_TANH = 7,   /* x / 2 * (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))) */
+} IrAct;
+
 /* What a Conv/Gemm/MatMul kernel applies to each output as it stores it,
  * set by passes/fuse_epilogue.c:  out = act(out + bias + residual).
  * Codes match the runtime's rt_act. */

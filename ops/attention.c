@@ -71,6 +71,7 @@ static bool lower_attention(Node *n, Diag *d)
 static const AttrSpec a_attention[] = {{"shape", ATTR_INTS}, {"scale", ATTR_FLOAT}, {NULL, 0}};
 
 const OpDesc op_fused_attention = {
-    "Attention", 1, 0, 3, 4, 1, 1, OPF_NO_FOLD, a_attention, infer_attention, lower_attention,
-    NULL,
+    .name = "Attention", .since = 1, .min_in = 3, .max_in = 4, .min_out = 1, .max_out = 1,
+    .flags = OPF_NO_FOLD, .attrs = a_attention, .infer = infer_attention,
+    .lower = lower_attention,
 };

@@ -380,6 +380,8 @@ static const AttrSpec a_conv[] = {
 };
 
 const OpDesc op_rows_conv[] = {
-    {"Conv", 1, 0, 2, 3, 1, 1, OPF_EPILOGUE, a_conv, infer_conv, lower_conv, NULL},
-    {NULL, 0, 0, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL},
+    {.name = "Conv", .since = 1, .min_in = 2, .max_in = 3, .min_out = 1, .max_out = 1,
+     .flags = OPF_EPILOGUE | OPF_FOLDS_AFFINE, .attrs = a_conv, .infer = infer_conv,
+     .lower = lower_conv, .epi_axis = 1, .bias_in = 2},
+    {.name = NULL},
 };

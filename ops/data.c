@@ -1,40 +1,18 @@
-/* Data-movement operators: Concat, Transpose, Gather*, Scatter*, Slice,
- * Split, Pad, DepthToSpace, SpaceToDepth, Compress.
+/* Data-movement operators whose every source position is known at compile
+ * time: Concat, Transpose, Slice, Split, Pad, DepthToSpace, SpaceToDepth,
+ * Compress (with its constant condition).
  *
  * Each lowers to loops over its output (or over the part of the output one
  * input covers) that compute a source index. Most are strided copies and
- * share copy_strided, which merges dimensions that stay contiguous on both
- * sides so the innermost loop is as long and as contiguous as it can be.
- *
- * Index inputs read at run time (Gather, GatherElements, GatherND, Scatter*)
- * are untrusted: a negative index counts from the end, and an index still out
- * of range after that is clamped into the axis for reads and skipped for
- * writes, so generated code never touches memory outside a tensor. ONNX
- * leaves such indices undefined; constant ones are reported as errors. */
+ * share lw_copy_strided (ops/copy.c), which merges dimensions that stay
+ * contiguous on both sides so the innermost loop is as long and as
+ * contiguous as it can be. The operators indexed at run time are in
+ * ops/gather.c. */
 #include "ops.h"
 
 #include <string.h>
 
-#define MAX_COPY_RANK (2 * IR_MAX_RANK)
-
 /* ---- shared checks ---- */
-
-static bool dtype_ok(Node *n, Diag *d, const Value *v)
-{
-    if (!ir_dtype_supported(v->dtype))
-        return op_unsupported(d, n, "%s tensor '%s'", ir_dtype_name(v->dtype), v->name);
-    return true;
-}
-
-static bool index_dtype_ok(Node *n, Diag *d, const Value *v, int i)
-{
-    if (v->dtype != DT_INT32 && v->dtype != DT_INT64) {
-        diag_error(d, n, "input %d '%s' must be int32 or int64, got %s", i, v->name,
-                   ir_dtype_name(v->dtype));
-        return false;
-    }
-    return true;
-}
 
 /* Ints from attribute `attr` or constant input `in`; *count is -1 when
  * neither is given. A run-time input would make shapes dynamic. */
@@ -50,127 +28,6 @@ static bool read_ints(Node *n, Diag *d, const char *attr, int in, const char *wh
         return false;
     }
     *count = c;
-    return true;
-}
-
-static int64_t prod(const int64_t *dim, int from, int to)
-{
-    int64_t p = 1;
-    for (int i = from; i < to; i++)
-        p *= dim[i];    /* sub-products of a checked numel cannot overflow */
-    return p;
-}
-
-static bool same_dtype(Node *n, Diag *d, int i, int j)
-{
-    if (n->in[i]->dtype != n->in[j]->dtype) {
-        diag_error(d, n, "input %d '%s' is %s but input %d is %s", i, n->in[i]->name,
-                   ir_dtype_name(n->in[i]->dtype), j, ir_dtype_name(n->in[j]->dtype));
-        return false;
-    }
-    return true;
-}
-
-/* ---- shared lowering pieces ---- */
-
-/* A loop of `extent` under parent, or parent itself when extent is 1;
- * *ix gets the loop index (constant 0 without a loop). */
-static LStmt *loop(LKernel *k, LStmt *parent, int64_t extent, LExpr **ix)
-{
-    if (extent == 1) {
-        *ix = lx_idx(k, 0);
-        return parent;
-    }
-    int v = lk_var(k, DT_INT64);
-    LStmt *f = ls_for(k, v, extent);
-    ls_push(k, parent, f);
-    *ix = lx_var(k, v);
-    return f;
-}
-
-/* dst[dbase + sum i_d*dstr[d]] = src[sbase + sum i_d*sstr[d]] for every
- * i in dims. Size-1 dims are dropped and neighbours that are contiguous in
- * both buffers merge, so the innermost loop runs as long as possible. */
-static void copy_strided(LKernel *k, LStmt *parent, Value *dst, int64_t dbase, Value *src,
-                         int64_t sbase, int rank, const int64_t *dims, const int64_t *dstr,
-                         const int64_t *sstr)
-{
-    int64_t dm[MAX_COPY_RANK], ds[MAX_COPY_RANK], ss[MAX_COPY_RANK];
-    int r = 0;
-    for (int i = 0; i < rank; i++) {
-        if (dims[i] == 0)
-            return;
-        if (dims[i] == 1)
-            continue;
-        if (r > 0 && ds[r - 1] == dstr[i] * dims[i] && ss[r - 1] == sstr[i] * dims[i]) {
-            dm[r - 1] *= dims[i];
-            ds[r - 1] = dstr[i];
-            ss[r - 1] = sstr[i];
-            continue;
-        }
-        dm[r] = dims[i];
-        ds[r] = dstr[i];
-        ss[r] = sstr[i];
-        r++;
-    }
-    LExpr *di = lx_idx(k, dbase), *si = lx_idx(k, sbase);
-    LStmt *cur = parent;
-    for (int i = 0; i < r; i++) {
-        LExpr *ix;
-        cur = loop(k, cur, dm[i], &ix);
-        di = lx_add(k, di, lx_muli(k, ix, ds[i]));
-        si = lx_add(k, si, lx_muli(k, ix, ss[i]));
-    }
-    ls_push(k, cur, ls_store(k, dst, di, lx_load(k, src, si)));
-}
-
-/* Copies all of src into dst (same element count). */
-static void copy_all(LKernel *k, LStmt *parent, Value *dst, Value *src)
-{
-    int64_t n = ir_value_numel(src), one = 1;
-    copy_strided(k, parent, dst, 0, src, 0, 1, &n, &one, &one);
-}
-
-/* A run-time index `e` into an axis of `dim` elements, as an int64
- * variable assigned under parent. Negative indices count from the end.
- * Out-of-range indices are undefined in ONNX; here they are clamped into
- * [0, dim) so a load through the result never leaves the tensor. When `ok`
- * is given it receives a bool that tells whether the index was in range
- * (writers skip the element instead). */
-static LExpr *safe_index(LKernel *k, LStmt *parent, LExpr *e, int64_t dim, LExpr **ok)
-{
-    int v = lk_var(k, DT_INT64);
-    LExpr *zero = lx_idx(k, 0);
-    ls_push(k, parent, ls_assign(k, v, lx_cast(k, DT_INT64, e)));
-    LExpr *x = lx_var(k, v);
-    LExpr *wrapped = lx_sel(k, lx_bin(k, LB_LT, x, zero), lx_bin(k, LB_ADD, x, lx_idx(k, dim)), x);
-    ls_push(k, parent, ls_assign(k, v, wrapped));
-    if (ok) {
-        int b = lk_var(k, DT_BOOL);
-        LExpr *in = lx_bin(k, LB_AND, lx_bin(k, LB_GE, x, zero),
-                           lx_bin(k, LB_LT, x, lx_idx(k, dim)));
-        ls_push(k, parent, ls_assign(k, b, in));
-        *ok = lx_var(k, b);
-    }
-    LExpr *clamped = lx_bin(k, LB_MIN, lx_bin(k, LB_MAX, x, zero), lx_idx(k, dim > 0 ? dim - 1 : 0));
-    ls_push(k, parent, ls_assign(k, v, clamped));
-    return lx_var(k, v);
-}
-
-/* Every element of a constant index tensor is in [-dim, dim). */
-static bool const_indices_ok(Node *n, Diag *d, const Value *ind, int64_t dim, const char *what)
-{
-    if (!ind->data)
-        return true;
-    int64_t cnt = ir_value_numel(ind);
-    for (int64_t i = 0; i < cnt; i++) {
-        int64_t x = ir_const_i(ind, i);
-        if (x < -dim || x >= dim) {
-            diag_error(d, n, "%s index %lld is out of range for a dimension of %lld", what,
-                       (long long)x, (long long)dim);
-            return false;
-        }
-    }
     return true;
 }
 
@@ -193,7 +50,7 @@ static bool concat_axis(Node *n, Diag *d, int *axis)
 
 static bool infer_concat(Node *n, Diag *d)
 {
-    if (!op_inputs_known(n, d) || !dtype_ok(n, d, n->in[0]))
+    if (!op_inputs_known(n, d) || !op_dtype_ok(n, d, n->in[0]))
         return false;
     int ax;
     if (!concat_axis(n, d, &ax))
@@ -206,7 +63,7 @@ static bool infer_concat(Node *n, Diag *d)
             diag_error(d, n, "input %d is missing", i);
             return false;
         }
-        if (!same_dtype(n, d, i, 0))
+        if (!op_same_dtype(n, d, i, 0))
             return false;
         bool fits = v->shape.rank == s.rank;
         for (int j = 0; fits && j < s.rank; j++)
@@ -237,13 +94,14 @@ static bool lower_concat(Node *n, Diag *d)
     LKernel *k = lw_kernel(n);
     Value *out = n->out[0];
     int rank = out->shape.rank;
-    int64_t outer = prod(out->shape.dim, 0, ax), inner = prod(out->shape.dim, ax + 1, rank);
+    int64_t outer = op_dims_prod(out->shape.dim, 0, ax);
+    int64_t inner = op_dims_prod(out->shape.dim, ax + 1, rank);
     int64_t ochunk = out->shape.dim[ax] * inner, off = 0;
     for (int i = 0; i < n->nin; i++) {
         Value *v = n->in[i];
         int64_t chunk = v->shape.dim[ax] * inner;
         int64_t dims[2] = {outer, chunk}, dstr[2] = {ochunk, 1}, sstr[2] = {chunk, 1};
-        copy_strided(k, k->root, out, off, v, 0, 2, dims, dstr, sstr);
+        lw_copy_strided(k, k->root, out, off, v, 0, 2, dims, dstr, sstr);
         off += chunk;
     }
     return true;
@@ -280,7 +138,7 @@ static bool transpose_perm(Node *n, Diag *d, int *perm)
 
 static bool infer_transpose(Node *n, Diag *d)
 {
-    if (!op_inputs_known(n, d) || !dtype_ok(n, d, n->in[0]))
+    if (!op_inputs_known(n, d) || !op_dtype_ok(n, d, n->in[0]))
         return false;
     int perm[IR_MAX_RANK];
     if (!transpose_perm(n, d, perm))
@@ -310,405 +168,9 @@ static bool lower_transpose(Node *n, Diag *d)
     for (int i = 0; i < out->shape.rank; i++)
         sstr[i] = istr[perm[i]];
     if (out->shape.rank == 0)
-        copy_all(k, k->root, out, in);
+        lw_copy_all(k, k->root, out, in);
     else
-        copy_strided(k, k->root, out, 0, in, 0, out->shape.rank, out->shape.dim, ostr, sstr);
-    return true;
-}
-
-/* ---- Gather ---- */
-
-static bool gather_axis(Node *n, Diag *d, int *axis)
-{
-    int rank = n->in[0]->shape.rank;
-    if (rank == 0) {
-        diag_error(d, n, "data must have rank >= 1");
-        return false;
-    }
-    return op_axis(d, n, ir_attr_int(n, "axis", 0), rank, axis);
-}
-
-static bool infer_gather(Node *n, Diag *d)
-{
-    if (!op_inputs_known(n, d) || !dtype_ok(n, d, n->in[0]) || !index_dtype_ok(n, d, n->in[1], 1))
-        return false;
-    int ax;
-    if (!gather_axis(n, d, &ax))
-        return false;
-    const Shape *ds = &n->in[0]->shape, *is = &n->in[1]->shape;
-    int64_t dim = ds->dim[ax];
-    if (!const_indices_ok(n, d, n->in[1], dim, "gather"))
-        return false;
-    if (dim == 0 && ir_value_numel(n->in[1]) > 0) {
-        diag_error(d, n, "gathers from an empty axis %d", ax);
-        return false;
-    }
-    if (ds->rank - 1 + is->rank > IR_MAX_RANK)
-        return op_unsupported(d, n, "output rank %d (at most %d)", ds->rank - 1 + is->rank,
-                              IR_MAX_RANK);
-    Shape s = {0};
-    for (int i = 0; i < ax; i++)
-        s.dim[s.rank++] = ds->dim[i];
-    for (int i = 0; i < is->rank; i++)
-        s.dim[s.rank++] = is->dim[i];
-    for (int i = ax + 1; i < ds->rank; i++)
-        s.dim[s.rank++] = ds->dim[i];
-    op_set_out(n, 0, n->in[0]->dtype, &s);
-    return true;
-}
-
-/* Constant indices this many or fewer become one copy each. */
-#define GATHER_UNROLL 16
-
-/* out[o][j][i] = data[o][idx[j]][i]: o over the dims before the axis, j
- * over the indices, i over the contiguous dims after the axis. */
-static bool lower_gather(Node *n, Diag *d)
-{
-    int ax;
-    if (!gather_axis(n, d, &ax))
-        return false;
-    LKernel *k = lw_kernel(n);
-    Value *data = n->in[0], *ind = n->in[1], *out = n->out[0];
-    const Shape *ds = &data->shape;
-    int64_t outer = prod(ds->dim, 0, ax), dim = ds->dim[ax];
-    int64_t inner = prod(ds->dim, ax + 1, ds->rank), nidx = ir_value_numel(ind);
-    if (ir_value_numel(out) == 0)
-        return true;
-    if (ind->data && nidx <= GATHER_UNROLL) {
-        for (int64_t j = 0; j < nidx; j++) {
-            int64_t x = ir_const_i(ind, j);
-            x = x < 0 ? x + dim : x;
-            int64_t dims[2] = {outer, inner}, dstr[2] = {nidx * inner, 1};
-            int64_t sstr[2] = {dim * inner, 1};
-            copy_strided(k, k->root, out, j * inner, data, x * inner, 2, dims, dstr, sstr);
-        }
-        return true;
-    }
-    LExpr *o, *j, *i;
-    LStmt *lo = loop(k, k->root, outer, &o);
-    LStmt *lj = loop(k, lo, nidx, &j);
-    LExpr *idx = safe_index(k, lj, lx_load(k, ind, j), dim, NULL);
-    LStmt *li = loop(k, lj, inner, &i);
-    LExpr *dst = lx_add(k, lx_muli(k, lx_add(k, lx_muli(k, o, nidx), j), inner), i);
-    LExpr *src = lx_add(k, lx_muli(k, lx_add(k, lx_muli(k, o, dim), idx), inner), i);
-    ls_push(k, li, ls_store(k, out, dst, lx_load(k, data, src)));
-    return true;
-}
-
-/* ---- GatherElements, Scatter, ScatterElements ---- */
-
-/* Shared checks: data and indices of one rank, indices no larger than data
- * off the axis (they address data by their own coordinates there). */
-static bool elements_shapes(Node *n, Diag *d, int *axis)
-{
-    const Shape *ds = &n->in[0]->shape, *is = &n->in[1]->shape;
-    if (ds->rank == 0) {
-        diag_error(d, n, "data must have rank >= 1");
-        return false;
-    }
-    if (!op_axis(d, n, ir_attr_int(n, "axis", 0), ds->rank, axis))
-        return false;
-    if (is->rank != ds->rank) {
-        diag_error(d, n, "indices have rank %d but data has rank %d", is->rank, ds->rank);
-        return false;
-    }
-    for (int i = 0; i < ds->rank; i++)
-        if (i != *axis && is->dim[i] > ds->dim[i]) {
-            diag_error(d, n, "indices dimension %d (%lld) exceeds data's (%lld)", i,
-                       (long long)is->dim[i], (long long)ds->dim[i]);
-            return false;
-        }
-    if (ds->dim[*axis] == 0 && ir_value_numel(n->in[1]) > 0) {
-        diag_error(d, n, "indexes an empty axis %d", *axis);
-        return false;
-    }
-    return const_indices_ok(n, d, n->in[1], ds->dim[*axis], "element");
-}
-
-static bool infer_gather_elements(Node *n, Diag *d)
-{
-    int ax;
-    if (!op_inputs_known(n, d) || !dtype_ok(n, d, n->in[0]) ||
-        !index_dtype_ok(n, d, n->in[1], 1) || !elements_shapes(n, d, &ax))
-        return false;
-    op_set_out(n, 0, n->in[0]->dtype, &n->in[1]->shape);
-    return true;
-}
-
-/* The data element that indices element `vars` addresses, with the index
- * read at the innermost level; *ok as in safe_index. */
-static LExpr *elements_src(LKernel *k, LStmt *inner, Value *data, Value *ind, int ax,
-                           const int *vars, LExpr **ok)
-{
-    const Shape *ds = &data->shape;
-    int64_t dstr[IR_MAX_RANK];
-    ir_strides(ds, dstr);
-    LExpr *x = lx_load(k, ind, lx_flat(k, &ind->shape, vars));
-    LExpr *idx = safe_index(k, inner, x, ds->dim[ax], ok);
-    LExpr *src = lx_idx(k, 0);
-    for (int i = 0; i < ds->rank; i++)
-        src = lx_add(k, src, lx_muli(k, i == ax ? idx : lx_var(k, vars[i]), dstr[i]));
-    return src;
-}
-
-static bool lower_gather_elements(Node *n, Diag *d)
-{
-    int ax;
-    if (!elements_shapes(n, d, &ax))
-        return false;
-    LKernel *k = lw_kernel(n);
-    Value *data = n->in[0], *ind = n->in[1], *out = n->out[0];
-    if (ir_value_numel(out) == 0)
-        return true;
-    int vars[IR_MAX_RANK];
-    LStmt *inner = lk_nest(k, k->root, ind->shape.dim, ind->shape.rank, vars);
-    LExpr *src = elements_src(k, inner, data, ind, ax, vars, NULL);
-    ls_push(k, inner, ls_store(k, out, lx_flat(k, &out->shape, vars), lx_load(k, data, src)));
-    return true;
-}
-
-/* Scatter reductions: none / add / mul / max / min. */
-typedef enum { RED_NONE, RED_ADD, RED_MUL, RED_MAX, RED_MIN } Reduction;
-
-static bool scatter_reduction(Node *n, Diag *d, Reduction *r)
-{
-    const char *s = ir_attr_string(n, "reduction", "none");
-    static const char *const names[] = {"none", "add", "mul", "max", "min"};
-    for (int i = 0; i < 5; i++)
-        if (strcmp(s, names[i]) == 0) {
-            *r = (Reduction)i;
-            return true;
-        }
-    diag_error(d, n, "reduction '%s' is not one of none, add, mul, max, min", s);
-    return false;
-}
-
-/* The value stored when `upd` meets the current `cur` under reduction r. */
-static LExpr *reduce_into(LKernel *k, Reduction r, LExpr *cur, LExpr *upd)
-{
-    bool b = upd->dt == DT_BOOL;
-    switch (r) {
-    case RED_NONE: return upd;
-    case RED_ADD: return lx_bin(k, b ? LB_OR : LB_ADD, cur, upd);
-    case RED_MUL: return lx_bin(k, b ? LB_AND : LB_MUL, cur, upd);
-    case RED_MAX: return lx_bin(k, LB_MAX, cur, upd);
-    case RED_MIN: return lx_bin(k, LB_MIN, cur, upd);
-    }
-    return upd;
-}
-
-static bool infer_scatter_elements(Node *n, Diag *d)
-{
-    int ax;
-    Reduction r;
-    if (!op_inputs_known(n, d) || !dtype_ok(n, d, n->in[0]) ||
-        !index_dtype_ok(n, d, n->in[1], 1) || !same_dtype(n, d, 2, 0) ||
-        !elements_shapes(n, d, &ax) || !scatter_reduction(n, d, &r))
-        return false;
-    if (!ir_shape_equal(&n->in[1]->shape, &n->in[2]->shape)) {
-        Arena *a = n->graph->arena;
-        diag_error(d, n, "updates %s and indices %s differ in shape",
-                   ir_shape_str(a, &n->in[2]->shape), ir_shape_str(a, &n->in[1]->shape));
-        return false;
-    }
-    op_set_out(n, 0, n->in[0]->dtype, &n->in[0]->shape);
-    return true;
-}
-
-/* out = data; then for every update, in order: out[target] = reduce(...).
- * Updates whose index is out of range are skipped. */
-static bool lower_scatter_elements(Node *n, Diag *d)
-{
-    int ax;
-    Reduction r;
-    if (!elements_shapes(n, d, &ax) || !scatter_reduction(n, d, &r))
-        return false;
-    LKernel *k = lw_kernel(n);
-    Value *data = n->in[0], *ind = n->in[1], *upd = n->in[2], *out = n->out[0];
-    copy_all(k, k->root, out, data);
-    if (ir_value_numel(ind) == 0)
-        return true;
-    int vars[IR_MAX_RANK];
-    LStmt *inner = lk_nest(k, k->root, ind->shape.dim, ind->shape.rank, vars);
-    LExpr *ok;
-    LExpr *dst = elements_src(k, inner, data, ind, ax, vars, &ok);
-    LExpr *u = lx_load(k, upd, lx_flat(k, &upd->shape, vars));
-    LStmt *iff = ls_if(k, ok);
-    ls_push(k, iff, ls_store(k, out, dst, reduce_into(k, r, lx_load(k, out, dst), u)));
-    ls_push(k, inner, iff);
-    return true;
-}
-
-/* ---- GatherND, ScatterND ---- */
-
-/* For data rank r, indices rank q with last dim m and batch dims b:
- * checks 1 <= m <= r - b and the batch dims agreeing. */
-static bool nd_shapes(Node *n, Diag *d, int b, int *m)
-{
-    const Shape *ds = &n->in[0]->shape, *is = &n->in[1]->shape;
-    if (ds->rank < 1 || is->rank < 1) {
-        diag_error(d, n, "data and indices must have rank >= 1");
-        return false;
-    }
-    if (b < 0 || b >= is->rank || b >= ds->rank) {
-        diag_error(d, n, "batch_dims %d must be below both ranks (%d, %d)", b, ds->rank,
-                   is->rank);
-        return false;
-    }
-    int64_t last = is->dim[is->rank - 1];
-    if (last < 1 || last > ds->rank - b) {
-        diag_error(d, n, "indices' last dimension %lld must be in [1, %d]", (long long)last,
-                   ds->rank - b);
-        return false;
-    }
-    *m = (int)last;
-    for (int i = 0; i < b; i++)
-        if (is->dim[i] != ds->dim[i]) {
-            diag_error(d, n, "batch dimension %d differs: data %lld, indices %lld", i,
-                       (long long)ds->dim[i], (long long)is->dim[i]);
-            return false;
-        }
-    if (n->in[1]->data) {   /* constant indices: check every tuple */
-        int64_t cnt = ir_value_numel(n->in[1]);
-        for (int64_t i = 0; i < cnt; i++) {
-            int64_t dim = ds->dim[b + i % *m], x = ir_const_i(n->in[1], i);
-            if (x < -dim || x >= dim) {
-                diag_error(d, n, "index %lld is out of range for a dimension of %lld",
-                           (long long)x, (long long)dim);
-                return false;
-            }
-        }
-    }
-    return true;
-}
-
-static bool infer_gather_nd(Node *n, Diag *d)
-{
-    if (!op_inputs_known(n, d) || !dtype_ok(n, d, n->in[0]) || !index_dtype_ok(n, d, n->in[1], 1))
-        return false;
-    int b = (int)ir_attr_int(n, "batch_dims", 0), m;
-    if (!nd_shapes(n, d, b, &m))
-        return false;
-    const Shape *ds = &n->in[0]->shape, *is = &n->in[1]->shape;
-    Shape s = {0};
-    if (is->rank - 1 + ds->rank - b - m > IR_MAX_RANK)
-        return op_unsupported(d, n, "output rank above %d", IR_MAX_RANK);
-    for (int i = 0; i < is->rank - 1; i++)
-        s.dim[s.rank++] = is->dim[i];
-    for (int i = b + m; i < ds->rank; i++)
-        s.dim[s.rank++] = ds->dim[i];
-    bool empty = ir_value_numel(n->in[1]) == 0;
-    for (int i = b + m; i < ds->rank; i++)
-        empty |= ds->dim[i] == 0;
-    for (int i = b; i < b + m && !empty; i++)
-        if (ds->dim[i] == 0) {
-            diag_error(d, n, "indexes an empty dimension %d", i);
-            return false;
-        }
-    op_set_out(n, 0, n->in[0]->dtype, &s);
-    return true;
-}
-
-/* Offset, within one batch of data, of the slice the index tuple at
- * `tuple` (flat position of its first element in indices) addresses;
- * *ok as in safe_index. */
-static LExpr *nd_offset(LKernel *k, LStmt *at, Value *data, Value *ind, int b, int m,
-                        LExpr *tuple, LExpr **ok)
-{
-    int64_t dstr[IR_MAX_RANK];
-    ir_strides(&data->shape, dstr);
-    LExpr *off = lx_idx(k, 0);
-    for (int i = 0; i < m; i++) {
-        LExpr *x = lx_load(k, ind, lx_addi(k, tuple, i));
-        LExpr *good;
-        LExpr *idx = safe_index(k, at, x, data->shape.dim[b + i], ok ? &good : NULL);
-        if (ok)
-            *ok = i ? lx_bin(k, LB_AND, *ok, good) : good;
-        off = lx_add(k, off, lx_muli(k, idx, dstr[b + i]));
-    }
-    return off;
-}
-
-/* out[bb][j][s] = data[bb][tuple(bb, j)][s]: bb over batches, j over index
- * tuples per batch, s over the contiguous slice each tuple selects. */
-static bool lower_gather_nd(Node *n, Diag *d)
-{
-    int b = (int)ir_attr_int(n, "batch_dims", 0), m;
-    if (!nd_shapes(n, d, b, &m))
-        return false;
-    LKernel *k = lw_kernel(n);
-    Value *data = n->in[0], *ind = n->in[1], *out = n->out[0];
-    const Shape *ds = &data->shape, *is = &ind->shape;
-    if (ir_value_numel(out) == 0)
-        return true;
-    int64_t nb = prod(is->dim, 0, b), nt = prod(is->dim, b, is->rank - 1);
-    int64_t slice = prod(ds->dim, b + m, ds->rank), batch = prod(ds->dim, b, ds->rank);
-    LExpr *bb, *j, *s;
-    LStmt *lb = loop(k, k->root, nb, &bb);
-    LStmt *lj = loop(k, lb, nt, &j);
-    LExpr *t = lx_add(k, lx_muli(k, bb, nt), j);
-    LExpr *off = nd_offset(k, lj, data, ind, b, m, lx_muli(k, t, m), NULL);
-    LStmt *ls = loop(k, lj, slice, &s);
-    LExpr *src = lx_add(k, lx_add(k, lx_muli(k, bb, batch), off), s);
-    ls_push(k, ls, ls_store(k, out, lx_add(k, lx_muli(k, t, slice), s), lx_load(k, data, src)));
-    return true;
-}
-
-static bool infer_scatter_nd(Node *n, Diag *d)
-{
-    Reduction r;
-    int m;
-    if (!op_inputs_known(n, d) || !dtype_ok(n, d, n->in[0]) ||
-        !index_dtype_ok(n, d, n->in[1], 1) || !same_dtype(n, d, 2, 0) ||
-        !scatter_reduction(n, d, &r) || !nd_shapes(n, d, 0, &m))
-        return false;
-    const Shape *ds = &n->in[0]->shape, *is = &n->in[1]->shape, *us = &n->in[2]->shape;
-    /* updates: indices.shape[:-1] + data.shape[m:] */
-    bool fits = us->rank == is->rank - 1 + ds->rank - m;
-    for (int i = 0; fits && i < is->rank - 1; i++)
-        fits = us->dim[i] == is->dim[i];
-    for (int i = m; fits && i < ds->rank; i++)
-        fits = us->dim[is->rank - 1 + i - m] == ds->dim[i];
-    if (!fits) {
-        Arena *a = n->graph->arena;
-        diag_error(d, n, "updates %s do not match indices %s and data %s",
-                   ir_shape_str(a, us), ir_shape_str(a, is), ir_shape_str(a, ds));
-        return false;
-    }
-    for (int i = 0; i < m; i++)
-        if (ds->dim[i] == 0 && ir_value_numel(n->in[1]) > 0) {
-            diag_error(d, n, "indexes an empty dimension %d", i);
-            return false;
-        }
-    op_set_out(n, 0, n->in[0]->dtype, ds);
-    return true;
-}
-
-/* out = data; then per index tuple j, in order, the slice it addresses
- * takes updates[j] (reduced). Tuples with an out-of-range index are
- * skipped. */
-static bool lower_scatter_nd(Node *n, Diag *d)
-{
-    Reduction r;
-    int m;
-    if (!scatter_reduction(n, d, &r) || !nd_shapes(n, d, 0, &m))
-        return false;
-    LKernel *k = lw_kernel(n);
-    Value *data = n->in[0], *ind = n->in[1], *upd = n->in[2], *out = n->out[0];
-    copy_all(k, k->root, out, data);
-    const Shape *ds = &data->shape, *is = &ind->shape;
-    int64_t nt = prod(is->dim, 0, is->rank - 1), slice = prod(ds->dim, m, ds->rank);
-    if (nt == 0 || slice == 0)
-        return true;
-    LExpr *j, *s, *ok;
-    LStmt *lj = loop(k, k->root, nt, &j);
-    LExpr *off = nd_offset(k, lj, data, ind, 0, m, lx_muli(k, j, m), &ok);
-    LStmt *iff = ls_if(k, ok);
-    ls_push(k, lj, iff);
-    LStmt *ls = loop(k, iff, slice, &s);
-    LExpr *dst = lx_add(k, off, s);
-    LExpr *u = lx_load(k, upd, lx_add(k, lx_muli(k, j, slice), s));
-    ls_push(k, ls, ls_store(k, out, dst, reduce_into(k, r, lx_load(k, out, dst), u)));
+        lw_copy_strided(k, k->root, out, 0, in, 0, out->shape.rank, out->shape.dim, ostr, sstr);
     return true;
 }
 
@@ -790,10 +252,10 @@ static bool slice_params(Node *n, Diag *d, SliceParams *p)
 
 static bool infer_slice(Node *n, Diag *d)
 {
-    if (!op_inputs_known(n, d) || !dtype_ok(n, d, n->in[0]))
+    if (!op_inputs_known(n, d) || !op_dtype_ok(n, d, n->in[0]))
         return false;
     for (int i = 1; i < n->nin; i++)
-        if (n->in[i] && !index_dtype_ok(n, d, n->in[i], i))
+        if (n->in[i] && !op_index_dtype_ok(n, d, n->in[i], i))
             return false;
     SliceParams p;
     if (!slice_params(n, d, &p))
@@ -821,9 +283,9 @@ static bool lower_slice(Node *n, Diag *d)
         sstr[i] = p.step[i] * istr[i];
     }
     if (r == 0)
-        copy_all(k, k->root, out, in);
+        lw_copy_all(k, k->root, out, in);
     else
-        copy_strided(k, k->root, out, 0, in, base, r, out->shape.dim, ostr, sstr);
+        lw_copy_strided(k, k->root, out, 0, in, base, r, out->shape.dim, ostr, sstr);
     return true;
 }
 
@@ -887,9 +349,9 @@ static bool split_sizes(Node *n, Diag *d, int *axis, int64_t *sizes)
 
 static bool infer_split(Node *n, Diag *d)
 {
-    if (!op_inputs_known(n, d) || !dtype_ok(n, d, n->in[0]))
+    if (!op_inputs_known(n, d) || !op_dtype_ok(n, d, n->in[0]))
         return false;
-    if (n->nin > 1 && n->in[1] && !index_dtype_ok(n, d, n->in[1], 1))
+    if (n->nin > 1 && n->in[1] && !op_index_dtype_ok(n, d, n->in[1], 1))
         return false;
     int ax;
     int64_t *sizes = ir_alloc_array(n->graph->arena, (size_t)n->nout, sizeof *sizes);
@@ -913,13 +375,13 @@ static bool lower_split(Node *n, Diag *d)
     LKernel *k = lw_kernel(n);
     Value *in = n->in[0];
     const Shape *s = &in->shape;
-    int64_t outer = prod(s->dim, 0, ax), inner = prod(s->dim, ax + 1, s->rank);
+    int64_t outer = op_dims_prod(s->dim, 0, ax), inner = op_dims_prod(s->dim, ax + 1, s->rank);
     int64_t ichunk = s->dim[ax] * inner, off = 0;
     for (int i = 0; i < n->nout; i++) {
         int64_t chunk = sizes[i] * inner;
         if (n->out[i]) {
             int64_t dims[2] = {outer, chunk}, dstr[2] = {chunk, 1}, sstr[2] = {ichunk, 1};
-            copy_strided(k, k->root, n->out[i], 0, in, off, 2, dims, dstr, sstr);
+            lw_copy_strided(k, k->root, n->out[i], 0, in, off, 2, dims, dstr, sstr);
         }
         off += chunk;
     }
@@ -1010,12 +472,12 @@ static bool pad_params(Node *n, Diag *d, PadParams *p)
 
 static bool infer_pad(Node *n, Diag *d)
 {
-    if (!op_inputs_known(n, d) || !dtype_ok(n, d, n->in[0]))
+    if (!op_inputs_known(n, d) || !op_dtype_ok(n, d, n->in[0]))
         return false;
-    if (n->nin > 1 && n->in[1] && !index_dtype_ok(n, d, n->in[1], 1))
+    if (n->nin > 1 && n->in[1] && !op_index_dtype_ok(n, d, n->in[1], 1))
         return false;
     if (n->nin > 2 && n->in[2]) {
-        if (!same_dtype(n, d, 2, 0))
+        if (!op_same_dtype(n, d, 2, 0))
             return false;
         if (ir_value_numel(n->in[2]) > 1) {
             diag_error(d, n, "constant_value must be a scalar");
@@ -1105,7 +567,7 @@ static bool lower_pad(Node *n, Diag *d)
         return true;
     if (p.mode == PAD_CONSTANT) {
         LExpr *i;
-        LStmt *fill = loop(k, k->root, total, &i);
+        LStmt *fill = lw_loop(k, k->root, total, &i);
         ls_push(k, fill, ls_store(k, out, i, pad_value(k, n, out->dtype)));
         /* Input range [lo, hi) lands at output lo + begin. */
         int64_t dims[IR_MAX_RANK], sbase = 0, dbase = 0;
@@ -1118,13 +580,13 @@ static bool lower_pad(Node *n, Diag *d)
             dbase += (lo + p.begin[a]) * ostr[a];
         }
         if (r == 0)
-            copy_all(k, k->root, out, in);
+            lw_copy_all(k, k->root, out, in);
         else
-            copy_strided(k, k->root, out, dbase, in, sbase, r, dims, ostr, istr);
+            lw_copy_strided(k, k->root, out, dbase, in, sbase, r, dims, ostr, istr);
         return true;
     }
     if (r == 0) {
-        copy_all(k, k->root, out, in);
+        lw_copy_all(k, k->root, out, in);
         return true;
     }
     /* Outer dims: the source coordinate is computed once per iteration. */
@@ -1132,7 +594,7 @@ static bool lower_pad(Node *n, Diag *d)
     LExpr *src = lx_idx(k, 0), *dst = lx_idx(k, 0);
     for (int a = 0; a < r - 1; a++) {
         LExpr *ix;
-        cur = loop(k, cur, out->shape.dim[a], &ix);
+        cur = lw_loop(k, cur, out->shape.dim[a], &ix);
         LExpr *c = pad_coord(k, p.mode, ix, p.begin[a], p.end[a], in->shape.dim[a]);
         if (c->kind != LE_VAR && c->kind != LE_CONST) {
             int v = lk_var(k, DT_INT64);
@@ -1152,7 +614,7 @@ static bool lower_pad(Node *n, Diag *d)
         if (extent[part] <= 0)
             continue;
         LExpr *ix;
-        LStmt *l = loop(k, cur, extent[part], &ix);
+        LStmt *l = lw_loop(k, cur, extent[part], &ix);
         LExpr *c = lx_addi(k, ix, first[part]);
         LExpr *sc = part == 1 ? lx_addi(k, ix, lo) : pad_coord(k, p.mode, c, b, e, dim);
         ls_push(k, l, ls_store(k, out, lx_add(k, dst, c), lx_load(k, in, lx_add(k, src, sc))));
@@ -1187,7 +649,7 @@ static bool infer_depth_to_space(Node *n, Diag *d)
 {
     int64_t bs;
     bool crd;
-    if (!op_inputs_known(n, d) || !dtype_ok(n, d, n->in[0]) || !block_params(n, d, &bs, &crd))
+    if (!op_inputs_known(n, d) || !op_dtype_ok(n, d, n->in[0]) || !block_params(n, d, &bs, &crd))
         return false;
     const Shape *s = &n->in[0]->shape;
     if (s->dim[1] % (bs * bs) != 0) {
@@ -1220,7 +682,7 @@ static bool lower_depth_to_space(Node *n, Diag *d)
     /* DCR: input [N, b1, b2, C', H, W]; CRD: input [N, C', b1, b2, H, W]. */
     int64_t dcr[6] = {C * hw, hw, W, bs * c * hw, 1, c * hw};
     int64_t crd_s[6] = {C * hw, bs * bs * hw, W, bs * hw, 1, hw};
-    copy_strided(k, k->root, out, 0, in, 0, 6, dims, ostr, crd ? crd_s : dcr);
+    lw_copy_strided(k, k->root, out, 0, in, 0, 6, dims, ostr, crd ? crd_s : dcr);
     return true;
 }
 
@@ -1228,7 +690,7 @@ static bool infer_space_to_depth(Node *n, Diag *d)
 {
     int64_t bs;
     bool crd;
-    if (!op_inputs_known(n, d) || !dtype_ok(n, d, n->in[0]) || !block_params(n, d, &bs, &crd))
+    if (!op_inputs_known(n, d) || !op_dtype_ok(n, d, n->in[0]) || !block_params(n, d, &bs, &crd))
         return false;
     const Shape *s = &n->in[0]->shape;
     if (s->dim[2] % bs != 0 || s->dim[3] % bs != 0) {
@@ -1262,12 +724,12 @@ static bool lower_space_to_depth(Node *n, Diag *d)
         int64_t dims[6] = {in->shape.dim[0], C, bs, bs, h, w};
         int64_t sstr[6] = {chw, H * W, W, 1, bs * W, bs};
         ostr[1] = bs * bs * h * w, ostr[2] = bs * h * w, ostr[3] = h * w;
-        copy_strided(k, k->root, out, 0, in, 0, 6, dims, ostr, sstr);
+        lw_copy_strided(k, k->root, out, 0, in, 0, 6, dims, ostr, sstr);
     } else {
         int64_t dims[6] = {in->shape.dim[0], bs, bs, C, h, w};
         int64_t sstr[6] = {chw, W, 1, H * W, bs * W, bs};
         ostr[1] = bs * C * h * w, ostr[2] = C * h * w, ostr[3] = h * w;
-        copy_strided(k, k->root, out, 0, in, 0, 6, dims, ostr, sstr);
+        lw_copy_strided(k, k->root, out, 0, in, 0, 6, dims, ostr, sstr);
     }
     return true;
 }
@@ -1297,9 +759,9 @@ static bool compress_geometry(Node *n, Diag *d, int *axis, int64_t *outer, int64
         }
         if (!op_axis(d, n, a->i, s->rank, axis))
             return false;
-        *outer = prod(s->dim, 0, *axis);
+        *outer = op_dims_prod(s->dim, 0, *axis);
         *dim = s->dim[*axis];
-        *inner = prod(s->dim, *axis + 1, s->rank);
+        *inner = op_dims_prod(s->dim, *axis + 1, s->rank);
     } else {
         *outer = *inner = 1;
         *dim = ir_value_numel(n->in[0]);
@@ -1316,7 +778,7 @@ static bool compress_geometry(Node *n, Diag *d, int *axis, int64_t *outer, int64
 
 static bool infer_compress(Node *n, Diag *d)
 {
-    if (!op_inputs_known(n, d) || !dtype_ok(n, d, n->in[0]))
+    if (!op_inputs_known(n, d) || !op_dtype_ok(n, d, n->in[0]))
         return false;
     int ax;
     int64_t outer, dim, inner, kept = 0;
@@ -1361,7 +823,7 @@ static bool lower_compress(Node *n, Diag *d)
             j++;
         int64_t dims[2] = {outer, (j - i) * inner};
         int64_t dstr[2] = {kept * inner, 1}, sstr[2] = {dim * inner, 1};
-        copy_strided(k, k->root, out, pos * inner, in, i * inner, 2, dims, dstr, sstr);
+        lw_copy_strided(k, k->root, out, pos * inner, in, i * inner, 2, dims, dstr, sstr);
         pos += j - i;
         i = j;
     }
@@ -1373,9 +835,6 @@ static bool lower_compress(Node *n, Diag *d)
 static const AttrSpec no_attrs[] = {{NULL, 0}};
 static const AttrSpec a_axis[] = {{"axis", ATTR_INT}, {NULL, 0}};
 static const AttrSpec a_perm[] = {{"perm", ATTR_INTS}, {NULL, 0}};
-static const AttrSpec a_scatter[] = {{"axis", ATTR_INT}, {"reduction", ATTR_STRING}, {NULL, 0}};
-static const AttrSpec a_reduction[] = {{"reduction", ATTR_STRING}, {NULL, 0}};
-static const AttrSpec a_batch_dims[] = {{"batch_dims", ATTR_INT}, {NULL, 0}};
 static const AttrSpec a_slice1[] = {
     {"starts", ATTR_INTS}, {"ends", ATTR_INTS}, {"axes", ATTR_INTS}, {NULL, 0}};
 static const AttrSpec a_split[] = {
@@ -1388,25 +847,24 @@ static const AttrSpec a_block[] = {{"blocksize", ATTR_INT}, {"mode", ATTR_STRING
 #define MANY (1 << 16)
 
 const OpDesc op_rows_data[] = {
-    {"Concat", 1, 0, 1, MANY, 1, 1, 0, a_axis, infer_concat, lower_concat, NULL},
-    {"Transpose", 1, 0, 1, 1, 1, 1, 0, a_perm, infer_transpose, lower_transpose, NULL},
-    {"Gather", 1, 0, 2, 2, 1, 1, 0, a_axis, infer_gather, lower_gather, NULL},
-    {"GatherElements", 11, 0, 2, 2, 1, 1, 0, a_axis, infer_gather_elements,
-     lower_gather_elements, NULL},
-    {"GatherND", 11, 0, 2, 2, 1, 1, 0, a_batch_dims, infer_gather_nd, lower_gather_nd, NULL},
-    {"Scatter", 9, 10, 3, 3, 1, 1, 0, a_axis, infer_scatter_elements, lower_scatter_elements,
-     NULL},
-    {"ScatterElements", 11, 0, 3, 3, 1, 1, 0, a_scatter, infer_scatter_elements,
-     lower_scatter_elements, NULL},
-    {"ScatterND", 11, 0, 3, 3, 1, 1, 0, a_reduction, infer_scatter_nd, lower_scatter_nd, NULL},
-    {"Slice", 1, 9, 1, 1, 1, 1, 0, a_slice1, infer_slice, lower_slice, NULL},
-    {"Slice", 10, 0, 3, 5, 1, 1, 0, no_attrs, infer_slice, lower_slice, NULL},
-    {"Split", 1, 0, 1, 2, 1, MANY, 0, a_split, infer_split, lower_split, NULL},
-    {"Pad", 1, 0, 1, 4, 1, 1, 0, a_pad, infer_pad, lower_pad, NULL},
-    {"DepthToSpace", 1, 0, 1, 1, 1, 1, 0, a_block, infer_depth_to_space, lower_depth_to_space,
-     NULL},
-    {"SpaceToDepth", 1, 0, 1, 1, 1, 1, 0, a_block, infer_space_to_depth, lower_space_to_depth,
-     NULL},
-    {"Compress", 9, 0, 2, 2, 1, 1, 0, a_axis, infer_compress, lower_compress, NULL},
-    {NULL, 0, 0, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL},
+    {.name = "Concat", .since = 1, .min_in = 1, .max_in = MANY, .min_out = 1, .max_out = 1,
+     .flags = OPF_INPUT_SLICES, .attrs = a_axis, .infer = infer_concat, .lower = lower_concat},
+    {.name = "Transpose", .since = 1, .min_in = 1, .max_in = 1, .min_out = 1, .max_out = 1,
+     .attrs = a_perm, .infer = infer_transpose, .lower = lower_transpose,
+     .role = OP_ROLE_TRANSPOSE},
+    {.name = "Slice", .since = 1, .until = 9, .min_in = 1, .max_in = 1, .min_out = 1,
+     .max_out = 1, .attrs = a_slice1, .infer = infer_slice, .lower = lower_slice},
+    {.name = "Slice", .since = 10, .min_in = 3, .max_in = 5, .min_out = 1, .max_out = 1,
+     .attrs = no_attrs, .infer = infer_slice, .lower = lower_slice},
+    {.name = "Split", .since = 1, .min_in = 1, .max_in = 2, .min_out = 1, .max_out = MANY,
+     .attrs = a_split, .infer = infer_split, .lower = lower_split},
+    {.name = "Pad", .since = 1, .min_in = 1, .max_in = 4, .min_out = 1, .max_out = 1,
+     .attrs = a_pad, .infer = infer_pad, .lower = lower_pad},
+    {.name = "DepthToSpace", .since = 1, .min_in = 1, .max_in = 1, .min_out = 1, .max_out = 1,
+     .attrs = a_block, .infer = infer_depth_to_space, .lower = lower_depth_to_space},
+    {.name = "SpaceToDepth", .since = 1, .min_in = 1, .max_in = 1, .min_out = 1, .max_out = 1,
+     .attrs = a_block, .infer = infer_space_to_depth, .lower = lower_space_to_depth},
+    {.name = "Compress", .since = 9, .min_in = 2, .max_in = 2, .min_out = 1, .max_out = 1,
+     .attrs = a_axis, .infer = infer_compress, .lower = lower_compress},
+    {.name = NULL},
 };

@@ -2,6 +2,7 @@
  * loops and fusion come from lw_elementwise. */
 #include "ops.h"
 
+#include <math.h>
 #include <string.h>
 
 /* ---- inference ---- */
@@ -455,6 +456,78 @@ static LExpr *v_identity(LKernel *k, Node *n, LExpr *const *in, int iv)
     return in[0];
 }
 
+/* ---- as a kernel's epilogue activation (OpDesc.epi_act) ---- */
+
+static int act_plain(int act, float *alpha, float *beta)
+{
+    *alpha = *beta = 0.0f;
+    return act;
+}
+
+static int act_relu(const Node *n, float *alpha, float *beta)
+{
+    (void)n;
+    return act_plain(IR_ACT_RELU, alpha, beta);
+}
+
+static int act_sigmoid(const Node *n, float *alpha, float *beta)
+{
+    (void)n;
+    return act_plain(IR_ACT_SIGMOID, alpha, beta);
+}
+
+static int act_hard_swish(const Node *n, float *alpha, float *beta)
+{
+    (void)n;
+    return act_plain(IR_ACT_HARD_SWISH, alpha, beta);
+}
+
+static int act_leaky_relu(const Node *n, float *alpha, float *beta)
+{
+    *alpha = ir_attr_float(n, "alpha", 0.01f);
+    *beta = 0.0f;
+    return IR_ACT_LEAKY_RELU;
+}
+
+static int act_gelu(const Node *n, float *alpha, float *beta)
+{
+    const char *ap = ir_attr_string(n, "approximate", "none");
+    if (strcmp(ap, "none") == 0)
+        return act_plain(IR_ACT_GELU_ERF, alpha, beta);
+    if (strcmp(ap, "tanh") == 0)
+        return act_plain(IR_ACT_GELU_TANH, alpha, beta);
+    return IR_ACT_NONE;
+}
+
+/* A Clip bound: absent (keeps *x), or a float constant of one element. */
+static bool clip_bound(const Node *n, int i, float *x)
+{
+    const Value *v = n->nin > i ? n->in[i] : NULL;
+    if (!v)
+        return true;
+    if (!v->data || !ir_dtype_is_float(v->dtype) || ir_value_numel(v) != 1)
+        return false;
+    *x = (float)ir_const_f(v, 0);
+    return true;
+}
+
+/* Clip with bounds known at compile time (absent = unbounded). */
+static int act_clip(const Node *n, float *alpha, float *beta)
+{
+    float lo = -HUGE_VALF, hi = HUGE_VALF;
+    if (n->nin == 1) {      /* opset < 11: attributes */
+        lo = ir_attr_float(n, "min", -HUGE_VALF);
+        hi = ir_attr_float(n, "max", HUGE_VALF);
+    } else if (!clip_bound(n, 1, &lo) || !clip_bound(n, 2, &hi)) {
+        return IR_ACT_NONE;
+    }
+    if (lo > hi || lo != lo || hi != hi)
+        return IR_ACT_NONE;
+    *alpha = lo;
+    *beta = hi;
+    return IR_ACT_CLIP;
+}
+
 /* ---- rows ---- */
 
 static const AttrSpec no_attrs[] = {{NULL, 0}};
@@ -471,79 +544,97 @@ static const AttrSpec a_shrink[] = {{"lambd", ATTR_FLOAT}, {"bias", ATTR_FLOAT},
 static const AttrSpec a_shift[] = {{"direction", ATTR_STRING}, {NULL, 0}};
 
 #define EW OPF_ELEMENTWISE
-#define ROW1(nm, since, attrs, fn) {nm, since, 0, 1, 1, 1, 1, EW, attrs, infer_bcast, NULL, fn}
-#define ROW2(nm, since, infer, fn) {nm, since, 0, 2, 2, 1, 1, EW, no_attrs, infer, NULL, fn}
+/* The designators most rows share: one or two inputs, one output. */
+#define ROW1(nm, since_, attrs_, fn)                                                              \
+    .name = nm, .since = since_, .min_in = 1, .max_in = 1, .min_out = 1, .max_out = 1,            \
+    .flags = EW, .attrs = attrs_, .infer = infer_bcast, .value = fn
+#define ROW2(nm, since_, infer_, fn)                                                              \
+    .name = nm, .since = since_, .min_in = 2, .max_in = 2, .min_out = 1, .max_out = 1,            \
+    .flags = EW, .attrs = no_attrs, .infer = infer_, .value = fn
+/* Variadic: any number of inputs from 1 to 64. */
+#define ROWN(nm, since_, fn)                                                                      \
+    .name = nm, .since = since_, .min_in = 1, .max_in = 64, .min_out = 1, .max_out = 1,           \
+    .flags = EW, .attrs = no_attrs, .infer = infer_bcast, .value = fn
 
 const OpDesc op_rows_elementwise[] = {
-    ROW2("Add", 7, infer_bcast, v_add),
-    ROW2("Sub", 7, infer_bcast, v_sub),
-    ROW2("Mul", 7, infer_bcast, v_mul),
-    ROW2("Div", 7, infer_bcast, v_div),
-    ROW2("Pow", 7, infer_first, v_pow),
-    {"Mod", 10, 0, 2, 2, 1, 1, EW, a_mod, infer_bcast, NULL, v_mod},
-    {"Sum", 6, 0, 1, 64, 1, 1, EW, no_attrs, infer_bcast, NULL, v_sum},
-    {"Mean", 6, 0, 1, 64, 1, 1, EW, no_attrs, infer_bcast, NULL, v_mean},
-    {"Max", 6, 0, 1, 64, 1, 1, EW, no_attrs, infer_bcast, NULL, v_max},
-    {"Min", 6, 0, 1, 64, 1, 1, EW, no_attrs, infer_bcast, NULL, v_min},
-    ROW1("Neg", 6, no_attrs, v_neg),
-    ROW1("Abs", 6, no_attrs, v_abs),
-    ROW1("Exp", 6, no_attrs, v_exp),
-    ROW1("Log", 6, no_attrs, v_log),
-    ROW1("Sqrt", 6, no_attrs, v_sqrt),
-    ROW1("Tanh", 6, no_attrs, v_tanh),
-    ROW1("Erf", 9, no_attrs, v_erf),
-    ROW1("Floor", 6, no_attrs, v_floor),
-    ROW1("Ceil", 6, no_attrs, v_ceil),
-    ROW1("Round", 11, no_attrs, v_round),
-    ROW1("Sin", 7, no_attrs, v_sin),
-    ROW1("Cos", 7, no_attrs, v_cos),
-    ROW1("Tan", 7, no_attrs, v_tan),
-    ROW1("Asin", 7, no_attrs, v_asin),
-    ROW1("Acos", 7, no_attrs, v_acos),
-    ROW1("Atan", 7, no_attrs, v_atan),
-    ROW1("Sinh", 9, no_attrs, v_sinh),
-    ROW1("Cosh", 9, no_attrs, v_cosh),
-    ROW1("Asinh", 9, no_attrs, v_asinh),
-    ROW1("Acosh", 9, no_attrs, v_acosh),
-    ROW1("Atanh", 9, no_attrs, v_atanh),
-    ROW1("Sign", 9, no_attrs, v_sign),
-    ROW1("Reciprocal", 6, no_attrs, v_reciprocal),
-    ROW1("Relu", 6, no_attrs, v_relu),
-    ROW1("LeakyRelu", 6, a_alpha, v_leaky_relu),
-    ROW2("PRelu", 7, infer_first, v_prelu),
-    ROW1("Elu", 6, a_alpha, v_elu),
-    ROW1("Celu", 12, a_alpha, v_celu),
-    ROW1("Selu", 6, a_selu, v_selu),
-    ROW1("ThresholdedRelu", 10, a_alpha, v_thresholded_relu),
-    ROW1("Sigmoid", 6, no_attrs, v_sigmoid),
-    ROW1("HardSigmoid", 6, a_alpha_beta, v_hard_sigmoid),
-    ROW1("HardSwish", 14, no_attrs, v_hard_swish),
-    ROW1("Softplus", 1, no_attrs, v_softplus),
-    ROW1("Softsign", 1, no_attrs, v_softsign),
-    ROW1("Mish", 18, no_attrs, v_mish),
-    ROW1("Gelu", 20, a_gelu, v_gelu),
-    ROW1("Shrink", 9, a_shrink, v_shrink),
-    {"Clip", 6, 10, 1, 1, 1, 1, EW, a_clip, infer_bcast, NULL, v_clip},
-    {"Clip", 11, 0, 1, 3, 1, 1, EW, no_attrs, infer_bcast, NULL, v_clip},
-    ROW2("Equal", 7, infer_compare, v_equal),
-    ROW2("Less", 7, infer_compare, v_less),
-    ROW2("LessOrEqual", 12, infer_compare, v_less_equal),
-    ROW2("Greater", 7, infer_compare, v_greater),
-    ROW2("GreaterOrEqual", 12, infer_compare, v_greater_equal),
-    {"Not", 1, 0, 1, 1, 1, 1, EW, no_attrs, infer_bcast, NULL, v_not},
-    ROW2("And", 7, infer_compare, v_and),
-    ROW2("Or", 7, infer_compare, v_or),
-    ROW2("Xor", 7, infer_compare, v_xor),
-    ROW2("BitwiseAnd", 18, infer_bcast, v_bitand),
-    ROW2("BitwiseOr", 18, infer_bcast, v_bitor),
-    ROW2("BitwiseXor", 18, infer_bcast, v_bitxor),
-    ROW1("BitwiseNot", 18, no_attrs, v_bitnot),
-    {"BitShift", 11, 0, 2, 2, 1, 1, EW, a_shift, infer_bcast, NULL, v_bitshift},
-    {"IsNaN", 9, 0, 1, 1, 1, 1, EW, no_attrs, infer_bool_out, NULL, v_isnan},
-    {"IsInf", 10, 0, 1, 1, 1, 1, EW, a_isinf, infer_bool_out, NULL, v_isinf},
-    {"Where", 9, 0, 3, 3, 1, 1, EW, no_attrs, infer_where, NULL, v_where},
-    {"Cast", 6, 0, 1, 1, 1, 1, EW, a_cast, infer_cast, NULL, v_cast},
-    {"CastLike", 15, 0, 2, 2, 1, 1, EW, a_cast_like, infer_cast_like, NULL, v_cast_like},
-    {"Identity", 1, 0, 1, 1, 1, 1, EW, no_attrs, infer_bcast, NULL, v_identity},
-    {NULL, 0, 0, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL},
+    {ROW2("Add", 7, infer_bcast, v_add), .role = OP_ROLE_ADD},
+    {ROW2("Sub", 7, infer_bcast, v_sub)},
+    {ROW2("Mul", 7, infer_bcast, v_mul), .role = OP_ROLE_MUL},
+    {ROW2("Div", 7, infer_bcast, v_div), .role = OP_ROLE_DIV},
+    {ROW2("Pow", 7, infer_first, v_pow)},
+    {.name = "Mod", .since = 10, .min_in = 2, .max_in = 2, .min_out = 1, .max_out = 1, .flags = EW,
+     .attrs = a_mod, .infer = infer_bcast, .value = v_mod},
+    {ROWN("Sum", 6, v_sum)},
+    {ROWN("Mean", 6, v_mean)},
+    {ROWN("Max", 6, v_max)},
+    {ROWN("Min", 6, v_min)},
+    {ROW1("Neg", 6, no_attrs, v_neg)},
+    {ROW1("Abs", 6, no_attrs, v_abs)},
+    {ROW1("Exp", 6, no_attrs, v_exp)},
+    {ROW1("Log", 6, no_attrs, v_log)},
+    {ROW1("Sqrt", 6, no_attrs, v_sqrt)},
+    {ROW1("Tanh", 6, no_attrs, v_tanh)},
+    {ROW1("Erf", 9, no_attrs, v_erf), .role = OP_ROLE_ERF},
+    {ROW1("Floor", 6, no_attrs, v_floor)},
+    {ROW1("Ceil", 6, no_attrs, v_ceil)},
+    {ROW1("Round", 11, no_attrs, v_round)},
+    {ROW1("Sin", 7, no_attrs, v_sin)},
+    {ROW1("Cos", 7, no_attrs, v_cos)},
+    {ROW1("Tan", 7, no_attrs, v_tan)},
+    {ROW1("Asin", 7, no_attrs, v_asin)},
+    {ROW1("Acos", 7, no_attrs, v_acos)},
+    {ROW1("Atan", 7, no_attrs, v_atan)},
+    {ROW1("Sinh", 9, no_attrs, v_sinh)},
+    {ROW1("Cosh", 9, no_attrs, v_cosh)},
+    {ROW1("Asinh", 9, no_attrs, v_asinh)},
+    {ROW1("Acosh", 9, no_attrs, v_acosh)},
+    {ROW1("Atanh", 9, no_attrs, v_atanh)},
+    {ROW1("Sign", 9, no_attrs, v_sign)},
+    {ROW1("Reciprocal", 6, no_attrs, v_reciprocal)},
+    {ROW1("Relu", 6, no_attrs, v_relu), .epi_act = act_relu},
+    {ROW1("LeakyRelu", 6, a_alpha, v_leaky_relu), .epi_act = act_leaky_relu},
+    {ROW2("PRelu", 7, infer_first, v_prelu)},
+    {ROW1("Elu", 6, a_alpha, v_elu)},
+    {ROW1("Celu", 12, a_alpha, v_celu)},
+    {ROW1("Selu", 6, a_selu, v_selu)},
+    {ROW1("ThresholdedRelu", 10, a_alpha, v_thresholded_relu)},
+    {ROW1("Sigmoid", 6, no_attrs, v_sigmoid), .epi_act = act_sigmoid},
+    {ROW1("HardSigmoid", 6, a_alpha_beta, v_hard_sigmoid)},
+    {ROW1("HardSwish", 14, no_attrs, v_hard_swish), .epi_act = act_hard_swish},
+    {ROW1("Softplus", 1, no_attrs, v_softplus)},
+    {ROW1("Softsign", 1, no_attrs, v_softsign)},
+    {ROW1("Mish", 18, no_attrs, v_mish)},
+    {ROW1("Gelu", 20, a_gelu, v_gelu), .epi_act = act_gelu},
+    {ROW1("Shrink", 9, a_shrink, v_shrink)},
+    {ROW1("Clip", 6, a_clip, v_clip), .until = 10, .epi_act = act_clip},
+    {.name = "Clip", .since = 11, .min_in = 1, .max_in = 3, .min_out = 1, .max_out = 1, .flags = EW,
+     .attrs = no_attrs, .infer = infer_bcast, .value = v_clip, .epi_act = act_clip},
+    {ROW2("Equal", 7, infer_compare, v_equal)},
+    {ROW2("Less", 7, infer_compare, v_less)},
+    {ROW2("LessOrEqual", 12, infer_compare, v_less_equal)},
+    {ROW2("Greater", 7, infer_compare, v_greater)},
+    {ROW2("GreaterOrEqual", 12, infer_compare, v_greater_equal)},
+    {ROW1("Not", 1, no_attrs, v_not)},
+    {ROW2("And", 7, infer_compare, v_and)},
+    {ROW2("Or", 7, infer_compare, v_or)},
+    {ROW2("Xor", 7, infer_compare, v_xor)},
+    {ROW2("BitwiseAnd", 18, infer_bcast, v_bitand)},
+    {ROW2("BitwiseOr", 18, infer_bcast, v_bitor)},
+    {ROW2("BitwiseXor", 18, infer_bcast, v_bitxor)},
+    {ROW1("BitwiseNot", 18, no_attrs, v_bitnot)},
+    {.name = "BitShift", .since = 11, .min_in = 2, .max_in = 2, .min_out = 1, .max_out = 1,
+     .flags = EW, .attrs = a_shift, .infer = infer_bcast, .value = v_bitshift},
+    {.name = "IsNaN", .since = 9, .min_in = 1, .max_in = 1, .min_out = 1, .max_out = 1, .flags = EW,
+     .attrs = no_attrs, .infer = infer_bool_out, .value = v_isnan},
+    {.name = "IsInf", .since = 10, .min_in = 1, .max_in = 1, .min_out = 1, .max_out = 1,
+     .flags = EW, .attrs = a_isinf, .infer = infer_bool_out, .value = v_isinf},
+    {.name = "Where", .since = 9, .min_in = 3, .max_in = 3, .min_out = 1, .max_out = 1, .flags = EW,
+     .attrs = no_attrs, .infer = infer_where, .value = v_where},
+    {.name = "Cast", .since = 6, .min_in = 1, .max_in = 1, .min_out = 1, .max_out = 1, .flags = EW,
+     .attrs = a_cast, .infer = infer_cast, .value = v_cast},
+    {.name = "CastLike", .since = 15, .min_in = 2, .max_in = 2, .min_out = 1, .max_out = 1,
+     .flags = EW, .attrs = a_cast_like, .infer = infer_cast_like, .value = v_cast_like},
+    {.name = "Identity", .since = 1, .min_in = 1, .max_in = 1, .min_out = 1, .max_out = 1,
+     .flags = EW | OPF_IDENTITY, .attrs = no_attrs, .infer = infer_bcast, .value = v_identity},
+    {.name = NULL},
 };

@@ -61,6 +61,47 @@ bool op_axis(Diag *d, const Node *n, int64_t axis, int rank, int *out)
     return true;
 }
 
+int op_epi_axis(const Node *n, int rank)
+{
+    int a = n->op->epi_axis;
+    return a == OP_AXIS_LAST ? rank - 1 : a;
+}
+
+bool op_dtype_ok(const Node *n, Diag *d, const Value *v)
+{
+    if (!ir_dtype_supported(v->dtype))
+        return op_unsupported(d, n, "%s tensor '%s'", ir_dtype_name(v->dtype), v->name);
+    return true;
+}
+
+bool op_index_dtype_ok(const Node *n, Diag *d, const Value *v, int i)
+{
+    if (v->dtype != DT_INT32 && v->dtype != DT_INT64) {
+        diag_error(d, n, "input %d '%s' must be int32 or int64, got %s", i, v->name,
+                   ir_dtype_name(v->dtype));
+        return false;
+    }
+    return true;
+}
+
+bool op_same_dtype(const Node *n, Diag *d, int i, int j)
+{
+    if (n->in[i]->dtype != n->in[j]->dtype) {
+        diag_error(d, n, "input %d '%s' is %s but input %d is %s", i, n->in[i]->name,
+                   ir_dtype_name(n->in[i]->dtype), j, ir_dtype_name(n->in[j]->dtype));
+        return false;
+    }
+    return true;
+}
+
+int64_t op_dims_prod(const int64_t *dim, int from, int to)
+{
+    int64_t p = 1;
+    for (int i = from; i < to; i++)
+        p *= dim[i];    /* sub-products of a checked numel cannot overflow */
+    return p;
+}
+
 bool op_inputs_known(const Node *n, Diag *d)
 {
     for (int i = 0; i < n->nin; i++) {

@@ -147,8 +147,8 @@ bool lw_apply_epilogue(Node *n, LKernel *k, Value *out)
     LStmt *loop = ls_for(k, i, numel);
     LExpr *val = lx_cast(k, ct, lx_load(k, out, lx_var(k, i)));
     if (e->bias) {
-        /* Channel axis 1 for Conv's [N, M, spatial...], the last otherwise. */
-        int axis = strcmp(n->op_type, "Conv") == 0 ? 1 : rank - 1;
+        /* The row's channel axis: 1 for Conv's [N, M, spatial...], else the last. */
+        int axis = op_epi_axis(n, rank);
         if (axis >= rank)
             return false;
         int64_t inner = 1;

@@ -630,10 +630,24 @@ static const AttrSpec a_gemm_old[] = {
 };
 static const AttrSpec no_attrs[] = {{NULL, 0}};
 
+/* A MatMul with a 1-D B has no column axis in its output for an epilogue. */
+static bool matmul_epi_fits(const Node *n)
+{
+    return n->in[1] && n->in[1]->shape.rank >= 2;
+}
+
 const OpDesc op_rows_matmul[] = {
-    {"Gemm", 1, 6, 3, 3, 1, 1, OPF_EPILOGUE, a_gemm_old, infer_gemm, lower_gemm, NULL},
-    {"Gemm", 7, 10, 3, 3, 1, 1, OPF_EPILOGUE, a_gemm, infer_gemm, lower_gemm, NULL},
-    {"Gemm", 11, 0, 2, 3, 1, 1, OPF_EPILOGUE, a_gemm, infer_gemm, lower_gemm, NULL},
-    {"MatMul", 1, 0, 2, 2, 1, 1, OPF_EPILOGUE, no_attrs, infer_matmul, lower_matmul, NULL},
-    {NULL, 0, 0, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL},
+    {.name = "Gemm", .since = 1, .until = 6, .min_in = 3, .max_in = 3, .min_out = 1, .max_out = 1,
+     .flags = OPF_EPILOGUE, .attrs = a_gemm_old, .infer = infer_gemm, .lower = lower_gemm,
+     .epi_axis = OP_AXIS_LAST},
+    {.name = "Gemm", .since = 7, .until = 10, .min_in = 3, .max_in = 3, .min_out = 1,
+     .max_out = 1, .flags = OPF_EPILOGUE, .attrs = a_gemm, .infer = infer_gemm,
+     .lower = lower_gemm, .epi_axis = OP_AXIS_LAST},
+    {.name = "Gemm", .since = 11, .min_in = 2, .max_in = 3, .min_out = 1, .max_out = 1,
+     .flags = OPF_EPILOGUE, .attrs = a_gemm, .infer = infer_gemm, .lower = lower_gemm,
+     .epi_axis = OP_AXIS_LAST},
+    {.name = "MatMul", .since = 1, .min_in = 2, .max_in = 2, .min_out = 1, .max_out = 1,
+     .flags = OPF_EPILOGUE, .attrs = no_attrs, .infer = infer_matmul, .lower = lower_matmul,
+     .role = OP_ROLE_MATMUL, .epi_axis = OP_AXIS_LAST, .epi_fits = matmul_epi_fits},
+    {.name = NULL},
 };

@@ -10,6 +10,7 @@
  * float16/float inputs and double for double. */
 #include "ops.h"
 
+#include <math.h>
 #include <string.h>
 
 /* A float attribute that a model may also have written as an int. */
@@ -282,6 +283,25 @@ static bool lower_bn(Node *n, Diag *d)
     LExpr *val = bin(k, LB_ADD, bin(k, LB_MUL, bin(k, LB_SUB, ld(k, ct, x, xi), m), factor), bias);
     ls_push(k, li, ls_store(k, y, xi, lx_cast(k, y->dtype, val)));
     return true;
+}
+
+/* The same formula for passes/fold_batchnorm.c, from constant float
+ * parameters at inference: channel c's (x - mean) * s + B, with
+ * s = scale / sqrt(var + eps). The channel count is scale's size. */
+static int64_t bn_affine(const Node *n, int64_t c, ChannelAffine *t)
+{
+    if (n->nin < 5 || ir_attr_int(n, "training_mode", 0) != 0)
+        return -1;
+    for (int i = 1; i < 5; i++)
+        if (!n->in[i] || !n->in[i]->data || n->in[i]->dtype != DT_FLOAT)
+            return -1;
+    if (t) {
+        double eps = ir_attr_float(n, "epsilon", 1e-5f);
+        t->sub = ir_const_f(n->in[3], c);
+        t->mul = ir_const_f(n->in[1], c) / sqrt(ir_const_f(n->in[4], c) + eps);
+        t->add = ir_const_f(n->in[2], c);
+    }
+    return ir_value_numel(n->in[1]);
 }
 
 /* ---- InstanceNormalization ---- */
@@ -745,11 +765,17 @@ static const AttrSpec a_lrn[] = {{"alpha", ATTR_FLOAT}, {"beta", ATTR_FLOAT},
                                  {"bias", ATTR_FLOAT}, {"size", ATTR_INT}, {NULL, 0}};
 
 const OpDesc op_rows_norm[] = {
-    {"BatchNormalization", 1, 0, 5, 5, 1, 5, 0, a_bn, infer_bn, lower_bn, NULL},
-    {"InstanceNormalization", 1, 0, 3, 3, 1, 1, 0, a_instnorm, infer_instnorm, lower_instnorm, NULL},
-    {"LayerNormalization", 17, 0, 2, 3, 1, 3, 0, a_layernorm, infer_layernorm, lower_layernorm, NULL},
-    {"GroupNormalization", 18, 0, 3, 3, 1, 1, 0, a_groupnorm, infer_groupnorm, lower_groupnorm, NULL},
-    {"MeanVarianceNormalization", 9, 0, 1, 1, 1, 1, 0, a_mvn, infer_mvn, lower_mvn, NULL},
-    {"LRN", 1, 0, 1, 1, 1, 1, 0, a_lrn, infer_lrn, lower_lrn, NULL},
-    {NULL, 0, 0, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL},
+    {.name = "BatchNormalization", .since = 1, .min_in = 5, .max_in = 5, .min_out = 1, .max_out = 5,
+     .attrs = a_bn, .infer = infer_bn, .lower = lower_bn, .affine = bn_affine},
+    {.name = "InstanceNormalization", .since = 1, .min_in = 3, .max_in = 3, .min_out = 1,
+     .max_out = 1, .attrs = a_instnorm, .infer = infer_instnorm, .lower = lower_instnorm},
+    {.name = "LayerNormalization", .since = 17, .min_in = 2, .max_in = 3, .min_out = 1,
+     .max_out = 3, .attrs = a_layernorm, .infer = infer_layernorm, .lower = lower_layernorm},
+    {.name = "GroupNormalization", .since = 18, .min_in = 3, .max_in = 3, .min_out = 1,
+     .max_out = 1, .attrs = a_groupnorm, .infer = infer_groupnorm, .lower = lower_groupnorm},
+    {.name = "MeanVarianceNormalization", .since = 9, .min_in = 1, .max_in = 1, .min_out = 1,
+     .max_out = 1, .attrs = a_mvn, .infer = infer_mvn, .lower = lower_mvn},
+    {.name = "LRN", .since = 1, .min_in = 1, .max_in = 1, .min_out = 1, .max_out = 1,
+     .attrs = a_lrn, .infer = infer_lrn, .lower = lower_lrn},
+    {.name = NULL},
 };

@@ -13,21 +13,61 @@ enum {
     OPF_NO_FOLD = 1 << 2,     /* never evaluate at compile time */
     /* The lowering applies n->epi (Conv, Gemm, MatMul): passes/fuse_epilogue.c
      * fuses a bias/residual Add and an activation into such rows only. The
-     * epilogue's values follow the node's own inputs (n->in[max_in ..]). */
+     * epilogue's values follow the node's own inputs (n->in[max_in ..]).
+     * Such rows name the bias axis in epi_axis. */
     OPF_EPILOGUE = 1 << 3,
+    /* Output 0 is input 0, and any other output is an extra nobody needs at
+     * inference (Identity; Dropout's mask): passes/simplify.c removes the
+     * node when those extras are unread. */
+    OPF_IDENTITY = 1 << 4,
+    /* Output 0 is the inputs laid end to end along attribute `axis`
+     * (Concat): where every output dim before the axis is 1, each input is
+     * one contiguous slice of the output, so passes/plan_memory.c may place
+     * the inputs there and the emitter then skips the copy. */
+    OPF_INPUT_SLICES = 1 << 5,
+    /* A following per-output-channel affine (a row with `affine`, e.g.
+     * BatchNormalization) folds into this node's constant weights, input 1
+     * with the output channels along its dim 0, and its bias, input
+     * bias_in (passes/fold_batchnorm.c): Conv. */
+    OPF_FOLDS_AFFINE = 1 << 6,
 };
+
+/* What the pattern passes (passes/fuse_epilogue.c, fuse_attention.c) look
+ * for: the operators their subgraphs are made of, each role on the rows of
+ * one operator. Most rows have none. */
+typedef enum {
+    OP_ROLE_NONE = 0,
+    OP_ROLE_ADD,        /* Add: bias, residual, mask, GELU's 1 + erf */
+    OP_ROLE_MUL,        /* Mul: scales, GELU's products */
+    OP_ROLE_DIV,        /* Div: scales */
+    OP_ROLE_ERF,        /* Erf: GELU's erf */
+    OP_ROLE_SOFTMAX,    /* Softmax: attention's weights */
+    OP_ROLE_TRANSPOSE,  /* Transpose (attribute perm): attention's operands */
+    OP_ROLE_MATMUL,     /* MatMul: attention's two products */
+    OP_ROLE_COUNT
+} OpRole;
+
+/* OpDesc.epi_axis for a bias along the output's last axis (its columns). */
+#define OP_AXIS_LAST (-1)
+
+/* One channel of a per-channel affine:  y = (x - sub) * mul + add. */
+typedef struct {
+    double sub, mul, add;
+} ChannelAffine;
 
 typedef struct {
     const char *name;
     AttrType type;
 } AttrSpec;
 
+/* A row, written with designated initializers; fields a row does not name
+ * are 0 / NULL, which means "no" for every optional piece below. */
 typedef struct OpDesc {
     const char *name;       /* ONNX op_type, default domain */
     int since, until;       /* opset versions handled, inclusive; until 0 = latest */
     int min_in, max_in;
     int min_out, max_out;
-    unsigned flags;
+    unsigned flags;         /* OPF_* */
     const AttrSpec *attrs;  /* attributes understood, {NULL} terminated */
     /* Set every output's dtype and shape; report problems through d.
      * May read constant inputs (Value.data), e.g. Reshape's shape. */
@@ -37,6 +77,29 @@ typedef struct OpDesc {
     bool (*lower)(Node *n, Diag *d);
     /* Elementwise rows: the scalar expression, see lw_elementwise. */
     LExpr *(*value)(LKernel *k, Node *n, LExpr *const *in, int ivar);
+
+    /* ---- what passes read (tests/unit/test_ops_table.c checks them) ---- */
+    OpRole role;
+    /* OPF_EPILOGUE rows: the output axis a per-channel epilogue bias runs
+     * along, 1 for [N, C, spatial...] (Conv) or OP_AXIS_LAST (Gemm,
+     * MatMul); see op_epi_axis. 0 on every other row. */
+    int epi_axis;
+    /* OPF_EPILOGUE rows, optional: false when this node has no channel axis
+     * for the epilogue (MatMul with a 1-D B). NULL: every node has one. */
+    bool (*epi_fits)(const Node *n);
+    /* The input holding a per-channel bias (Conv's B, 2), or 0: a per-channel
+     * constant Add fuses into it rather than into n->epi.bias, and a folded
+     * affine writes its bias there. */
+    int bias_in;
+    /* Activation rows a kernel epilogue can apply: this node's IrAct code
+     * with *alpha, *beta (0 where the code has none), or IR_ACT_NONE when
+     * its parameters do not fit one (Clip with run-time bounds). */
+    int (*epi_act)(const Node *n, float *alpha, float *beta);
+    /* Rows that may be a constant per-channel affine of input 0 along axis
+     * 1 (BatchNormalization at inference): the channel count when n is one,
+     * else -1; with t, channel c's terms. The formula lives here and
+     * passes/fold_batchnorm.c folds it into an OPF_FOLDS_AFFINE producer. */
+    int64_t (*affine)(const Node *n, int64_t c, ChannelAffine *t);
 } OpDesc;
 
 /* The highest opset dlc knows of; models asking for more are rejected. */
@@ -57,10 +120,26 @@ extern const OpDesc op_rows_reduce[];
 extern const OpDesc op_rows_norm[];
 extern const OpDesc op_rows_shape[];
 extern const OpDesc op_rows_data[];
+extern const OpDesc op_rows_gather[];
 
 /* The fused attention node (ops/attention.c), built by
  * passes/fuse_attention.c only: no table row, so no model can name it. */
 extern const OpDesc op_fused_attention;
+
+/* ---- strided copies, shared by the data-movement rows (ops/copy.c) ---- */
+
+/* A loop of `extent` under parent, or parent itself when extent is 1;
+ * *ix gets the loop index (constant 0 without a loop). */
+LStmt *lw_loop(LKernel *k, LStmt *parent, int64_t extent, LExpr **ix);
+/* dst[dbase + sum i_d*dstr[d]] = src[sbase + sum i_d*sstr[d]] for every i in
+ * dims (rank at most 2 * IR_MAX_RANK). Size-1 dims are dropped and
+ * neighbours contiguous in both buffers merge, so the innermost loop runs as
+ * long as possible. */
+void lw_copy_strided(LKernel *k, LStmt *parent, Value *dst, int64_t dbase, Value *src,
+                     int64_t sbase, int rank, const int64_t *dims, const int64_t *dstr,
+                     const int64_t *sstr);
+/* Copies all of src into dst (same element count). */
+void lw_copy_all(LKernel *k, LStmt *parent, Value *dst, Value *src);
 
 /* ---- helpers shared by rows (ops/helpers.c) ---- */
 
@@ -75,6 +154,17 @@ bool op_unsupported(Diag *d, const Node *n, const char *fmt, ...)
 int op_ints(const Node *n, const char *name, int in, int64_t *out, int max);
 /* Normalise a possibly negative axis against rank; false if out of range. */
 bool op_axis(Diag *d, const Node *n, int64_t axis, int rank, int *out);
+/* The output axis n's epilogue bias runs along, for an output of `rank`
+ * (its row's epi_axis, OP_AXIS_LAST resolved). */
+int op_epi_axis(const Node *n, int rank);
+/* v's dtype is one dlc computes with; else a diagnostic. */
+bool op_dtype_ok(const Node *n, Diag *d, const Value *v);
+/* v (input i) is int32 or int64, as index tensors must be; else a diagnostic. */
+bool op_index_dtype_ok(const Node *n, Diag *d, const Value *v, int i);
+/* Inputs i and j have one dtype; else a diagnostic. */
+bool op_same_dtype(const Node *n, Diag *d, int i, int j);
+/* dim[from] * ... * dim[to - 1] (1 when from >= to). */
+int64_t op_dims_prod(const int64_t *dim, int from, int to);
 /* Inputs 0.. have known types and shapes. */
 bool op_inputs_known(const Node *n, Diag *d);
 

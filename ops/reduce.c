@@ -750,13 +750,19 @@ static const AttrSpec a_axis[] = {{"axis", ATTR_INT}, {NULL, 0}};
 static const AttrSpec a_cumsum[] = {{"exclusive", ATTR_INT}, {"reverse", ATTR_INT}, {NULL, 0}};
 
 /* Axes moved from an attribute to input 1 at opset 13 (ReduceSum) or 18. */
-#define REDUCE(nm, moved)                                                            \
-    {nm, 1, (moved) - 1, 1, 1, 1, 1, 0, a_reduce_attr, infer_reduce, lower_reduce, NULL}, \
-    {nm, moved, 0, 1, 2, 1, 1, 0, a_reduce_input, infer_reduce, lower_reduce, NULL}
+#define REDUCE(nm, moved)                                                                         \
+    {.name = nm, .since = 1, .until = (moved) - 1, .min_in = 1, .max_in = 1, .min_out = 1,        \
+     .max_out = 1, .attrs = a_reduce_attr, .infer = infer_reduce, .lower = lower_reduce},         \
+    {.name = nm, .since = moved, .min_in = 1, .max_in = 2, .min_out = 1, .max_out = 1,            \
+     .attrs = a_reduce_input, .infer = infer_reduce, .lower = lower_reduce}
 
-#define SOFTMAX(nm)                                                                  \
-    {nm, 1, 12, 1, 1, 1, 1, 0, a_axis, infer_softmax, lower_softmax, NULL},          \
-    {nm, 13, 0, 1, 1, 1, 1, 0, a_axis, infer_softmax, lower_softmax, NULL}
+/* Two rows: opset 13 changed what `axis` means (see the [outer, n, inner] view). */
+#define SOFTMAX(nm, role_)                                                                        \
+    {.name = nm, .since = 1, .until = 12, .min_in = 1, .max_in = 1, .min_out = 1,                 \
+     .max_out = 1, .attrs = a_axis, .infer = infer_softmax, .lower = lower_softmax,               \
+     .role = role_},                                                                              \
+    {.name = nm, .since = 13, .min_in = 1, .max_in = 1, .min_out = 1, .max_out = 1,               \
+     .attrs = a_axis, .infer = infer_softmax, .lower = lower_softmax, .role = role_}
 
 const OpDesc op_rows_reduce[] = {
     REDUCE("ReduceSum", 13),
@@ -769,11 +775,14 @@ const OpDesc op_rows_reduce[] = {
     REDUCE("ReduceLogSum", 18),
     REDUCE("ReduceLogSumExp", 18),
     REDUCE("ReduceSumSquare", 18),
-    {"ArgMax", 1, 0, 1, 1, 1, 1, 0, a_arg, infer_arg, lower_arg, NULL},
-    {"ArgMin", 1, 0, 1, 1, 1, 1, 0, a_arg, infer_arg, lower_arg, NULL},
-    SOFTMAX("Softmax"),
-    SOFTMAX("LogSoftmax"),
-    SOFTMAX("Hardmax"),
-    {"CumSum", 11, 0, 2, 2, 1, 1, 0, a_cumsum, infer_cumsum, lower_cumsum, NULL},
-    {NULL, 0, 0, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL},
+    {.name = "ArgMax", .since = 1, .min_in = 1, .max_in = 1, .min_out = 1, .max_out = 1,
+     .attrs = a_arg, .infer = infer_arg, .lower = lower_arg},
+    {.name = "ArgMin", .since = 1, .min_in = 1, .max_in = 1, .min_out = 1, .max_out = 1,
+     .attrs = a_arg, .infer = infer_arg, .lower = lower_arg},
+    SOFTMAX("Softmax", OP_ROLE_SOFTMAX),
+    SOFTMAX("LogSoftmax", OP_ROLE_NONE),
+    SOFTMAX("Hardmax", OP_ROLE_NONE),
+    {.name = "CumSum", .since = 11, .min_in = 2, .max_in = 2, .min_out = 1, .max_out = 1,
+     .attrs = a_cumsum, .infer = infer_cumsum, .lower = lower_cumsum},
+    {.name = NULL},
 };

@@ -1,43 +1,46 @@
-/* Folds an inference-mode BatchNormalization into the Conv before it:
- * W'[m] = W[m]·s[m], B'[m] = (B[m] − mean[m])·s[m] + bias[m], with
- * s = scale / sqrt(var + eps). Computed in double, stored as float. */
+/* Folds a constant per-channel affine (a row with `affine`:
+ * BatchNormalization at inference) into the node before it when that
+ * node's row has OPF_FOLDS_AFFINE (Conv): with the affine's channel c as
+ * y = (x - sub) * mul + add,
+ *     W'[c] = W[c] * mul,   B'[c] = (B[c] - sub) * mul + add,
+ * the weights W being input 1 (output channels along dim 0) and the bias
+ * B input bias_in. Computed in double, stored as float. */
 #include "passes.h"
-
-#include <math.h>
-#include <string.h>
+#include "../ops/ops.h"
 
 static bool is_const_float(const Value *v)
 {
     return v && v->data && v->dtype == DT_FLOAT;
 }
 
-static bool foldable(const Node *conv, const Node *bn)
+/* The affine's channel count when it folds into p; else -1. */
+static int64_t foldable(const Node *p, const Node *aff)
 {
-    if (strcmp(conv->op_type, "Conv") != 0 || strcmp(bn->op_type, "BatchNormalization") != 0)
-        return false;
-    const Value *y = conv->out[0];
-    if (bn->nout != 1 || bn->in[0] != y || !match_single_use(y))
-        return false;
-    if (!is_const_float(conv->in[1]) || (conv->nin > 2 && conv->in[2] && !is_const_float(conv->in[2])))
-        return false;
-    for (int i = 1; i < 5; i++)
-        if (!is_const_float(bn->in[i]))
-            return false;
-    return ir_attr_int(bn, "training_mode", 0) == 0;
+    const OpDesc *po = p->op;
+    if (!po || !(po->flags & OPF_FOLDS_AFFINE))
+        return -1;
+    const Value *y = p->out[0];
+    if (aff->nout != 1 || aff->in[0] != y || !match_single_use(y))
+        return -1;
+    const Value *b = p->nin > po->bias_in ? p->in[po->bias_in] : NULL;
+    if (!is_const_float(p->in[1]) || (b && !is_const_float(b)))
+        return -1;
+    int64_t channels = aff->op->affine(aff, 0, NULL);
+    return channels >= 0 && p->in[1]->shape.dim[0] == channels ? channels : -1;
 }
 
-static void fold(Graph *g, Node *conv, Node *bn)
+static void fold(Graph *g, Node *p, Node *aff)
 {
-    const Value *w = conv->in[1];
-    const Value *b = conv->nin > 2 ? conv->in[2] : NULL;
+    int bi = p->op->bias_in;
+    const Value *w = p->in[1];
+    const Value *b = p->nin > bi ? p->in[bi] : NULL;
     int64_t m_count = w->shape.dim[0], per = ir_value_numel(w) / (m_count ? m_count : 1);
-    double eps = ir_attr_float(bn, "epsilon", 1e-5f);
     Value *nw = ir_value_new(g, ir_sprintf(g->arena, "%s_bnfolded", w->name));
     nw->dtype = DT_FLOAT;
     nw->shape = w->shape;
     nw->has_type = true;
     nw->data = ir_alloc(g->arena, ir_value_bytes(w));
-    Value *nb = ir_value_new(g, ir_sprintf(g->arena, "%s_bnfolded_bias", conv->name));
+    Value *nb = ir_value_new(g, ir_sprintf(g->arena, "%s_bnfolded_bias", p->name));
     nb->dtype = DT_FLOAT;
     nb->shape.rank = 1;
     nb->shape.dim[0] = m_count;
@@ -45,23 +48,26 @@ static void fold(Graph *g, Node *conv, Node *bn)
     nb->data = ir_alloc(g->arena, (size_t)m_count * sizeof(float));
     float *wd = nw->data, *bd = nb->data;
     for (int64_t m = 0; m < m_count; m++) {
-        double s = ir_const_f(bn->in[1], m) / sqrt(ir_const_f(bn->in[4], m) + eps);
+        ChannelAffine t;
+        aff->op->affine(aff, m, &t);
         for (int64_t i = 0; i < per; i++)
-            wd[m * per + i] = (float)(ir_const_f(w, m * per + i) * s);
+            wd[m * per + i] = (float)(ir_const_f(w, m * per + i) * t.mul);
         double bias = b ? ir_const_f(b, m) : 0.0;
-        bd[m] = (float)((bias - ir_const_f(bn->in[3], m)) * s + ir_const_f(bn->in[2], m));
+        bd[m] = (float)((bias - t.sub) * t.mul + t.add);
     }
-    Value **in = ir_alloc_array(g->arena, 3, sizeof(Value *));
-    in[0] = conv->in[0];
+    int nin = p->nin > bi + 1 ? p->nin : bi + 1;
+    Value **in = ir_alloc_array(g->arena, (size_t)nin, sizeof(Value *));
+    for (int i = 0; i < p->nin; i++)
+        in[i] = p->in[i];
     in[1] = nw;
-    in[2] = nb;
-    conv->in = in;
-    conv->nin = 3;
-    conv->out[0] = bn->out[0];
-    conv->out[0]->producer = conv;
-    conv->fused_names = ir_sprintf(g->arena, "%s+%s", conv->name, bn->name);
-    conv->fused_ops = "Conv+BatchNormalization";
-    bn->dead = true;
+    in[bi] = nb;
+    p->in = in;
+    p->nin = nin;
+    p->out[0] = aff->out[0];
+    p->out[0]->producer = p;
+    p->fused_names = ir_sprintf(g->arena, "%s+%s", p->name, aff->name);
+    p->fused_ops = ir_sprintf(g->arena, "%s+%s", p->op_type, aff->op_type);
+    aff->dead = true;
 }
 
 bool pass_fold_batchnorm(Graph *g, Diag *d)
@@ -69,13 +75,13 @@ bool pass_fold_batchnorm(Graph *g, Diag *d)
     (void)d;
     ir_recount_uses(g);
     for (int i = 0; i < g->nnodes; i++) {
-        Node *bn = g->nodes[i];
-        if (bn->dead || bn->nin < 5 || !bn->in[0] || !bn->in[0]->producer)
+        Node *aff = g->nodes[i];
+        if (aff->dead || !aff->op || !aff->op->affine || aff->nin < 1 || !aff->in[0] ||
+            !aff->in[0]->producer)
             continue;
-        Node *conv = bn->in[0]->producer;
-        if (!conv->dead && foldable(conv, bn) && conv->in[1]->shape.dim[0] ==
-                                                     ir_value_numel(bn->in[1]))
-            fold(g, conv, bn);
+        Node *p = aff->in[0]->producer;
+        if (!p->dead && foldable(p, aff) >= 0)
+            fold(g, p, aff);
     }
     ir_compact(g);
     ir_recount_uses(g);

@@ -53,12 +53,12 @@ static Value *scale_node(const Node *p, double *f)
     if (!p || p->nin != 2 || p->nout != 1 || !p->in[0] || !p->in[1])
         return NULL;
     Value *x = NULL;
-    if (match_op(p, "Div") && match_scalar(p->in[1], &c) && c != 0.0) {
+    if (match_role(p, OP_ROLE_DIV) && match_scalar(p->in[1], &c) && c != 0.0) {
         x = p->in[0];
         c = 1.0 / c;
-    } else if (match_op(p, "Mul") && match_scalar(p->in[1], &c)) {
+    } else if (match_role(p, OP_ROLE_MUL) && match_scalar(p->in[1], &c)) {
         x = p->in[0];
-    } else if (match_op(p, "Mul") && match_scalar(p->in[0], &c)) {
+    } else if (match_role(p, OP_ROLE_MUL) && match_scalar(p->in[0], &c)) {
         x = p->in[1];
     }
     if (!x || !isfinite(c) || !match_f32(x) || !match_f32(p->out[0]) ||
@@ -89,8 +89,8 @@ static bool operand(Value *v, Match *m, View *out)
         double f;
         if (!match_single_use(cur) || !p || p->dead)
             break;
-        if (match_op(p, "Transpose") && p->nin == 1 && p->nout == 1 && match_f32(p->in[0]) &&
-            p->in[0]->shape.rank == r) {
+        if (match_role(p, OP_ROLE_TRANSPOSE) && p->nin == 1 && p->nout == 1 &&
+            match_f32(p->in[0]) && p->in[0]->shape.rank == r) {
             const Attr *a = ir_attr(p, "perm");
             int64_t perm[IR_MAX_RANK];
             if (a) {
@@ -212,7 +212,7 @@ static bool try_fuse(Graph *g, Node *mm)
         double f;
         if (!c)
             return false;
-        if (match_op(c, "Softmax")) {
+        if (match_role(c, OP_ROLE_SOFTMAX)) {
             sm = c;
             break;
         }
@@ -224,8 +224,8 @@ static bool try_fuse(Graph *g, Node *mm)
             cur = c->out[0];
             continue;
         }
-        if (match_op(c, "Add") && !mask && c->nin == 2 && c->nout == 1 && c->in[0] && c->in[1] &&
-            (c->in[0] == cur) != (c->in[1] == cur) && match_f32(c->out[0]) &&
+        if (match_role(c, OP_ROLE_ADD) && !mask && c->nin == 2 && c->nout == 1 && c->in[0] &&
+            c->in[1] && (c->in[0] == cur) != (c->in[1] == cur) && match_f32(c->out[0]) &&
             ir_shape_equal(&c->out[0]->shape, &sc->shape)) {
             mask = c->in[0] == cur ? c->in[1] : c->in[0];
             if (!take(&m, c))
@@ -243,9 +243,9 @@ static bool try_fuse(Graph *g, Node *mm)
     if (!take(&m, sm))
         return false;
     Node *mm2 = match_sole_reader(g, sm->out[0]);
-    if (!match_op(mm2, "MatMul") || mm2->nin != 2 || mm2->in[0] != sm->out[0] || mm2->in[1] == sm->out[0] ||
-        !match_f32(mm2->in[1]) || mm2->in[1]->shape.rank != r || !match_f32(mm2->out[0]) ||
-        mm2->epi.act || mm2->epi.bias || mm2->epi.residual)
+    if (!match_role(mm2, OP_ROLE_MATMUL) || mm2->nin != 2 || mm2->in[0] != sm->out[0] ||
+        mm2->in[1] == sm->out[0] || !match_f32(mm2->in[1]) || mm2->in[1]->shape.rank != r ||
+        !match_f32(mm2->out[0]) || mm2->epi.act || mm2->epi.bias || mm2->epi.residual)
         return false;
     if (!take(&m, mm2))
         return false;
@@ -265,7 +265,8 @@ static bool try_fuse(Graph *g, Node *mm)
     Value *out = ctx;
     int64_t ostr[IR_MAX_RANK];
     ir_strides(&ctx->shape, ostr);
-    if (match_op(tr, "Transpose") && tr->nin == 1 && tr->nout == 1 && match_f32(tr->out[0])) {
+    if (match_role(tr, OP_ROLE_TRANSPOSE) && tr->nin == 1 && tr->nout == 1 &&
+        match_f32(tr->out[0])) {
         const Attr *a = ir_attr(tr, "perm");
         if (a && a->type == ATTR_INTS && a->n == r) {
             int64_t ts[IR_MAX_RANK], st[IR_MAX_RANK];
@@ -364,7 +365,7 @@ bool pass_fuse_attention(Graph *g, Diag *d)
     ir_recount_uses(g);
     for (int i = 0; i < g->nnodes; i++) {
         Node *n = g->nodes[i];
-        if (match_op(n, "MatMul"))
+        if (match_role(n, OP_ROLE_MATMUL))
             try_fuse(g, n);
     }
     ir_compact(g);

@@ -1,5 +1,5 @@
-/* Epilogue fusion: a Conv, Gemm or MatMul with a float32 output absorbs
- * the chain that follows it,
+/* Epilogue fusion: a node whose row has OPF_EPILOGUE (Conv, Gemm, MatMul)
+ * with a float32 output absorbs the chain that follows it,
  *
  *     [Add bias] [Add residual] [activation]
  *
@@ -11,14 +11,16 @@
  * after the operator's own (padded with NULLs to op->max_in), so that the
  * planner sees the reads; lowerings reach them through n->epi.
  *
- * A Conv's per-channel constant Add is merged into the Conv's own bias
- * (input 2), so epi.bias stays NULL on a Conv.
+ * On a row with a bias input (OpDesc.bias_in: Conv's B) a per-channel
+ * constant Add is merged into that input, so epi.bias stays NULL there.
  *
  * Only rows whose lowering reads n->epi (flag OPF_EPILOGUE, see
- * op_honours_epilogue) take part; for the others this pass changes nothing. */
+ * op_honours_epilogue) take part; for the others this pass changes nothing.
+ * The rows say the rest: the bias axis (epi_axis), which activations a
+ * kernel applies (epi_act), and the roles of the Add, Mul, Div and Erf nodes
+ * of the erf-form GELU. */
 #include "passes.h"
 #include "../ops/ops.h"
-#include "../runtime/rt.h"
 
 #include <math.h>
 #include <string.h>
@@ -89,7 +91,7 @@ typedef struct {
     Node *nodes[MAX_CHAIN];
     int n;
     Epilogue epi;
-    Value *conv_bias;   /* Conv: the merged bias constant, or NULL */
+    Value *own_bias;    /* the merged constant for input bias_in, or NULL */
     Value *cur;         /* output of the chain so far */
 } Chain;
 
@@ -99,13 +101,6 @@ static bool take(Chain *c, Node *n)
         return false;
     c->nodes[c->n++] = n;
     return true;
-}
-
-/* Which output axis a per-channel bias runs along: 1 for Conv ([N, M,
- * spatial...]), the last for Gemm/MatMul. */
-static int channel_axis(const Node *n, const Value *out)
-{
-    return match_op(n, "Conv") ? 1 : out->shape.rank - 1;
 }
 
 /* A float constant that, broadcast to out's shape, varies only along
@@ -154,7 +149,7 @@ static bool try_add(Graph *g, Node *n, Chain *c, Node *add)
     if (!other || !match_f32(other) || !keeps_shape(add, c->cur) || c->epi.act)
         return false;
     Value *out = c->cur;
-    int axis = channel_axis(n, out);
+    int axis = op_epi_axis(n, out->shape.rank);
     if (!bias_shaped(other, out, axis)) {
         if (c->epi.residual || other->shape.rank != out->shape.rank ||
             !ir_shape_equal(&other->shape, &out->shape) || later_candidate_takes(g, n, other))
@@ -163,14 +158,15 @@ static bool try_add(Graph *g, Node *n, Chain *c, Node *add)
         return take(c, add);
     }
     int64_t len = out->shape.dim[axis];
-    if (match_op(n, "Conv")) {
-        if (c->conv_bias)
+    int bi = n->op->bias_in;
+    if (bi) {
+        if (c->own_bias)
             return false;
-        Value *old = n->nin > 2 ? n->in[2] : NULL;
+        Value *old = n->nin > bi ? n->in[bi] : NULL;
         if (old && (!old->data || ir_value_numel(old) != len))
             return false;
-        c->conv_bias = vector_sum(g, ir_sprintf(g->arena, "%s_epi_bias", n->name), old, other,
-                                  len);
+        c->own_bias = vector_sum(g, ir_sprintf(g->arena, "%s_epi_bias", n->name), old, other,
+                                 len);
         return take(c, add);
     }
     if (c->epi.bias)
@@ -183,70 +179,29 @@ static bool try_add(Graph *g, Node *n, Chain *c, Node *add)
     return take(c, add);
 }
 
-/* Clip's bounds when both are known constants (absent = unbounded). */
-static bool clip_bounds(const Node *n, float *lo, float *hi)
-{
-    double x;
-    *lo = -HUGE_VALF;
-    *hi = HUGE_VALF;
-    if (n->nin == 1) {      /* opset < 11: attributes */
-        *lo = ir_attr_float(n, "min", -HUGE_VALF);
-        *hi = ir_attr_float(n, "max", HUGE_VALF);
-    } else {
-        if (n->in[1] && !match_scalar(n->in[1], &x))
-            return false;
-        if (n->in[1])
-            *lo = (float)x;
-        if (n->nin > 2 && n->in[2] && !match_scalar(n->in[2], &x))
-            return false;
-        if (n->nin > 2 && n->in[2])
-            *hi = (float)x;
-    }
-    return !(*lo > *hi) && *lo == *lo && *hi == *hi;
-}
-
-/* A one-node activation after the chain. */
+/* A one-node activation after the chain, as its row's epi_act gives it. */
 static bool try_act(Chain *c, Node *a)
 {
-    if (c->epi.act || a->nin < 1 || a->in[0] != c->cur || !keeps_shape(a, c->cur))
+    if (c->epi.act || a->nin < 1 || a->in[0] != c->cur || !keeps_shape(a, c->cur) ||
+        !a->op || !a->op->epi_act)
         return false;
-    Epilogue *e = &c->epi;
-    if (match_op(a, "Relu"))
-        e->act = RT_ACT_RELU;
-    else if (match_op(a, "Clip") && clip_bounds(a, &e->alpha, &e->beta))
-        e->act = RT_ACT_CLIP;
-    else if (match_op(a, "LeakyRelu")) {
-        e->act = RT_ACT_LEAKY_RELU;
-        e->alpha = ir_attr_float(a, "alpha", 0.01f);
-    } else if (match_op(a, "HardSwish"))
-        e->act = RT_ACT_HARD_SWISH;
-    else if (match_op(a, "Sigmoid"))
-        e->act = RT_ACT_SIGMOID;
-    else if (match_op(a, "Gelu")) {
-        const char *ap = ir_attr_string(a, "approximate", "none");
-        if (strcmp(ap, "none") == 0)
-            e->act = RT_ACT_GELU_ERF;
-        else if (strcmp(ap, "tanh") == 0)
-            e->act = RT_ACT_GELU_TANH;
-    }
-    if (!e->act)
+    float alpha = 0.0f, beta = 0.0f;
+    int act = a->op->epi_act(a, &alpha, &beta);
+    if (act == IR_ACT_NONE || !take(c, a))
         return false;
-    if (e->act != RT_ACT_CLIP && e->act != RT_ACT_LEAKY_RELU)
-        e->alpha = e->beta = 0.0f;
-    if (!take(c, a)) {
-        e->act = 0;
-        return false;
-    }
+    c->epi.act = act;
+    c->epi.alpha = alpha;
+    c->epi.beta = beta;
     return true;
 }
 
 /* x / sqrt 2 as Div(x, 1.414..) or Mul(x, 0.7071..). */
 static bool is_scale(const Node *s, const Value *x)
 {
-    if (match_op(s, "Div"))
+    if (match_role(s, OP_ROLE_DIV))
         return s->nin == 2 && s->in[0] == x && s->in[1] != x &&
                scalar_is(s->in[1], sqrt(2.0), 1e-6);
-    if (match_op(s, "Mul"))
+    if (match_role(s, OP_ROLE_MUL))
         return scalar_is(other_input(s, x), sqrt(0.5), 1e-6);
     return false;
 }
@@ -254,13 +209,13 @@ static bool is_scale(const Node *s, const Value *x)
 /* Mul(v, k) or Mul(k, v) with a scalar constant k == want. */
 static bool is_mul_by(const Node *m, const Value *v, double want)
 {
-    return match_op(m, "Mul") && scalar_is(other_input(m, v), want, 0.0);
+    return match_role(m, OP_ROLE_MUL) && scalar_is(other_input(m, v), want, 0.0);
 }
 
 /* Mul(u, v) in either order. */
 static bool is_mul_of(const Node *m, const Value *u, const Value *v)
 {
-    return match_op(m, "Mul") && other_input(m, u) == v;
+    return match_role(m, OP_ROLE_MUL) && other_input(m, u) == v;
 }
 
 /* GELU as exporters spell it, x · 0.5 · (1 + erf(x / sqrt 2)), rooted at x
@@ -278,10 +233,11 @@ static bool try_gelu_erf(Graph *g, Chain *c)
         if (!is_scale(s, x) || !keeps_shape(s, x))
             continue;
         Node *e = match_sole_reader(g, s->out[0]);
-        if (!match_op(e, "Erf") || e->in[0] != s->out[0] || !keeps_shape(e, x))
+        if (!match_role(e, OP_ROLE_ERF) || e->in[0] != s->out[0] || !keeps_shape(e, x))
             continue;
         Node *a = match_sole_reader(g, e->out[0]);
-        if (!match_op(a, "Add") || !scalar_is(other_input(a, e->out[0]), 1.0, 0.0) || !keeps_shape(a, x))
+        if (!match_role(a, OP_ROLE_ADD) || !scalar_is(other_input(a, e->out[0]), 1.0, 0.0) ||
+            !keeps_shape(a, x))
             continue;
         Node *t = match_sole_reader(g, a->out[0]);
         Node *pat[5] = {s, e, a, NULL, NULL};
@@ -303,7 +259,7 @@ static bool try_gelu_erf(Graph *g, Chain *c)
             continue;
         for (int k = 0; k < 5; k++)
             take(c, pat[k]);
-        c->epi.act = RT_ACT_GELU_ERF;
+        c->epi.act = IR_ACT_GELU_ERF;
         c->epi.alpha = c->epi.beta = 0.0f;
         c->cur = pat[4]->out[0];
         return true;
@@ -314,18 +270,14 @@ static bool try_gelu_erf(Graph *g, Chain *c)
 /* Is n a node this pass fuses into, as it stands? */
 static bool candidate(const Node *n)
 {
-    if (n->dead || !(match_op(n, "Conv") || match_op(n, "Gemm") || match_op(n, "MatMul")))
-        return false;
-    if (!op_honours_epilogue(n) || n->nout != 1 || !match_f32(n->out[0]))
+    if (n->dead || !op_honours_epilogue(n) || n->nout != 1 || !match_f32(n->out[0]))
         return false;
     if (n->epi.act || n->epi.bias || n->epi.residual)
         return false;   /* already fused */
-    if (n->out[0]->shape.rank < 1 || (match_op(n, "Conv") && n->out[0]->shape.rank < 3))
+    int rank = n->out[0]->shape.rank, axis = op_epi_axis(n, rank);
+    if (axis < 0 || axis >= rank)
         return false;
-    /* A MatMul with a 1-D B has no column axis in its output. */
-    if (match_op(n, "MatMul") && (!n->in[1] || n->in[1]->shape.rank < 2))
-        return false;
-    return true;
+    return !n->op->epi_fits || n->op->epi_fits(n);
 }
 
 static bool later_candidate_takes(Graph *g, const Node *n, const Value *other)
@@ -349,7 +301,7 @@ static bool absorb(Graph *g, Node *n)
         Node *r = match_sole_reader(g, c.cur);
         if (!r)
             break;
-        if (match_op(r, "Add")) {
+        if (match_role(r, OP_ROLE_ADD)) {
             if (!try_add(g, n, &c, r))
                 break;
             c.cur = r->out[0];
@@ -368,8 +320,8 @@ static bool absorb(Graph *g, Node *n)
     for (int i = 0; i < n->nin; i++)
         in[i] = n->in[i];
     int k = own;
-    if (c.conv_bias)
-        in[2] = c.conv_bias;
+    if (c.own_bias)
+        in[n->op->bias_in] = c.own_bias;
     if (c.epi.residual)
         in[k++] = c.epi.residual;
     if (c.epi.bias)

@@ -1,12 +1,12 @@
 /* Small predicates the pattern-matching passes share (fuse_epilogue.c,
- * fuse_attention.c, fold_batchnorm.c, fuse.c). */
+ * fuse_attention.c, fold_batchnorm.c, fuse.c). They know operators only
+ * through their rows (ops/ops.h): roles and flags, never names. */
 #include "passes.h"
+#include "../ops/ops.h"
 
-#include <string.h>
-
-bool match_op(const Node *n, const char *op)
+bool match_role(const Node *n, int role)
 {
-    return n && !n->dead && strcmp(n->op_type, op) == 0 && n->domain[0] == 0;
+    return n && !n->dead && n->op && n->op->role == (OpRole)role;
 }
 
 bool match_f32(const Value *v)

@@ -44,7 +44,7 @@ bool pass_fuse_attention(Graph *g, Diag *d);
 bool op_honours_epilogue(const Node *n);
 
 /* passes/match.c: what the pattern passes test nodes and values with. */
-bool match_op(const Node *n, const char *op);   /* live, default domain, this op */
+bool match_role(const Node *n, int role);       /* live, its row has this OP_ROLE_* (ops/ops.h) */
 bool match_f32(const Value *v);                 /* typed float32 */
 bool match_scalar(const Value *v, double *x);   /* float constant of one element: *x */
 bool match_single_use(const Value *v);          /* read by one node, not a graph output */

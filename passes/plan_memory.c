@@ -9,7 +9,6 @@
 #include "../ops/ops.h"
 
 #include <stdlib.h>
-#include <string.h>
 
 #define ALIGN 64
 
@@ -76,14 +75,14 @@ static Value *inplace_candidate(Plan *p, Node *n, int pos)
     return NULL;
 }
 
-/* A Concat whose inputs can be its output's slices: everything before
- * the axis is 1 (each input is one contiguous run of the output), each
- * input is written by a kernel of its own (not a view, not a graph input
- * or weight) and read by nothing else. */
+/* A Concat (row flag OPF_INPUT_SLICES) whose inputs can be its output's
+ * slices: everything before the axis is 1 (each input is one contiguous run
+ * of the output), each input is written by a kernel of its own (not a view,
+ * not a graph input or weight) and read by nothing else. */
 static bool concat_in_place(const Node *n)
 {
     const Value *y = n->out[0];
-    if (strcmp(n->op_type, "Concat") != 0 || n->nout != 1 || !in_arena(y) || !n->kernel)
+    if (!(n->op->flags & OPF_INPUT_SLICES) || n->nout != 1 || !in_arena(y) || !n->kernel)
         return false;
     const Attr *a = ir_attr(n, "axis");
     int64_t axis = a && a->type == ATTR_INT ? a->i : 0;

@@ -1,16 +1,17 @@
-/* Removes nodes that only forward a value: Identity, and Dropout in
- * inference mode when nobody reads its mask. */
+/* Removes nodes that only forward a value: rows with OPF_IDENTITY
+ * (Identity; Dropout at inference) when nobody reads their other outputs
+ * (Dropout's mask). */
 #include "passes.h"
-
-#include <string.h>
+#include "../ops/ops.h"
 
 static bool forwards(const Node *n)
 {
-    if (strcmp(n->op_type, "Identity") == 0)
-        return true;
-    if (strcmp(n->op_type, "Dropout") == 0)
-        return n->nout < 2 || !n->out[1] || (n->out[1]->nuses == 0 && n->out[1]->output_index < 0);
-    return false;
+    if (!n->op || !(n->op->flags & OPF_IDENTITY))
+        return false;
+    for (int i = 1; i < n->nout; i++)
+        if (n->out[i] && (n->out[i]->nuses != 0 || n->out[i]->output_index >= 0))
+            return false;
+    return true;
 }
 
 bool pass_simplify(Graph *g, Diag *d)

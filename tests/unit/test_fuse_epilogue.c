@@ -416,6 +416,8 @@ static void test_loop_epilogue(void)
             int64_t nb = conv ? 3 : 6;
             Value *bias = constant(g, "b", &nb, 1);
             Node *n = ir_node_new(g, conv ? "Conv" : "MatMul", 0, 1);
+            bool known;
+            n->op = op_find(n->op_type, 13, &known);   /* its row names the bias axis */
             n->out[0] = out;
             n->epi = (Epilogue){act, -0.3f, 0.4f, bias, res};
             if (act == RT_ACT_LEAKY_RELU)
