@@ -3,7 +3,6 @@
  * report latency; with --profile, where the time goes, kernel by kernel,
  * against the machine's measured floating-point peak. */
 #include "cli.h"
-#include "../runtime/rt.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -272,7 +271,7 @@ static void *random_input(const Value *v, int index)
             break;
         }
         case DT_FLOAT16: {
-            uint16_t h = rt_f2h(x);
+            uint16_t h = ir_f2h(x);
             memcpy(at, &h, 2);
             break;
         }
@@ -726,7 +725,7 @@ static int bench_run(BenchOptions *o, const char *dir)
 
     Toolchain t;
     pick_toolchain(&t, o->threads, dir);
-    t.openblas = o->r.passes.blas == IR_BLAS_OPENBLAS;
+    t.openblas = o->r.passes.target.blas == TARGET_BLAS_OPENBLAS;
     if (o->threads > 1 && t.openmp && !source_uses_openmp(out_c))
         fprintf(stderr, "dlc: warning: the generated code has no OpenMP kernels yet: "
                         "--threads %d changes nothing\n", o->threads);

@@ -241,7 +241,7 @@ int cli_check(int argc, char **argv)
     Graph *g = NULL;    /* the compiled graph: input/output names and shapes */
     r.graph_out = &g;
     int status = cli_compile(&r);
-    if (status == EXIT_OK && !build_harness(dir, r.passes.blas == IR_BLAS_OPENBLAS)) {
+    if (status == EXIT_OK && !build_harness(dir, r.passes.target.blas == TARGET_BLAS_OPENBLAS)) {
         fprintf(stderr, "dlc: error: %s: internal error: the generated code did not compile\n",
                 r.model);
         status = EXIT_INTERNAL;

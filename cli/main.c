@@ -30,7 +30,10 @@ static void usage(FILE *f)
             "  -v                     report each pass, its time and the arena size\n"
             "  --help, --version\n"
             "\n"
-            "exit status: 0 ok, 1 bad or unsupported model, 2 bad usage\n");
+            "exit status: 0 ok, 1 bad or unsupported model, 2 bad usage\n"
+            "\npasses, in order (-v times each): ");
+    pass_list(f);
+    fprintf(f, "\n");
 }
 
 static char *join_args(int argc, char **argv)
@@ -60,7 +63,7 @@ int cli_compile_option(CompileRequest *r, int argc, char **argv, int *i)
         return 1;
     }
     if (strcmp(a, "--no-winograd") == 0) {
-        r->passes.no_winograd = true;
+        r->passes.target.no_winograd = true;
         return 1;
     }
     if (strcmp(a, "--profile") == 0) {
@@ -90,7 +93,7 @@ int cli_compile_option(CompileRequest *r, int argc, char **argv, int *i)
                         val);
                 return 0;
             }
-            r->passes.blas = strcmp(val, "openblas") == 0 ? IR_BLAS_OPENBLAS : IR_BLAS_BUILTIN;
+            r->passes.target.blas = strcmp(val, "openblas") == 0 ? TARGET_BLAS_OPENBLAS : TARGET_BLAS_BUILTIN;
         } else {
             PassOptions *o = &r->passes;
             if (o->nbindings == PASS_MAX_BINDINGS ||

@@ -59,6 +59,7 @@ static double stmt_flops(const LStmt *s)
         double then = block_flops(s->body, s->n), els = block_flops(s->els, s->nels);
         return expr_flops(s->e) + (then > els ? then : els);
     }
+    case LS_KERNEL:
     case LS_CALL:
         return s->flops;
     }

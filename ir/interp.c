@@ -7,10 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Half-precision conversions come from the runtime, like generated code. */
-float rt_h2f(uint16_t h);
-uint16_t rt_f2h(float f);
-
 typedef struct {
     double f;       /* float dtypes */
     int64_t i;      /* integer dtypes and bool; uint64 bit pattern */
@@ -55,7 +51,7 @@ static Scalar load(Interp *in, const Value *v, int64_t idx)
     switch (v->dtype) {
     case DT_FLOAT: s.f = ((const float *)p)[idx]; break;
     case DT_DOUBLE: s.f = ((const double *)p)[idx]; break;
-    case DT_FLOAT16: s.f = rt_h2f(((const uint16_t *)p)[idx]); break;
+    case DT_FLOAT16: s.f = ir_h2f(((const uint16_t *)p)[idx]); break;
     case DT_UINT64: s.i = (int64_t)((const uint64_t *)p)[idx]; break;
     default: s.i = ir_const_i(v, idx); break;
     }
@@ -73,7 +69,7 @@ static void store(Interp *in, Value *v, int64_t idx, Scalar s)
     switch (v->dtype) {
     case DT_FLOAT: ((float *)p)[idx] = (float)s.f; break;
     case DT_DOUBLE: ((double *)p)[idx] = s.f; break;
-    case DT_FLOAT16: ((uint16_t *)p)[idx] = rt_f2h((float)s.f); break;
+    case DT_FLOAT16: ((uint16_t *)p)[idx] = ir_f2h((float)s.f); break;
     case DT_BOOL:
     case DT_UINT8: ((uint8_t *)p)[idx] = (uint8_t)s.i; break;
     case DT_INT8: ((int8_t *)p)[idx] = (int8_t)s.i; break;
@@ -247,7 +243,7 @@ static Scalar cast(const LExpr *e, Scalar a)
             r.f = (double)(uint64_t)a.i;
         else
             r.f = (double)a.i;
-        r.f = to == DT_FLOAT16 ? rt_h2f(rt_f2h((float)r.f)) : round_to(to, r.f);
+        r.f = to == DT_FLOAT16 ? ir_h2f(ir_f2h((float)r.f)) : round_to(to, r.f);
         return r;
     }
     if (to == DT_BOOL) {
@@ -321,8 +317,9 @@ static void exec(Interp *in, const LStmt *s)
             for (int i = 0; i < s->nels; i++)
                 exec(in, s->els[i]);
         break;
+    case LS_KERNEL:
     case LS_CALL:
-        /* Runtime kernels are not folded: their nodes run at run time. */
+        /* Heavy kernels are not folded: their nodes run at run time. */
         in->failed = true;
         break;
     }
@@ -330,7 +327,7 @@ static void exec(Interp *in, const LStmt *s)
 
 static bool has_call(const LStmt *s)
 {
-    if (s->kind == LS_CALL)
+    if (s->kind == LS_CALL || s->kind == LS_KERNEL)
         return true;
     for (int i = 0; i < s->n; i++)
         if (has_call(s->body[i]))

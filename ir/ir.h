@@ -36,6 +36,10 @@ bool ir_dtype_supported(DType t);
 bool ir_dtype_is_float(DType t);        /* float16/32/64 */
 bool ir_dtype_is_signed_int(DType t);
 bool ir_dtype_is_unsigned(DType t);     /* unsigned ints and bool */
+/* IEEE binary16 <-> float, round to nearest even, NaN kept quiet with its
+ * top payload bits (what generated code computes, so folding agrees). */
+float ir_h2f(uint16_t h);
+uint16_t ir_f2h(float f);
 
 /* ---- arena: owns every IR object; freed once ---- */
 typedef struct Arena Arena;
@@ -135,11 +139,9 @@ typedef enum {
 } IrAct;
 
 /* What a Conv/Gemm/MatMul kernel applies to each output as it stores it,
- * set by passes/fuse_epilogue.c:  out = act(out + bias + residual).
- * Codes match the runtime's rt_act. */
+ * set by passes/fuse_epilogue.c:  out = act(out + bias + residual). */
 typedef struct {
-    int act;                /* 0 none, 1 relu, 2 clip, 3 leaky relu, 4 hard swish,
-                               5 sigmoid, 6 gelu (erf), 7 gelu (tanh) */
+    int act;                /* IrAct */
     float alpha, beta;      /* clip bounds; leaky relu slope */
     Value *bias;            /* per output channel (Conv) or column (MatMul), or NULL */
     Value *residual;        /* same shape as the output, or NULL */
@@ -177,13 +179,7 @@ typedef struct Graph {
     Value **outputs;
     int noutputs;
     const char *producer_name;
-    int blas;               /* GEMM backend float products lower to: IR_BLAS_* */
-    bool no_winograd;       /* --no-winograd: direct 3x3 convolutions (ops/conv.c) */
 } Graph;
-
-/* Graph.blas: the built-in runtime GEMM (runtime/gemm.c), or cblas_sgemm
- * (runtime/blas_openblas.c; dlc --blas openblas). */
-enum { IR_BLAS_BUILTIN = 0, IR_BLAS_OPENBLAS = 1 };
 
 Graph *ir_graph_new(const char *file);
 void ir_graph_free(Graph *g);

@@ -217,6 +217,14 @@ LStmt *ls_call(LKernel *k, const char *fn)
     return s;
 }
 
+LStmt *ls_kernel(LKernel *k, KCallKind kind)
+{
+    LStmt *s = stmt(k, LS_KERNEL);
+    s->kc = ir_alloc(k->g->arena, sizeof *s->kc);
+    s->kc->kind = kind;
+    return s;
+}
+
 static void push(Arena *a, LStmt ***items, int *n, int *cap, LStmt *child)
 {
     if (*n == *cap) {
@@ -351,8 +359,19 @@ static void reads_fn(LExpr *e, void *ctx)
         c->found = true;
 }
 
+/* Any operand, the output included, as for a call's buffer arguments. */
+static bool kernel_reads(const KCall *c, const Value *v)
+{
+    for (int i = 0; i < 4; i++)
+        if (c->in[i].buf == v)
+            return true;
+    return c->bias.buf == v || c->residual.buf == v || c->out.buf == v;
+}
+
 static bool stmt_args_read(const LStmt *s, const Value *v)
 {
+    if (s->kind == LS_KERNEL && kernel_reads(s->kc, v))
+        return true;
     if (s->kind == LS_CALL)
         for (int i = 0; i < s->nargs; i++)
             if (s->args[i].kind == LA_BUF && s->args[i].buf == v)

@@ -8,6 +8,7 @@
 #define DLC_LOOP_H
 
 #include "ir.h"
+#include "kernel_call.h"
 
 typedef enum {
     LE_CONST,   /* f (float types) or i (integer types, bool) */
@@ -60,7 +61,9 @@ typedef enum {
     LS_STORE,   /* buf[idx] = e */
     LS_ASSIGN,  /* var = e (declares var on first assignment) */
     LS_IF,      /* if (e) body else els */
-    LS_CALL,    /* runtime kernel call, see LCall */
+    LS_KERNEL,  /* a heavy kernel, target-neutral: kc (ir/kernel_call.h) */
+    LS_CALL,    /* a runtime function call: what a target's selection pass
+                 * makes of an LS_KERNEL (fn, params, args) */
 } LStmtKind;
 
 typedef enum { LA_BUF, LA_INT, LA_FLOAT, LA_NULL, LA_SCRATCH } LArgKind;
@@ -91,8 +94,10 @@ typedef struct LStmt {
     int nints;
     LArg *args;
     int nargs;
-    double flops;           /* LS_CALL: floating-point ops of one call, set by
-                             * the lowering for profiles (0: unknown) */
+    double flops;           /* LS_KERNEL, LS_CALL: floating-point ops of one
+                             * call, for profiles (0: unknown) */
+    KCall *kc;              /* LS_KERNEL: what to compute; kept on the LS_CALL
+                             * selected from it */
 } LStmt;
 
 struct LKernel {
@@ -107,6 +112,7 @@ struct LKernel {
     int ivar;
     Value *out;
     LExpr *value;
+    /* set by the target's selection pass */
     const char *runtime;    /* runtime unit the kernel calls ("gemm", "conv") or NULL */
     int64_t scratch_bytes;  /* arena scratch the kernel needs (LA_SCRATCH) */
     int64_t scratch_offset; /* where the planner put it */
@@ -139,6 +145,7 @@ LStmt *ls_store(LKernel *k, Value *buf, LExpr *idx, LExpr *e);
 LStmt *ls_assign(LKernel *k, int var, LExpr *e);
 LStmt *ls_if(LKernel *k, LExpr *cond);
 LStmt *ls_call(LKernel *k, const char *fn);
+LStmt *ls_kernel(LKernel *k, KCallKind kind);   /* kc zeroed but for kind */
 void ls_push(LKernel *k, LStmt *parent, LStmt *child);     /* body of BLOCK/FOR/IF */
 void ls_push_else(LKernel *k, LStmt *iff, LStmt *child);
 void ls_arg_buf(LKernel *k, LStmt *call, Value *buf, int64_t elem_offset);

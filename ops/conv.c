@@ -1,23 +1,18 @@
 /* Convolution: Conv over any number of spatial dims.
  *
- * Float32 1-D and 2-D convolutions call the runtime (runtime/conv.c,
- * rt_conv2d_fused; 1-D as H = 1) with a constant shape struct and the
- * algorithm rt_conv2d_algo picks for it. Constant weights are packed here,
- * at compile time, into the layout that algorithm reads (a new constant
- * value replaces the weights); run-time weights are packed by the kernel
- * into its scratch. The node's epilogue (n->epi: residual add and
- * activation, set by passes/fuse_epilogue.c) is applied by the kernel as
- * it stores each output.
+ * Float32 1-D and 2-D convolutions lower to a KC_CONV2D kernel call (1-D
+ * as H = 1) carrying the geometry, the operands and the node's epilogue
+ * (n->epi: bias, residual add and activation, set by
+ * passes/fuse_epilogue.c); the target's selection pass picks the
+ * algorithm and packs constant weights for it.
  *
- * Other dtypes, 3-D and higher, sizes beyond int and all-constant inputs
- * (so folding can interpret them) lower to a direct loop nest: per output
- * element, a sum over the group's input channels and the kernel window,
- * skipping taps that fall into the padding; then a loop applying n->epi. */
+ * Other dtypes, 3-D and higher, sizes beyond 32 bits and all-constant
+ * inputs (so folding can interpret them) lower to a direct loop nest: per
+ * output element, a sum over the group's input channels and the kernel
+ * window, skipping taps that fall into the padding; then a loop applying
+ * n->epi. */
 #include "ops.h"
 
-#include "../runtime/rt_conv.h"
-
-#include <limits.h>
 #include <string.h>
 
 #define CONV_MAX_SPATIAL (IR_MAX_RANK - 2)
@@ -257,38 +252,26 @@ static void lower_loops(LKernel *k, Node *n, const ConvGeom *g)
     ls_push(k, inner, ls_store(k, y, lx_flat(k, &y->shape, yv), lx_cast(k, y->dtype, lx_var(k, acc))));
 }
 
-static bool fits_int(int64_t v)
-{
-    return v >= 0 && v <= INT_MAX;
-}
-
-/* The runtime's shape struct for g, when rt_conv2d can run it. */
-static bool rt_shape(const ConvGeom *g, rt_conv2d_shape *s)
+/* The kernel call's geometry for g: 1-D and 2-D convolutions whose sizes
+ * fit the 32 bits kernel calls take. */
+static bool kernel_geom(const ConvGeom *g, KConv2d *s)
 {
     if (g->r > 2)
         return false;
-    int64_t v[16] = {
-        g->N, g->C,
-        g->r == 2 ? g->in[0] : 1, g->in[g->r - 1],
-        g->M,
-        g->r == 2 ? g->out[0] : 1, g->out[g->r - 1],
-        g->r == 2 ? g->kern[0] : 1, g->kern[g->r - 1],
-        g->r == 2 ? g->stride[0] : 1, g->stride[g->r - 1],
-        g->r == 2 ? g->dil[0] : 1, g->dil[g->r - 1],
-        g->r == 2 ? g->pad[0] : 0, g->pad[g->r - 1],
-        g->group,
+    bool two = g->r == 2;
+    int last = g->r - 1;
+    *s = (KConv2d){
+        .N = g->N, .C = g->C, .H = two ? g->in[0] : 1, .W = g->in[last],
+        .M = g->M, .OH = two ? g->out[0] : 1, .OW = g->out[last],
+        .KH = two ? g->kern[0] : 1, .KW = g->kern[last],
+        .SH = two ? g->stride[0] : 1, .SW = g->stride[last],
+        .DH = two ? g->dil[0] : 1, .DW = g->dil[last],
+        .PT = two ? g->pad[0] : 0, .PL = g->pad[last],
+        .group = g->group,
     };
-    for (int i = 0; i < 16; i++)
-        if (!fits_int(v[i]))
-            return false;
-    *s = (rt_conv2d_shape){
-        .N = (int)v[0], .C = (int)v[1], .H = (int)v[2], .W = (int)v[3],
-        .M = (int)v[4], .OH = (int)v[5], .OW = (int)v[6],
-        .KH = (int)v[7], .KW = (int)v[8], .SH = (int)v[9], .SW = (int)v[10],
-        .DH = (int)v[11], .DW = (int)v[12], .PT = (int)v[13], .PL = (int)v[14],
-        .group = (int)v[15],
-    };
-    return true;
+    const int64_t v[16] = {s->N,  s->C,  s->H,  s->W,  s->M,  s->OH, s->OW, s->KH,
+                           s->KW, s->SH, s->SW, s->DH, s->DW, s->PT, s->PL, s->group};
+    return op_fits_int32(v, 16);
 }
 
 static int64_t conv_macs(const Node *n)
@@ -296,31 +279,6 @@ static int64_t conv_macs(const Node *n)
     int64_t macs = ir_value_numel(n->out[0]);
     int64_t per = ir_value_numel(n->in[1]) / (n->in[1]->shape.dim[0] ? n->in[1]->shape.dim[0] : 1);
     return ir_mul_ok(macs, per, &macs) ? macs : INT64_MAX;
-}
-
-static bool all_inputs_constant(const Node *n)
-{
-    for (int i = 0; i < n->nin; i++)
-        if (n->in[i] && !n->in[i]->data)
-            return false;
-    return true;
-}
-
-/* The packed weights for algo: a new constant value (the same packing
- * the kernel would do at run time). */
-static Value *packed_weights(Node *n, const rt_conv2d_shape *s, int algo)
-{
-    Graph *g = n->graph;
-    const Value *w = n->in[1];
-    size_t np = rt_conv2d_packed_size(s, algo);
-    Value *pw = ir_value_new(g, ir_sprintf(g->arena, "%s_packed", w->name));
-    pw->dtype = DT_FLOAT;
-    pw->shape.rank = 1;
-    pw->shape.dim[0] = (int64_t)np;
-    pw->has_type = true;
-    pw->data = ir_alloc(g->arena, np ? np * sizeof(float) : 1);
-    rt_conv2d_pack(s, algo, w->data, pw->data);
-    return pw;
 }
 
 static bool lower_conv(Node *n, Diag *d)
@@ -332,8 +290,8 @@ static bool lower_conv(Node *n, Diag *d)
     Value *y = n->out[0];
     if (ir_value_numel(y) == 0)
         return true;
-    bool fold = all_inputs_constant(n) && conv_macs(n) <= CONV_MAX_FOLD_MACS;
-    rt_conv2d_shape s;
+    bool fold = op_inputs_constant(n) && conv_macs(n) <= CONV_MAX_FOLD_MACS;
+    KConv2d s;
     bool empty = ir_value_numel(n->in[0]) == 0 || ir_value_numel(n->in[1]) == 0;
     Value *bias = n->nin > 2 ? n->in[2] : NULL;
     if (n->epi.bias) {  /* fuse_epilogue merges it into input 2; just in case */
@@ -341,34 +299,19 @@ static bool lower_conv(Node *n, Diag *d)
             fold = true;
         bias = n->epi.bias;
     }
-    if (y->dtype != DT_FLOAT || fold || empty || !rt_shape(&g, &s)) {
+    if (y->dtype != DT_FLOAT || fold || empty || !kernel_geom(&g, &s)) {
         lower_loops(k, n, &g);
         return lw_apply_epilogue(n, k, y) ||
                op_unsupported(d, n, "this epilogue on a looped Conv");
     }
-    int algo = rt_conv2d_algo(&s, n->graph->no_winograd ? RT_CONV_NO_WINOGRAD : 0);
-    Value *w = n->in[1];
-    if (w->data && algo != RT_CONV_ALGO_DW)
-        w = packed_weights(n, &s, algo);
-    else if (!w->data)
-        algo |= RT_CONV_RAW_WEIGHTS;
-    int64_t ints[16] = {s.N, s.C, s.H, s.W, s.M, s.OH, s.OW, s.KH, s.KW,
-                        s.SH, s.SW, s.DH, s.DW, s.PT, s.PL, s.group};
-    k->runtime = "conv";
-    k->scratch_bytes = (int64_t)rt_conv2d_fused_scratch(&s, algo) * (int64_t)sizeof(float);
-    LStmt *c = ls_call(k, "rt_conv2d_fused");
+    LStmt *c = ls_kernel(k, KC_CONV2D);
     c->flops = 2.0 * s.N * s.M * s.OH * s.OW * (double)(s.C / s.group) * s.KH * s.KW;
-    ls_params(k, c, "rt_conv2d_shape", ints, 16);
-    ls_arg_int(k, c, algo);
-    ls_arg_buf(k, c, n->in[0], 0);
-    ls_arg_buf(k, c, w, 0);
-    ls_arg_buf_or_null(k, c, bias, 0);
-    ls_arg_buf_or_null(k, c, n->epi.residual, 0);
-    ls_arg_int(k, c, n->epi.act);
-    ls_arg_float(k, c, n->epi.alpha);
-    ls_arg_float(k, c, n->epi.beta);
-    ls_arg_buf(k, c, y, 0);
-    ls_arg_scratch(k, c);
+    c->kc->u.conv = s;
+    c->kc->in[0].buf = n->in[0];
+    c->kc->in[1].buf = n->in[1];
+    c->kc->bias.buf = bias;
+    lw_kernel_epilogue(n, c->kc);
+    c->kc->out.buf = y;
     ls_push(k, k->root, c);
     return true;
 }

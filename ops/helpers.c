@@ -1,6 +1,7 @@
 /* Small pieces shared by operator rows. */
 #include "ops.h"
 
+#include <limits.h>
 #include <stdarg.h>
 #include <string.h>
 
@@ -112,5 +113,21 @@ bool op_inputs_known(const Node *n, Diag *d)
             return false;
         }
     }
+    return true;
+}
+
+bool op_inputs_constant(const Node *n)
+{
+    for (int i = 0; i < n->nin; i++)
+        if (n->in[i] && !n->in[i]->data)
+            return false;
+    return true;
+}
+
+bool op_fits_int32(const int64_t *v, int n)
+{
+    for (int i = 0; i < n; i++)
+        if (v[i] < 0 || v[i] > INT_MAX)
+            return false;
     return true;
 }

@@ -1,6 +1,5 @@
 /* Lowering helpers: the elementwise pattern most operators share. */
 #include "ops.h"
-#include "../runtime/rt.h"
 
 #include <string.h>
 
@@ -89,37 +88,36 @@ LExpr *lx_num(LKernel *k, DType dt, double x)
     return lx_i(k, dt, (int64_t)x);
 }
 
-/* act(x) with runtime/epilogue.c's formulas (rt_activate), in compute
- * type ct. x is a variable, read as often as the formula needs. */
+/* act(x) with the formulas of IrAct (ir/ir.h), in compute type ct. x is a variable, read as often as the formula needs. */
 static LExpr *epi_act(LKernel *k, const Epilogue *e, DType ct, int x)
 {
     LExpr *v = lx_var(k, x);
     LExpr *zero = lx_num(k, ct, 0), *one = lx_num(k, ct, 1);
     switch (e->act) {
-    case RT_ACT_RELU:       /* x > 0 ? x : 0 */
+    case IR_ACT_RELU:       /* x > 0 ? x : 0 */
         return lx_sel(k, lx_bin(k, LB_GT, v, zero), v, zero);
-    case RT_ACT_CLIP: {     /* x < lo ? lo : (x > hi ? hi : x) */
+    case IR_ACT_CLIP: {     /* x < lo ? lo : (x > hi ? hi : x) */
         LExpr *lo = lx_num(k, ct, e->alpha), *hi = lx_num(k, ct, e->beta);
         return lx_sel(k, lx_bin(k, LB_LT, v, lo), lo, lx_sel(k, lx_bin(k, LB_GT, v, hi), hi, v));
     }
-    case RT_ACT_LEAKY_RELU: /* x < 0 ? alpha x : x */
+    case IR_ACT_LEAKY_RELU: /* x < 0 ? alpha x : x */
         return lx_sel(k, lx_bin(k, LB_LT, v, zero),
                       lx_bin(k, LB_MUL, lx_num(k, ct, e->alpha), v), v);
-    case RT_ACT_HARD_SWISH: {   /* x * clamp(x/6 + 1/2, 0, 1) */
+    case IR_ACT_HARD_SWISH: {   /* x * clamp(x/6 + 1/2, 0, 1) */
         LExpr *h = lx_bin(k, LB_ADD, lx_bin(k, LB_MUL, v, lx_num(k, ct, 1.0f / 6.0f)),
                           lx_num(k, ct, 0.5));
         h = lx_sel(k, lx_bin(k, LB_LT, h, zero), zero, lx_sel(k, lx_bin(k, LB_GT, h, one), one, h));
         return lx_bin(k, LB_MUL, v, h);
     }
-    case RT_ACT_SIGMOID:    /* 1 / (1 + exp(-x)) */
+    case IR_ACT_SIGMOID:    /* 1 / (1 + exp(-x)) */
         return lx_bin(k, LB_DIV, one,
                       lx_bin(k, LB_ADD, one, lx_un(k, LU_EXP, lx_un(k, LU_NEG, v))));
-    case RT_ACT_GELU_ERF: { /* 0.5 x (1 + erf(x / sqrt 2)) */
+    case IR_ACT_GELU_ERF: { /* 0.5 x (1 + erf(x / sqrt 2)) */
         LExpr *t = lx_un(k, LU_ERF, lx_bin(k, LB_MUL, v, lx_num(k, ct, 0.70710678118654752)));
         return lx_bin(k, LB_MUL, lx_bin(k, LB_MUL, lx_num(k, ct, 0.5), v),
                       lx_bin(k, LB_ADD, one, t));
     }
-    case RT_ACT_GELU_TANH: {    /* 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))) */
+    case IR_ACT_GELU_TANH: {    /* 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))) */
         LExpr *x3 = lx_bin(k, LB_MUL, lx_bin(k, LB_MUL, lx_bin(k, LB_MUL,
                                                                lx_num(k, ct, 0.044715), v), v), v);
         LExpr *u = lx_bin(k, LB_MUL, lx_num(k, ct, 0.7978845608028654), lx_bin(k, LB_ADD, v, x3));
@@ -167,4 +165,12 @@ bool lw_apply_epilogue(Node *n, LKernel *k, Value *out)
     ls_push(k, loop, ls_store(k, out, lx_var(k, i), lx_cast(k, out->dtype, epi_act(k, e, ct, x))));
     ls_push(k, k->root, loop);
     return true;
+}
+
+void lw_kernel_epilogue(const Node *n, KCall *c)
+{
+    c->residual.buf = n->epi.residual;
+    c->act = n->epi.act;
+    c->act_alpha = n->epi.alpha;
+    c->act_beta = n->epi.beta;
 }

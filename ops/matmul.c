@@ -1,35 +1,24 @@
 /* Matrix products: Gemm and MatMul.
  *
- * Float32 products call the runtime GEMM (runtime/gemm.c) with constant
- * sizes and element offsets; a batched MatMul makes one call per batch
- * matrix, one strided-batch call (rt_sgemm_batch) when every batch matrix
- * is the same distance from the last, or a single call when only A is
- * batched. A constant, unbatched operand of such a call (the weights) is
- * packed at compile time into the GEMM's target-independent panel layout
- * (rt_sgemm_pack_a / rt_sgemm_pack_b) and passed as RT_GEMM_PACKED, so
- * nothing is packed for it at run time. Gemm's C (beta 1) and the fused
- * epilogue n->epi (bias, residual, activation, see passes/fuse_epilogue.c)
- * are applied by the GEMM to each tile as it finishes (rt_sgemm_ep_flat).
+ * Float32 products lower to KC_GEMM kernel calls with constant sizes and
+ * element offsets: a batched MatMul makes one call per batch matrix, one
+ * strided-batch call when every batch matrix is the same distance from the
+ * last, or a single call of stacked rows when only A is batched. Gemm's C
+ * (beta 1) and the fused epilogue n->epi (bias, residual, activation, see
+ * passes/fuse_epilogue.c) travel with the call, applied as the product is
+ * stored. The target's selection pass picks the library or the built-in
+ * GEMM and packs constant operands for it.
  * Other dtypes, products whose inputs are all constant (so that folding can
  * interpret them) and batches too many to unroll lower to a loop nest that
  * accumulates each output element over k, followed by the epilogue as a
- * loop (lw_apply_epilogue).
- * With `dlc --blas openblas` (Graph.blas) the same float32 products call
- * OpenBLAS instead (lower_blas, runtime/blas_openblas.c): plain row-major
- * operands, nothing prepacked, the epilogue applied after the product. */
+ * loop (lw_apply_epilogue). */
 #include "ops.h"
-
-#include "../runtime/rt.h"
 
 #include <string.h>
 
-/* Most runtime calls one batched MatMul unrolls into; beyond that it
+/* Most kernel calls one batched MatMul unrolls into; beyond that it
  * lowers to loops. */
 #define MM_MAX_CALLS 64
-/* Below this many rows of op(A) the GEMM reads B unpacked (a GEMV-like
- * path): a prepacked B would be slower there (runtime/gemm.c,
- * RT_GEMM_SMALL_M). */
-#define MM_SMALL_M 4
 /* Products of all-constant inputs up to this many multiply-adds lower to
  * loops, which constant folding interprets; bigger ones run at run time
  * rather than make the compiler crawl. */
@@ -63,14 +52,6 @@ static bool numeric(DType t)
     return t != DT_BOOL && t != DT_STRING && ir_dtype_supported(t);
 }
 
-static bool all_inputs_constant(const Node *n)
-{
-    for (int i = 0; i < n->nin; i++)
-        if (n->in[i] && !n->in[i]->data)
-            return false;
-    return true;
-}
-
 /* The product's multiply-adds, saturating at INT64_MAX. */
 static int64_t prod_macs(const Prod *p)
 {
@@ -88,7 +69,7 @@ static int64_t prod_macs(const Prod *p)
     return macs;
 }
 
-/* Loop-IR runtime-free lowering: for every output element, acc over k. */
+/* Loop-IR lowering: for every output element, acc over k. */
 static void lower_loops(LKernel *k, const Prod *p)
 {
     int64_t dims[IR_MAX_RANK + 2];
@@ -146,7 +127,7 @@ static void lower_loops(LKernel *k, const Prod *p)
     ls_push(k, inner, ls_store(k, p->y, yoff, lx_cast(k, p->y->dtype, val)));
 }
 
-/* What the GEMM applies as it stores C: bias (per column, or per row),
+/* What the product applies as it stores Y: bias (per column, or per row),
  * residual (laid out like Y), activation. */
 typedef struct {
     Value *bias;
@@ -162,114 +143,30 @@ static bool epi_any(const Epi *e)
     return e->bias || e->res || e->act;
 }
 
-/* Operands as one GEMM call reads them: a value (maybe prepacked) and a
- * transpose flag (0, 1, or RT_GEMM_PACKED). */
-typedef struct {
-    Value *a, *b;
-    int ta, tb;
-} Ops;
-
-/* One rt_sgemm / rt_sgemm_ep_flat call, or with `blas` one rt_blas_sgemm_ep
- * (always with the epilogue's arguments, no scratch); M may cover several
+/* A KC_GEMM of `batch` products: A, B, Y from element offsets aoff, boff,
+ * yoff, each next product sa, sb, M*N elements on; M may cover several
  * stacked matrices of A and Y. */
-static void sgemm_call(LKernel *k, const Prod *p, const Ops *o, const Epi *e, int64_t M,
-                       int64_t aoff, int64_t boff, int64_t yoff, float beta, bool blas)
+static void gemm_call(LKernel *k, const Prod *p, const Epi *e, int64_t batch, int64_t M,
+                      int64_t aoff, int64_t boff, int64_t yoff, int64_t sa, int64_t sb, float beta)
 {
-    bool ep = epi_any(e) || blas;
-    LStmt *c = ls_call(k, blas ? "rt_blas_sgemm_ep" : ep ? "rt_sgemm_ep_flat" : "rt_sgemm");
-    c->flops = 2.0 * (double)M * (double)p->N * (double)p->K;
-    ls_arg_int(k, c, o->ta);
-    ls_arg_int(k, c, o->tb);
-    ls_arg_int(k, c, M);
-    ls_arg_int(k, c, p->N);
-    ls_arg_int(k, c, p->K);
-    ls_arg_float(k, c, p->alpha);
-    ls_arg_buf(k, c, o->a, aoff);
-    ls_arg_int(k, c, p->ta ? p->M : p->K);
-    ls_arg_buf(k, c, o->b, boff);
-    ls_arg_int(k, c, p->tb ? p->K : p->N);
-    ls_arg_float(k, c, beta);
-    ls_arg_buf(k, c, p->y, yoff);
-    ls_arg_int(k, c, p->N);
-    if (ep) {
-        ls_arg_buf_or_null(k, c, e->bias, 0);
-        ls_arg_int(k, c, e->bias_rows);
-        ls_arg_buf_or_null(k, c, e->res, yoff);
-        ls_arg_int(k, c, e->ldr);
-        ls_arg_int(k, c, e->act);
-        ls_arg_float(k, c, e->alpha);
-        ls_arg_float(k, c, e->beta);
-    }
-    if (!blas) /* OpenBLAS brings its own buffers */
-        ls_arg_scratch(k, c);
-    ls_push(k, k->root, c);
-}
-
-/* rt_sgemm_batch (or rt_blas_sgemm_batch, no scratch): nbatch products,
- * each operand a constant stride apart. */
-static void sgemm_batch_call(LKernel *k, const Prod *p, int64_t nbatch, int64_t sa, int64_t sb,
-                             bool blas)
-{
-    LStmt *c = ls_call(k, blas ? "rt_blas_sgemm_batch" : "rt_sgemm_batch");
-    c->flops = 2.0 * (double)nbatch * (double)p->M * (double)p->N * (double)p->K;
-    ls_arg_int(k, c, nbatch);
-    ls_arg_int(k, c, p->ta);
-    ls_arg_int(k, c, p->tb);
-    ls_arg_int(k, c, p->M);
-    ls_arg_int(k, c, p->N);
-    ls_arg_int(k, c, p->K);
-    ls_arg_float(k, c, p->alpha);
-    ls_arg_buf(k, c, p->a, 0);
-    ls_arg_int(k, c, p->ta ? p->M : p->K);
-    ls_arg_int(k, c, sa);
-    ls_arg_buf(k, c, p->b, 0);
-    ls_arg_int(k, c, p->tb ? p->K : p->N);
-    ls_arg_int(k, c, sb);
-    ls_arg_float(k, c, 0.0);
-    ls_arg_buf(k, c, p->y, 0);
-    ls_arg_int(k, c, p->N);
-    ls_arg_int(k, c, p->M * p->N);
-    if (!blas)
-        ls_arg_scratch(k, c);
-    ls_push(k, k->root, c);
-}
-
-static void set_scratch(LKernel *k, int64_t M, int64_t N, int64_t K)
-{
-    k->runtime = "gemm";
-    k->scratch_bytes = (int64_t)rt_sgemm_scratch((ptrdiff_t)M, (ptrdiff_t)N, (ptrdiff_t)K) *
-                       (int64_t)sizeof(float);
-}
-
-/* A float32 constant: v's matrix packed for the GEMM (rows x K of op(A),
- * or K x cols of op(B)); one per (value, operand, transpose), shared by
- * every product that reads it so. */
-static Value *packed_const(Graph *g, Value *v, bool is_a, bool trans, int64_t mn, int64_t K)
-{
-    const char *name = ir_sprintf(g->arena, "%s.packed_%c%d", v->name, is_a ? 'a' : 'b',
-                                  trans ? 1 : 0);
-    for (int i = 0; i < g->nvalues; i++) {
-        Value *w = g->values[i];
-        if (w->data && w->dtype == DT_FLOAT && strcmp(w->name, name) == 0 && !w->producer)
-            return w;
-    }
-    size_t n = is_a ? rt_sgemm_pack_a_size((ptrdiff_t)mn, (ptrdiff_t)K)
-                    : rt_sgemm_pack_b_size((ptrdiff_t)mn, (ptrdiff_t)K);
-    float *data = ir_alloc_array(g->arena, n ? n : 1, sizeof(float));
-    const float *src = v->data;
-    /* stored [mn, K] when (A not transposed) or (B transposed), else [K, mn] */
-    ptrdiff_t ld = (ptrdiff_t)((is_a != trans) ? K : mn);
-    if (is_a)
-        rt_sgemm_pack_a(trans, (ptrdiff_t)mn, (ptrdiff_t)K, src, ld, data);
-    else
-        rt_sgemm_pack_b(trans, (ptrdiff_t)mn, (ptrdiff_t)K, src, ld, data);
-    Value *w = ir_value_new(g, name);
-    w->dtype = DT_FLOAT;
-    w->has_type = true;
-    w->shape.rank = 1;
-    w->shape.dim[0] = (int64_t)n;
-    w->data = data;
-    return w;
+    LStmt *s = ls_kernel(k, KC_GEMM);
+    KCall *c = s->kc;
+    s->flops = 2.0 * (double)batch * (double)M * (double)p->N * (double)p->K;
+    c->u.gemm = (KGemm){
+        .batch = batch, .M = M, .N = p->N, .K = p->K, .ta = p->ta, .tb = p->tb,
+        .lda = p->ta ? p->M : p->K, .ldb = p->tb ? p->K : p->N, .ldy = p->N,
+        .sa = sa, .sb = sb, .sy = p->M * p->N,
+        .alpha = p->alpha, .beta = beta, .bias_rows = e->bias_rows, .ldr = e->ldr,
+    };
+    c->in[0] = (KOperand){p->a, aoff};
+    c->in[1] = (KOperand){p->b, boff};
+    c->out = (KOperand){p->y, yoff};
+    c->bias.buf = e->bias;
+    c->residual = (KOperand){e->res, yoff};
+    c->act = e->act;
+    c->act_alpha = e->alpha;
+    c->act_beta = e->beta;
+    ls_push(k, k->root, s);
 }
 
 /* The epilogue n->epi, when the GEMM can apply it to these shapes: a bias
@@ -334,48 +231,17 @@ static void batch_offsets(const Prod *p, int64_t b, int64_t *aoff, int64_t *boff
     }
 }
 
-/* --blas openblas: the product on cblas_sgemm (runtime/blas_openblas.c)
- * over the operands as stored, row-major (constants stay unpacked), its
- * epilogue a pass over each result after the call. Batches as the built-in
- * lowering splits them: stacked into one call, one strided-batch call, or
- * one call per batch matrix. */
-static bool lower_blas(LKernel *k, const Prod *p, const Epi *e, bool stack, bool uniform,
-                       int64_t sa, int64_t sb, float beta)
-{
-    int64_t nbatch = 1;
-    for (int d = 0; d < p->nb; d++)
-        nbatch *= p->bdim[d];
-    k->runtime = "blas_openblas";
-    k->scratch_bytes = 0;
-    Ops o = {p->a, p->b, p->ta, p->tb};
-    if (stack) {
-        sgemm_call(k, p, &o, e, nbatch * p->M, 0, 0, 0, beta, true);
-        return true;
-    }
-    if (uniform && !epi_any(e) && beta == 0.0f) {
-        sgemm_batch_call(k, p, nbatch, sa, sb, true);
-        return true;
-    }
-    for (int64_t b = 0; b < nbatch; b++) {
-        int64_t aoff, boff;
-        batch_offsets(p, b, &aoff, &boff);
-        sgemm_call(k, p, &o, e, p->M, aoff, boff, b * p->M * p->N, beta, true);
-    }
-    return true;
-}
-
-/* Lowers p into n's kernel: runtime calls for float32, loops otherwise;
+/* Lowers p into n's kernel: kernel calls for float32, loops otherwise;
  * then n->epi. */
 static bool lower_prod(Node *n, const Prod *p)
 {
     LKernel *k = lw_kernel(n);
-    Graph *g = n->graph;
     int64_t nbatch = 1;
     for (int d = 0; d < p->nb; d++)
         nbatch *= p->bdim[d];   /* bounded by numel(Y) or a zero extent */
     if (nbatch == 0 || p->M == 0 || p->N == 0)
         return true;            /* empty output: nothing to compute */
-    bool fold = all_inputs_constant(n) && prod_macs(p) <= MM_MAX_FOLD_MACS;
+    bool fold = op_inputs_constant(n) && prod_macs(p) <= MM_MAX_FOLD_MACS;
     Epi e;
     bool epi_ok = epi_from_node(n, p, &e);
     if (p->y->dtype != DT_FLOAT || fold || !epi_ok) {
@@ -418,39 +284,16 @@ static bool lower_prod(Node *n, const Prod *p)
         ls_push(k, k->root, loop);
         beta = p->beta;
     }
-    if (g->blas == IR_BLAS_OPENBLAS)
-        return lower_blas(k, p, &e, stack, uniform, sa, sb, beta);
-    if (!stack && uniform && !epi_any(&e) && beta == 0.0f) {
-        k->runtime = "gemm";
-        k->scratch_bytes = (int64_t)rt_sgemm_batch_scratch((ptrdiff_t)nbatch, (ptrdiff_t)p->M,
-                                                           (ptrdiff_t)p->N, (ptrdiff_t)p->K) *
-                           (int64_t)sizeof(float);
-        sgemm_batch_call(k, p, nbatch, sa, sb, false);
-        return true;
-    }
-
-    /* Constant operands not batched: packed now, once. */
-    int64_t rows = stack ? nbatch * p->M : p->M;
-    Ops o = {p->a, p->b, p->ta, p->tb};
-    if (p->b->data && b_batch == 1 && rows >= MM_SMALL_M) {
-        o.b = packed_const(g, p->b, false, p->tb, p->N, p->K);
-        o.tb = RT_GEMM_PACKED;
-    }
-    if (p->a->data && a_batch == 1 && rows >= MM_SMALL_M) {
-        o.a = packed_const(g, p->a, true, p->ta, p->M, p->K);
-        o.ta = RT_GEMM_PACKED;
-    }
     if (stack) {
-        set_scratch(k, rows, p->N, p->K);
-        sgemm_call(k, p, &o, &e, rows, 0, 0, 0, beta, false);
-        return true;
-    }
-    set_scratch(k, p->M, p->N, p->K);
-    for (int64_t b = 0; b < nbatch; b++) {
-        int64_t aoff, boff;
-        batch_offsets(p, b, &aoff, &boff);
-        sgemm_call(k, p, &o, &e, p->M, o.ta == RT_GEMM_PACKED ? 0 : aoff,
-                   o.tb == RT_GEMM_PACKED ? 0 : boff, b * p->M * p->N, beta, false);
+        gemm_call(k, p, &e, 1, nbatch * p->M, 0, 0, 0, 0, 0, beta);
+    } else if (uniform && !epi_any(&e) && beta == 0.0f) {
+        gemm_call(k, p, &e, nbatch, p->M, 0, 0, 0, sa, sb, beta);
+    } else {
+        for (int64_t b = 0; b < nbatch; b++) {
+            int64_t aoff, boff;
+            batch_offsets(p, b, &aoff, &boff);
+            gemm_call(k, p, &e, 1, p->M, aoff, boff, b * p->M * p->N, 0, 0, beta);
+        }
     }
     return true;
 }

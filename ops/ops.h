@@ -167,6 +167,11 @@ bool op_same_dtype(const Node *n, Diag *d, int i, int j);
 int64_t op_dims_prod(const int64_t *dim, int from, int to);
 /* Inputs 0.. have known types and shapes. */
 bool op_inputs_known(const Node *n, Diag *d);
+/* Every present input is a constant (folding can interpret the node). */
+bool op_inputs_constant(const Node *n);
+/* Each of v[0..n) is in [0, INT_MAX]: kernel-call sizes are 32-bit on
+ * every target. */
+bool op_fits_int32(const int64_t *v, int n);
 
 /* ---- lowering helpers (ops/lower.c) ---- */
 
@@ -188,7 +193,11 @@ DType lw_compute_type(DType t);
 /* Appends to k a loop applying n->epi to `out` in place, for lowerings
  * that do not call the runtime:  out = act(out + bias + residual), bias per
  * channel (axis 1) for Conv, per column (last axis) for Gemm/MatMul, with
- * runtime/epilogue.c's formulas. Nothing when n->epi is empty. */
+ * the formulas of IrAct (ir/ir.h). Nothing when n->epi is empty. */
 bool lw_apply_epilogue(Node *n, LKernel *k, Value *out);
+/* A kernel call applies n->epi's residual and activation as it stores;
+ * the bias, whose form differs per kind, is the row's to set. */
+void lw_kernel_epilogue(const Node *n, KCall *c);
+
 
 #endif

@@ -11,13 +11,10 @@
  * back to one nest that tests bounds per tap.
  *
  * Float32 1-D and 2-D MaxPool (without Indices) and AveragePool, and float32
- * GlobalMaxPool / GlobalAveragePool, call the runtime instead
- * (runtime/pool.c: rt_pool2d, rt_global_pool; 1-D as H = 1), unless the
- * input is a constant (the loop IR folds). */
+ * GlobalMaxPool / GlobalAveragePool, lower to KC_POOL2D / KC_GLOBAL_POOL
+ * kernel calls instead (1-D as H = 1), unless the input is a constant (the
+ * loop IR folds). */
 #include "ops.h"
-#include "../runtime/rt_pool.h"
-
-#include <limits.h>
 
 #include <math.h>
 #include <string.h>
@@ -582,45 +579,42 @@ static void emit_outputs(PoolEmit *e, int i, LStmt *parent)
     }
 }
 
-static bool fits_int(int64_t v)
-{
-    return v >= 0 && v <= INT_MAX;
-}
-
-/* Float32 values that the runtime kernels take (not a constant: those fold). */
-static bool rt_float(const Node *n)
+/* Float32 values that kernel calls take (not a constant: those fold). */
+static bool kernel_float(const Node *n)
 {
     const Value *x = n->in[0], *y = n->out[0];
     return x->dtype == DT_FLOAT && y->dtype == DT_FLOAT && !x->data &&
            ir_value_numel(x) > 0 && ir_value_numel(y) > 0;
 }
 
-/* The call to rt_pool2d for g, when it can run it. */
-static bool rt_pool_call(Node *n, const Pool *g)
+/* A KC_POOL2D call for g, when its sizes fit one. */
+static bool pool_kernel_call(Node *n, const Pool *g)
 {
-    if (g->kind == PK_LP || n->nout > 1 || g->r > 2 || !rt_float(n))
+    if (g->kind == PK_LP || n->nout > 1 || g->r > 2 || !kernel_float(n))
         return false;
-    int two = g->r == 2;
-    int64_t v[15] = {
-        two ? g->in[0] : 1,  g->in[g->r - 1], two ? g->out[0] : 1, g->out[g->r - 1],
-        two ? g->k[0] : 1,   g->k[g->r - 1],  two ? g->s[0] : 1,   g->s[g->r - 1],
-        two ? g->d[0] : 1,   g->d[g->r - 1],  two ? g->pb[0] : 0,  g->pb[g->r - 1],
-        two ? g->pe[0] : 0,  g->pe[g->r - 1], g->include_pad,
+    bool two = g->r == 2;
+    int last = g->r - 1;
+    KPool2d s = {
+        .max = g->kind == PK_MAX, .planes = g->planes,
+        .H = two ? g->in[0] : 1, .W = g->in[last], .OH = two ? g->out[0] : 1, .OW = g->out[last],
+        .KH = two ? g->k[0] : 1, .KW = g->k[last], .SH = two ? g->s[0] : 1, .SW = g->s[last],
+        .DH = two ? g->d[0] : 1, .DW = g->d[last], .PT = two ? g->pb[0] : 0, .PL = g->pb[last],
+        .PB = two ? g->pe[0] : 0, .PR = g->pe[last], .include_pad = g->include_pad,
     };
-    for (int i = 0; i < 15; i++)
-        if (!fits_int(v[i]) || (i < 10 && v[i] < 1))
+    /* 32-bit sizes, the window's at least 1, pads at least 0 */
+    const int64_t v[14] = {s.H, s.W, s.OH, s.OW, s.KH, s.KW, s.SH, s.SW, s.DH, s.DW,
+                           s.PT, s.PL, s.PB, s.PR};
+    for (int i = 0; i < 10; i++)
+        if (v[i] < 1)
             return false;
+    if (!op_fits_int32(v, 14))
+        return false;
     LKernel *k = lw_kernel(n);
-    k->runtime = "pool";
-    LStmt *c = ls_call(k, "rt_pool2d");
-    c->flops = (double)ir_value_numel(n->out[0]) * (double)v[4] * (double)v[5];
-    ls_arg_int(k, c, g->kind == PK_MAX ? RT_POOL_MAX : RT_POOL_AVG);
-    ls_arg_int(k, c, g->planes);
-    /* H, W, OH, OW, KH, KW, SH, SW, DH, DW, PT, PL, PB, PR, include_pad */
-    for (int i = 0; i < 15; i++)
-        ls_arg_int(k, c, v[i]);
-    ls_arg_buf(k, c, n->in[0], 0);
-    ls_arg_buf(k, c, n->out[0], 0);
+    LStmt *c = ls_kernel(k, KC_POOL2D);
+    c->flops = (double)ir_value_numel(n->out[0]) * (double)s.KH * (double)s.KW;
+    c->kc->u.pool = s;
+    c->kc->in[0].buf = n->in[0];
+    c->kc->out.buf = n->out[0];
     ls_push(k, k->root, c);
     return true;
 }
@@ -630,7 +624,7 @@ static bool lower_pool(Node *n, Diag *d, PoolKind kind)
     Pool g;
     if (!pool_geom(n, d, kind, &g))
         return false;
-    if (rt_pool_call(n, &g))
+    if (pool_kernel_call(n, &g))
         return true;
     LKernel *k = lw_kernel(n);
     PoolEmit e;
@@ -740,16 +734,13 @@ static bool lower_global(Node *n, Diag *d, PoolKind kind)
     for (int i = 2; i < x->shape.rank; i++)
         size *= x->shape.dim[i];
     double p = attr_num(n, "p", 2.0);
-    if (kind != PK_LP && rt_float(n)) {
+    if (kind != PK_LP && kernel_float(n)) {
         LKernel *k = lw_kernel(n);
-        k->runtime = "pool";
-        LStmt *c = ls_call(k, "rt_global_pool");
+        LStmt *c = ls_kernel(k, KC_GLOBAL_POOL);
         c->flops = (double)ir_value_numel(x);
-        ls_arg_int(k, c, kind == PK_MAX ? RT_POOL_MAX : RT_POOL_AVG);
-        ls_arg_int(k, c, planes);
-        ls_arg_int(k, c, size);
-        ls_arg_buf(k, c, x, 0);
-        ls_arg_buf(k, c, y, 0);
+        c->kc->u.gpool = (KGlobalPool){.max = kind == PK_MAX, .planes = planes, .size = size};
+        c->kc->in[0].buf = x;
+        c->kc->out.buf = y;
         ls_push(k, k->root, c);
         return true;
     }

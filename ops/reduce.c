@@ -7,8 +7,8 @@
  * dropped, they add nothing to an index). A reduction over the innermost
  * dims therefore becomes one contiguous inner loop.
  *
- * Softmax and LogSoftmax of float32 along contiguous rows call the
- * runtime's vectorised kernel (runtime/softmax.c) instead. */
+ * Softmax and LogSoftmax of float32 along contiguous rows lower to a
+ * KC_SOFTMAX kernel call instead. */
 #include "ops.h"
 
 #include <math.h>
@@ -555,19 +555,17 @@ static bool lower_softmax(Node *n, Diag *d)
     DType ct = lw_compute_type(x->dtype);
     LKernel *k = lw_kernel(n);
 
-    /* float32 rows that are contiguous: the runtime's vectorised kernel
-     * (constant inputs stay in loops, which folding interprets). */
+    /* float32 rows that are contiguous: a softmax kernel call (constant
+     * inputs stay in loops, which folding interprets). */
     if (strcmp(n->op_type, "Hardmax") != 0 && x->dtype == DT_FLOAT && r.inner == 1 && !x->data) {
         if (outer == 0 || r.n == 0)
             return true;
-        LStmt *c = ls_call(k, "rt_softmax");
-        ls_arg_buf(k, c, x, 0);
-        ls_arg_buf(k, c, y, 0);
-        ls_arg_int(k, c, outer);
-        ls_arg_int(k, c, r.n);
-        ls_arg_int(k, c, strcmp(n->op_type, "LogSoftmax") == 0);
+        LStmt *c = ls_kernel(k, KC_SOFTMAX);
+        c->kc->u.softmax = (KSoftmax){.rows = outer, .len = r.n,
+                                      .log = strcmp(n->op_type, "LogSoftmax") == 0};
+        c->kc->in[0].buf = x;
+        c->kc->out.buf = y;
         ls_push(k, k->root, c);
-        k->runtime = "softmax";
         return true;
     }
 

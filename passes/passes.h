@@ -11,13 +11,23 @@ typedef struct {
     Shape shape;            /* all dims known */
 } ShapeBinding;
 
+/* Target.blas: float products on the built-in runtime GEMM
+ * (runtime/gemm.c) or on OpenBLAS's cblas_sgemm (runtime/blas_openblas.c). */
+enum { TARGET_BLAS_BUILTIN = 0, TARGET_BLAS_OPENBLAS = 1 };
+
+/* The target's options: read by its selection pass only, never put on the
+ * Graph, so rows and target-neutral passes cannot depend on them. */
+typedef struct {
+    int blas;               /* --blas: TARGET_BLAS_* */
+    bool no_winograd;       /* --no-winograd: no Winograd convolutions */
+} Target;
+
 typedef struct {
     ShapeBinding bindings[PASS_MAX_BINDINGS];
     int nbindings;
     bool verbose;           /* -v: per-pass report on stderr */
     bool no_fuse;
-    bool no_winograd;       /* --no-winograd: no Winograd convolutions */
-    int blas;               /* --blas: IR_BLAS_BUILTIN or IR_BLAS_OPENBLAS (Graph.blas) */
+    Target target;
 } PassOptions;
 
 typedef struct {
@@ -28,6 +38,8 @@ typedef struct {
 
 /* The whole pipeline; false after diagnostics. */
 bool pass_pipeline(Graph *g, const PassOptions *o, PlanStats *stats, Diag *d);
+/* The passes' names in order, comma-separated (for dlc --help). */
+void pass_list(FILE *f);
 
 bool pass_resolve(Graph *g, Diag *d);
 bool pass_bind_inputs(Graph *g, const PassOptions *o, Diag *d);
@@ -52,6 +64,9 @@ bool match_single_use(const Value *v);          /* read by one node, not a graph
  * graph output; else NULL. */
 Node *match_sole_reader(Graph *g, const Value *v);
 bool pass_lower(Graph *g, Diag *d);
+/* The C target's choices for every kernel call (passes/select_c.c): the
+ * algorithm, weights packed for it, scratch, the runtime function. */
+bool pass_select_c(Graph *g, const Target *t, Diag *d);
 bool pass_fuse(Graph *g, Diag *d);
 bool pass_plan_memory(Graph *g, PlanStats *stats, Diag *d);
 /* Loops whose iterations may run at once, marked in each kernel's loop IR

@@ -11,46 +11,73 @@ static double now_ms(void)
     return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
-static void report(const char *name, double t0, Graph *g, const PassOptions *o)
+/* A pass that reads the options or writes the plan's figures. */
+typedef bool (*PassWith)(Graph *g, const PassOptions *o, PlanStats *stats, Diag *d);
+
+typedef struct {
+    const char *name;       /* as -v reports it and --help lists it */
+    bool (*run)(Graph *g, Diag *d);
+    PassWith run_with;      /* instead of run */
+    bool fusion;            /* skipped with --no-fuse */
+} Step;
+
+static bool bind_inputs(Graph *g, const PassOptions *o, PlanStats *stats, Diag *d)
 {
-    if (o->verbose)
-        fprintf(stderr, "dlc: pass %-16s %8.2f ms  %5d nodes\n", name, now_ms() - t0,
-                ir_live_nodes(g));
+    (void)stats;
+    return pass_bind_inputs(g, o, d);
 }
 
-/* Runs one pass call, timed, unless an earlier one failed. */
-#define RUN(name, call)                   \
-    do {                                  \
-        if (ok) {                         \
-            double t0_ = now_ms();        \
-            ok = (call);                  \
-            report(name, t0_, g, o);      \
-        }                                 \
-    } while (0)
+static bool select_c(Graph *g, const PassOptions *o, PlanStats *stats, Diag *d)
+{
+    (void)stats;
+    return pass_select_c(g, &o->target, d);
+}
+
+static bool plan_memory(Graph *g, const PassOptions *o, PlanStats *stats, Diag *d)
+{
+    (void)o;
+    return pass_plan_memory(g, stats, d);
+}
+
+static const Step steps[] = {
+    {"resolve", pass_resolve, NULL, false},
+    {"verify", ir_verify, NULL, false},
+    {"bind-inputs", NULL, bind_inputs, false},
+    {"infer+fold", pass_infer_fold, NULL, false},
+    {"simplify", pass_simplify, NULL, false},
+    {"fold-batchnorm", pass_fold_batchnorm, NULL, false},
+    {"dce", pass_dce, NULL, false},
+    {"fuse-attention", pass_fuse_attention, NULL, true},
+    {"fuse-epilogue", pass_fuse_epilogue, NULL, true},
+    {"lower", pass_lower, NULL, false},
+    {"select-c", NULL, select_c, false},
+    {"fuse", pass_fuse, NULL, true},
+    {"plan-memory", NULL, plan_memory, false},
+    {"mark-parallel", pass_mark_parallel, NULL, false},
+};
+
+void pass_list(FILE *f)
+{
+    for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++)
+        fprintf(f, "%s%s", i ? ", " : "", steps[i].name);
+}
 
 bool pass_pipeline(Graph *g, const PassOptions *o, PlanStats *stats, Diag *d)
 {
-    /* what the lowering reads: the GEMM backend (ops/matmul.c), Winograd
-     * allowed or not (ops/conv.c) */
-    g->blas = o->blas;
-    g->no_winograd = o->no_winograd;
-    bool fuse = !o->no_fuse;
-    bool ok = true;
-    RUN("resolve", pass_resolve(g, d));
-    RUN("verify", ir_verify(g, d));
-    RUN("bind-inputs", pass_bind_inputs(g, o, d));
-    RUN("infer+fold", pass_infer_fold(g, d));
-    RUN("simplify", pass_simplify(g, d));
-    RUN("fold-batchnorm", pass_fold_batchnorm(g, d));
-    RUN("dce", pass_dce(g, d));
-    RUN("fuse-attention", !fuse || pass_fuse_attention(g, d));
-    RUN("fuse-epilogue", !fuse || pass_fuse_epilogue(g, d));
-    RUN("lower", pass_lower(g, d));
-    RUN("fuse", !fuse || pass_fuse(g, d));
-    RUN("plan-memory", pass_plan_memory(g, stats, d));
-    RUN("mark-parallel", pass_mark_parallel(g, d));
-    if (ok && o->verbose)
+    for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++) {
+        const Step *s = &steps[i];
+        if (s->fusion && o->no_fuse)
+            continue;
+        double t0 = now_ms();
+        bool ok = s->run ? s->run(g, d) : s->run_with(g, o, stats, d);
+        if (o->verbose)
+            fprintf(stderr, "dlc: pass %-16s %8.2f ms  %5d nodes\n", s->name, now_ms() - t0,
+                    ir_live_nodes(g));
+        if (!ok)
+            return false;
+    }
+    if (o->verbose)
         fprintf(stderr, "dlc: arena %lld bytes (naive sum %lld bytes)\n",
                 (long long)stats->arena_bytes, (long long)stats->naive_bytes);
-    return ok && d->nerrors == 0;
+    return d->nerrors == 0;
 }

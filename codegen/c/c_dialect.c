@@ -391,6 +391,7 @@ static void stmt(CRender *r, const LStmt *s)
         pr_line(p, "}");
         return;
     case LS_CALL: call(r, s); return;
+    case LS_KERNEL: break;  /* the selection pass makes it an LS_CALL */
     }
     DLC_BUG("statement kind %d", s->kind);
 }

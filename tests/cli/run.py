@@ -221,8 +221,12 @@ def check_verbose(ctx):
     m = ctx.save(mlp_model(batch=4), "v.onnx")
     r = ctx.dlc_run(m, "-o", ctx.path("v.c"), "-v")
     assert r.returncode == 0
-    for word in ("pass infer+fold", "pass plan-memory", "arena", "naive"):
+    for word in ("pass infer+fold", "pass select-c", "pass plan-memory", "pass mark-parallel",
+                 "arena", "naive"):
         assert word in r.stderr, f"-v lacks {word!r}"
+    # --help names the target's selection pass and the parallel marking
+    r = ctx.dlc_run("--help")
+    assert r.returncode == 0 and "select-c" in r.stdout and "mark-parallel" in r.stdout, r.stdout
 
 
 def check_workspace_reentrant(ctx):

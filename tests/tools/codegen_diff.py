@@ -1,14 +1,14 @@
 """Compile the same models with two dlc binaries and compare what they write.
 
 usage: python codegen_diff.py --base OLD_DLC --new NEW_DLC --work DIR
-                              [--flags "--blas openblas" ...] MODEL_OR_DIR ...
+                              [--flags="--blas openblas" ...] MODEL_OR_DIR ...
 
 For a restructuring that must not change the compiler's results: every
 .onnx file named (or found under a folder named) is compiled by both
-binaries with each flag set (always the plain one too) into the same file
-names in two folders; the exit status, the diagnostics (the folder names
-replaced) and the bytes of model.c / model.h / the weights file must be
-equal. Prints one line per difference and a summary; exit 1 when any.
+binaries with each flag set (always the plain one too) into the same
+folder, one after the other, so that the command lines they record are
+the same; the exit status, the diagnostics and the bytes of model.c /
+model.h / the weights file must be equal. Prints one line per difference and a summary; exit 1 when any.
 Identical generated C means identical outputs and identical speed for
 every model compared.
 """
@@ -40,7 +40,7 @@ def compile_one(dlc, model, out_dir, flags):
     for f in sorted(os.listdir(out_dir)):
         with open(os.path.join(out_dir, f), "rb") as fh:
             files[f] = fh.read()
-    return p.returncode, p.stderr.replace(out_dir, "OUT"), files
+    return p.returncode, p.stderr, files
 
 
 def main():
@@ -56,8 +56,9 @@ def main():
     same = differ = compiled = 0
     for model in models(a.paths):
         for flags in flag_sets:
-            rb, eb, fb = compile_one(a.base, model, os.path.join(a.work, "base"), flags)
-            rn, en, fn = compile_one(a.new, model, os.path.join(a.work, "new"), flags)
+            out = os.path.join(a.work, "out")
+            rb, eb, fb = compile_one(a.base, model, out, flags)
+            rn, en, fn = compile_one(a.new, model, out, flags)
             what = []
             if rb != rn:
                 what.append(f"exit {rb} -> {rn}")

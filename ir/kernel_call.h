@@ -1,0 +1,106 @@
+/* Heavy kernels as data: what an operator row asks a target to compute
+ * when a loop nest would be too slow (convolution, matrix products,
+ * pooling, attention, softmax). A row states *what*: the kind, its
+ * geometry, its operands and the fused epilogue. The target's selection
+ * pass states *how*: passes/select_c.c picks the algorithm, packs constant
+ * weights into the kernel's layout, sizes the scratch and names the C
+ * runtime function, turning the statement into an LS_CALL. Nothing here
+ * names a function, a layout or a runtime. All tensors are float32. */
+#ifndef DLC_KERNEL_CALL_H
+#define DLC_KERNEL_CALL_H
+
+#include "ir.h"
+
+typedef enum {
+    KC_CONV2D,      /* y = act(conv2d(x, w) + bias + residual) */
+    KC_GEMM,        /* y_b = act(alpha op(a_b) op(b_b) + beta y_b + bias + residual) */
+    KC_POOL2D,      /* max or average over 2-D windows of each plane */
+    KC_GLOBAL_POOL, /* max or average of each whole plane */
+    KC_ATTENTION,   /* o = softmax(scale q k^T + mask) v per (batch, head) */
+    KC_SOFTMAX,     /* softmax or log-softmax of each contiguous row */
+    KC_COUNT
+} KCallKind;
+
+/* A tensor operand: buf read or written from element `off` on; buf NULL
+ * for an absent optional operand. */
+typedef struct {
+    Value *buf;
+    int64_t off;
+} KOperand;
+
+/* x [N, C, H, W], w [M, C/group, KH, KW] as ONNX stores it, y [N, M, OH, OW];
+ * a 1-D convolution has H = KH = SH = DH = 1, PT = 0. PT, PL: leading
+ * padding (the trailing padding follows from the sizes). */
+typedef struct {
+    int64_t N, C, H, W, M, OH, OW, KH, KW, SH, SW, DH, DW, PT, PL, group;
+} KConv2d;
+
+/* `batch` products, operand b of product i at element i * s{a,b,y}.
+ * op(a) is M x K (a stored K x M when ta), op(b) is K x N (b stored N x K
+ * when tb); ld*: row strides. beta != 0 reads y first. The epilogue's bias
+ * has one value per column (per row with bias_rows); the residual is laid
+ * out like y with row stride ldr. */
+typedef struct {
+    int64_t batch, M, N, K;
+    bool ta, tb;
+    int64_t lda, ldb, ldy;
+    int64_t sa, sb, sy;
+    float alpha, beta;
+    bool bias_rows;
+    int64_t ldr;
+} KGemm;
+
+/* x [planes, H, W] -> y [planes, OH, OW]; output (oh, ow) reads rows
+ * oh*SH - PT + kh*DH and columns ow*SW - PL + kw*DW; taps outside the
+ * input are padding, never read. Average counts the taps inside the input,
+ * or with include_pad those inside the padded extent [-PT, H + PB) x
+ * [-PL, W + PR). */
+typedef struct {
+    bool max;
+    int64_t planes, H, W, OH, OW, KH, KW, SH, SW, DH, DW, PT, PL, PB, PR;
+    bool include_pad;
+} KPool2d;
+
+/* y[p] = max or mean of the `size` contiguous values of plane p. */
+typedef struct {
+    bool max;
+    int64_t planes, size;
+} KGlobalPool;
+
+/* q [B, H, Sq, D], k [B, H, Sk, D], v [B, H, Sk, Dv], o [B, H, Sq, Dv]
+ * and the optional additive mask [.., Sq, Sk], each addressed through
+ * the element strides below (batch, head, row; the mask's also column);
+ * a stride of 0 broadcasts. */
+typedef struct {
+    int64_t B, H, Sq, Sk, D, Dv;
+    int64_t qb, qh, qi, kb, kh, kj, vb, vh, vj, ob, oh, oi;
+    int64_t mb, mh, mi, mj;
+    float scale;
+} KAttention;
+
+/* `rows` contiguous rows of `len` values each. */
+typedef struct {
+    int64_t rows, len;
+    bool log;       /* log-softmax */
+} KSoftmax;
+
+typedef struct KCall {
+    KCallKind kind;
+    union {
+        KConv2d conv;
+        KGemm gemm;
+        KPool2d pool;
+        KGlobalPool gpool;
+        KAttention attn;
+        KSoftmax softmax;
+    } u;
+    /* conv: x, w; gemm: a, b; pools and softmax: x; attention: q, k, v, mask */
+    KOperand in[4];
+    KOperand out;
+    /* the fused epilogue (conv, gemm): per-channel bias, residual, IrAct */
+    KOperand bias, residual;
+    int act;
+    float act_alpha, act_beta;
+} KCall;
+
+#endif

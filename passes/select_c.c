@@ -1,0 +1,324 @@
+/* The C target's selection pass: every target-neutral kernel call
+ * (LS_KERNEL, ir/kernel_call.h) becomes a call of a runtime function
+ * (LS_CALL). It picks the convolution algorithm and the GEMM (built-in or
+ * OpenBLAS, from the Target), packs constant weights into the layout the
+ * chosen kernel reads (a new constant value replaces them), sizes the
+ * kernel's scratch and names the runtime unit model.c must carry. This is
+ * the one pass that knows the C runtime; another target brings its own. */
+#include "passes.h"
+#include "../ir/loop.h"
+#include "../runtime/rt_conv.h"
+#include "../runtime/rt_pool.h"
+
+#include <string.h>
+
+/* Epilogue codes pass through unchanged. */
+_Static_assert((int)RT_ACT_NONE == (int)IR_ACT_NONE && (int)RT_ACT_RELU == (int)IR_ACT_RELU &&
+                   (int)RT_ACT_CLIP == (int)IR_ACT_CLIP &&
+                   (int)RT_ACT_LEAKY_RELU == (int)IR_ACT_LEAKY_RELU &&
+                   (int)RT_ACT_HARD_SWISH == (int)IR_ACT_HARD_SWISH &&
+                   (int)RT_ACT_SIGMOID == (int)IR_ACT_SIGMOID &&
+                   (int)RT_ACT_GELU_ERF == (int)IR_ACT_GELU_ERF &&
+                   (int)RT_ACT_GELU_TANH == (int)IR_ACT_GELU_TANH,
+               "IrAct and rt_act codes differ");
+
+/* Below this many rows of op(A) the built-in GEMM reads B unpacked (a
+ * GEMV-like path, runtime/gemm.c RT_GEMM_SMALL_M): a prepacked B would be
+ * slower there. */
+#define GEMM_SMALL_M 4
+
+static void arg_operand(LKernel *k, LStmt *s, KOperand o)
+{
+    ls_arg_buf_or_null(k, s, o.buf, o.off);
+}
+
+/* A new float32 constant of np elements (zeroed) for packed weights. */
+static Value *packed_value(Graph *g, const char *name, size_t np)
+{
+    Value *v = ir_value_new(g, name);
+    v->dtype = DT_FLOAT;
+    v->has_type = true;
+    v->shape.rank = 1;
+    v->shape.dim[0] = (int64_t)np;
+    v->data = ir_alloc_array(g->arena, np ? np : 1, sizeof(float));
+    return v;
+}
+
+/* ---- convolution ---- */
+
+static void select_conv(LKernel *k, LStmt *s, const Target *t)
+{
+    KCall *c = s->kc;
+    const KConv2d *g = &c->u.conv;
+    rt_conv2d_shape sh = {
+        .N = (int)g->N, .C = (int)g->C, .H = (int)g->H, .W = (int)g->W,
+        .M = (int)g->M, .OH = (int)g->OH, .OW = (int)g->OW, .KH = (int)g->KH, .KW = (int)g->KW,
+        .SH = (int)g->SH, .SW = (int)g->SW, .DH = (int)g->DH, .DW = (int)g->DW,
+        .PT = (int)g->PT, .PL = (int)g->PL, .group = (int)g->group,
+    };
+    int algo = rt_conv2d_algo(&sh, t->no_winograd ? RT_CONV_NO_WINOGRAD : 0);
+    Value *w = c->in[1].buf;
+    if (w->data && algo != RT_CONV_ALGO_DW) {
+        /* packed now, the same packing the kernel would do at run time */
+        Value *pw = packed_value(k->g, ir_sprintf(k->g->arena, "%s_packed", w->name),
+                                 rt_conv2d_packed_size(&sh, algo));
+        rt_conv2d_pack(&sh, algo, w->data, pw->data);
+        w = pw;
+    } else if (!w->data) {
+        algo |= RT_CONV_RAW_WEIGHTS;
+    }
+    int64_t ints[16] = {sh.N,  sh.C,  sh.H,  sh.W,  sh.M,  sh.OH, sh.OW, sh.KH,
+                        sh.KW, sh.SH, sh.SW, sh.DH, sh.DW, sh.PT, sh.PL, sh.group};
+    k->runtime = "conv";
+    k->scratch_bytes = (int64_t)rt_conv2d_fused_scratch(&sh, algo) * (int64_t)sizeof(float);
+    s->kind = LS_CALL;
+    s->fn = "rt_conv2d_fused";
+    ls_params(k, s, "rt_conv2d_shape", ints, 16);
+    ls_arg_int(k, s, algo);
+    arg_operand(k, s, c->in[0]);
+    ls_arg_buf(k, s, w, 0);
+    arg_operand(k, s, c->bias);
+    arg_operand(k, s, c->residual);
+    ls_arg_int(k, s, c->act);
+    ls_arg_float(k, s, c->act_alpha);
+    ls_arg_float(k, s, c->act_beta);
+    arg_operand(k, s, c->out);
+    ls_arg_scratch(k, s);
+}
+
+/* ---- matrix products ---- */
+
+/* A float32 constant: v's matrix packed for the built-in GEMM (rows x K of
+ * op(A), or K x cols of op(B)); one per (value, operand, transpose),
+ * shared by every product that reads it so. */
+static Value *packed_operand(Graph *g, Value *v, bool is_a, bool trans, int64_t mn, int64_t K)
+{
+    const char *name = ir_sprintf(g->arena, "%s.packed_%c%d", v->name, is_a ? 'a' : 'b',
+                                  trans ? 1 : 0);
+    for (int i = 0; i < g->nvalues; i++) {
+        Value *w = g->values[i];
+        if (w->data && w->dtype == DT_FLOAT && strcmp(w->name, name) == 0 && !w->producer)
+            return w;
+    }
+    Value *w = packed_value(g, name, is_a ? rt_sgemm_pack_a_size((ptrdiff_t)mn, (ptrdiff_t)K)
+                                          : rt_sgemm_pack_b_size((ptrdiff_t)mn, (ptrdiff_t)K));
+    /* stored [mn, K] when (A not transposed) or (B transposed), else [K, mn] */
+    ptrdiff_t ld = (ptrdiff_t)((is_a != trans) ? K : mn);
+    if (is_a)
+        rt_sgemm_pack_a(trans, (ptrdiff_t)mn, (ptrdiff_t)K, v->data, ld, w->data);
+    else
+        rt_sgemm_pack_b(trans, (ptrdiff_t)mn, (ptrdiff_t)K, v->data, ld, w->data);
+    return w;
+}
+
+/* Does every product of k read operand i as one whole matrix (no batch,
+ * offset 0)? Then a constant there is packed once for all of them. */
+static bool whole_operand(const LKernel *k, int i)
+{
+    for (int j = 0; j < k->root->n; j++) {
+        const LStmt *s = k->root->body[j];
+        if (s->kc && s->kc->kind == KC_GEMM &&  /* selected or not yet */
+            (s->kc->u.gemm.batch != 1 || s->kc->in[i].off != 0))
+            return false;
+    }
+    return true;
+}
+
+/* rt_sgemm_batch or rt_blas_sgemm_batch (no epilogue, beta 0). */
+static void gemm_batch_call(LKernel *k, LStmt *s, const char *fn, bool scratch)
+{
+    const KCall *c = s->kc;
+    const KGemm *m = &c->u.gemm;
+    s->kind = LS_CALL;
+    s->fn = fn;
+    ls_arg_int(k, s, m->batch);
+    ls_arg_int(k, s, m->ta);
+    ls_arg_int(k, s, m->tb);
+    ls_arg_int(k, s, m->M);
+    ls_arg_int(k, s, m->N);
+    ls_arg_int(k, s, m->K);
+    ls_arg_float(k, s, m->alpha);
+    arg_operand(k, s, c->in[0]);
+    ls_arg_int(k, s, m->lda);
+    ls_arg_int(k, s, m->sa);
+    arg_operand(k, s, c->in[1]);
+    ls_arg_int(k, s, m->ldb);
+    ls_arg_int(k, s, m->sb);
+    ls_arg_float(k, s, m->beta);
+    arg_operand(k, s, c->out);
+    ls_arg_int(k, s, m->ldy);
+    ls_arg_int(k, s, m->sy);
+    if (scratch)
+        ls_arg_scratch(k, s);
+}
+
+/* rt_sgemm, rt_sgemm_ep_flat or rt_blas_sgemm_ep on operands a, b read
+ * with transpose codes ta, tb (RT_GEMM_PACKED for a packed constant). */
+static void gemm_call(LKernel *k, LStmt *s, const char *fn, KOperand a, int ta, KOperand b,
+                      int tb, bool ep, bool scratch)
+{
+    const KCall *c = s->kc;
+    const KGemm *m = &c->u.gemm;
+    s->kind = LS_CALL;
+    s->fn = fn;
+    ls_arg_int(k, s, ta);
+    ls_arg_int(k, s, tb);
+    ls_arg_int(k, s, m->M);
+    ls_arg_int(k, s, m->N);
+    ls_arg_int(k, s, m->K);
+    ls_arg_float(k, s, m->alpha);
+    arg_operand(k, s, a);
+    ls_arg_int(k, s, m->lda);
+    arg_operand(k, s, b);
+    ls_arg_int(k, s, m->ldb);
+    ls_arg_float(k, s, m->beta);
+    arg_operand(k, s, c->out);
+    ls_arg_int(k, s, m->ldy);
+    if (ep) {
+        arg_operand(k, s, c->bias);
+        ls_arg_int(k, s, m->bias_rows);
+        arg_operand(k, s, c->residual);
+        ls_arg_int(k, s, m->ldr);
+        ls_arg_int(k, s, c->act);
+        ls_arg_float(k, s, c->act_alpha);
+        ls_arg_float(k, s, c->act_beta);
+    }
+    if (scratch)
+        ls_arg_scratch(k, s);
+}
+
+static void select_gemm(LKernel *k, LStmt *s, const Target *t)
+{
+    const KCall *c = s->kc;
+    const KGemm *m = &c->u.gemm;
+    bool ep = c->bias.buf || c->residual.buf || c->act;
+    if (t->blas == TARGET_BLAS_OPENBLAS) {
+        /* plain row-major operands, OpenBLAS's own buffers, the epilogue
+         * a pass over each result */
+        k->runtime = "blas_openblas";
+        k->scratch_bytes = 0;
+        if (m->batch > 1)
+            gemm_batch_call(k, s, "rt_blas_sgemm_batch", false);
+        else
+            gemm_call(k, s, "rt_blas_sgemm_ep", c->in[0], m->ta, c->in[1], m->tb, true, false);
+        return;
+    }
+    k->runtime = "gemm";
+    if (m->batch > 1) {
+        k->scratch_bytes = (int64_t)rt_sgemm_batch_scratch((ptrdiff_t)m->batch, (ptrdiff_t)m->M,
+                                                           (ptrdiff_t)m->N, (ptrdiff_t)m->K) *
+                           (int64_t)sizeof(float);
+        gemm_batch_call(k, s, "rt_sgemm_batch", true);
+        return;
+    }
+    KOperand a = c->in[0], b = c->in[1];
+    int ta = m->ta, tb = m->tb;
+    if (b.buf->data && m->M >= GEMM_SMALL_M && whole_operand(k, 1)) {
+        b.buf = packed_operand(k->g, b.buf, false, m->tb, m->N, m->K);
+        tb = RT_GEMM_PACKED;
+    }
+    if (a.buf->data && m->M >= GEMM_SMALL_M && whole_operand(k, 0)) {
+        a.buf = packed_operand(k->g, a.buf, true, m->ta, m->M, m->K);
+        ta = RT_GEMM_PACKED;
+    }
+    k->scratch_bytes = (int64_t)rt_sgemm_scratch((ptrdiff_t)m->M, (ptrdiff_t)m->N,
+                                                 (ptrdiff_t)m->K) * (int64_t)sizeof(float);
+    gemm_call(k, s, ep ? "rt_sgemm_ep_flat" : "rt_sgemm", a, ta, b, tb, ep, true);
+}
+
+/* ---- pooling, attention, softmax ---- */
+
+static void select_pool(LKernel *k, LStmt *s)
+{
+    const KCall *c = s->kc;
+    const KPool2d *p = &c->u.pool;
+    k->runtime = "pool";
+    s->kind = LS_CALL;
+    s->fn = "rt_pool2d";
+    ls_arg_int(k, s, p->max ? RT_POOL_MAX : RT_POOL_AVG);
+    ls_arg_int(k, s, p->planes);
+    const int64_t v[15] = {p->H,  p->W,  p->OH, p->OW, p->KH, p->KW, p->SH,       p->SW,
+                           p->DH, p->DW, p->PT, p->PL, p->PB, p->PR, p->include_pad};
+    for (int i = 0; i < 15; i++)
+        ls_arg_int(k, s, v[i]);
+    arg_operand(k, s, c->in[0]);
+    arg_operand(k, s, c->out);
+}
+
+static void select_global_pool(LKernel *k, LStmt *s)
+{
+    const KCall *c = s->kc;
+    k->runtime = "pool";
+    s->kind = LS_CALL;
+    s->fn = "rt_global_pool";
+    ls_arg_int(k, s, c->u.gpool.max ? RT_POOL_MAX : RT_POOL_AVG);
+    ls_arg_int(k, s, c->u.gpool.planes);
+    ls_arg_int(k, s, c->u.gpool.size);
+    arg_operand(k, s, c->in[0]);
+    arg_operand(k, s, c->out);
+}
+
+static void select_attention(LKernel *k, LStmt *s)
+{
+    const KCall *c = s->kc;
+    const KAttention *a = &c->u.attn;
+    int64_t ints[22] = {a->B,  a->H,  a->Sq, a->Sk, a->D,  a->Dv, a->qb, a->qh,
+                        a->qi, a->kb, a->kh, a->kj, a->vb, a->vh, a->vj, a->ob,
+                        a->oh, a->oi, a->mb, a->mh, a->mi, a->mj};
+    rt_attention_shape sh;
+    ptrdiff_t *f[22] = {&sh.B,  &sh.H,  &sh.Sq, &sh.Sk, &sh.D,  &sh.Dv, &sh.qb, &sh.qh,
+                        &sh.qi, &sh.kb, &sh.kh, &sh.kj, &sh.vb, &sh.vh, &sh.vj, &sh.ob,
+                        &sh.oh, &sh.oi, &sh.mb, &sh.mh, &sh.mi, &sh.mj};
+    for (int i = 0; i < 22; i++)
+        *f[i] = (ptrdiff_t)ints[i];
+    k->runtime = "attention";
+    k->scratch_bytes = (int64_t)rt_attention_scratch(&sh) * (int64_t)sizeof(float);
+    s->kind = LS_CALL;
+    s->fn = "rt_attention";
+    ls_params(k, s, "rt_attention_shape", ints, 22);
+    ls_arg_float(k, s, a->scale);
+    for (int i = 0; i < 4; i++)
+        arg_operand(k, s, c->in[i]);
+    arg_operand(k, s, c->out);
+    ls_arg_scratch(k, s);
+}
+
+static void select_softmax(LKernel *k, LStmt *s)
+{
+    const KCall *c = s->kc;
+    k->runtime = "softmax";
+    s->kind = LS_CALL;
+    s->fn = "rt_softmax";
+    arg_operand(k, s, c->in[0]);
+    arg_operand(k, s, c->out);
+    ls_arg_int(k, s, c->u.softmax.rows);
+    ls_arg_int(k, s, c->u.softmax.len);
+    ls_arg_int(k, s, c->u.softmax.log);
+}
+
+bool pass_select_c(Graph *g, const Target *t, Diag *d)
+{
+    (void)d;
+    for (int i = 0; i < g->nnodes; i++) {
+        Node *n = g->nodes[i];
+        LKernel *k = n->kernel;
+        if (n->dead || !k)
+            continue;
+        /* kernel calls sit at the top of a kernel, in run order */
+        for (int j = 0; j < k->root->n; j++) {
+            LStmt *s = k->root->body[j];
+            if (s->kind != LS_KERNEL)
+                continue;
+            switch (s->kc->kind) {
+            case KC_CONV2D: select_conv(k, s, t); break;
+            case KC_GEMM: select_gemm(k, s, t); break;
+            case KC_POOL2D: select_pool(k, s); break;
+            case KC_GLOBAL_POOL: select_global_pool(k, s); break;
+            case KC_ATTENTION: select_attention(k, s); break;
+            case KC_SOFTMAX: select_softmax(k, s); break;
+            case KC_COUNT: DLC_BUG("kernel call of no kind");
+            }
+        }
+    }
+    return true;
+}
