@@ -125,7 +125,7 @@ typedef struct {
 struct OpDesc;
 
 /* The activations a heavy kernel can apply as it stores its output; every
- * target implements these formulas (the C runtime's rt_act codes are the
+ * target implements these formulas (the C runtime's activation codes are the
  * same numbers, checked where passes/select_c.c hands them over). */
 typedef enum {
     IR_ACT_NONE = 0,

@@ -14,7 +14,7 @@ foreach(src IN LISTS UNIT_TESTS)
   set_tests_properties(unit/${name} PROPERTIES LABELS "unit;asan")
 endforeach()
 # The scan for op names in passes/ and codegen/ reads the source tree.
-target_compile_definitions(test_no_op_names PRIVATE DLC_SOURCE_DIR="${CMAKE_SOURCE_DIR}")
+target_compile_definitions(test_seams PRIVATE DLC_SOURCE_DIR="${CMAKE_SOURCE_DIR}")
 
 # The runtime's SIMD and OpenMP paths: the default build compiles the
 # kernels for the baseline target only, so the runtime unit tests run again
