@@ -113,6 +113,7 @@ static Scalar unary(Interp *in, const LExpr *e)
         case LU_ASINH: r.f = asinh(x); break;
         case LU_ACOSH: r.f = acosh(x); break;
         case LU_ATANH: r.f = atanh(x); break;
+        case LU_LOG1P: r.f = log1p(x); break;
         case LU_SIGN: r.f = x > 0 ? 1 : x < 0 ? -1 : x; break;
         case LU_ISNAN: r.i = isnan(x); return r;
         case LU_ISINF: r.i = isinf(x) != 0; return r;

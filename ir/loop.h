@@ -25,6 +25,7 @@ typedef enum {
     LU_ROUND,   /* round half to even */
     LU_SIN, LU_COS, LU_TAN, LU_ASIN, LU_ACOS, LU_ATAN, LU_SINH, LU_COSH,
     LU_ASINH, LU_ACOSH, LU_ATANH,
+    LU_LOG1P,   /* log(1 + x), exact for x near 0 */
     LU_NOT,     /* logical not: bool */
     LU_BITNOT,
     LU_SIGN,

@@ -337,6 +337,13 @@ static LExpr *v_sigmoid(LKernel *k, Node *n, LExpr *const *in, int iv)
     return sigmoid(k, in[0]);
 }
 
+static LExpr *v_swish(LKernel *k, Node *n, LExpr *const *in, int iv)
+{
+    (void)iv;
+    LExpr *x = in[0];
+    return bin(k, LB_MUL, x, sigmoid(k, bin(k, LB_MUL, num(k, x, fattr(n, "alpha", 1.0f)), x)));
+}
+
 static LExpr *hard_sigmoid(LKernel *k, LExpr *x, float alpha, float beta)
 {
     LExpr *y = bin(k, LB_ADD, bin(k, LB_MUL, num(k, x, alpha), x), num(k, x, beta));
@@ -355,9 +362,12 @@ static LExpr *v_hard_swish(LKernel *k, Node *n, LExpr *const *in, int iv)
     return bin(k, LB_MUL, in[0], hard_sigmoid(k, in[0], 1.0f / 6, 0.5f));
 }
 
+/* log(1 + exp(x)) as max(x, 0) + log1p(exp(-|x|)): exp never overflows,
+ * and for very negative x the result is exp(x), not 0. */
 static LExpr *softplus(LKernel *k, LExpr *x)
 {
-    return un(k, LU_LOG, bin(k, LB_ADD, un(k, LU_EXP, x), num(k, x, 1)));
+    LExpr *tail = un(k, LU_LOG1P, un(k, LU_EXP, un(k, LU_NEG, un(k, LU_ABS, x))));
+    return bin(k, LB_ADD, bin(k, LB_MAX, x, num(k, x, 0)), tail);
 }
 
 static LExpr *v_softplus(LKernel *k, Node *n, LExpr *const *in, int iv)
@@ -601,6 +611,7 @@ const OpDesc op_rows_elementwise[] = {
     {ROW1("Sigmoid", 6, no_attrs, v_sigmoid), .epi_act = act_sigmoid},
     {ROW1("HardSigmoid", 6, a_alpha_beta, v_hard_sigmoid)},
     {ROW1("HardSwish", 14, no_attrs, v_hard_swish), .epi_act = act_hard_swish},
+    {ROW1("Swish", 24, a_alpha, v_swish)},
     {ROW1("Softplus", 1, no_attrs, v_softplus)},
     {ROW1("Softsign", 1, no_attrs, v_softsign)},
     {ROW1("Mish", 18, no_attrs, v_mish)},

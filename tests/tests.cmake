@@ -130,6 +130,13 @@ else()
             --work ${CMAKE_BINARY_DIR}/models-pool)
   set_tests_properties(models/pool PROPERTIES TIMEOUT 600)
 
+  # Softplus, Mish and Swish at extreme inputs (overflow, underflow, +-inf,
+  # NaN) and on constants folded by ir/interp.c, against ONNX Runtime.
+  add_test(NAME models/activations
+    COMMAND ${PY} ${CMAKE_SOURCE_DIR}/tests/models/activations.py --dlc $<TARGET_FILE:dlc>
+            --work ${CMAKE_BINARY_DIR}/models-activations)
+  set_tests_properties(models/activations PROPERTIES TIMEOUT 600)
+
   # Loop-level OpenMP: the same source with and without -fopenmp, gcc and clang.
   add_test(NAME models/threads
     COMMAND ${PY} ${CMAKE_SOURCE_DIR}/tests/models/threads.py --dlc $<TARGET_FILE:dlc>

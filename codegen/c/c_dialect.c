@@ -76,6 +76,7 @@ static void unary(CRender *r, const LExpr *e)
         [LU_SIN] = "sin",   [LU_COS] = "cos",     [LU_TAN] = "tan",     [LU_ASIN] = "asin",
         [LU_ACOS] = "acos", [LU_ATAN] = "atan",   [LU_SINH] = "sinh",   [LU_COSH] = "cosh",
         [LU_ASINH] = "asinh", [LU_ACOSH] = "acosh", [LU_ATANH] = "atanh", [LU_ABS] = "fabs",
+        [LU_LOG1P] = "log1p",
     };
     DType dt = e->a->dt;
     bool fl = ir_dtype_is_float(dt);
