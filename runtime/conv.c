@@ -52,6 +52,9 @@
 #if !defined(RT_NO_SIMD) && defined(__AVX512F__)
 #  include <immintrin.h>
 #  define RT_CONV_AVX512 1
+#elif !defined(RT_NO_SIMD) && defined(__AVX2__) && defined(__FMA__)
+#  include <immintrin.h>
+#  define RT_CONV_AVX2 1
 #endif
 #ifdef _OPENMP
 #  include <omp.h>
@@ -623,6 +626,231 @@ RT_INTERNAL RT_NOINLINE void rt_conv_kernel(const float *restrict wp,
 }
 #undef RT_CONV_STEP
 #undef RT_CONV_FMA2
+#elif defined(RT_CONV_AVX2)
+/* AVX2 + FMA: 16 ymm registers hold half the 8 x 32 tile at most, so the
+ * tile runs in three passes over K, each with its accumulators in
+ * registers: rows 0-5 x positions 0-15, rows 0-5 x 16-31 (12 each, the
+ * shape of gemm.c's 6 x 16), rows 6-7 x 0-31 (8); the weights are re-read
+ * from L1/L2 by the later passes.  The sums go to a stack tile, then to y
+ * with the epilogue (rt_conv_store8). */
+
+/* Lanes [0, n) of 8 as a maskload mask (n may be out of [0, 8]). */
+RT_CONV_INLINE __m256i rt_conv_mask8(ptrdiff_t n)
+{
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32((int)RT_MAX(0, RT_MIN(n, 8))),
+                              _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+
+#define RT_CONV_LD8(p, m) ((full) ? _mm256_loadu_ps(p) : _mm256_maskload_ps((p), (m)))
+
+/* One k step of rows 0-5 x 16 positions at b. */
+#define RT_CONV_STEP6(b)                                                       \
+    do {                                                                       \
+        __m256 b0 = RT_CONV_LD8((b), m0), b1 = RT_CONV_LD8((b) + 8, m1), a;    \
+        if (pfw) {                                                             \
+            _mm_prefetch((const char *)((b) + pf), _MM_HINT_T0);               \
+            _mm_prefetch((const char *)((b) + pf + 16), _MM_HINT_T0);          \
+            _mm_prefetch((const char *)(wp + RT_CONV_WPF), _MM_HINT_T0);       \
+        }                                                                      \
+        a = _mm256_broadcast_ss(wp + 0);                                       \
+        c00 = _mm256_fmadd_ps(a, b0, c00);                                     \
+        c01 = _mm256_fmadd_ps(a, b1, c01);                                     \
+        a = _mm256_broadcast_ss(wp + 1);                                       \
+        c10 = _mm256_fmadd_ps(a, b0, c10);                                     \
+        c11 = _mm256_fmadd_ps(a, b1, c11);                                     \
+        a = _mm256_broadcast_ss(wp + 2);                                       \
+        c20 = _mm256_fmadd_ps(a, b0, c20);                                     \
+        c21 = _mm256_fmadd_ps(a, b1, c21);                                     \
+        a = _mm256_broadcast_ss(wp + 3);                                       \
+        c30 = _mm256_fmadd_ps(a, b0, c30);                                     \
+        c31 = _mm256_fmadd_ps(a, b1, c31);                                     \
+        a = _mm256_broadcast_ss(wp + 4);                                       \
+        c40 = _mm256_fmadd_ps(a, b0, c40);                                     \
+        c41 = _mm256_fmadd_ps(a, b1, c41);                                     \
+        a = _mm256_broadcast_ss(wp + 5);                                       \
+        c50 = _mm256_fmadd_ps(a, b0, c50);                                     \
+        c51 = _mm256_fmadd_ps(a, b1, c51);                                     \
+        wp += RT_CONV_MR;                                                      \
+    } while (0)
+
+/* Rows 0-5 x positions [j, j + 16) of the tile into acc (stride NR);
+ * m0/m1 the lanes loaded unless full; pfw: prefetch the next tile's input
+ * (pf floats ahead) and the weights ahead. */
+RT_CONV_INLINE void rt_conv_rows6(const float *restrict wp, const float *bc,
+                                  ptrdiff_t cs, ptrdiff_t nc,
+                                  const ptrdiff_t *toff, ptrdiff_t kk, int full,
+                                  __m256i m0, __m256i m1, int pfw, ptrdiff_t pf,
+                                  float *acc)
+{
+    __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps();
+    __m256 c10 = _mm256_setzero_ps(), c11 = _mm256_setzero_ps();
+    __m256 c20 = _mm256_setzero_ps(), c21 = _mm256_setzero_ps();
+    __m256 c30 = _mm256_setzero_ps(), c31 = _mm256_setzero_ps();
+    __m256 c40 = _mm256_setzero_ps(), c41 = _mm256_setzero_ps();
+    __m256 c50 = _mm256_setzero_ps(), c51 = _mm256_setzero_ps();
+    ptrdiff_t c, i;
+    if (kk == 1) {
+        for (c = 0, bc += toff[0]; c < nc; c++, bc += cs)
+            RT_CONV_STEP6(bc);
+    } else {
+        for (c = 0; c < nc; c++, bc += cs)
+            for (i = 0; i < kk; i++)
+                RT_CONV_STEP6(bc + toff[i]);
+    }
+    _mm256_storeu_ps(acc + 0 * RT_CONV_NR, c00);
+    _mm256_storeu_ps(acc + 0 * RT_CONV_NR + 8, c01);
+    _mm256_storeu_ps(acc + 1 * RT_CONV_NR, c10);
+    _mm256_storeu_ps(acc + 1 * RT_CONV_NR + 8, c11);
+    _mm256_storeu_ps(acc + 2 * RT_CONV_NR, c20);
+    _mm256_storeu_ps(acc + 2 * RT_CONV_NR + 8, c21);
+    _mm256_storeu_ps(acc + 3 * RT_CONV_NR, c30);
+    _mm256_storeu_ps(acc + 3 * RT_CONV_NR + 8, c31);
+    _mm256_storeu_ps(acc + 4 * RT_CONV_NR, c40);
+    _mm256_storeu_ps(acc + 4 * RT_CONV_NR + 8, c41);
+    _mm256_storeu_ps(acc + 5 * RT_CONV_NR, c50);
+    _mm256_storeu_ps(acc + 5 * RT_CONV_NR + 8, c51);
+}
+
+/* One k step of rows 6-7 x 32 positions at b. */
+#define RT_CONV_STEP2(b)                                                       \
+    do {                                                                       \
+        __m256 b0 = RT_CONV_LD8((b), m0), b1 = RT_CONV_LD8((b) + 8, m1);       \
+        __m256 b2 = RT_CONV_LD8((b) + 16, m2), b3 = RT_CONV_LD8((b) + 24, m3); \
+        __m256 a = _mm256_broadcast_ss(wp + 6);                                \
+        c00 = _mm256_fmadd_ps(a, b0, c00);                                     \
+        c01 = _mm256_fmadd_ps(a, b1, c01);                                     \
+        c02 = _mm256_fmadd_ps(a, b2, c02);                                     \
+        c03 = _mm256_fmadd_ps(a, b3, c03);                                     \
+        a = _mm256_broadcast_ss(wp + 7);                                       \
+        c10 = _mm256_fmadd_ps(a, b0, c10);                                     \
+        c11 = _mm256_fmadd_ps(a, b1, c11);                                     \
+        c12 = _mm256_fmadd_ps(a, b2, c12);                                     \
+        c13 = _mm256_fmadd_ps(a, b3, c13);                                     \
+        wp += RT_CONV_MR;                                                      \
+    } while (0)
+
+/* Rows 6-7 x positions [0, 32) of the tile into acc. */
+RT_CONV_INLINE void rt_conv_rows2(const float *restrict wp, const float *bc,
+                                  ptrdiff_t cs, ptrdiff_t nc,
+                                  const ptrdiff_t *toff, ptrdiff_t kk, int full,
+                                  __m256i m0, __m256i m1, __m256i m2, __m256i m3,
+                                  float *acc)
+{
+    __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps();
+    __m256 c02 = _mm256_setzero_ps(), c03 = _mm256_setzero_ps();
+    __m256 c10 = _mm256_setzero_ps(), c11 = _mm256_setzero_ps();
+    __m256 c12 = _mm256_setzero_ps(), c13 = _mm256_setzero_ps();
+    ptrdiff_t c, i;
+    if (kk == 1) {
+        for (c = 0, bc += toff[0]; c < nc; c++, bc += cs)
+            RT_CONV_STEP2(bc);
+    } else {
+        for (c = 0; c < nc; c++, bc += cs)
+            for (i = 0; i < kk; i++)
+                RT_CONV_STEP2(bc + toff[i]);
+    }
+    _mm256_storeu_ps(acc + 6 * RT_CONV_NR, c00);
+    _mm256_storeu_ps(acc + 6 * RT_CONV_NR + 8, c01);
+    _mm256_storeu_ps(acc + 6 * RT_CONV_NR + 16, c02);
+    _mm256_storeu_ps(acc + 6 * RT_CONV_NR + 24, c03);
+    _mm256_storeu_ps(acc + 7 * RT_CONV_NR, c10);
+    _mm256_storeu_ps(acc + 7 * RT_CONV_NR + 8, c11);
+    _mm256_storeu_ps(acc + 7 * RT_CONV_NR + 16, c12);
+    _mm256_storeu_ps(acc + 7 * RT_CONV_NR + 24, c13);
+}
+#undef RT_CONV_STEP6
+#undef RT_CONV_STEP2
+#undef RT_CONV_LD8
+
+/* rt_conv_store for the activations min(max(v, lo), hi) (none, relu,
+ * clip): the tile's stored lanes go, in order, to consecutive y (junk
+ * lanes dropped), so each run of stored lanes is a vector copy with the
+ * epilogue; run tails element by element with the same min/max. */
+RT_INTERNAL void rt_conv_store8(const rt_conv_tile *t, const rt_conv_out *o,
+                                const float *acc)
+{
+    int j0[RT_CONV_NR], len[RT_CONV_NR];
+    int nrun = 0, j = 0, r, k, i;
+    const unsigned vm = t->vm[0] | t->vm[1] << 16;
+    const ptrdiff_t at = t->cnt[0] ? t->yo[0] : t->yo[1];
+    const float lo = o->act == RT_ACT_NONE ? -INFINITY
+                     : o->act == RT_ACT_RELU ? 0.0f : o->alpha;
+    const float hi = o->act == RT_ACT_CLIP ? o->beta : INFINITY;
+    const __m256 vlo = _mm256_set1_ps(lo), vhi = _mm256_set1_ps(hi);
+    const __m128 slo = _mm_set_ss(lo), shi = _mm_set_ss(hi);
+    while (j < RT_CONV_NR) {
+        if (!(vm >> j & 1u)) {
+            j++;
+            continue;
+        }
+        j0[nrun] = j;
+        while (j < RT_CONV_NR && vm >> j & 1u)
+            j++;
+        len[nrun] = j - j0[nrun];
+        nrun++;
+    }
+    for (r = 0; r < o->mr; r++) {
+        const float b = o->bias ? o->bias[r] : 0.0f;
+        const __m256 vb = _mm256_set1_ps(b);
+        const float *ar = acc + r * RT_CONV_NR;
+        float *y = o->y + r * o->ldy + at;
+        const float *res = o->res ? o->res + r * o->ldy + at : NULL;
+        for (k = 0; k < nrun; k++) {
+            const float *a = ar + j0[k];
+            for (i = 0; i + 8 <= len[k]; i += 8) {
+                __m256 v = _mm256_add_ps(_mm256_loadu_ps(a + i), vb);
+                if (res)
+                    v = _mm256_add_ps(v, _mm256_loadu_ps(res + i));
+                /* this operand order keeps a NaN */
+                v = _mm256_min_ps(vhi, _mm256_max_ps(vlo, v));
+                _mm256_storeu_ps(y + i, v);
+            }
+            for (; i < len[k]; i++) {
+                float v = a[i] + b;
+                if (res)
+                    v += res[i];
+                y[i] = _mm_cvtss_f32(_mm_min_ss(shi, _mm_max_ss(slo, _mm_set_ss(v))));
+            }
+            y += len[k];
+            if (res)
+                res += len[k];
+        }
+    }
+}
+
+RT_INTERNAL RT_NOINLINE void rt_conv_kernel(const float *restrict wp,
+                                            const float *restrict src,
+                                            ptrdiff_t cs, ptrdiff_t nc,
+                                            const ptrdiff_t *toff, ptrdiff_t kk,
+                                            const rt_conv_tile *t,
+                                            const rt_conv_out *o, ptrdiff_t pf,
+                                            int pfo)
+{
+    float acc[RT_CONV_MR * RT_CONV_NR];
+    const float *bc = src + t->p0;
+    const ptrdiff_t n = t->n;
+    if (pfo)
+        rt_conv_prefetch_out(t, o, pfo);
+    if (n == RT_CONV_NR) {
+        const __m256i z = _mm256_setzero_si256();
+        rt_conv_rows6(wp, bc, cs, nc, toff, kk, 1, z, z, 1, pf, acc);
+        rt_conv_rows6(wp, bc + 16, cs, nc, toff, kk, 1, z, z, 0, 0, acc + 16);
+        if (o->mr > 6)
+            rt_conv_rows2(wp, bc, cs, nc, toff, kk, 1, z, z, z, z, acc);
+    } else {
+        const __m256i m0 = rt_conv_mask8(n), m1 = rt_conv_mask8(n - 8);
+        const __m256i m2 = rt_conv_mask8(n - 16), m3 = rt_conv_mask8(n - 24);
+        rt_conv_rows6(wp, bc, cs, nc, toff, kk, 0, m0, m1, 1, pf, acc);
+        if (n > 16)
+            rt_conv_rows6(wp, bc + 16, cs, nc, toff, kk, 0, m2, m3, 0, 0, acc + 16);
+        if (o->mr > 6)
+            rt_conv_rows2(wp, bc, cs, nc, toff, kk, 0, m0, m1, m2, m3, acc);
+    }
+    if (o->act == RT_ACT_NONE || o->act == RT_ACT_RELU || o->act == RT_ACT_CLIP)
+        rt_conv_store8(t, o, acc);
+    else
+        rt_conv_store(t, o, acc);
+}
 #else
 RT_INTERNAL RT_NOINLINE void rt_conv_kernel(const float *restrict wp,
                                             const float *restrict src,
