@@ -37,6 +37,9 @@
 #if !defined(RT_NO_SIMD) && defined(__AVX512F__)
 #  include <immintrin.h>
 #  define RT_CSM_AVX512 1
+#elif !defined(RT_NO_SIMD) && defined(__AVX2__) && defined(__FMA__)
+#  include <immintrin.h>
+#  define RT_CSM_AVX2 1
 #endif
 #ifdef _OPENMP
 #  include <omp.h>
@@ -253,6 +256,124 @@ RT_INTERNAL void rt_csm_kernel(int nt, ptrdiff_t K, const float *b, ptrdiff_t ld
 #undef RT_CSM_GET
 #undef RT_CSM_ROW
 #undef RT_CSM_PUT
+#elif defined(RT_CSM_AVX2)
+/* AVX2 + FMA: the 14 x 32 tile would take 56 ymm accumulators, so it runs
+ * as passes over the whole K of up to 6 positions x 16 channels (12
+ * accumulators; gemm.c's 6 x 16 turned around): each 16-channel half of
+ * the panel, positions in groups as even as they come (14 = 5 + 5 + 4,
+ * 13 = 5 + 4 + 4, 7 = 4 + 3); later passes re-read the weights and B
+ * from L1/L2, the first prefetches the weights ahead. */
+#define RT_CSM_AVX2_KB 64          /* k steps per slice */
+#define RT_CSM_ROWS1(X) X(0)
+#define RT_CSM_ROWS2(X) RT_CSM_ROWS1(X) X(1)
+#define RT_CSM_ROWS3(X) RT_CSM_ROWS2(X) X(2)
+#define RT_CSM_ROWS4(X) RT_CSM_ROWS3(X) X(3)
+#define RT_CSM_ROWS5(X) RT_CSM_ROWS4(X) X(4)
+#define RT_CSM_ROWS6(X) RT_CSM_ROWS5(X) X(5)
+#define RT_CSM_ZERO(i) __m256 c##i##a = _mm256_setzero_ps(), c##i##b = c##i##a;
+#define RT_CSM_GET(i)                                                  \
+    c##i##a = _mm256_loadu_ps(out + (i) * RT_CSM_MC);                  \
+    c##i##b = _mm256_loadu_ps(out + (i) * RT_CSM_MC + 8);
+#define RT_CSM_ROW(i)                                                  \
+    {                                                                  \
+        const __m256 a_ = _mm256_broadcast_ss(b + (i));                \
+        c##i##a = _mm256_fmadd_ps(a_, w0, c##i##a);                    \
+        c##i##b = _mm256_fmadd_ps(a_, w1, c##i##b);                    \
+    }
+#define RT_CSM_PUT(i)                                                  \
+    _mm256_storeu_ps(out + (i) * RT_CSM_MC, c##i##a);                  \
+    _mm256_storeu_ps(out + (i) * RT_CSM_MC + 8, c##i##b);
+#define RT_CSM_KERNEL(name, ROWS)                                           \
+    RT_INTERNAL RT_NOINLINE void name(ptrdiff_t K, const float *restrict b, \
+                                      ptrdiff_t ldb, const float *restrict w, \
+                                      float *restrict out, int acc, int pfw) \
+    {                                                                       \
+        ptrdiff_t k;                                                        \
+        ROWS(RT_CSM_ZERO)                                                   \
+        if (acc) {                                                          \
+            ROWS(RT_CSM_GET)                                                \
+        }                                                                   \
+        for (k = 0; k < K; k++, b += ldb, w += RT_CSM_MC) {                 \
+            const __m256 w0 = _mm256_loadu_ps(w), w1 = _mm256_loadu_ps(w + 8); \
+            if (pfw) {                                                      \
+                _mm_prefetch((const char *)(w + RT_CSM_WPF * RT_CSM_MC),    \
+                             _MM_HINT_T0);                                  \
+                _mm_prefetch((const char *)(w + RT_CSM_WPF * RT_CSM_MC + 16), \
+                             _MM_HINT_T0);                                  \
+            }                                                               \
+            ROWS(RT_CSM_ROW)                                                \
+        }                                                                   \
+        ROWS(RT_CSM_PUT)                                                    \
+    }
+
+RT_CSM_KERNEL(rt_csm_kernel1, RT_CSM_ROWS1)
+RT_CSM_KERNEL(rt_csm_kernel2, RT_CSM_ROWS2)
+RT_CSM_KERNEL(rt_csm_kernel3, RT_CSM_ROWS3)
+RT_CSM_KERNEL(rt_csm_kernel4, RT_CSM_ROWS4)
+RT_CSM_KERNEL(rt_csm_kernel5, RT_CSM_ROWS5)
+RT_CSM_KERNEL(rt_csm_kernel6, RT_CSM_ROWS6)
+
+RT_INTERNAL void rt_csm_kernel(int nt, ptrdiff_t K, const float *b, ptrdiff_t ldb,
+                               const float *w, float *out, int acc)
+{
+    const int ng = (nt + 5) / 6;
+    ptrdiff_t kb;
+    int h, gi, i0, r;
+    /* K in slices whose weights and B stay in L1 across the passes */
+    for (kb = 0; kb < K; kb += RT_CSM_AVX2_KB) {
+        const ptrdiff_t kc = RT_MIN(RT_CSM_AVX2_KB, K - kb);
+        const float *bk = b + kb * ldb, *wk = w + kb * RT_CSM_MC;
+        const int ak = acc || kb > 0;
+        for (h = 0; h < 2; h++)
+            for (gi = 0, i0 = 0; gi < ng; gi++, i0 += r) {
+                const float *bi = bk + i0, *wh = wk + 8 * 2 * h;
+                float *oi = out + i0 * RT_CSM_MC + 8 * 2 * h;
+                const int pfw = h == 0 && gi == 0;
+                r = (nt - i0 + (ng - gi) - 1) / (ng - gi);
+                switch (r) {
+                case 1: rt_csm_kernel1(kc, bi, ldb, wh, oi, ak, pfw); break;
+                case 2: rt_csm_kernel2(kc, bi, ldb, wh, oi, ak, pfw); break;
+                case 3: rt_csm_kernel3(kc, bi, ldb, wh, oi, ak, pfw); break;
+                case 4: rt_csm_kernel4(kc, bi, ldb, wh, oi, ak, pfw); break;
+                case 5: rt_csm_kernel5(kc, bi, ldb, wh, oi, ak, pfw); break;
+                default: rt_csm_kernel6(kc, bi, ldb, wh, oi, ak, pfw); break;
+                }
+            }
+    }
+}
+
+/* 8 x 8 transpose: r[i] lane j <- r[j] lane i. */
+RT_INTERNAL void rt_csm_tr8x8(__m256 *r)
+{
+    __m256 t[8], u[8];
+    int i;
+    for (i = 0; i < 4; i++) {
+        t[2 * i] = _mm256_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+        t[2 * i + 1] = _mm256_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+    }
+    for (i = 0; i < 2; i++) {
+        u[4 * i + 0] = _mm256_shuffle_ps(t[4 * i], t[4 * i + 2], 0x44);
+        u[4 * i + 1] = _mm256_shuffle_ps(t[4 * i], t[4 * i + 2], 0xEE);
+        u[4 * i + 2] = _mm256_shuffle_ps(t[4 * i + 1], t[4 * i + 3], 0x44);
+        u[4 * i + 3] = _mm256_shuffle_ps(t[4 * i + 1], t[4 * i + 3], 0xEE);
+    }
+    for (i = 0; i < 4; i++) {
+        r[i] = _mm256_permute2f128_ps(u[i], u[4 + i], 0x20);
+        r[4 + i] = _mm256_permute2f128_ps(u[i], u[4 + i], 0x31);
+    }
+}
+
+/* Lanes [0, n) of 8 as a maskload/maskstore mask (n may be out of [0, 8]). */
+RT_INTERNAL __m256i rt_csm_mask8(ptrdiff_t n)
+{
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32((int)RT_MAX(0, RT_MIN(n, 8))),
+                              _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+#undef RT_CSM_KERNEL
+#undef RT_CSM_ZERO
+#undef RT_CSM_GET
+#undef RT_CSM_ROW
+#undef RT_CSM_PUT
 #else
 RT_INTERNAL RT_NOINLINE void rt_csm_kernel(int nt, ptrdiff_t K, const float *restrict b,
                                            ptrdiff_t ldb, const float *restrict w,
@@ -309,6 +430,55 @@ RT_INTERNAL void rt_csm_store(const float *out, ptrdiff_t n, int mr, float *y,
                 v = _mm512_loadu_ps(row);
             }
             _mm512_mask_storeu_ps(y + j * ldy, nm, v);
+        }
+    }
+#elif defined(RT_CSM_AVX2)
+    const int inreg = act == RT_ACT_NONE || act == RT_ACT_RELU || act == RT_ACT_CLIP;
+    const __m256 lo = _mm256_set1_ps(act == RT_ACT_RELU ? 0.0f
+                                     : act == RT_ACT_CLIP ? alpha : -INFINITY);
+    const __m256 hi = _mm256_set1_ps(act == RT_ACT_CLIP ? beta : INFINITY);
+    const __m256i m0 = rt_csm_mask8(n), m1 = rt_csm_mask8(n - 8);
+    int h, i;
+    /* 8 channels at a time, positions 0-7 and 8-15 transposed 8 x 8 */
+    for (h = 0; h < mr; h += 8) {
+        __m256 r0[8], r1[8];
+        for (i = 0; i < 8; i++) {
+            r0[i] = i < n ? _mm256_loadu_ps(out + i * RT_CSM_MC + h) : _mm256_setzero_ps();
+            r1[i] = 8 + i < n ? _mm256_loadu_ps(out + (8 + i) * RT_CSM_MC + h)
+                              : _mm256_setzero_ps();
+        }
+        rt_csm_tr8x8(r0);
+        rt_csm_tr8x8(r1);
+        for (j = h; j < RT_MIN(h + 8, mr); j++) {
+            __m256 v0 = r0[j - h], v1 = r1[j - h];
+            float *yj = y + j * ldy;
+            if (bias) {
+                v0 = _mm256_add_ps(v0, _mm256_set1_ps(bias[j]));
+                v1 = _mm256_add_ps(v1, _mm256_set1_ps(bias[j]));
+            }
+            if (res) {
+                v0 = _mm256_add_ps(v0, _mm256_maskload_ps(res + j * ldy, m0));
+                v1 = _mm256_add_ps(v1, _mm256_maskload_ps(res + j * ldy + 8, m1));
+            }
+            if (inreg) { /* operands in the order that keeps a NaN */
+                v0 = _mm256_min_ps(hi, _mm256_max_ps(lo, v0));
+                v1 = _mm256_min_ps(hi, _mm256_max_ps(lo, v1));
+            } else {
+                float row[RT_CSM_LD];
+                _mm256_storeu_ps(row, v0);
+                _mm256_storeu_ps(row + 8, v1);
+                rt_activate_n(act, alpha, beta, row, n);
+                v0 = _mm256_loadu_ps(row);
+                v1 = _mm256_loadu_ps(row + 8);
+            }
+            if (n >= 8)
+                _mm256_storeu_ps(yj, v0);
+            else
+                _mm256_maskstore_ps(yj, m0, v0);
+            if (n >= 16)
+                _mm256_storeu_ps(yj + 8, v1);
+            else if (n > 8)
+                _mm256_maskstore_ps(yj + 8, m1, v1);
         }
     }
 #else
