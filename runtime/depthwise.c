@@ -42,6 +42,9 @@
 #if !defined(RT_NO_SIMD) && defined(__AVX512F__)
 #  include <immintrin.h>
 #  define RT_DW_AVX512 1
+#elif !defined(RT_NO_SIMD) && defined(__AVX2__) && defined(__FMA__)
+#  include <immintrin.h>
+#  define RT_DW_AVX2 1
 #endif
 #ifdef _OPENMP
 #  include <omp.h>
@@ -203,7 +206,19 @@ RT_INTERNAL void rt_dw_take(const float *row, ptrdiff_t w, ptrdiff_t first,
             memcpy(d + qa, row + (qa + first), (size_t)(qb - qa) * sizeof(float));
     } else {
         const float *src = row + (qa * step + first);
-        for (q = qa; q < qb; q++)
+        q = qa;
+#if defined(RT_DW_AVX2)
+        /* step 2, 8 columns from 16 floats; q + 8 < qb keeps the reads
+         * inside the row */
+        for (; step == 2 && q + 8 < qb; q += 8) {
+            const __m256 v0 = _mm256_loadu_ps(src + 2 * (q - qa));
+            const __m256 v1 = _mm256_loadu_ps(src + 2 * (q - qa) + 8);
+            const __m256 ev = _mm256_shuffle_ps(v0, v1, 0x88); /* 0 2 8 10 | 4 6 12 14 */
+            _mm256_storeu_ps(d + q, _mm256_castpd_ps(_mm256_permute4x64_pd(
+                                        _mm256_castps_pd(ev), 0xD8)));
+        }
+#endif
+        for (; q < qb; q++)
             d[q] = src[(q - qa) * step];
     }
     for (q = qb; q < n; q++)
@@ -389,6 +404,49 @@ RT_INTERNAL void rt_dw_strip9(const float *in, const ptrdiff_t *off,
         a = _mm512_fmadd_ps(w8, _mm512_loadu_ps(i8 + p), a);
         _mm512_storeu_ps(out + p, a);
     }
+#elif defined(RT_DW_AVX2)
+    const __m256 w0 = _mm256_set1_ps(w[0]), w1 = _mm256_set1_ps(w[1]);
+    const __m256 w2 = _mm256_set1_ps(w[2]), w3 = _mm256_set1_ps(w[3]);
+    const __m256 w4 = _mm256_set1_ps(w[4]), w5 = _mm256_set1_ps(w[5]);
+    const __m256 w6 = _mm256_set1_ps(w[6]), w7 = _mm256_set1_ps(w[7]);
+    const __m256 w8 = _mm256_set1_ps(w[8]), vb = _mm256_set1_ps(b);
+    for (p = 0; p + 8 < n; p += 16) {
+        /* two independent vectors per step: the 9-FMA chains overlap */
+        __m256 a = vb, c = vb;
+        a = _mm256_fmadd_ps(w0, _mm256_loadu_ps(i0 + p), a);
+        c = _mm256_fmadd_ps(w0, _mm256_loadu_ps(i0 + p + 8), c);
+        a = _mm256_fmadd_ps(w1, _mm256_loadu_ps(i1 + p), a);
+        c = _mm256_fmadd_ps(w1, _mm256_loadu_ps(i1 + p + 8), c);
+        a = _mm256_fmadd_ps(w2, _mm256_loadu_ps(i2 + p), a);
+        c = _mm256_fmadd_ps(w2, _mm256_loadu_ps(i2 + p + 8), c);
+        a = _mm256_fmadd_ps(w3, _mm256_loadu_ps(i3 + p), a);
+        c = _mm256_fmadd_ps(w3, _mm256_loadu_ps(i3 + p + 8), c);
+        a = _mm256_fmadd_ps(w4, _mm256_loadu_ps(i4 + p), a);
+        c = _mm256_fmadd_ps(w4, _mm256_loadu_ps(i4 + p + 8), c);
+        a = _mm256_fmadd_ps(w5, _mm256_loadu_ps(i5 + p), a);
+        c = _mm256_fmadd_ps(w5, _mm256_loadu_ps(i5 + p + 8), c);
+        a = _mm256_fmadd_ps(w6, _mm256_loadu_ps(i6 + p), a);
+        c = _mm256_fmadd_ps(w6, _mm256_loadu_ps(i6 + p + 8), c);
+        a = _mm256_fmadd_ps(w7, _mm256_loadu_ps(i7 + p), a);
+        c = _mm256_fmadd_ps(w7, _mm256_loadu_ps(i7 + p + 8), c);
+        a = _mm256_fmadd_ps(w8, _mm256_loadu_ps(i8 + p), a);
+        c = _mm256_fmadd_ps(w8, _mm256_loadu_ps(i8 + p + 8), c);
+        _mm256_storeu_ps(out + p, a);
+        _mm256_storeu_ps(out + p + 8, c);
+    }
+    if (p < n) { /* one more vector: reads and writes end < 8 past n */
+        __m256 a = vb;
+        a = _mm256_fmadd_ps(w0, _mm256_loadu_ps(i0 + p), a);
+        a = _mm256_fmadd_ps(w1, _mm256_loadu_ps(i1 + p), a);
+        a = _mm256_fmadd_ps(w2, _mm256_loadu_ps(i2 + p), a);
+        a = _mm256_fmadd_ps(w3, _mm256_loadu_ps(i3 + p), a);
+        a = _mm256_fmadd_ps(w4, _mm256_loadu_ps(i4 + p), a);
+        a = _mm256_fmadd_ps(w5, _mm256_loadu_ps(i5 + p), a);
+        a = _mm256_fmadd_ps(w6, _mm256_loadu_ps(i6 + p), a);
+        a = _mm256_fmadd_ps(w7, _mm256_loadu_ps(i7 + p), a);
+        a = _mm256_fmadd_ps(w8, _mm256_loadu_ps(i8 + p), a);
+        _mm256_storeu_ps(out + p, a);
+    }
 #else
     for (p = 0; p < n; p++) {
         float a = b;
@@ -427,6 +485,33 @@ RT_INTERNAL void rt_dw_store(const float *src, const float *res, ptrdiff_t n,
             if (act == RT_ACT_CLIP)
                 v = _mm512_min_ps(v, hi);
             _mm512_mask_storeu_ps(y + j, m, v);
+        }
+        return;
+    }
+#elif defined(RT_DW_AVX2)
+    if (act == RT_ACT_NONE || act == RT_ACT_RELU || act == RT_ACT_CLIP) {
+        const __m256 lo = act == RT_ACT_RELU ? _mm256_setzero_ps()
+                                             : _mm256_set1_ps(alpha);
+        const __m256 hi = _mm256_set1_ps(beta);
+        for (j = 0; j + 8 <= n; j += 8) {
+            __m256 v = _mm256_loadu_ps(src + j);
+            if (res)
+                v = _mm256_add_ps(v, _mm256_loadu_ps(res + j));
+            if (act != RT_ACT_NONE)
+                v = _mm256_max_ps(v, lo);
+            if (act == RT_ACT_CLIP)
+                v = _mm256_min_ps(v, hi);
+            _mm256_storeu_ps(y + j, v);
+        }
+        for (; j < n; j++) { /* the same operations, one lane */
+            __m128 v = _mm_set_ss(src[j]);
+            if (res)
+                v = _mm_add_ss(v, _mm_set_ss(res[j]));
+            if (act != RT_ACT_NONE)
+                v = _mm_max_ss(v, _mm256_castps256_ps128(lo));
+            if (act == RT_ACT_CLIP)
+                v = _mm_min_ss(v, _mm256_castps256_ps128(hi));
+            y[j] = _mm_cvtss_f32(v);
         }
         return;
     }
