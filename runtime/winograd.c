@@ -49,6 +49,9 @@
 #if !defined(RT_NO_SIMD) && defined(__AVX512F__)
 #  include <immintrin.h>
 #  define RT_WG_AVX512 1
+#elif !defined(RT_NO_SIMD) && defined(__AVX2__) && defined(__FMA__)
+#  include <immintrin.h>
+#  define RT_WG_AVX2 1
 #endif
 #ifdef _OPENMP
 #  include <omp.h>
@@ -500,6 +503,130 @@ RT_INTERNAL RT_NOINLINE void rt_wg_kernel(ptrdiff_t C, const float *restrict v,
     _mm512_storeu_ps(out + 6 * ldo + 16, c61);
     _mm512_storeu_ps(out + 7 * ldo, c70);
     _mm512_storeu_ps(out + 7 * ldo + 16, c71);
+}
+#elif defined(RT_WG_AVX2)
+/* AVX2 + FMA: the 8 x 32 tile in three passes with the accumulators in
+ * registers (rows 0-5 x channels 0-15 and 16-31: 12 ymm; rows 6-7 x 0-31:
+ * 8), over slices of RT_WG_AVX2_KC input channels so that the slice's U
+ * and V stay in L1 across the passes; out holds the partial sums between
+ * slices (same order of the sums per output: c ascending, FMA). */
+#define RT_WG_AVX2_KC 64
+#define RT_WG_ROW6(r)                                                          \
+    a = _mm256_broadcast_ss(v + (r));                                          \
+    c##r##0 = _mm256_fmadd_ps(a, u0, c##r##0);                                 \
+    c##r##1 = _mm256_fmadd_ps(a, u1, c##r##1);
+RT_INTERNAL RT_NOINLINE void rt_wg_rows6(ptrdiff_t C, const float *restrict v,
+                                         ptrdiff_t ldv, const float *restrict u,
+                                         float *restrict out, ptrdiff_t ldo,
+                                         int acc, int pfu)
+{
+    __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps();
+    __m256 c10 = _mm256_setzero_ps(), c11 = _mm256_setzero_ps();
+    __m256 c20 = _mm256_setzero_ps(), c21 = _mm256_setzero_ps();
+    __m256 c30 = _mm256_setzero_ps(), c31 = _mm256_setzero_ps();
+    __m256 c40 = _mm256_setzero_ps(), c41 = _mm256_setzero_ps();
+    __m256 c50 = _mm256_setzero_ps(), c51 = _mm256_setzero_ps();
+    ptrdiff_t c;
+    if (acc) {
+        c00 = _mm256_loadu_ps(out + 0 * ldo), c01 = _mm256_loadu_ps(out + 0 * ldo + 8);
+        c10 = _mm256_loadu_ps(out + 1 * ldo), c11 = _mm256_loadu_ps(out + 1 * ldo + 8);
+        c20 = _mm256_loadu_ps(out + 2 * ldo), c21 = _mm256_loadu_ps(out + 2 * ldo + 8);
+        c30 = _mm256_loadu_ps(out + 3 * ldo), c31 = _mm256_loadu_ps(out + 3 * ldo + 8);
+        c40 = _mm256_loadu_ps(out + 4 * ldo), c41 = _mm256_loadu_ps(out + 4 * ldo + 8);
+        c50 = _mm256_loadu_ps(out + 5 * ldo), c51 = _mm256_loadu_ps(out + 5 * ldo + 8);
+    }
+    for (c = 0; c < C; c++) {
+        const __m256 u0 = _mm256_loadu_ps(u), u1 = _mm256_loadu_ps(u + 8);
+        __m256 a;
+        if (pfu) {
+            _mm_prefetch((const char *)(u + RT_WG_UPF * RT_WG_NB), _MM_HINT_T0);
+            _mm_prefetch((const char *)(u + RT_WG_UPF * RT_WG_NB + 16), _MM_HINT_T0);
+        }
+        RT_WG_ROW6(0)
+        RT_WG_ROW6(1)
+        RT_WG_ROW6(2)
+        RT_WG_ROW6(3)
+        RT_WG_ROW6(4)
+        RT_WG_ROW6(5)
+        u += RT_WG_NB;
+        v += ldv;
+    }
+    _mm256_storeu_ps(out + 0 * ldo, c00);
+    _mm256_storeu_ps(out + 0 * ldo + 8, c01);
+    _mm256_storeu_ps(out + 1 * ldo, c10);
+    _mm256_storeu_ps(out + 1 * ldo + 8, c11);
+    _mm256_storeu_ps(out + 2 * ldo, c20);
+    _mm256_storeu_ps(out + 2 * ldo + 8, c21);
+    _mm256_storeu_ps(out + 3 * ldo, c30);
+    _mm256_storeu_ps(out + 3 * ldo + 8, c31);
+    _mm256_storeu_ps(out + 4 * ldo, c40);
+    _mm256_storeu_ps(out + 4 * ldo + 8, c41);
+    _mm256_storeu_ps(out + 5 * ldo, c50);
+    _mm256_storeu_ps(out + 5 * ldo + 8, c51);
+}
+#undef RT_WG_ROW6
+
+#define RT_WG_ROW2(r, k)                                                       \
+    a = _mm256_broadcast_ss(v + (r));                                          \
+    c##k##0 = _mm256_fmadd_ps(a, u0, c##k##0);                                 \
+    c##k##1 = _mm256_fmadd_ps(a, u1, c##k##1);                                 \
+    c##k##2 = _mm256_fmadd_ps(a, u2, c##k##2);                                 \
+    c##k##3 = _mm256_fmadd_ps(a, u3, c##k##3);
+/* Rows 6-7 x channels 0-31. */
+RT_INTERNAL RT_NOINLINE void rt_wg_rows2(ptrdiff_t C, const float *restrict v,
+                                         ptrdiff_t ldv, const float *restrict u,
+                                         float *restrict out, ptrdiff_t ldo,
+                                         int acc)
+{
+    __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps();
+    __m256 c02 = _mm256_setzero_ps(), c03 = _mm256_setzero_ps();
+    __m256 c10 = _mm256_setzero_ps(), c11 = _mm256_setzero_ps();
+    __m256 c12 = _mm256_setzero_ps(), c13 = _mm256_setzero_ps();
+    float *o6 = out + 6 * ldo, *o7 = out + 7 * ldo;
+    ptrdiff_t c;
+    if (acc) {
+        c00 = _mm256_loadu_ps(o6), c01 = _mm256_loadu_ps(o6 + 8);
+        c02 = _mm256_loadu_ps(o6 + 16), c03 = _mm256_loadu_ps(o6 + 24);
+        c10 = _mm256_loadu_ps(o7), c11 = _mm256_loadu_ps(o7 + 8);
+        c12 = _mm256_loadu_ps(o7 + 16), c13 = _mm256_loadu_ps(o7 + 24);
+    }
+    for (c = 0; c < C; c++) {
+        const __m256 u0 = _mm256_loadu_ps(u), u1 = _mm256_loadu_ps(u + 8);
+        const __m256 u2 = _mm256_loadu_ps(u + 16), u3 = _mm256_loadu_ps(u + 24);
+        __m256 a;
+        RT_WG_ROW2(6, 0)
+        RT_WG_ROW2(7, 1)
+        u += RT_WG_NB;
+        v += ldv;
+    }
+    _mm256_storeu_ps(o6, c00);
+    _mm256_storeu_ps(o6 + 8, c01);
+    _mm256_storeu_ps(o6 + 16, c02);
+    _mm256_storeu_ps(o6 + 24, c03);
+    _mm256_storeu_ps(o7, c10);
+    _mm256_storeu_ps(o7 + 8, c11);
+    _mm256_storeu_ps(o7 + 16, c12);
+    _mm256_storeu_ps(o7 + 24, c13);
+}
+#undef RT_WG_ROW2
+
+RT_INTERNAL void rt_wg_kernel(ptrdiff_t C, const float *v, ptrdiff_t ldv,
+                              const float *u, float *out, ptrdiff_t ldo)
+{
+    ptrdiff_t c0;
+    for (c0 = 0; c0 < C; c0 += RT_WG_AVX2_KC) {
+        const ptrdiff_t kc = RT_MIN(RT_WG_AVX2_KC, C - c0);
+        const float *vc = v + c0 * ldv, *uc = u + c0 * RT_WG_NB;
+        rt_wg_rows6(kc, vc, ldv, uc, out, ldo, c0 > 0, 1);
+        rt_wg_rows6(kc, vc, ldv, uc + 16, out + 16, ldo, c0 > 0, 0);
+        rt_wg_rows2(kc, vc, ldv, uc, out, ldo, c0 > 0);
+    }
+    if (C <= 0) { /* no sums: zeros, as the other targets */
+        int r, j;
+        for (r = 0; r < RT_WG_TR; r++)
+            for (j = 0; j < RT_WG_NB; j++)
+                out[r * ldo + j] = 0.0f;
+    }
 }
 #else
 RT_INTERNAL RT_NOINLINE void rt_wg_kernel(ptrdiff_t C, const float *restrict v,
