@@ -778,6 +778,12 @@ RT_INTERNAL void rt_conv_store8(const rt_conv_tile *t, const rt_conv_out *o,
     const float hi = o->act == RT_ACT_CLIP ? o->beta : INFINITY;
     const __m256 vlo = _mm256_set1_ps(lo), vhi = _mm256_set1_ps(hi);
     const __m128 slo = _mm_set_ss(lo), shi = _mm_set_ss(hi);
+    if (vm == 0xFFFFFFFFu) { /* the common case: every lane stored */
+        j0[0] = 0;
+        len[0] = RT_CONV_NR;
+        nrun = 1;
+        j = RT_CONV_NR;
+    }
     while (j < RT_CONV_NR) {
         if (!(vm >> j & 1u)) {
             j++;
