@@ -642,11 +642,20 @@ RT_CONV_INLINE __m256i rt_conv_mask8(ptrdiff_t n)
 }
 
 #define RT_CONV_LD8(p, m) ((full) ? _mm256_loadu_ps(p) : _mm256_maskload_ps((p), (m)))
+/* Keeps v in a register: gcc 12 otherwise folds the input loads into
+ * every FMA (a 256-bit load per FMA, load-bound). */
+#if defined(__GNUC__)
+#  define RT_CONV_KEEP(v) __asm__("" : "+x"(v))
+#else
+#  define RT_CONV_KEEP(v) ((void)0)
+#endif
 
 /* One k step of rows 0-5 x 16 positions at b. */
 #define RT_CONV_STEP6(b)                                                       \
     do {                                                                       \
         __m256 b0 = RT_CONV_LD8((b), m0), b1 = RT_CONV_LD8((b) + 8, m1), a;    \
+        RT_CONV_KEEP(b0);                                                      \
+        RT_CONV_KEEP(b1);                                                      \
         if (pfw) {                                                             \
             _mm_prefetch((const char *)((b) + pf), _MM_HINT_T0);               \
             _mm_prefetch((const char *)((b) + pf + 16), _MM_HINT_T0);          \
@@ -716,7 +725,12 @@ RT_CONV_INLINE void rt_conv_rows6(const float *restrict wp, const float *bc,
     do {                                                                       \
         __m256 b0 = RT_CONV_LD8((b), m0), b1 = RT_CONV_LD8((b) + 8, m1);       \
         __m256 b2 = RT_CONV_LD8((b) + 16, m2), b3 = RT_CONV_LD8((b) + 24, m3); \
-        __m256 a = _mm256_broadcast_ss(wp + 6);                                \
+        __m256 a;                                                              \
+        RT_CONV_KEEP(b0);                                                      \
+        RT_CONV_KEEP(b1);                                                      \
+        RT_CONV_KEEP(b2);                                                      \
+        RT_CONV_KEEP(b3);                                                      \
+        a = _mm256_broadcast_ss(wp + 6);                                       \
         c00 = _mm256_fmadd_ps(a, b0, c00);                                     \
         c01 = _mm256_fmadd_ps(a, b1, c01);                                     \
         c02 = _mm256_fmadd_ps(a, b2, c02);                                     \
@@ -761,6 +775,7 @@ RT_CONV_INLINE void rt_conv_rows2(const float *restrict wp, const float *bc,
 #undef RT_CONV_STEP6
 #undef RT_CONV_STEP2
 #undef RT_CONV_LD8
+#undef RT_CONV_KEEP
 
 /* rt_conv_store for the activations min(max(v, lo), hi) (none, relu,
  * clip): the tile's stored lanes go, in order, to consecutive y (junk

@@ -511,6 +511,13 @@ RT_INTERNAL RT_NOINLINE void rt_wg_kernel(ptrdiff_t C, const float *restrict v,
  * and V stay in L1 across the passes; out holds the partial sums between
  * slices (same order of the sums per output: c ascending, FMA). */
 #define RT_WG_AVX2_KC 64
+/* Keeps v in a register: gcc 12 otherwise folds the U loads into every
+ * FMA (a 256-bit load per FMA, load-bound). */
+#if defined(__GNUC__)
+#  define RT_WG_KEEP(v) __asm__("" : "+x"(v))
+#else
+#  define RT_WG_KEEP(v) ((void)0)
+#endif
 #define RT_WG_ROW6(r)                                                          \
     a = _mm256_broadcast_ss(v + (r));                                          \
     c##r##0 = _mm256_fmadd_ps(a, u0, c##r##0);                                 \
@@ -536,8 +543,10 @@ RT_INTERNAL RT_NOINLINE void rt_wg_rows6(ptrdiff_t C, const float *restrict v,
         c50 = _mm256_loadu_ps(out + 5 * ldo), c51 = _mm256_loadu_ps(out + 5 * ldo + 8);
     }
     for (c = 0; c < C; c++) {
-        const __m256 u0 = _mm256_loadu_ps(u), u1 = _mm256_loadu_ps(u + 8);
+        __m256 u0 = _mm256_loadu_ps(u), u1 = _mm256_loadu_ps(u + 8);
         __m256 a;
+        RT_WG_KEEP(u0);
+        RT_WG_KEEP(u1);
         if (pfu) {
             _mm_prefetch((const char *)(u + RT_WG_UPF * RT_WG_NB), _MM_HINT_T0);
             _mm_prefetch((const char *)(u + RT_WG_UPF * RT_WG_NB + 16), _MM_HINT_T0);
@@ -591,9 +600,13 @@ RT_INTERNAL RT_NOINLINE void rt_wg_rows2(ptrdiff_t C, const float *restrict v,
         c12 = _mm256_loadu_ps(o7 + 16), c13 = _mm256_loadu_ps(o7 + 24);
     }
     for (c = 0; c < C; c++) {
-        const __m256 u0 = _mm256_loadu_ps(u), u1 = _mm256_loadu_ps(u + 8);
-        const __m256 u2 = _mm256_loadu_ps(u + 16), u3 = _mm256_loadu_ps(u + 24);
+        __m256 u0 = _mm256_loadu_ps(u), u1 = _mm256_loadu_ps(u + 8);
+        __m256 u2 = _mm256_loadu_ps(u + 16), u3 = _mm256_loadu_ps(u + 24);
         __m256 a;
+        RT_WG_KEEP(u0);
+        RT_WG_KEEP(u1);
+        RT_WG_KEEP(u2);
+        RT_WG_KEEP(u3);
         RT_WG_ROW2(6, 0)
         RT_WG_ROW2(7, 1)
         u += RT_WG_NB;
