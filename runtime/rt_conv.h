@@ -80,4 +80,22 @@ RT_API void rt_conv2d_fused(const rt_conv2d_shape *s, int algo, const float *x,
                             const float *residual, int act, float alpha,
                             float beta, float *y, float *scratch);
 
+/* ---- conv_transpose.c (rt-deps: gemm epilogue) -------------------------- */
+
+/* Transposed convolution (ONNX ConvTranspose), shape s read for it: x
+ * [N, C, H, W], w [C, M/group, KH, KW] as ONNX stores it, y [N, M, OH, OW];
+ * input (ih, iw) with tap (kh, kw) adds to output (ih*SH - PT + kh*DH,
+ * iw*SW - PL + kw*DW), dropped outside [0, OH) x [0, OW).  Weights: with
+ * packed, wp from rt_conv_transpose2d_pack of w
+ * (rt_conv_transpose2d_packed_size floats), else w itself.  bias: [M] or
+ * NULL; residual: like y or NULL; y: write-only, must not overlap x, w,
+ * bias or residual.  scratch: rt_conv_transpose2d_scratch(s) floats (0:
+ * may be NULL). */
+RT_API size_t rt_conv_transpose2d_packed_size(const rt_conv2d_shape *s);
+RT_API void rt_conv_transpose2d_pack(const rt_conv2d_shape *s, const float *w, float *wp);
+RT_API size_t rt_conv_transpose2d_scratch(const rt_conv2d_shape *s);
+RT_API void rt_conv_transpose2d(const rt_conv2d_shape *s, int packed, const float *x,
+                                const float *w, const float *bias, const float *residual,
+                                int act, float alpha, float beta, float *y, float *scratch);
+
 #endif /* RT_CONV_H */

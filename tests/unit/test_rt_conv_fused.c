@@ -38,6 +38,7 @@
 #define RNG_SEED 0x9E3779B97F4A7C15u
 #include "test_rand.h"
 #include "test_conv_shape.h"
+#include "test_act_ref.h"
 
 static int n_cases, n_failed;
 static double worst_ratio;
@@ -47,24 +48,6 @@ static void print_shape(FILE *f, const rt_conv2d_shape *s)
     fprintf(f, "N=%d C=%d H=%d W=%d M=%d OH=%d OW=%d K=%dx%d S=%d,%d D=%d,%d P=%d,%d g=%d",
             s->N, s->C, s->H, s->W, s->M, s->OH, s->OW, s->KH, s->KW, s->SH, s->SW,
             s->DH, s->DW, s->PT, s->PL, s->group);
-}
-
-static double act_ref(int act, double a, double b, double x)
-{
-    switch (act) {
-    case RT_ACT_RELU: return x > 0 ? x : 0;
-    case RT_ACT_CLIP: return x < a ? a : (x > b ? b : x);
-    case RT_ACT_LEAKY_RELU: return x < 0 ? a * x : x;
-    case RT_ACT_HARD_SWISH: {
-        double h = x / 6 + 0.5;
-        return x * (h < 0 ? 0 : (h > 1 ? 1 : h));
-    }
-    case RT_ACT_SIGMOID: return 1 / (1 + exp(-x));
-    case RT_ACT_GELU_ERF: return 0.5 * x * (1 + erf(x / sqrt(2.0)));
-    case RT_ACT_GELU_TANH:
-        return 0.5 * x * (1 + tanh(0.7978845608028654 * (x + 0.044715 * x * x * x)));
-    default: return x;
-    }
 }
 
 /* One case.  how: 0 packed weights, 1 raw weights (RT_CONV_RAW_WEIGHTS),

@@ -21,6 +21,7 @@
 #include "../../runtime/winograd.c"
 #include "../../runtime/conv_small.c"
 #include "../../runtime/conv.c"
+#include "../../runtime/conv_transpose.c"
 #include "../../runtime/softmax.c"
 #include "../../runtime/attention.c"
 #include "../../runtime/pool.c"
