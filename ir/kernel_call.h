@@ -18,6 +18,7 @@ typedef enum {
     KC_GLOBAL_POOL, /* max or average of each whole plane */
     KC_ATTENTION,   /* o = softmax(scale q k^T + mask) v per (batch, head) */
     KC_SOFTMAX,     /* softmax or log-softmax of each contiguous row */
+    KC_CONV_TRANSPOSE2D, /* y = act(conv_transpose2d(x, w) + bias + residual) */
     KC_COUNT
 } KCallKind;
 
@@ -30,7 +31,11 @@ typedef struct {
 
 /* x [N, C, H, W], w [M, C/group, KH, KW] as ONNX stores it, y [N, M, OH, OW];
  * a 1-D convolution has H = KH = SH = DH = 1, PT = 0. PT, PL: leading
- * padding (the trailing padding follows from the sizes). */
+ * padding (the trailing padding follows from the sizes).
+ * KC_CONV_TRANSPOSE2D has the same fields with w [C, M/group, KH, KW]:
+ * input (ih, iw) and tap (kh, kw) add to output (ih*SH - PT + kh*DH,
+ * iw*SW - PL + kw*DW) where that is inside [0, OH) x [0, OW) (so
+ * output_padding and any output_shape are in OH, OW). */
 typedef struct {
     int64_t N, C, H, W, M, OH, OW, KH, KW, SH, SW, DH, DW, PT, PL, group;
 } KConv2d;

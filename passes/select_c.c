@@ -46,16 +46,51 @@ static Value *packed_value(Graph *g, const char *name, size_t np)
 
 /* ---- convolution ---- */
 
-static void select_conv(LKernel *k, LStmt *s, const Target *t)
+/* The runtime's shape of a convolution call, also as the 16 ints of the
+ * call's static parameters. */
+static rt_conv2d_shape conv_shape(const KConv2d *g, int64_t ints[16])
 {
-    KCall *c = s->kc;
-    const KConv2d *g = &c->u.conv;
     rt_conv2d_shape sh = {
         .N = (int)g->N, .C = (int)g->C, .H = (int)g->H, .W = (int)g->W,
         .M = (int)g->M, .OH = (int)g->OH, .OW = (int)g->OW, .KH = (int)g->KH, .KW = (int)g->KW,
         .SH = (int)g->SH, .SW = (int)g->SW, .DH = (int)g->DH, .DW = (int)g->DW,
         .PT = (int)g->PT, .PL = (int)g->PL, .group = (int)g->group,
     };
+    const int64_t v[16] = {sh.N,  sh.C,  sh.H,  sh.W,  sh.M,  sh.OH, sh.OW, sh.KH,
+                           sh.KW, sh.SH, sh.SW, sh.DH, sh.DW, sh.PT, sh.PL, sh.group};
+    memcpy(ints, v, sizeof v);
+    return sh;
+}
+
+/* s becomes the call every convolution entry point takes,
+ * fn(&shape, how, x, w, bias, residual, act, alpha, beta, y, scratch), of
+ * runtime unit `unit`; how: the algorithm or the packing. */
+static void conv_call(LKernel *k, LStmt *s, const char *unit, const char *fn,
+                      const int64_t ints[16], int how, Value *w, size_t scratch_floats)
+{
+    const KCall *c = s->kc;
+    k->runtime = unit;
+    k->scratch_bytes = (int64_t)scratch_floats * (int64_t)sizeof(float);
+    s->kind = LS_CALL;
+    s->fn = fn;
+    ls_params(k, s, "rt_conv2d_shape", ints, 16);
+    ls_arg_int(k, s, how);
+    arg_operand(k, s, c->in[0]);
+    ls_arg_buf(k, s, w, 0);
+    arg_operand(k, s, c->bias);
+    arg_operand(k, s, c->residual);
+    ls_arg_int(k, s, c->act);
+    ls_arg_float(k, s, c->act_alpha);
+    ls_arg_float(k, s, c->act_beta);
+    arg_operand(k, s, c->out);
+    ls_arg_scratch(k, s);
+}
+
+static void select_conv(LKernel *k, LStmt *s, const Target *t)
+{
+    KCall *c = s->kc;
+    int64_t ints[16];
+    rt_conv2d_shape sh = conv_shape(&c->u.conv, ints);
     int algo = rt_conv2d_algo(&sh, t->no_winograd ? RT_CONV_NO_WINOGRAD : 0);
     Value *w = c->in[1].buf;
     if (w->data && algo != RT_CONV_ALGO_DW) {
@@ -67,23 +102,27 @@ static void select_conv(LKernel *k, LStmt *s, const Target *t)
     } else if (!w->data) {
         algo |= RT_CONV_RAW_WEIGHTS;
     }
-    int64_t ints[16] = {sh.N,  sh.C,  sh.H,  sh.W,  sh.M,  sh.OH, sh.OW, sh.KH,
-                        sh.KW, sh.SH, sh.SW, sh.DH, sh.DW, sh.PT, sh.PL, sh.group};
-    k->runtime = "conv";
-    k->scratch_bytes = (int64_t)rt_conv2d_fused_scratch(&sh, algo) * (int64_t)sizeof(float);
-    s->kind = LS_CALL;
-    s->fn = "rt_conv2d_fused";
-    ls_params(k, s, "rt_conv2d_shape", ints, 16);
-    ls_arg_int(k, s, algo);
-    arg_operand(k, s, c->in[0]);
-    ls_arg_buf(k, s, w, 0);
-    arg_operand(k, s, c->bias);
-    arg_operand(k, s, c->residual);
-    ls_arg_int(k, s, c->act);
-    ls_arg_float(k, s, c->act_alpha);
-    ls_arg_float(k, s, c->act_beta);
-    arg_operand(k, s, c->out);
-    ls_arg_scratch(k, s);
+    conv_call(k, s, "conv", "rt_conv2d_fused", ints, algo, w,
+              rt_conv2d_fused_scratch(&sh, algo));
+}
+
+/* GEMM + col2im (runtime/conv_transpose.c); constant weights prepacked as
+ * the GEMM's A operand, one panel set per group. */
+static void select_conv_transpose(LKernel *k, LStmt *s)
+{
+    KCall *c = s->kc;
+    int64_t ints[16];
+    rt_conv2d_shape sh = conv_shape(&c->u.conv, ints);
+    Value *w = c->in[1].buf;
+    bool packed = w->data != NULL;
+    if (packed) {
+        Value *pw = packed_value(k->g, ir_sprintf(k->g->arena, "%s_packed", w->name),
+                                 rt_conv_transpose2d_packed_size(&sh));
+        rt_conv_transpose2d_pack(&sh, w->data, pw->data);
+        w = pw;
+    }
+    conv_call(k, s, "conv_transpose", "rt_conv_transpose2d", ints, packed, w,
+              rt_conv_transpose2d_scratch(&sh));
 }
 
 /* ---- matrix products ---- */
@@ -316,6 +355,7 @@ bool pass_select_c(Graph *g, const Target *t, Diag *d)
             case KC_GLOBAL_POOL: select_global_pool(k, s); break;
             case KC_ATTENTION: select_attention(k, s); break;
             case KC_SOFTMAX: select_softmax(k, s); break;
+            case KC_CONV_TRANSPOSE2D: select_conv_transpose(k, s); break;
             case KC_COUNT: DLC_BUG("kernel call of no kind");
             }
         }

@@ -205,6 +205,31 @@ transpose_case("perm_out_of_range", "Transpose perm [0,5] on a rank-2 tensor",
                "transpose_oob", [0, 5])
 
 
+def convt_case(name, why, node_name, want, **bad_attrs):
+    """ConvTranspose of [1,4,5,5] by [4,2,3,3], stride 2 (output
+    [1,2,11,11]), with bad_attrs when bad."""
+    @case(name, why, ["node 1", node_name, "ConvTranspose", want])
+    def build(path, bad):
+        attrs = {"strides": [2, 2], **(bad_attrs if bad else {})}
+        node = helper.make_node("ConvTranspose", ["h", "W_t"], ["y"], name=node_name,
+                                **attrs)
+        w = const("W_t", np.ones((4, 2, 3, 3), np.float32))
+        save(make([pre(), node], [vi("x", [1, 4, 5, 5])], [vi("y", [1, 2, 11, 11])], [w]),
+             path)
+
+
+convt_case("convt_output_padding", "ConvTranspose output_padding 2 with stride 2",
+           "convt_op", "output_padding", output_padding=[2, 0])
+convt_case("convt_output_shape_far", "ConvTranspose output_shape [20, 11] where "
+           "stride 2 allows 12 at most", "convt_os", "output_shape", output_shape=[20, 11])
+convt_case("convt_group", "ConvTranspose group 3 over 4 input channels",
+           "convt_g", ["group", "channels"], group=3)
+convt_case("convt_stride_overflow", "ConvTranspose stride 2^62: the output "
+           "extent overflows int64", "convt_big", "overflow", strides=[1 << 62, 2])
+convt_case("convt_pads_eat_output", "ConvTranspose pads [6,0,6,0] on an "
+           "output of 11", "convt_pads", ["pads", "no output"], pads=[6, 0, 6, 0])
+
+
 @case("concat_axis_out_of_range", "Concat axis 7 on rank-2 tensors",
       ["node 1", "concat_oob", "Concat", "axis"])
 def _concat_axis(path, bad):

@@ -2,10 +2,10 @@
 
 usage: python epilogue.py --dlc build/dlc --work DIR [--require-fused]
 
-Each model is a Conv, Gemm or MatMul followed by what passes/fuse_epilogue.c
-absorbs (bias Add, residual Add, Relu / Clip / LeakyRelu / HardSwish /
-Sigmoid / Gelu node / the erf GELU subgraph), or by something it must not
-absorb. For each, make_dataset.py writes ONNX Runtime's outputs and
+Each model is a Conv, ConvTranspose, Gemm or MatMul followed by what
+passes/fuse_epilogue.c absorbs (bias Add, residual Add, Relu / Clip /
+LeakyRelu / HardSwish / Sigmoid / Gelu node / the erf GELU subgraph), or by
+something it must not absorb. For each, make_dataset.py writes ONNX Runtime's outputs and
 
     dlc check MODEL DATASET --keep DIR
 
@@ -78,6 +78,28 @@ def models():
         c = conv(g, g.input([1, 4, 6, 6]), 4, 4)
         return [c, g.op("Relu", [c])]
 
+    def convt_bias_relu(g):
+        # a decoder layer: 64 -> 32 channels, 28x28 -> 56x56
+        x = g.input([1, 64, 28, 28])
+        y = g.op("ConvTranspose", [x, g.weight([64, 32, 3, 3], 64 * 9)], strides=[2, 2],
+                 pads=[1, 1, 1, 1], output_padding=[1, 1])
+        b = g.const(g.rng.standard_normal([1, 32, 1, 1]) * 0.1)
+        return [g.op("Relu", [g.op("Add", [y, b])])]
+
+    def convt_res_sigmoid(g):
+        # grouped, with its own bias, and a residual
+        x, r = g.input([2, 8, 5, 6]), g.input([2, 12, 10, 12])
+        y = g.op("ConvTranspose", [x, g.weight([8, 6, 4, 4], 96),
+                                   g.const(g.rng.standard_normal(12) * 0.1)],
+                 strides=[2, 2], pads=[1, 1, 1, 1], group=2)
+        return [g.op("Sigmoid", [g.op("Add", [y, r])])]
+
+    def convt1d_leaky(g):
+        x = g.input([1, 6, 20])
+        y = g.op("ConvTranspose", [x, g.weight([6, 10, 5], 30)], strides=[3],
+                 dilations=[2], output_shape=[64])
+        return [g.op("LeakyRelu", [y], alpha=0.1)]
+
     def gemm_bias_relu(g):
         a = g.input([5, 32])
         y = g.op("Gemm", [a, g.weight([24, 32], 32)], transB=1)
@@ -129,6 +151,9 @@ def models():
         ("conv_res_later", conv_res_later, 13, "Conv+Add+Relu"),
         ("two_convs_one_add", two_convs_one_add, 13, "Conv+Add+Relu"),
         ("conv_shared", conv_shared, 13, ""),
+        ("convt_bias_relu", convt_bias_relu, 13, "ConvTranspose+Add+Relu"),
+        ("convt_res_sigmoid", convt_res_sigmoid, 13, "ConvTranspose+Add+Sigmoid"),
+        ("convt1d_leaky", convt1d_leaky, 13, "ConvTranspose+LeakyRelu"),
         ("gemm_bias_relu", gemm_bias_relu, 13, "Gemm+Add+Relu"),
         ("gemm_c_residual", gemm_c_residual, 13, "Gemm+Add"),
         ("matmul_gelu_tanh", matmul_gelu_tanh, 20, "MatMul+Add+Gelu"),
@@ -143,7 +168,7 @@ def fused_ops(model_c):
     """The fused operator chains named in kernel comments, in order."""
     with open(model_c) as f:
         return [m for m in re.findall(r"^    /\* node \d+ '.*?' \(([A-Za-z+]+)\)", f.read(), re.M)
-                if "+" in m and m.split("+")[0] in ("Conv", "Gemm", "MatMul")]
+                if "+" in m and m.split("+")[0] in ("Conv", "ConvTranspose", "Gemm", "MatMul")]
 
 
 def main():
