@@ -363,7 +363,48 @@ RT_INTERNAL __m512 rt_wg_act512(__m512 v, int act, float alpha, float beta)
 }
 #endif
 
+#if defined(RT_WG_AVX2)
+/* The six-point transforms on 8-lane vectors, as RT_WG_BT512 / RT_WG_AT512. */
+#define RT_WG_BT256(d0, d1, d2, d3, d4, d5, r0, r1, r2, r3, r4, r5) \
+    do { \
+        const __m256 c4 = _mm256_set1_ps(4.0f), c5 = _mm256_set1_ps(5.0f); \
+        const __m256 c2 = _mm256_set1_ps(2.0f); \
+        __m256 d42 = _mm256_sub_ps(d4, d2); \
+        r0 = _mm256_fmadd_ps(c4, d0, _mm256_fnmadd_ps(c5, d2, d4)); \
+        r1 = _mm256_fnmadd_ps(c4, _mm256_add_ps(d1, d2), _mm256_add_ps(d3, d4)); \
+        r2 = _mm256_fmadd_ps(c4, _mm256_sub_ps(d1, d2), _mm256_sub_ps(d4, d3)); \
+        r3 = _mm256_fmadd_ps(c2, _mm256_sub_ps(d3, d1), d42); \
+        r4 = _mm256_fmadd_ps(c2, _mm256_sub_ps(d1, d3), d42); \
+        r5 = _mm256_fmadd_ps(c4, d1, _mm256_fnmadd_ps(c5, d3, d5)); \
+    } while (0)
+
+#define RT_WG_AT256(m0, m1, m2, m3, m4, m5, o0, o1, o2, o3) \
+    do { \
+        __m256 s12 = _mm256_add_ps(m1, m2), d12 = _mm256_sub_ps(m1, m2); \
+        __m256 s34 = _mm256_add_ps(m3, m4), d34 = _mm256_sub_ps(m3, m4); \
+        o0 = _mm256_add_ps(_mm256_add_ps(m0, s12), s34); \
+        o1 = _mm256_fmadd_ps(_mm256_set1_ps(2.0f), d34, d12); \
+        o2 = _mm256_fmadd_ps(_mm256_set1_ps(4.0f), s34, s12); \
+        o3 = _mm256_add_ps(_mm256_fmadd_ps(_mm256_set1_ps(8.0f), d34, d12), m5); \
+    } while (0)
+#endif
+
 /* ---- step 2a: input transform of a block ---------------------------------- */
+
+/* V column `out` of channel plane set pc: tile (ti, tj), plain C. */
+RT_INTERNAL void rt_wg_in_one(const rt_wg_geom *g, const float *pc, ptrdiff_t ti,
+                              ptrdiff_t tj, float *vc, ptrdiff_t vs, ptrdiff_t out)
+{
+    float d[36], vv[36];
+    int a, b;
+    for (a = 0; a < 6; a++)
+        for (b = 0; b < 6; b++)
+            d[a * 6 + b] = pc[((a & 3) * 4 + (b & 3)) * g->plane + (ti + (a >> 2)) * g->wp +
+                              tj + (b >> 2)];
+    rt_wg_in_tile(d, vv);
+    for (a = 0; a < 36; a++)
+        vc[a * vs + out] = vv[a];
+}
 
 /* V[c][xi][t - t0] for channels [c0, c1) and the tiles of tile rows
  * [ti0, ti1), t = ti*TW + tj. */
@@ -417,6 +458,39 @@ RT_INTERNAL void rt_wg_input(const rt_wg_geom *g, const float *planes,
                                       _mm512_maskz_compress_ps(vm[k], d[a]));
         }
     }
+#elif defined(RT_WG_AVX2)
+    /* 8 tiles of a tile row per vector: consecutive tj are consecutive
+     * plane positions and V columns (reads end at column tw < wp); the
+     * row's last tw % 8 tiles one by one */
+    ptrdiff_t ti, tj;
+    for (c = c0; c < c1; c++) {
+        const float *pc = planes + c * 16 * g->plane;
+        float *vc = v + c * 36 * g->tbp;
+        ptrdiff_t out = 0;
+        for (ti = ti0; ti < ti1; ti++) {
+            for (tj = 0; tj + 8 <= g->tw; tj += 8, out += 8) {
+                __m256 d[36], tt[36];
+                int a, b;
+                for (a = 0; a < 6; a++)
+                    for (b = 0; b < 6; b++)
+                        d[a * 6 + b] = _mm256_loadu_ps(
+                            pc + ((a & 3) * 4 + (b & 3)) * g->plane +
+                            (ti + (a >> 2)) * g->wp + tj + (b >> 2));
+                for (b = 0; b < 6; b++)
+                    RT_WG_BT256(d[0 * 6 + b], d[1 * 6 + b], d[2 * 6 + b], d[3 * 6 + b],
+                                d[4 * 6 + b], d[5 * 6 + b], tt[0 * 6 + b], tt[1 * 6 + b],
+                                tt[2 * 6 + b], tt[3 * 6 + b], tt[4 * 6 + b], tt[5 * 6 + b]);
+                for (a = 0; a < 6; a++)
+                    RT_WG_BT256(tt[a * 6 + 0], tt[a * 6 + 1], tt[a * 6 + 2], tt[a * 6 + 3],
+                                tt[a * 6 + 4], tt[a * 6 + 5], d[a * 6 + 0], d[a * 6 + 1],
+                                d[a * 6 + 2], d[a * 6 + 3], d[a * 6 + 4], d[a * 6 + 5]);
+                for (a = 0; a < 36; a++)
+                    _mm256_storeu_ps(vc + a * vs + out, d[a]);
+            }
+            for (; tj < g->tw; tj++, out++)
+                rt_wg_in_one(g, pc, ti, tj, vc, vs, out);
+        }
+    }
 #else
     ptrdiff_t ti, tj;
     for (c = c0; c < c1; c++) {
@@ -424,17 +498,8 @@ RT_INTERNAL void rt_wg_input(const rt_wg_geom *g, const float *planes,
         float *vc = v + c * 36 * g->tbp;
         ptrdiff_t out = 0;
         for (ti = ti0; ti < ti1; ti++)
-            for (tj = 0; tj < g->tw; tj++, out++) {
-                float d[36], vv[36];
-                int a, b;
-                for (a = 0; a < 6; a++)
-                    for (b = 0; b < 6; b++)
-                        d[a * 6 + b] = pc[((a & 3) * 4 + (b & 3)) * g->plane +
-                                          (ti + (a >> 2)) * g->wp + tj + (b >> 2)];
-                rt_wg_in_tile(d, vv);
-                for (a = 0; a < 36; a++)
-                    vc[a * vs + out] = vv[a];
-            }
+            for (tj = 0; tj < g->tw; tj++, out++)
+                rt_wg_in_one(g, pc, ti, tj, vc, vs, out);
     }
 #endif
 }
@@ -741,6 +806,74 @@ RT_INTERNAL void rt_wg_output(const rt_conv2d_shape *s, const rt_wg_geom *g,
                             if (rc)
                                 val = rt_activate(act, alpha, beta, val + rc[i * s->OW + j]);
                             yc[i * s->OW + j] = val;
+                        }
+                }
+            }
+        }
+#elif defined(RT_WG_AVX2)
+        for (m0 = m1; m0 < m2; m0 += 8) { /* M % 16 == 0: whole vectors */
+            __m256 r[16], tt[24];
+            int i, k;
+            for (i = 0; i < 6; i++) { /* columns: A^T m */
+                __m256 v0 = _mm256_loadu_ps(mt + (0 * 6 + i) * ms + m0);
+                __m256 v1 = _mm256_loadu_ps(mt + (1 * 6 + i) * ms + m0);
+                __m256 v2 = _mm256_loadu_ps(mt + (2 * 6 + i) * ms + m0);
+                __m256 v3 = _mm256_loadu_ps(mt + (3 * 6 + i) * ms + m0);
+                __m256 v4 = _mm256_loadu_ps(mt + (4 * 6 + i) * ms + m0);
+                __m256 v5 = _mm256_loadu_ps(mt + (5 * 6 + i) * ms + m0);
+                RT_WG_AT256(v0, v1, v2, v3, v4, v5, tt[0 * 6 + i], tt[1 * 6 + i],
+                            tt[2 * 6 + i], tt[3 * 6 + i]);
+            }
+            for (i = 0; i < 4; i++) /* rows: pixel (i, j) -> r[i*4 + j], lane = channel */
+                RT_WG_AT256(tt[i * 6 + 0], tt[i * 6 + 1], tt[i * 6 + 2], tt[i * 6 + 3],
+                            tt[i * 6 + 4], tt[i * 6 + 5], r[i * 4 + 0], r[i * 4 + 1],
+                            r[i * 4 + 2], r[i * 4 + 3]);
+            if (bias) {
+                __m256 b = _mm256_loadu_ps(bias + m0);
+                for (i = 0; i < 16; i++)
+                    r[i] = _mm256_add_ps(r[i], b);
+            }
+            if (!res && nr == 4 && nc == 4 &&
+                (act == RT_ACT_NONE || act == RT_ACT_RELU || act == RT_ACT_CLIP)) {
+                /* the activation as rt_wg_act512 does it, then per pixel
+                 * row i a 4 x 8 transpose: u[k] = row i of channels k (low
+                 * half) and k + 4 (high half) */
+                const __m256 lo = _mm256_set1_ps(act == RT_ACT_CLIP ? alpha : 0.0f);
+                const __m256 hi = _mm256_set1_ps(act == RT_ACT_CLIP ? beta : INFINITY);
+                float *y0 = y + m0 * ohw + oh0 * s->OW + ow0;
+                for (i = 0; act != RT_ACT_NONE && i < 16; i++)
+                    r[i] = _mm256_min_ps(_mm256_max_ps(r[i], lo), hi);
+                for (i = 0; i < 4; i++) {
+                    __m256 t0 = _mm256_unpacklo_ps(r[4 * i], r[4 * i + 1]);
+                    __m256 t1 = _mm256_unpackhi_ps(r[4 * i], r[4 * i + 1]);
+                    __m256 t2 = _mm256_unpacklo_ps(r[4 * i + 2], r[4 * i + 3]);
+                    __m256 t3 = _mm256_unpackhi_ps(r[4 * i + 2], r[4 * i + 3]);
+                    __m256 u[4];
+                    u[0] = _mm256_shuffle_ps(t0, t2, 0x44);
+                    u[1] = _mm256_shuffle_ps(t0, t2, 0xEE);
+                    u[2] = _mm256_shuffle_ps(t1, t3, 0x44);
+                    u[3] = _mm256_shuffle_ps(t1, t3, 0xEE);
+                    for (k = 0; k < 4; k++) {
+                        float *yr = y0 + k * ohw + i * s->OW;
+                        _mm_storeu_ps(yr, _mm256_castps256_ps128(u[k]));
+                        _mm_storeu_ps(yr + 4 * ohw, _mm256_extractf128_ps(u[k], 1));
+                    }
+                }
+            } else {
+                /* edges, residual, other activations: through memory */
+                float f[128];
+                int c, j;
+                for (i = 0; i < 16; i++)
+                    _mm256_storeu_ps(f + 8 * i, r[i]);
+                for (c = 0; c < 8; c++) {
+                    float *yc = y + (m0 + c) * ohw + oh0 * s->OW + ow0;
+                    const float *rc = res ? res + (m0 + c) * ohw + oh0 * s->OW + ow0 : NULL;
+                    for (i = 0; i < nr; i++)
+                        for (j = 0; j < nc; j++) {
+                            float val = f[8 * (4 * i + j) + c];
+                            if (rc)
+                                val += rc[i * s->OW + j];
+                            yc[i * s->OW + j] = rt_activate(act, alpha, beta, val);
                         }
                 }
             }
