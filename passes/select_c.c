@@ -163,56 +163,35 @@ static bool whole_operand(const LKernel *k, int i)
     return true;
 }
 
-/* rt_sgemm_batch or rt_blas_sgemm_batch (no epilogue, beta 0). */
-static void gemm_batch_call(LKernel *k, LStmt *s, const char *fn, bool scratch)
-{
-    const KCall *c = s->kc;
-    const KGemm *m = &c->u.gemm;
-    s->kind = LS_CALL;
-    s->fn = fn;
-    ls_arg_int(k, s, m->batch);
-    ls_arg_int(k, s, m->ta);
-    ls_arg_int(k, s, m->tb);
-    ls_arg_int(k, s, m->M);
-    ls_arg_int(k, s, m->N);
-    ls_arg_int(k, s, m->K);
-    ls_arg_float(k, s, m->alpha);
-    arg_operand(k, s, c->in[0]);
-    ls_arg_int(k, s, m->lda);
-    ls_arg_int(k, s, m->sa);
-    arg_operand(k, s, c->in[1]);
-    ls_arg_int(k, s, m->ldb);
-    ls_arg_int(k, s, m->sb);
-    ls_arg_float(k, s, m->beta);
-    arg_operand(k, s, c->out);
-    ls_arg_int(k, s, m->ldy);
-    ls_arg_int(k, s, m->sy);
-    if (scratch)
-        ls_arg_scratch(k, s);
-}
-
-/* rt_sgemm, rt_sgemm_ep_flat or rt_blas_sgemm_ep on operands a, b read
- * with transpose codes ta, tb (RT_GEMM_PACKED for a packed constant). */
+/* The call fn(...) of the GEMM's argument list: the flat form
+ *   ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, Y, ldy [, epilogue]
+ * or, batched, (batch, the same with each operand's batch stride after
+ * its row stride); operands a, b read with transpose codes ta, tb
+ * (RT_GEMM_PACKED for a packed constant). */
 static void gemm_call(LKernel *k, LStmt *s, const char *fn, KOperand a, int ta, KOperand b,
                       int tb, bool ep, bool scratch)
 {
     const KCall *c = s->kc;
     const KGemm *m = &c->u.gemm;
+    bool batched = m->batch > 1;
     s->kind = LS_CALL;
     s->fn = fn;
-    ls_arg_int(k, s, ta);
-    ls_arg_int(k, s, tb);
-    ls_arg_int(k, s, m->M);
-    ls_arg_int(k, s, m->N);
-    ls_arg_int(k, s, m->K);
+    if (batched)
+        ls_arg_int(k, s, m->batch);
+    const int64_t head[5] = {ta, tb, m->M, m->N, m->K};
+    for (int i = 0; i < 5; i++)
+        ls_arg_int(k, s, head[i]);
     ls_arg_float(k, s, m->alpha);
-    arg_operand(k, s, a);
-    ls_arg_int(k, s, m->lda);
-    arg_operand(k, s, b);
-    ls_arg_int(k, s, m->ldb);
-    ls_arg_float(k, s, m->beta);
-    arg_operand(k, s, c->out);
-    ls_arg_int(k, s, m->ldy);
+    const KOperand ops[3] = {a, b, c->out};
+    const int64_t ld[3] = {m->lda, m->ldb, m->ldy}, stride[3] = {m->sa, m->sb, m->sy};
+    for (int i = 0; i < 3; i++) {
+        if (i == 2)
+            ls_arg_float(k, s, m->beta);
+        arg_operand(k, s, ops[i]);
+        ls_arg_int(k, s, ld[i]);
+        if (batched)
+            ls_arg_int(k, s, stride[i]);
+    }
     if (ep) {
         arg_operand(k, s, c->bias);
         ls_arg_int(k, s, m->bias_rows);
@@ -230,28 +209,28 @@ static void select_gemm(LKernel *k, LStmt *s, const Target *t)
 {
     const KCall *c = s->kc;
     const KGemm *m = &c->u.gemm;
-    bool ep = c->bias.buf || c->residual.buf || c->act;
+    KOperand a = c->in[0], b = c->in[1];
+    int ta = m->ta, tb = m->tb;
+    bool batched = m->batch > 1;
+    /* a batched call has no epilogue (the rows keep it to one product) */
+    bool ep = !batched && (c->bias.buf || c->residual.buf || c->act);
     if (t->blas == TARGET_BLAS_OPENBLAS) {
         /* plain row-major operands, OpenBLAS's own buffers, the epilogue
          * a pass over each result */
         k->runtime = "blas_openblas";
         k->scratch_bytes = 0;
-        if (m->batch > 1)
-            gemm_batch_call(k, s, "rt_blas_sgemm_batch", false);
-        else
-            gemm_call(k, s, "rt_blas_sgemm_ep", c->in[0], m->ta, c->in[1], m->tb, true, false);
+        gemm_call(k, s, batched ? "rt_blas_sgemm_batch" : "rt_blas_sgemm_ep", a, ta, b, tb,
+                  !batched, false);
         return;
     }
     k->runtime = "gemm";
-    if (m->batch > 1) {
+    if (batched) {
         k->scratch_bytes = (int64_t)rt_sgemm_batch_scratch((ptrdiff_t)m->batch, (ptrdiff_t)m->M,
                                                            (ptrdiff_t)m->N, (ptrdiff_t)m->K) *
                            (int64_t)sizeof(float);
-        gemm_batch_call(k, s, "rt_sgemm_batch", true);
+        gemm_call(k, s, "rt_sgemm_batch", a, ta, b, tb, false, true);
         return;
     }
-    KOperand a = c->in[0], b = c->in[1];
-    int ta = m->ta, tb = m->tb;
     if (b.buf->data && m->M >= GEMM_SMALL_M && whole_operand(k, 1)) {
         b.buf = packed_operand(k->g, b.buf, false, m->tb, m->N, m->K);
         tb = RT_GEMM_PACKED;
