@@ -641,6 +641,12 @@ RT_CONV_INLINE __m256i rt_conv_mask8(ptrdiff_t n)
                               _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
 }
 
+/* k steps per slice of K: a slice's weights (4 KB) and input rows (16 KB)
+ * stay in L1 across the three passes */
+#ifndef RT_CONV_AVX2_KS
+#  define RT_CONV_AVX2_KS 128
+#endif
+
 #define RT_CONV_LD8(p, m) ((full) ? _mm256_loadu_ps(p) : _mm256_maskload_ps((p), (m)))
 /* Keeps v in a register: gcc 12 otherwise folds the input loads into
  * every FMA (a 256-bit load per FMA, load-bound). */
@@ -689,7 +695,7 @@ RT_CONV_INLINE void rt_conv_rows6(const float *restrict wp, const float *bc,
                                   ptrdiff_t cs, ptrdiff_t nc,
                                   const ptrdiff_t *toff, ptrdiff_t kk, int full,
                                   __m256i m0, __m256i m1, int pfw, ptrdiff_t pf,
-                                  float *acc)
+                                  int more, float *acc)
 {
     __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps();
     __m256 c10 = _mm256_setzero_ps(), c11 = _mm256_setzero_ps();
@@ -698,6 +704,20 @@ RT_CONV_INLINE void rt_conv_rows6(const float *restrict wp, const float *bc,
     __m256 c40 = _mm256_setzero_ps(), c41 = _mm256_setzero_ps();
     __m256 c50 = _mm256_setzero_ps(), c51 = _mm256_setzero_ps();
     ptrdiff_t c, i;
+    if (more) { /* go on from the partial sums in acc */
+        c00 = _mm256_loadu_ps(acc + 0 * RT_CONV_NR);
+        c01 = _mm256_loadu_ps(acc + 0 * RT_CONV_NR + 8);
+        c10 = _mm256_loadu_ps(acc + 1 * RT_CONV_NR);
+        c11 = _mm256_loadu_ps(acc + 1 * RT_CONV_NR + 8);
+        c20 = _mm256_loadu_ps(acc + 2 * RT_CONV_NR);
+        c21 = _mm256_loadu_ps(acc + 2 * RT_CONV_NR + 8);
+        c30 = _mm256_loadu_ps(acc + 3 * RT_CONV_NR);
+        c31 = _mm256_loadu_ps(acc + 3 * RT_CONV_NR + 8);
+        c40 = _mm256_loadu_ps(acc + 4 * RT_CONV_NR);
+        c41 = _mm256_loadu_ps(acc + 4 * RT_CONV_NR + 8);
+        c50 = _mm256_loadu_ps(acc + 5 * RT_CONV_NR);
+        c51 = _mm256_loadu_ps(acc + 5 * RT_CONV_NR + 8);
+    }
     if (kk == 1) {
         for (c = 0, bc += toff[0]; c < nc; c++, bc += cs)
             RT_CONV_STEP6(bc);
@@ -748,13 +768,23 @@ RT_CONV_INLINE void rt_conv_rows2(const float *restrict wp, const float *bc,
                                   ptrdiff_t cs, ptrdiff_t nc,
                                   const ptrdiff_t *toff, ptrdiff_t kk, int full,
                                   __m256i m0, __m256i m1, __m256i m2, __m256i m3,
-                                  float *acc)
+                                  int more, float *acc)
 {
     __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps();
     __m256 c02 = _mm256_setzero_ps(), c03 = _mm256_setzero_ps();
     __m256 c10 = _mm256_setzero_ps(), c11 = _mm256_setzero_ps();
     __m256 c12 = _mm256_setzero_ps(), c13 = _mm256_setzero_ps();
     ptrdiff_t c, i;
+    if (more) {
+        c00 = _mm256_loadu_ps(acc + 6 * RT_CONV_NR);
+        c01 = _mm256_loadu_ps(acc + 6 * RT_CONV_NR + 8);
+        c02 = _mm256_loadu_ps(acc + 6 * RT_CONV_NR + 16);
+        c03 = _mm256_loadu_ps(acc + 6 * RT_CONV_NR + 24);
+        c10 = _mm256_loadu_ps(acc + 7 * RT_CONV_NR);
+        c11 = _mm256_loadu_ps(acc + 7 * RT_CONV_NR + 8);
+        c12 = _mm256_loadu_ps(acc + 7 * RT_CONV_NR + 16);
+        c13 = _mm256_loadu_ps(acc + 7 * RT_CONV_NR + 24);
+    }
     if (kk == 1) {
         for (c = 0, bc += toff[0]; c < nc; c++, bc += cs)
             RT_CONV_STEP2(bc);
@@ -848,24 +878,32 @@ RT_INTERNAL RT_NOINLINE void rt_conv_kernel(const float *restrict wp,
                                             int pfo)
 {
     float acc[RT_CONV_MR * RT_CONV_NR];
-    const float *bc = src + t->p0;
     const ptrdiff_t n = t->n;
+    /* channels per slice: about RT_CONV_AVX2_KS k steps */
+    const ptrdiff_t step = RT_MAX(1, RT_CONV_AVX2_KS / RT_MAX(kk, 1));
+    ptrdiff_t c0;
     if (pfo)
         rt_conv_prefetch_out(t, o, pfo);
-    if (n == RT_CONV_NR) {
-        const __m256i z = _mm256_setzero_si256();
-        rt_conv_rows6(wp, bc, cs, nc, toff, kk, 1, z, z, 1, pf, acc);
-        rt_conv_rows6(wp, bc + 16, cs, nc, toff, kk, 1, z, z, 0, 0, acc + 16);
-        if (o->mr > 6)
-            rt_conv_rows2(wp, bc, cs, nc, toff, kk, 1, z, z, z, z, acc);
-    } else {
-        const __m256i m0 = rt_conv_mask8(n), m1 = rt_conv_mask8(n - 8);
-        const __m256i m2 = rt_conv_mask8(n - 16), m3 = rt_conv_mask8(n - 24);
-        rt_conv_rows6(wp, bc, cs, nc, toff, kk, 0, m0, m1, 1, pf, acc);
-        if (n > 16)
-            rt_conv_rows6(wp, bc + 16, cs, nc, toff, kk, 0, m2, m3, 0, 0, acc + 16);
-        if (o->mr > 6)
-            rt_conv_rows2(wp, bc, cs, nc, toff, kk, 0, m0, m1, m2, m3, acc);
+    for (c0 = 0; c0 < nc || c0 == 0; c0 += step) {
+        const ptrdiff_t cn = RT_MIN(step, nc - c0);
+        const float *w = wp + c0 * kk * RT_CONV_MR, *bc = src + t->p0 + c0 * cs;
+        const int more = c0 > 0;
+        if (n == RT_CONV_NR) {
+            const __m256i z = _mm256_setzero_si256();
+            rt_conv_rows6(w, bc, cs, cn, toff, kk, 1, z, z, 1, pf, more, acc);
+            rt_conv_rows6(w, bc + 16, cs, cn, toff, kk, 1, z, z, 0, 0, more, acc + 16);
+            if (o->mr > 6)
+                rt_conv_rows2(w, bc, cs, cn, toff, kk, 1, z, z, z, z, more, acc);
+        } else {
+            const __m256i m0 = rt_conv_mask8(n), m1 = rt_conv_mask8(n - 8);
+            const __m256i m2 = rt_conv_mask8(n - 16), m3 = rt_conv_mask8(n - 24);
+            rt_conv_rows6(w, bc, cs, cn, toff, kk, 0, m0, m1, 1, pf, more, acc);
+            if (n > 16)
+                rt_conv_rows6(w, bc + 16, cs, cn, toff, kk, 0, m2, m3, 0, 0, more,
+                              acc + 16);
+            if (o->mr > 6)
+                rt_conv_rows2(w, bc, cs, cn, toff, kk, 0, m0, m1, m2, m3, more, acc);
+        }
     }
     if (o->act == RT_ACT_NONE || o->act == RT_ACT_RELU || o->act == RT_ACT_CLIP)
         rt_conv_store8(t, o, acc);
