@@ -217,6 +217,13 @@ RT_INTERNAL void rt_conv_take2(const float *src, ptrdiff_t n, float *d)
         __m512 v1 = _mm512_maskz_loadu_ps((__mmask16)0x7FFF, src + 2 * q + 16);
         _mm512_storeu_ps(d + q, _mm512_permutex2var_ps(v0, ev, v1));
     }
+#elif defined(RT_CONV_AVX2)
+    for (; q + 8 < n; q += 8) { /* reads src[2q .. 2q + 16) <= 2n - 2 */
+        const __m256 v0 = _mm256_loadu_ps(src + 2 * q), v1 = _mm256_loadu_ps(src + 2 * q + 8);
+        const __m256 ev = _mm256_shuffle_ps(v0, v1, 0x88); /* 0 2 8 10 | 4 6 12 14 */
+        _mm256_storeu_ps(d + q, _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(ev),
+                                                                     0xD8)));
+    }
 #endif
     for (; q < n; q++)
         d[q] = src[2 * q];
