@@ -30,8 +30,8 @@
  *       * a register-blocked micro-kernel computes RT_CONV_MR channels x
  *         RT_CONV_NR positions over the whole K, and stores them with the
  *         epilogue: + bias, + residual, activation, dropping the junk
- *         positions (AVX-512: in-register compress; elsewhere a scalar
- *         copy);
+ *         positions (AVX-512: in-register compress; AVX2: a vector copy
+ *         per run of kept lanes; elsewhere a scalar copy);
  *       * blocking: panels are taken in blocks whose weights fit L2
  *         (RT_CONV_WBLOCK bytes), every position tile runs against a
  *         block before the next block starts.

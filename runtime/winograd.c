@@ -33,8 +33,9 @@
  *      vector) adds the bias, transposes to 16 pixels per channel, adds the
  *      residual, applies the activation and stores the 4x4 tile of each
  *      channel, clipped at the bottom/right edges.
- * AVX-512 has vector code for all three steps; other targets run the same
- * steps in plain C.  With OpenMP, threads share the planes by channels,
+ * AVX-512 has vector code for all three steps, AVX2 too (8 tiles or 8
+ * channels per vector, the GEMM block in three register passes); other
+ * targets run the same steps in plain C.  With OpenMP, threads share the planes by channels,
  * then either take whole blocks, each with its own V and M buffers (up to
  * RT_WG_MAXT threads; more threads idle here), or, where U is large
  * against V and M (rt_wg_team_shares), work on one block at a time:
