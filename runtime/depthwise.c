@@ -313,6 +313,36 @@ RT_INTERNAL void rt_dw_fill_row(const rt_conv2d_shape *s, ptrdiff_t wq,
         return;
     }
     if (!o) {
+#if defined(RT_DW_AVX2)
+        if (s->PL < 8 && s->W < ((ptrdiff_t)1 << 30)) {
+            /* e[q] = row[q - PL] inside the row, else 0, 8 lanes at a time
+             * by masked loads (no lane outside the row is read); the
+             * stores end < 8 floats past wq, in the next buffer row (filled
+             * after this one) or the slack after the last.  The first
+             * vector loads from row itself and shifts its lanes by PL. */
+            const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+            const __m256i lim = _mm256_set1_epi32((int)s->W);
+            ptrdiff_t q;
+            for (q = 0; q < wq; q += 8) {
+                const ptrdiff_t c0 = q - (ptrdiff_t)s->PL; /* column of lane 0 */
+                __m256 v;
+                if (c0 >= (ptrdiff_t)s->W) {
+                    v = _mm256_setzero_ps();
+                } else if (c0 >= 0) {
+                    const __m256i c = _mm256_add_epi32(_mm256_set1_epi32((int)c0), lane);
+                    v = _mm256_maskload_ps(row + c0, _mm256_cmpgt_epi32(lim, c));
+                } else {
+                    const __m256i c = _mm256_add_epi32(_mm256_set1_epi32((int)c0), lane);
+                    const __m256i in = _mm256_andnot_si256(
+                        _mm256_cmpgt_epi32(_mm256_setzero_si256(), c), _mm256_cmpgt_epi32(lim, c));
+                    v = _mm256_maskload_ps(row, _mm256_cmpgt_epi32(lim, lane));
+                    v = _mm256_and_ps(_mm256_permutevar8x32_ps(v, c), _mm256_castsi256_ps(in));
+                }
+                _mm256_storeu_ps(e + q, v);
+            }
+            return;
+        }
+#endif
         rt_dw_take(row, s->W, -(ptrdiff_t)s->PL, 1, wq, e);
     } else {
         rt_dw_take(row, s->W, -(ptrdiff_t)s->PL, 2, wq, e);
