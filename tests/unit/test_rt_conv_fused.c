@@ -40,9 +40,6 @@
 #include "test_conv_shape.h"
 #include "test_act_ref.h"
 
-static int n_cases, n_failed;
-static double worst_ratio;
-
 static void print_shape(FILE *f, const rt_conv2d_shape *s)
 {
     fprintf(f, "N=%d C=%d H=%d W=%d M=%d OH=%d OW=%d K=%dx%d S=%d,%d D=%d,%d P=%d,%d g=%d",
@@ -127,8 +124,7 @@ static int check(const rt_conv2d_shape *s, int algo, int how, int with_bias,
             exp += r[yi];
         exp = act_ref(act, alpha, beta, exp);
         got = y[yi];
-        ratio = fabs(got - exp) /
-                (ATOL + RTOL * fabs(exp) + 4.0 * sqrt((double)k * sq) * 0x1p-24);
+        ratio = sum_error_ratio(got, exp, (double)k, sq, ATOL, RTOL);
         if (!(ratio <= 1.0)) {
             fprintf(stderr, "  y[%d,%d,%d,%d] = %.9g, expected %.9g\n", n, m, oh, ow, got, exp);
             bad++;
@@ -136,11 +132,7 @@ static int check(const rt_conv2d_shape *s, int algo, int how, int with_bias,
             case_worst = ratio;
         }
     }
-    n_cases++;
-    if (case_worst > worst_ratio)
-        worst_ratio = case_worst;
-    if (bad) {
-        n_failed++;
+    if (tally_case(case_worst, bad)) {
         fprintf(stderr, "FAIL ");
         print_shape(stderr, s);
         fprintf(stderr, " algo=%d how=%d bias=%d res=%d act=%d scratch=%zu+%d\n", algo, how,

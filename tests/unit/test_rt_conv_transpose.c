@@ -35,9 +35,6 @@
 #include "test_conv_shape.h"
 #include "test_act_ref.h"
 
-static int n_cases, n_failed;
-static double worst_ratio;
-
 static void print_shape(FILE *f, const rt_conv2d_shape *s)
 {
     fprintf(f, "N=%d C=%d H=%d W=%d M=%d OH=%d OW=%d K=%dx%d S=%d,%d D=%d,%d P=%d,%d g=%d",
@@ -128,7 +125,7 @@ static int check(const rt_conv2d_shape *s, int packed, int with_bias, int res, i
         int ch = (int)(i / ((size_t)s->OH * s->OW) % (size_t)s->M);
         double exp = ref[i] + (b ? b[ch] : 0.0) + (r ? r[i] : 0.0), got = y[i], ratio;
         exp = act_ref(act, alpha, beta, exp);
-        ratio = fabs(got - exp) / (ATOL + RTOL * fabs(exp) + 4.0 * sqrt((double)k[i] * sq[i]) * 0x1p-24);
+        ratio = sum_error_ratio(got, exp, (double)k[i], sq[i], ATOL, RTOL);
         if (!(ratio <= 1.0)) { /* also catches NaN: an unwritten y */
             fprintf(stderr, "  y[%zu] (channel %d) = %.9g, expected %.9g\n", i, ch, got, exp);
             bad++;
@@ -136,11 +133,7 @@ static int check(const rt_conv2d_shape *s, int packed, int with_bias, int res, i
             case_worst = ratio;
         }
     }
-    n_cases++;
-    if (case_worst > worst_ratio)
-        worst_ratio = case_worst;
-    if (bad) {
-        n_failed++;
+    if (tally_case(case_worst, bad)) {
         fprintf(stderr, "FAIL ");
         print_shape(stderr, s);
         fprintf(stderr, " packed=%d bias=%d res=%d act=%d scratch=%zu+%d\n", packed, with_bias,
