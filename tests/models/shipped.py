@@ -1,0 +1,99 @@
+"""Real exported networks of the families users ship, against ONNX Runtime.
+
+usage: python shipped.py --dlc build/dlc --work DIR [--only NAME ...]
+
+The models in shipped/ were written by torch.onnx.export from
+shipped/export.py (a YOLO-style detector, a DB text detector, a CRNN
+recogniser, a voice-activity model with an If and LSTM state, a GRU
+tagger, a model with Loops), with their symbolic dims, Shape -> Gather ->
+Concat chains and external data as the exporter left them. Each case binds
+the symbolic dims with --shape, writes seeded random inputs and ONNX
+Runtime's outputs (every graph optimisation on), and runs
+
+    dlc check MODEL DATASET --rtol 1e-3 --atol 1e-4 [--shape ...]
+
+The tolerance allows float32 sums in another order over networks tens of
+layers deep; a wrong kernel misses it by orders of magnitude. Variable
+dims are checked at several sizes (the recogniser at three widths).
+Prints PASS/FAIL per case and exits 1 if any failed.
+"""
+import argparse
+import os
+import sys
+
+import numpy as np
+import onnxruntime as ort
+from onnx import numpy_helper
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(os.path.dirname(HERE), "tools"))
+from run import check  # noqa: E402
+
+TOL = ["--rtol", "1e-3", "--atol", "1e-4"]
+
+
+def cases():
+    """(case name, model file, {input: shape}, {input: fixed array})."""
+    for h, w in ((320, 320), (256, 384)):
+        yield f"yolo_{h}x{w}", "yolo.onnx", {"images": (1, 3, h, w)}, {}
+    for h, w in ((320, 320), (160, 480)):
+        yield f"dbnet_{h}x{w}", "dbnet.onnx", {"x": (1, 3, h, w)}, {}
+    for w in (100, 160, 320):
+        yield f"crnn_w{w}", "crnn.onnx", {"x": (1, 3, 32, w)}, {}
+    for sr in (16000, 8000):
+        yield f"vad_sr{sr}", "vad.onnx", {}, {"sr": np.array(sr, np.int64)}
+    yield "gru", "gru.onnx", {}, {}
+    yield "loop", "loop.onnx", {}, {}
+
+
+def write_dataset(model, folder, shapes, fixed, seed):
+    """Seeded random inputs (fixed ones as given) and ORT's outputs."""
+    options = ort.SessionOptions()
+    options.log_severity_level = 3
+    session = ort.InferenceSession(model, options, providers=["CPUExecutionProvider"])
+    rng = np.random.default_rng(seed)
+    feeds = {}
+    for v in session.get_inputs():
+        if v.name in fixed:
+            feeds[v.name] = fixed[v.name]
+        elif v.type == "tensor(int64)":
+            feeds[v.name] = rng.integers(0, 500, size=shapes.get(v.name, v.shape))
+        else:
+            shape = shapes.get(v.name, v.shape)
+            feeds[v.name] = rng.standard_normal(shape).astype(np.float32)
+    outputs = session.run(None, feeds)
+    os.makedirs(folder, exist_ok=True)
+    for prefix, names, arrays in (("input", list(feeds), list(feeds.values())),
+                                  ("output", [o.name for o in session.get_outputs()], outputs)):
+        for j, (name, array) in enumerate(zip(names, arrays)):
+            with open(os.path.join(folder, f"{prefix}_{j}.pb"), "wb") as f:
+                f.write(numpy_helper.from_array(np.asarray(array), name).SerializeToString())
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--dlc", required=True)
+    p.add_argument("--work", required=True)
+    p.add_argument("--only", nargs="*", help="case names to run (default: all)")
+    p.add_argument("--timeout", type=float, default=600)
+    args = p.parse_args()
+    failed = passed = 0
+    for seed, (name, file, shapes, fixed) in enumerate(cases()):
+        if args.only and name not in args.only:
+            continue
+        model = os.path.join(HERE, "shipped", file)
+        folder = os.path.join(args.work, name, "test_data_set_0")
+        write_dataset(model, folder, shapes, fixed, seed)
+        extra = TOL + [a for n, s in shapes.items()
+                       for a in ("--shape", f"{n}={'x'.join(map(str, s))}")]
+        ok, why = check(args.dlc, model, folder, extra, args.timeout)
+        print(f"{'PASS' if ok else 'FAIL'} {name}{' ' + why if why else ''}", flush=True)
+        passed += ok
+        failed += not ok
+    print(f"{passed} passed, {failed} failed")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
