@@ -1,7 +1,7 @@
 """dlc against ONNX Runtime on full-size networks, side by side.
 
 usage: .venv/bin/python bench/run.py [--dlc build/dlc] [--baseline-dlc PATH]
-           [--models resnet50,mobilenetv2,squeezenet1_1,bert_base]
+           [--models resnet50,mobilenetv2,squeezenet1_1,bert_base,yolov8n,...]
            [--threads 1,2] [--runs 20] [--warmup 5] [--seed 0] [--gap-ms MS]
            [--peak-gflops X] [--json out.json] [--plot out.png]
            [--work build/bench] [--cc cc] [--cflags "-O3 -march=native"]
@@ -135,7 +135,8 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 MODELS_DIR = os.path.join(HERE, "models")
-ALL_MODELS = ["resnet50", "mobilenetv2", "squeezenet1_1", "bert_base"]
+ALL_MODELS = ["resnet50", "mobilenetv2", "squeezenet1_1", "bert_base", "yolov8n", "yolov8n_320",
+              "dbnet", "crnn"]
 ATOL = 1e-3
 RTOL = 1e-3
 # the worker's engines: result keys (times "dlc_ns", summary "dlc", ...) -> names

@@ -8,6 +8,10 @@ usage: python make.py OUTDIR [--only NAME ...] [--seed N]
     mobilenetv2     torchvision MobileNetV2 1.0, 1x3x224x224
     squeezenet1_1   torchvision SqueezeNet 1.1, 1x3x224x224
     bert_base       Hugging Face BertModel (bert-base-uncased), seq 128
+    yolov8n         Ultralytics YOLOv8n detector, 1x3x640x640
+    yolov8n_320     the same at 1x3x320x320
+    dbnet           DB-ResNet18 text detector, 1x3x640x640
+    crnn            CRNN text recogniser (conv + 2 BiLSTM), 1x3x48x320
 
 Writes OUTDIR/NAME.onnx (OUTDIR/NAME_dynamic.onnx with --dynamic-shapes:
 a symbolic batch dim for the CNNs, symbolic batch and sequence for BERT,
@@ -26,11 +30,15 @@ import onnx
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import bert  # noqa: E402
+import crnn  # noqa: E402
+import dbnet  # noqa: E402
 import mobilenetv2  # noqa: E402
 import resnet50  # noqa: E402
 import squeezenet  # noqa: E402
+import yolov8n  # noqa: E402
 
-MODELS = {m.NAME: m for m in (resnet50, mobilenetv2, squeezenet, bert)}
+MODELS = {m.NAME: m for m in (resnet50, mobilenetv2, squeezenet, bert, yolov8n.YOLOV8N,
+                              yolov8n.YOLOV8N_320, dbnet, crnn)}
 
 
 def write(module, path, seed, dynamic):
