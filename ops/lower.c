@@ -49,10 +49,11 @@ bool lw_elementwise(Node *n, lw_value_fn fn)
     Value *out = n->out[0];
     int64_t numel = ir_value_numel(out);
     int i = lk_var(k, DT_INT64);
-    LExpr *in[16];
+    /* sized from the node: variadic rows (Sum, Max, Mean) take many inputs */
+    LExpr **in = ir_alloc_array(n->graph->arena, (size_t)(n->nin > 0 ? n->nin : 1), sizeof *in);
     /* An input of higher rank than the output cannot broadcast to it; only
      * rows that never read it have one (CastLike's dtype donor). */
-    for (int j = 0; j < n->nin && j < 16; j++)
+    for (int j = 0; j < n->nin; j++)
         in[j] = n->in[j] && n->in[j]->shape.rank <= out->shape.rank
                     ? lw_load_bcast(k, n->in[j], &out->shape, i)
                     : NULL;

@@ -77,6 +77,14 @@ add_test(NAME bad_inputs
           --work ${CMAKE_BINARY_DIR}/bad_inputs)
 set_tests_properties(bad_inputs PROPERTIES LABELS "asan" ENVIRONMENT "${CHECK_ENV}")
 
+# Sum/Mean/Max/Min over 2, 17 and 64 inputs, run and folded, against ONNX
+# Runtime (a lowering once kept 16 input slots and overran them).
+add_test(NAME models/variadic
+  COMMAND ${PY} ${CMAKE_SOURCE_DIR}/tests/models/variadic.py --dlc $<TARGET_FILE:dlc>
+          --work ${CMAKE_BINARY_DIR}/models-variadic)
+set_tests_properties(models/variadic PROPERTIES LABELS "asan" ENVIRONMENT "${CHECK_ENV}"
+                     TIMEOUT 900)
+
 # ONNX backend test data, materialised once from the pinned onnx wheel.
 set(ONNX_DATA ${CMAKE_BINARY_DIR}/onnx-data)
 add_test(NAME conformance/data COMMAND ${PY} ${CMAKE_SOURCE_DIR}/tests/conformance/gen_data.py ${ONNX_DATA})

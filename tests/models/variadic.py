@@ -1,0 +1,85 @@
+"""Variadic elementwise rows (Sum, Mean, Max, Min) with many inputs, against
+ONNX Runtime.
+
+usage: python variadic.py --dlc build/dlc --work DIR
+
+ONNX gives these operators any number of inputs; the rows accept up to 64.
+Each case is one node over N broadcasting inputs (N = 2, 17, 64: past any
+fixed-size buffer a lowering might keep), once with every input fed at run
+time and once with every input a constant, so that constant folding
+(ir/interp.c) evaluates the node inside dlc. Reference: ONNX Runtime's
+outputs; compared with
+
+    dlc check MODEL DATASET --rtol 1e-6 --atol 1e-6
+
+(float32 sums of up to 64 terms in another order). In the sanitizer build
+dlc and the generated code run under ASan/UBSan.
+"""
+import argparse
+import os
+import sys
+
+import numpy as np
+import onnxruntime as ort
+from onnx import TensorProto, helper, numpy_helper
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+from run import check  # noqa: E402
+
+
+def case(op, n, constant, rng):
+    """(model, feeds): op over n inputs of shapes [3, 4], [4], [1, 4] in turn."""
+    shapes = [[3, 4], [4], [1, 4]]
+    arrays = [rng.standard_normal(shapes[i % 3]).astype(np.float32) for i in range(n)]
+    names = [f"x{i}" for i in range(n)]
+    inits = [numpy_helper.from_array(a, nm) for a, nm in zip(arrays, names)] if constant else []
+    # a constant-only graph still needs one run-time input: y2 = y + z
+    z = helper.make_tensor_value_info("z", TensorProto.FLOAT, [3, 4])
+    ins = [z] + ([] if constant else [helper.make_tensor_value_info(nm, TensorProto.FLOAT, a.shape)
+                                      for nm, a in zip(names, arrays)])
+    nodes = [helper.make_node(op, names, ["y"]), helper.make_node("Add", ["y", "z"], ["y2"])]
+    g = helper.make_graph(nodes, "v", ins,
+                          [helper.make_tensor_value_info("y2", TensorProto.FLOAT, [3, 4])], inits)
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)], ir_version=8)
+    feeds = {"z": rng.standard_normal([3, 4]).astype(np.float32)}
+    if not constant:
+        feeds.update(zip(names, arrays))
+    return m, feeds
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--dlc", required=True)
+    p.add_argument("--work", required=True)
+    args = p.parse_args()
+    rng = np.random.default_rng(0)
+    passed = failed = 0
+    for op in ("Sum", "Mean", "Max", "Min"):
+        for n in (2, 17, 64):
+            for constant in (False, True):
+                name = f"{op.lower()}_{n}{'_const' if constant else ''}"
+                m, feeds = case(op, n, constant, rng)
+                folder = os.path.join(args.work, name)
+                data = os.path.join(folder, "test_data_set_0")
+                os.makedirs(data, exist_ok=True)
+                path = os.path.join(folder, "model.onnx")
+                with open(path, "wb") as f:
+                    f.write(m.SerializeToString())
+                s = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
+                (want,) = s.run(None, feeds)
+                for j, (nm, a) in enumerate(feeds.items()):
+                    with open(os.path.join(data, f"input_{j}.pb"), "wb") as f:
+                        f.write(numpy_helper.from_array(a, nm).SerializeToString())
+                with open(os.path.join(data, "output_0.pb"), "wb") as f:
+                    f.write(numpy_helper.from_array(want, "y2").SerializeToString())
+                ok, why = check(args.dlc, path, data, ["--rtol", "1e-6", "--atol", "1e-6"], 300)
+                print(f"{'PASS' if ok else 'FAIL'} {name}{' ' + why if why else ''}", flush=True)
+                passed += ok
+                failed += not ok
+    print(f"{passed} passed, {failed} failed")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
