@@ -121,6 +121,7 @@ extern const OpDesc op_rows_norm[];
 extern const OpDesc op_rows_shape[];
 extern const OpDesc op_rows_data[];
 extern const OpDesc op_rows_gather[];
+extern const OpDesc op_rows_resize[];
 
 /* The fused attention node (ops/attention.c), built by
  * passes/fuse_attention.c only: no table row, so no model can name it. */
