@@ -138,6 +138,13 @@ else()
             --work ${CMAKE_BINARY_DIR}/models-pool)
   set_tests_properties(models/pool PROPERTIES TIMEOUT 600)
 
+  # Resize / Upsample in small real graphs (shape chains, a detector neck,
+  # every mode) against ONNX Runtime.
+  add_test(NAME models/resize
+    COMMAND ${PY} ${CMAKE_SOURCE_DIR}/tests/models/resize.py --dlc $<TARGET_FILE:dlc>
+            --work ${CMAKE_BINARY_DIR}/models-resize)
+  set_tests_properties(models/resize PROPERTIES TIMEOUT 900)
+
   # Softplus, Mish and Swish at extreme inputs (overflow, underflow, +-inf,
   # NaN) and on constants folded by ir/interp.c, against ONNX Runtime.
   add_test(NAME models/activations
