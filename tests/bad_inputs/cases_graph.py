@@ -236,3 +236,46 @@ def _concat_axis(path, bad):
     nodes = [pre(), helper.make_node("Concat", ["h", "x"], ["y"],
                                      name="concat_oob", axis=7 if bad else 1)]
     save(make(nodes, [vi("x", [2, 3])], [vi("y", [2, 6])]), path)
+
+
+def resize_case(name, why, node_name, want, scales=None, sizes=None, dynamic=False,
+                **bad_attrs):
+    """Resize of [1,2,4,4] to [1,2,8,8] by scales [1,1,2,2]; when bad, with
+    the given scales / sizes (both may be given), bad_attrs, or scales fed
+    as a graph input."""
+    @case(name, why, ["node 1", node_name, "Resize", want])
+    def build(path, bad):
+        sc = np.array(scales if bad and scales is not None else
+                      ([] if bad and sizes is not None else [1, 1, 2, 2]), np.float32)
+        inits = [const("roi", np.array([], np.float32))]
+        inputs = [vi("x", [1, 2, 4, 4])]
+        if bad and dynamic:
+            inputs.append(vi("scales", [4]))
+        else:
+            inits.append(const("scales", sc))
+        ins = ["h", "roi", "scales"]
+        if bad and sizes is not None:
+            inits.append(const("sizes", np.array(sizes, np.int64)))
+            ins.append("sizes")
+        node = helper.make_node("Resize", ins, ["y"], name=node_name,
+                                **(bad_attrs if bad else {}))
+        save(make([pre(), node], inputs, [vi("y", [1, 2, 8, 8])], inits), path)
+
+
+resize_case("resize_scales_zero", "Resize scales [1,1,0,2]", "resize_zero", "scales",
+            scales=[1, 1, 0, 2])
+resize_case("resize_scales_negative", "Resize scales [1,1,2,-2]", "resize_neg", "scales",
+            scales=[1, 1, 2, -2])
+resize_case("resize_scales_nan", "Resize scales [1,1,NaN,2]", "resize_nan", "scales",
+            scales=[1, 1, float("nan"), 2])
+resize_case("resize_sizes_rank", "Resize sizes [8,8] for a rank-4 input (no axes)",
+            "resize_rank", ["sizes", "rank"], sizes=[8, 8])
+resize_case("resize_scales_and_sizes", "Resize with both scales and sizes",
+            "resize_both", "both", scales=[1, 1, 2, 2], sizes=[1, 2, 8, 8])
+resize_case("resize_bad_mode", "Resize mode 'bilinear' (not an ONNX mode)",
+            "resize_mode", ["mode", "bilinear"], mode="bilinear")
+resize_case("resize_bad_coordinate_mode", "Resize coordinate_transformation_mode 'corners'",
+            "resize_coord", ["coordinate_transformation_mode", "corners"],
+            coordinate_transformation_mode="corners")
+resize_case("resize_dynamic_scales", "Resize scales fed at run time",
+            "resize_dyn", ["unsupported", "dynamic", "scales"], dynamic=True)
