@@ -19,6 +19,7 @@ typedef enum {
     KC_ATTENTION,   /* o = softmax(scale q k^T + mask) v per (batch, head) */
     KC_SOFTMAX,     /* softmax or log-softmax of each contiguous row */
     KC_CONV_TRANSPOSE2D, /* y = act(conv_transpose2d(x, w) + bias + residual) */
+    KC_RESIZE2D,    /* y = separable resize of each plane from tap tables */
     KC_COUNT
 } KCallKind;
 
@@ -89,6 +90,18 @@ typedef struct {
     bool log;       /* log-softmax */
 } KSoftmax;
 
+/* Resize of planes [planes, H, W] -> [planes, OH, OW]: output (oy, ox)
+ * is the sum over taps s < TH, t < TW of wy * wx * x[iy, ix]. in[0] x;
+ * in[1] the int32 tap indices, the rows' (OH x TH, row-major: an output
+ * row's TH taps are consecutive rows clamped to [0, H)) then, at element
+ * OH * TH, the columns' (TW x OW, tap-major); in[2] their float32 weights
+ * in the same layout, or no buffer for nearest (TH = TW = 1, no
+ * weights). TH is at most KC_RESIZE_MAX_TH. */
+#define KC_RESIZE_MAX_TH 32
+typedef struct {
+    int64_t planes, H, W, OH, OW, TH, TW;
+} KResize2d;
+
 typedef struct KCall {
     KCallKind kind;
     union {
@@ -98,6 +111,7 @@ typedef struct KCall {
         KGlobalPool gpool;
         KAttention attn;
         KSoftmax softmax;
+        KResize2d resize;
     } u;
     /* conv: x, w; gemm: a, b; pools and softmax: x; attention: q, k, v, mask */
     KOperand in[4];

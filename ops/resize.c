@@ -588,6 +588,54 @@ static LExpr *load_i64(LKernel *k, Value *tab, LExpr *at)
     return tab->dtype == DT_INT64 ? e : lx_cast(k, DT_INT64, e);
 }
 
+/* A KC_RESIZE2D call when only the last two axes change, the input is
+ * float32 and computed at run time (a constant folds through the loops). */
+static bool resize_kernel_call(Node *n, const Resize *g, const AxisTaps *taps, const bool *plain)
+{
+    Value *x = n->in[0], *y = n->out[0];
+    int r = g->rank, ha = r - 2, wa = r - 1;
+    if (r < 2 || x->dtype != DT_FLOAT || x->data || (plain[ha] && plain[wa]))
+        return false;
+    for (int a = 0; a < ha; a++)
+        if (!plain[a])
+            return false;
+    int64_t th = plain[ha] ? 1 : taps[ha].ntaps, tw = plain[wa] ? 1 : taps[wa].ntaps;
+    if ((!plain[ha] && taps[ha].ext) || (!plain[wa] && taps[wa].ext) || th > KC_RESIZE_MAX_TH)
+        return false;
+    KResize2d k2 = {.planes = op_dims_prod(g->out, 0, ha), .H = g->in[ha], .W = g->in[wa],
+                    .OH = g->out[ha], .OW = g->out[wa], .TH = th, .TW = tw};
+    int64_t rows = k2.OH * th, cnt = rows + tw * k2.OW;
+    const int64_t v[7] = {k2.planes, k2.H, k2.W, k2.OH, k2.OW, cnt, k2.planes * k2.OH * k2.OW};
+    if (!op_fits_int32(v, 7))
+        return false;
+    Graph *gr = n->graph;
+    bool weighted = g->mode != RM_NEAREST;
+    int32_t *idx = ir_alloc_array(gr->arena, (size_t)cnt, sizeof *idx);
+    float *w = weighted ? ir_alloc_array(gr->arena, (size_t)cnt, sizeof *w) : NULL;
+    for (int64_t o = 0; o < k2.OH; o++)         /* rows: per output row, its taps */
+        for (int64_t t = 0; t < th; t++) {
+            idx[o * th + t] = (int32_t)(plain[ha] ? o : taps[ha].idx[o * th + t]);
+            if (w)
+                w[o * th + t] = plain[ha] ? 1.0f : taps[ha].w[o * th + t];
+        }
+    for (int64_t t = 0; t < tw; t++)            /* columns: tap-major */
+        for (int64_t o = 0; o < k2.OW; o++) {
+            idx[rows + t * k2.OW + o] = (int32_t)(plain[wa] ? o : taps[wa].idx[o * tw + t]);
+            if (w)
+                w[rows + t * k2.OW + o] = plain[wa] ? 1.0f : taps[wa].w[o * tw + t];
+        }
+    LKernel *k = lw_kernel(n);
+    LStmt *c = ls_kernel(k, KC_RESIZE2D);
+    c->flops = weighted ? 2.0 * (double)ir_value_numel(y) * (double)(th + tw) : 0.0;
+    c->kc->u.resize = k2;
+    c->kc->in[0].buf = x;
+    c->kc->in[1].buf = table(gr, n, "taps", 0, DT_INT32, cnt, idx);
+    c->kc->in[2].buf = w ? table(gr, n, "weights", 0, DT_FLOAT, cnt, w) : NULL;
+    c->kc->out.buf = y;
+    ls_push(k, k->root, c);
+    return true;
+}
+
 static bool resize_lower(Node *n, Diag *d, ResizeForm form)
 {
     Resize g;
@@ -606,6 +654,8 @@ static bool resize_lower(Node *n, Diag *d, ResizeForm form)
                                   a, RESIZE_MAX_TAPS);
         plain[a] = taps_identity(&g, a, &taps[a]);
     }
+    if (resize_kernel_call(n, &g, taps, plain))
+        return true;
 
     LKernel *k = lw_kernel(n);
     int ov[IR_MAX_RANK];

@@ -9,6 +9,7 @@
 #include "../ir/loop.h"
 #include "../runtime/rt_conv.h"
 #include "../runtime/rt_pool.h"
+#include "../runtime/rt_resize.h"
 
 #include <string.h>
 
@@ -314,6 +315,27 @@ static void select_softmax(LKernel *k, LStmt *s)
     ls_arg_int(k, s, c->u.softmax.log);
 }
 
+_Static_assert(KC_RESIZE_MAX_TH == RT_RESIZE_MAX_TH, "resize tap limits differ");
+
+static void select_resize(LKernel *k, LStmt *s)
+{
+    const KCall *c = s->kc;
+    const KResize2d *r = &c->u.resize;
+    k->runtime = "resize";
+    s->kind = LS_CALL;
+    s->fn = "rt_resize2d";
+    const int64_t v[7] = {r->planes, r->H, r->W, r->OH, r->OW, r->TH, r->TW};
+    for (int i = 0; i < 7; i++)
+        ls_arg_int(k, s, v[i]);
+    const int64_t cols = r->OH * r->TH;
+    ls_arg_buf(k, s, c->in[1].buf, c->in[1].off);
+    ls_arg_buf_or_null(k, s, c->in[2].buf, c->in[2].off);
+    ls_arg_buf(k, s, c->in[1].buf, c->in[1].off + cols);
+    ls_arg_buf_or_null(k, s, c->in[2].buf, c->in[2].off + cols);
+    arg_operand(k, s, c->in[0]);
+    arg_operand(k, s, c->out);
+}
+
 bool pass_select_c(Graph *g, const Target *t, Diag *d)
 {
     (void)d;
@@ -335,6 +357,7 @@ bool pass_select_c(Graph *g, const Target *t, Diag *d)
             case KC_ATTENTION: select_attention(k, s); break;
             case KC_SOFTMAX: select_softmax(k, s); break;
             case KC_CONV_TRANSPOSE2D: select_conv_transpose(k, s); break;
+            case KC_RESIZE2D: select_resize(k, s); break;
             case KC_COUNT: DLC_BUG("kernel call of no kind");
             }
         }

@@ -25,6 +25,7 @@
 #include "../../runtime/softmax.c"
 #include "../../runtime/attention.c"
 #include "../../runtime/pool.c"
+#include "../../runtime/resize.c"
 
 #include <stdio.h>
 
