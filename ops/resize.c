@@ -375,7 +375,7 @@ static float original_coord(const Resize *g, int a, float x)
 /* Keeps float -> int64 conversions defined for absurd coordinates. */
 static float tame(float x)
 {
-    return x < -1e15f ? -1e15f : x > 1e15f ? 1e15f : x;
+    return x != x ? 0.0f : x < -1e15f ? -1e15f : x > 1e15f ? 1e15f : x;
 }
 
 static int64_t nearest_index(NearestMode m, float x, bool down)
@@ -684,12 +684,12 @@ static bool resize_lower(Node *n, Diag *d, ResizeForm form)
             continue;
         }
         offs[a] = offset_table(gr, n, a, &taps[a], stride[a], g.out[a]);
-        if (taps[a].w)
-            wts[a] = table(gr, n, "w", a, DT_FLOAT, g.out[a] * taps[a].ntaps, taps[a].w);
-        if (!taps[a].w)     /* nearest: one tap, no weight */
+        if (!taps[a].w) {   /* nearest: one tap, no weight */
             base = lx_add(k, base, load_i64(k, offs[a], lx_var(k, ov[a])));
-        else
+        } else {
+            wts[a] = table(gr, n, "w", a, DT_FLOAT, g.out[a] * taps[a].ntaps, taps[a].w);
             sum = true;
+        }
     }
 
     LExpr *value;
