@@ -91,7 +91,7 @@ static const char *source_of(const Node *n, const Value *v)
 {
     const Node *p = v->producer;
     if (!p)
-        return v->is_input ? "a graph input" : "no constant";
+        return v->is_input ? "a graph input" : "no node (a value without data)";
     return ir_sprintf(n->graph->arena, "node %d '%s' (%s)", p->index, p->name, p->op_type);
 }
 
