@@ -23,6 +23,8 @@ static void usage(FILE *f)
             "  --shape NAME=DxDxD     bind an input's symbolic dims (repeatable)\n"
             "  --weights embed|file   weights inside OUT.c (default) or in OUT.weights\n"
             "  --no-fuse              keep every elementwise op in its own loop\n"
+            "  --loop-max N           a Loop whose trip count is a run-time value runs at most\n"
+            "                         N iterations (it is unrolled N times, each guarded)\n"
             "  --no-winograd          direct 3x3 convolutions (no Winograd F(4x4,3x3))\n"
             "  --blas builtin|openblas  float MatMul/Gemm on the built-in GEMM (default) or\n"
             "                         OpenBLAS's cblas_sgemm (then link with -lopenblas)\n"
@@ -71,7 +73,7 @@ int cli_compile_option(CompileRequest *r, int argc, char **argv, int *i)
         return 1;
     }
     if (strcmp(a, "--name") == 0 || strcmp(a, "--shape") == 0 || strcmp(a, "--weights") == 0 ||
-        strcmp(a, "--blas") == 0 || strcmp(a, "-o") == 0) {
+        strcmp(a, "--blas") == 0 || strcmp(a, "--loop-max") == 0 || strcmp(a, "-o") == 0) {
         if (!val) {
             fprintf(stderr, "dlc: error: %s needs a value\n", a);
             return 0;
@@ -87,6 +89,15 @@ int cli_compile_option(CompileRequest *r, int argc, char **argv, int *i)
                 return 0;
             }
             r->weights_file = strcmp(val, "file") == 0;
+        } else if (strcmp(a, "--loop-max") == 0) {
+            char *end;
+            long long n = strtoll(val, &end, 10);
+            if (*end || end == val || n < 1 || n > 65536) {
+                fprintf(stderr, "dlc: error: --loop-max takes a count from 1 to 65536, not '%s'\n",
+                        val);
+                return 0;
+            }
+            r->passes.loop_max = n;
         } else if (strcmp(a, "--blas") == 0) {
             if (strcmp(val, "builtin") && strcmp(val, "openblas")) {
                 fprintf(stderr, "dlc: error: --blas takes 'builtin' or 'openblas', not '%s'\n",

@@ -11,15 +11,28 @@
  * external data could claim more). */
 #define FE_MAX_TENSOR_BYTES ((int64_t)1 << 34)
 
+/* Subgraphs (If's branches, Loop's and Scan's bodies) nest at most this
+ * deep: a model cannot drive the reader into unbounded recursion. */
+#define FE_MAX_SUBGRAPH_DEPTH 16
+
+/* One lexical scope: the main graph or a subgraph being read. */
+typedef struct FeScope {
+    Value **slots;          /* name -> value, open addressing */
+    size_t nslots;
+    struct FeScope *outer;  /* NULL for the main graph */
+    Value **captures;       /* values of enclosing scopes read in this one */
+    int ncaptures, capcaptures;
+} FeScope;
+
 typedef struct {
     Graph *g;
     Diag *d;
     const Node *node;       /* node being read, for messages */
     char dir[PATH_MAX];     /* the model's folder as given */
     char realdir[PATH_MAX]; /* and resolved */
-    /* name -> value, open addressing */
-    Value **slots;
-    size_t nslots;
+    FeScope *scope;         /* innermost scope being read */
+    int depth;              /* subgraph nesting, 0 for the main graph */
+    const FeScope *last_sub;/* the scope of the subgraph read last, for its captures */
 } FeCtx;
 
 void fe_error(FeCtx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

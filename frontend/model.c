@@ -31,35 +31,73 @@ static size_t hash(const char *s)
     return h;
 }
 
-static Value **slot(FeCtx *c, const char *name)
+static Value **slot(FeScope *sc, const char *name)
 {
-    size_t i = hash(name) & (c->nslots - 1);
-    while (c->slots[i] && strcmp(c->slots[i]->name, name) != 0)
-        i = (i + 1) & (c->nslots - 1);
-    return &c->slots[i];
+    size_t i = hash(name) & (sc->nslots - 1);
+    while (sc->slots[i] && strcmp(sc->slots[i]->name, name) != 0)
+        i = (i + 1) & (sc->nslots - 1);
+    return &sc->slots[i];
 }
 
-static void table_init(FeCtx *c, size_t count)
+static void table_init(FeCtx *c, FeScope *sc, size_t count)
 {
     size_t n = 64;
     while (n < count * 2 + 16)
         n *= 2;
-    c->nslots = n;
-    c->slots = ir_alloc_array(c->g->arena, n, sizeof(Value *));
+    sc->nslots = n;
+    sc->slots = ir_alloc_array(c->g->arena, n, sizeof(Value *));
 }
 
+/* The value called `name` in the innermost scope only. */
 static Value *lookup(FeCtx *c, const char *name)
 {
-    return *slot(c, name);
+    return *slot(c->scope, name);
 }
 
-/* The value called `name`, created on first mention. */
+/* The value called `name` defined in the innermost scope, created on first
+ * mention. */
 static Value *intern(FeCtx *c, const char *name)
 {
-    Value **s = slot(c, name);
+    Value **s = slot(c->scope, name);
     if (!*s)
         *s = ir_value_new(c->g, name);
     return *s;
+}
+
+static void add_capture(FeCtx *c, FeScope *sc, Value *v)
+{
+    for (int i = 0; i < sc->ncaptures; i++)
+        if (sc->captures[i] == v)
+            return;
+    if (sc->ncaptures == sc->capcaptures) {
+        int cap = sc->capcaptures ? sc->capcaptures * 2 : 8;
+        Value **p = ir_alloc_array(c->g->arena, (size_t)cap, sizeof(Value *));
+        if (sc->ncaptures)
+            memcpy(p, sc->captures, (size_t)sc->ncaptures * sizeof(Value *));
+        sc->captures = p;
+        sc->capcaptures = cap;
+    }
+    sc->captures[sc->ncaptures++] = v;
+}
+
+/* The value a reference to `name` means: the innermost scope's, else the
+ * nearest enclosing scope's (lexical scoping; every scope in between
+ * captures it), else a new value of the innermost scope that something
+ * must still define. */
+static Value *use(FeCtx *c, const char *name)
+{
+    Value *v = lookup(c, name);
+    if (v)
+        return v;
+    for (FeScope *sc = c->scope->outer; sc; sc = sc->outer) {
+        v = *slot(sc, name);
+        if (!v)
+            continue;
+        for (FeScope *in = c->scope; in != sc; in = in->outer)
+            add_capture(c, in, v);
+        return v;
+    }
+    return intern(c, name);
 }
 
 /* ---- types ---- */
@@ -116,6 +154,8 @@ static bool read_type(FeCtx *c, const Onnx__ValueInfoProto *vi, Value *v)
 
 /* ---- attributes ---- */
 
+static Subgraph *read_subgraph(FeCtx *c, const Onnx__GraphProto *gp, const char *attr);
+
 static bool read_attr(FeCtx *c, const Onnx__AttributeProto *ap, Attr *a)
 {
     Arena *ar = c->g->arena;
@@ -167,6 +207,13 @@ static bool read_attr(FeCtx *c, const Onnx__AttributeProto *ap, Attr *a)
         a->t->offset = -1;
         a->t->weight_offset = -1;
         return fe_tensor(c, ap->t, a->t, ir_sprintf(ar, "attribute '%s'", a->name));
+    case ATTR_GRAPH:
+        if (!ap->g) {
+            fe_error(c, "attribute '%s': graph attribute without a graph", a->name);
+            return false;
+        }
+        a->sub = read_subgraph(c, ap->g, a->name);
+        return a->sub != NULL;
     case ATTR_UNDEF:
         fe_error(c, "attribute '%s': no type and no value", a->name);
         return false;
@@ -189,26 +236,73 @@ static bool default_domain(const char *d)
     return !d || !*d || strcmp(d, "ai.onnx") == 0;
 }
 
-static bool read_node(FeCtx *c, const Onnx__NodeProto *np, int index)
+/* The outer-scope values n's subgraphs read become trailing inputs of n
+ * (Node.ncapture), so ordering and liveness see them. */
+static void append_captures(FeCtx *c, Node *n, const FeScope *const *subs, int nsubs)
+{
+    int extra = 0;
+    for (int s = 0; s < nsubs; s++)
+        extra += subs[s]->ncaptures;
+    if (!extra)
+        return;
+    Value **in = ir_alloc_array(c->g->arena, (size_t)(n->nin + extra), sizeof(Value *));
+    if (n->nin)
+        memcpy(in, n->in, (size_t)n->nin * sizeof(Value *));
+    int k = n->nin;
+    for (int s = 0; s < nsubs; s++)
+        for (int i = 0; i < subs[s]->ncaptures; i++) {
+            bool seen = false;
+            for (int j = n->nin; j < k; j++)
+                seen |= in[j] == subs[s]->captures[i];
+            if (!seen)
+                in[k++] = subs[s]->captures[i];
+        }
+    n->ncapture = k - n->nin;
+    n->in = in;
+    n->nin = k;
+}
+
+/* A node of the innermost scope: appended to the main graph, or returned
+ * for the subgraph being read. */
+static Node *read_node(FeCtx *c, const Onnx__NodeProto *np, int index)
 {
     Graph *g = c->g;
-    Node *n = ir_node_new(g, np->op_type ? np->op_type : "", (int)np->n_input, (int)np->n_output);
+    const char *op = np->op_type ? np->op_type : "";
+    Node *n = c->scope->outer ? ir_node_alloc(g, op, (int)np->n_input, (int)np->n_output)
+                              : ir_node_new(g, op, (int)np->n_input, (int)np->n_output);
     n->index = index;
     n->name = ir_strdup(g->arena, np->name);
     n->domain = ir_strdup(g->arena, default_domain(np->domain) ? "" : np->domain);
     c->node = n;
     bool ok = true;
     for (size_t i = 0; i < np->n_input; i++)
-        n->in[i] = np->input[i] && *np->input[i] ? intern(c, np->input[i]) : NULL;
-    for (size_t i = 0; i < np->n_output; i++)
-        n->out[i] = np->output[i] && *np->output[i] ? intern(c, np->output[i]) : NULL;
+        n->in[i] = np->input[i] && *np->input[i] ? use(c, np->input[i]) : NULL;
     n->nattr = (int)np->n_attribute;
     n->attrs = ir_alloc_array(g->arena, np->n_attribute, sizeof(Attr));
-    for (size_t i = 0; i < np->n_attribute && ok; i++)
+    const FeScope *subs[4];
+    int nsubs = 0;
+    for (size_t i = 0; i < np->n_attribute && ok; i++) {
         ok = read_attr(c, np->attribute[i], &n->attrs[i]);
+        c->node = n;    /* a subgraph's nodes took its place */
+        if (ok && n->attrs[i].sub) {
+            if (nsubs == (int)(sizeof subs / sizeof subs[0])) {
+                fe_error(c, "unsupported: more than %d graph attributes", nsubs);
+                ok = false;
+            } else {
+                subs[nsubs++] = c->last_sub;
+            }
+        }
+    }
+    if (ok)
+        append_captures(c, n, subs, nsubs);
+    /* Outputs after the attributes: a subgraph may not read what its own
+     * node defines. */
+    for (size_t i = 0; i < np->n_output; i++)
+        n->out[i] = np->output[i] && *np->output[i] ? intern(c, np->output[i]) : NULL;
     c->node = NULL;
-    return ok;
+    return ok ? n : NULL;
 }
+
 
 static int64_t default_opset(FeCtx *c, const Onnx__ModelProto *m)
 {
@@ -221,11 +315,118 @@ static int64_t default_opset(FeCtx *c, const Onnx__ModelProto *m)
     return m->n_opset_import ? 0 : 1;   /* very old models list no opsets */
 }
 
+/* A graph attribute's body, read in a scope of its own inside the current
+ * one. Every value its nodes read must be defined: by one of its nodes, an
+ * initializer, a formal input, or an enclosing scope. */
+static Subgraph *read_subgraph(FeCtx *c, const Onnx__GraphProto *gp, const char *attr)
+{
+    Graph *g = c->g;
+    if (c->depth >= FE_MAX_SUBGRAPH_DEPTH) {
+        fe_error(c, "attribute '%s': unsupported: subgraphs nested more than %d deep", attr,
+                 FE_MAX_SUBGRAPH_DEPTH);
+        return NULL;
+    }
+    const Node *owner = c->node;
+    const char *owner_name = owner && owner->name && *owner->name ? owner->name : "node";
+    Subgraph *sg = ir_alloc(g->arena, sizeof *sg);
+    sg->name = ir_sprintf(g->arena, "%s/%s", owner_name, attr);
+    FeScope *sc = ir_alloc(g->arena, sizeof *sc);
+    sc->outer = c->scope;
+    c->scope = sc;
+    c->depth++;
+    table_init(c, sc, gp->n_node * 2 + gp->n_initializer + gp->n_input + gp->n_output);
+    bool ok = true;
+    for (size_t i = 0; i < gp->n_initializer && ok; i++) {
+        const Onnx__TensorProto *t = gp->initializer[i];
+        const char *name = t && t->name ? t->name : "";
+        if (!*name || lookup(c, name)) {
+            fe_error(c, "subgraph '%s': initializer %zu '%s': %s", sg->name, i, name,
+                     *name ? "duplicate name" : "no name");
+            ok = false;
+            break;
+        }
+        ok = fe_tensor(c, t, intern(c, name), ir_sprintf(g->arena, "initializer '%s'", name));
+    }
+    if (ok && gp->n_sparse_initializer) {
+        fe_error(c, "subgraph '%s': unsupported: sparse initializers", sg->name);
+        ok = false;
+    }
+    sg->in = ir_alloc_array(g->arena, gp->n_input, sizeof(Value *));
+    for (size_t i = 0; i < gp->n_input && ok; i++) {
+        const char *name = gp->input[i] && gp->input[i]->name ? gp->input[i]->name : "";
+        if (!*name || (lookup(c, name) && !lookup(c, name)->data)) {
+            fe_error(c, "subgraph '%s': input %zu '%s': %s", sg->name, i, name,
+                     *name ? "listed twice" : "no name");
+            ok = false;
+            break;
+        }
+        Value *v = intern(c, name);
+        if (v->data) {  /* an initializer listed as input: a constant input is not bindable */
+            fe_error(c, "subgraph '%s': input '%s' is also an initializer", sg->name, name);
+            ok = false;
+            break;
+        }
+        sg->in[sg->nin++] = v;
+    }
+    sg->nodes = ir_alloc_array(g->arena, gp->n_node, sizeof(Node *));
+    for (size_t i = 0; i < gp->n_node && ok; i++) {
+        Node *n = read_node(c, gp->node[i], (int)i);
+        ok = n != NULL;
+        if (ok)
+            sg->nodes[sg->nnodes++] = n;
+    }
+    /* Each value of this scope is defined once; every one read is defined. */
+    for (int i = 0; i < sg->nnodes && ok; i++) {
+        Node *n = sg->nodes[i];
+        for (int j = 0; j < n->nout && ok; j++) {
+            Value *v = n->out[j];
+            if (!v)
+                continue;
+            bool formal = false;
+            for (int k = 0; k < sg->nin; k++)
+                formal |= sg->in[k] == v;
+            if (v->producer || v->data || formal) {
+                c->node = n;
+                fe_error(c, "subgraph '%s': output '%s' is already defined", sg->name, v->name);
+                ok = false;
+            }
+            v->producer = n;
+        }
+    }
+    for (size_t i = 0; i < gp->n_output && ok; i++) {
+        const char *name = gp->output[i] && gp->output[i]->name ? gp->output[i]->name : "";
+        if (!*name) {
+            fe_error(c, "subgraph '%s': output %zu has no name", sg->name, i);
+            ok = false;
+        }
+    }
+    sg->out = ir_alloc_array(g->arena, gp->n_output, sizeof(Value *));
+    for (size_t i = 0; i < gp->n_output && ok; i++)
+        sg->out[sg->nout++] = use(c, gp->output[i]->name);
+    for (size_t s = 0; s < sc->nslots && ok; s++) {
+        Value *v = sc->slots[s];
+        bool formal = false;
+        for (int k = 0; v && k < sg->nin; k++)
+            formal |= sg->in[k] == v;
+        if (v && !v->producer && !v->data && !formal) {
+            c->node = owner;
+            fe_error(c, "subgraph '%s': value '%s' is not defined in it or in an enclosing scope",
+                     sg->name, v->name);
+            ok = false;
+        }
+    }
+    c->node = owner;
+    c->scope = sc->outer;
+    c->depth--;
+    c->last_sub = sc;
+    return ok ? sg : NULL;
+}
+
 static bool read_graph(FeCtx *c, const Onnx__GraphProto *gp)
 {
     Graph *g = c->g;
     bool ok = true;
-    table_init(c, gp->n_node * 2 + gp->n_initializer + gp->n_input + gp->n_output);
+    table_init(c, c->scope, gp->n_node * 2 + gp->n_initializer + gp->n_input + gp->n_output);
 
     for (size_t i = 0; i < gp->n_initializer; i++) {
         const Onnx__TensorProto *t = gp->initializer[i];
@@ -260,7 +461,7 @@ static bool read_graph(FeCtx *c, const Onnx__GraphProto *gp)
         ok = read_type(c, vi, v) && ok;
     }
     for (size_t i = 0; i < gp->n_node; i++)
-        ok = read_node(c, gp->node[i], (int)i) && ok;
+        ok = read_node(c, gp->node[i], (int)i) != NULL && ok;
     g->outputs = ir_alloc_array(g->arena, gp->n_output, sizeof(Value *));
     for (size_t i = 0; i < gp->n_output; i++) {
         const char *name = gp->output[i] && gp->output[i]->name ? gp->output[i]->name : "";
@@ -335,7 +536,8 @@ Graph *fe_load_model(const char *path, Diag *d)
         return NULL;
     }
     Graph *g = ir_graph_new(path);
-    FeCtx c = {.g = g, .d = d};
+    FeScope top = {0};
+    FeCtx c = {.g = g, .d = d, .scope = &top};
     set_dirs(&c, path);
     bool ok = true;
     if (!m->graph) {

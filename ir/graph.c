@@ -48,6 +48,14 @@ Value *ir_value_new(Graph *g, const char *name)
 
 Node *ir_node_new(Graph *g, const char *op_type, int nin, int nout)
 {
+    Node *n = ir_node_alloc(g, op_type, nin, nout);
+    g->nodes = grow(g->arena, g->nodes, g->nnodes, &g->capnodes);
+    g->nodes[g->nnodes++] = n;
+    return n;
+}
+
+Node *ir_node_alloc(Graph *g, const char *op_type, int nin, int nout)
+{
     Node *n = ir_alloc(g->arena, sizeof *n);
     n->graph = g;
     n->index = g->nnodes;
@@ -58,9 +66,26 @@ Node *ir_node_new(Graph *g, const char *op_type, int nin, int nout)
     n->nout = nout;
     n->in = ir_alloc_array(g->arena, (size_t)nin, sizeof(Value *));
     n->out = ir_alloc_array(g->arena, (size_t)nout, sizeof(Value *));
-    g->nodes = grow(g->arena, g->nodes, g->nnodes, &g->capnodes);
-    g->nodes[g->nnodes++] = n;
     return n;
+}
+
+void ir_insert_nodes(Graph *g, int pos, Node *const *nodes, int n)
+{
+    if (n <= 0)
+        return;
+    if (g->nnodes + n > g->capnodes) {
+        int cap = g->capnodes ? g->capnodes : 16;
+        while (cap < g->nnodes + n)
+            cap *= 2;
+        Node **p = ir_alloc_array(g->arena, (size_t)cap, sizeof(Node *));
+        if (g->nnodes)
+            memcpy(p, g->nodes, (size_t)g->nnodes * sizeof(Node *));
+        g->nodes = p;
+        g->capnodes = cap;
+    }
+    memmove(g->nodes + pos + n, g->nodes + pos, (size_t)(g->nnodes - pos) * sizeof(Node *));
+    memcpy(g->nodes + pos, nodes, (size_t)n * sizeof(Node *));
+    g->nnodes += n;
 }
 
 const Attr *ir_attr(const Node *n, const char *name)
@@ -108,6 +133,8 @@ void ir_recount_uses(Graph *g)
         for (int j = 0; j < n->nin; j++)
             if (n->in[j])
                 n->in[j]->nuses++;
+        if (n->guard)
+            n->guard->nuses++;
     }
 }
 
@@ -118,6 +145,8 @@ void ir_replace_uses(Graph *g, Value *from, Value *to)
         for (int j = 0; j < n->nin; j++)
             if (n->in[j] == from)
                 n->in[j] = to;
+        if (n->guard == from)
+            n->guard = to;
     }
     for (int i = 0; i < g->noutputs; i++)
         if (g->outputs[i] == from)

@@ -120,7 +120,21 @@ typedef struct {
     int64_t *ints;
     const char **strings;
     Value *t;               /* ATTR_TENSOR: a constant value (not in the graph's list) */
+    struct Subgraph *sub;   /* ATTR_GRAPH: the body (If's branches, Loop's and Scan's body) */
 } Attr;
+
+/* A graph attribute's body. Its nodes are kept out of Graph.nodes until
+ * passes/control_flow.c splices copies of them in. Names resolve
+ * lexically: a node input that the subgraph does not define is the value
+ * of that name in an enclosing scope (the same Value). Values the body
+ * defines are its own, fresh in every copy. */
+typedef struct Subgraph {
+    const char *name;
+    int nin, nout, nnodes;
+    struct Value **in;      /* formal inputs, bound when a copy is spliced */
+    struct Value **out;     /* what it returns: its own values, inputs, outer values, constants */
+    struct Node **nodes;    /* in ONNX order (topological) */
+} Subgraph;
 
 struct OpDesc;
 
@@ -164,6 +178,16 @@ struct Node {
     Epilogue epi;           /* fused bias/residual/activation, see above */
     const char *fused_names;/* "a+b+c" when fusion merged nodes, else NULL */
     const char *fused_ops;
+    /* Control flow (passes/control_flow.c). The node runs only when this
+     * bool value's element 0 is true (an If branch, a Loop iteration that
+     * runs at run time's discretion); NULL: always. */
+    struct Value *guard;
+    bool merge;             /* a Where that picks a branch's result: its two
+                             * candidates must have one shape */
+    int ncapture;           /* trailing inputs that are outer-scope values its
+                             * subgraphs read (If, Loop, Scan): so liveness
+                             * and ordering see them */
+    struct CfState *cf;     /* a Loop or Scan being unrolled, one iteration per visit */
 };
 
 typedef struct Graph {
@@ -185,6 +209,10 @@ Graph *ir_graph_new(const char *file);
 void ir_graph_free(Graph *g);
 Value *ir_value_new(Graph *g, const char *name);
 Node *ir_node_new(Graph *g, const char *op_type, int nin, int nout);
+/* A node not (yet) in g->nodes: a subgraph's, or one to insert. */
+Node *ir_node_alloc(Graph *g, const char *op_type, int nin, int nout);
+/* Inserts nodes[0..n) into g->nodes before position pos. */
+void ir_insert_nodes(Graph *g, int pos, Node *const *nodes, int n);
 const Attr *ir_attr(const Node *n, const char *name);
 int64_t ir_attr_int(const Node *n, const char *name, int64_t dflt);
 float ir_attr_float(const Node *n, const char *name, float dflt);

@@ -44,6 +44,10 @@ typedef enum {
     OP_ROLE_SOFTMAX,    /* Softmax: attention's weights */
     OP_ROLE_TRANSPOSE,  /* Transpose (attribute perm): attention's operands */
     OP_ROLE_MATMUL,     /* MatMul: attention's two products */
+    /* Control flow, expanded into plain nodes by passes/control_flow.c. */
+    OP_ROLE_IF,         /* If: then_branch / else_branch on a bool */
+    OP_ROLE_LOOP,       /* Loop: body, trip count M, condition */
+    OP_ROLE_SCAN,       /* Scan: body over slices of its scan inputs */
     OP_ROLE_COUNT
 } OpRole;
 
@@ -122,6 +126,7 @@ extern const OpDesc op_rows_shape[];
 extern const OpDesc op_rows_data[];
 extern const OpDesc op_rows_gather[];
 extern const OpDesc op_rows_resize[];
+extern const OpDesc op_rows_control[];
 
 /* The fused attention node (ops/attention.c), built by
  * passes/fuse_attention.c only: no table row, so no model can name it. */

@@ -24,6 +24,8 @@ bool pass_dce(Graph *g, Diag *d)
         for (int j = 0; j < n->nin; j++)
             if (n->in[j])
                 n->in[j]->nuses--;
+        if (n->guard)
+            n->guard->nuses--;
     }
     ir_compact(g);
     return true;

@@ -45,7 +45,7 @@ static bool try_fuse(Graph *g, Node *p, Node *c)
 {
     LKernel *pk = p->kernel, *ck = c->kernel;
     Value *v = pk->out;
-    if (!match_single_use(v) || p->nout != 1)
+    if (!match_single_use(v) || p->nout != 1 || p->guard != c->guard)
         return false;
     if (ir_value_numel(v) != ir_value_numel(ck->out) || !lk_loads_only_at(ck->value, v, ck->ivar))
         return false;

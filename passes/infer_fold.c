@@ -93,7 +93,13 @@ static bool all_outputs_constant(const Node *n)
 
 bool pass_infer_fold(Graph *g, Diag *d)
 {
+    return pass_infer_fold_with(g, NULL, d);
+}
+
+bool pass_infer_fold_with(Graph *g, const PassOptions *o, Diag *d)
+{
     bool ok = true;
+    CfCtx *cf = cf_begin(g, o ? o->loop_max : 0);
     for (int i = 0; i < g->nnodes; i++) {
         Node *n = g->nodes[i];
         if (n->dead)
@@ -102,13 +108,21 @@ bool pass_infer_fold(Graph *g, Diag *d)
             ok = false;
             continue;
         }
-        if (!n->op->infer(n, d) || !check_outputs(n, d)) {
+        if (cf_is_control(n)) {  /* spliced in before it: infer those next */
+            if (cf_expand(cf, i, d))
+                i--;
+            else
+                ok = false;
+            continue;
+        }
+        if (!n->op->infer(n, d) || !check_outputs(n, d) || (n->merge && !cf_check_merge(n, d))) {
             ok = false;
             continue;
         }
         if (all_outputs_constant(n) || (worth_folding(n) && fold(n, d)))
             n->dead = true;
     }
+    cf_end(cf);
     if (ok)
         ir_compact(g);
     return ok;

@@ -36,8 +36,8 @@ Node *match_sole_reader(Graph *g, const Value *v)
         if (n->dead)
             continue;
         for (int j = 0; j < n->nin; j++)
-            if (n->in[j] == v)
-                return n;
+            if (n->in[j] == v)  /* patterns do not reach across a control-flow guard */
+                return v->producer && v->producer->guard != n->guard ? NULL : n;
     }
     return NULL;
 }

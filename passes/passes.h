@@ -27,6 +27,7 @@ typedef struct {
     int nbindings;
     bool verbose;           /* -v: per-pass report on stderr */
     bool no_fuse;
+    int64_t loop_max;       /* --loop-max: iterations a run-time-bounded Loop may run; 0 none */
     Target target;
 } PassOptions;
 
@@ -44,6 +45,20 @@ void pass_list(FILE *f);
 bool pass_resolve(Graph *g, Diag *d);
 bool pass_bind_inputs(Graph *g, const PassOptions *o, Diag *d);
 bool pass_infer_fold(Graph *g, Diag *d);
+/* The same, with control flow's options (PassOptions.loop_max). */
+bool pass_infer_fold_with(Graph *g, const PassOptions *o, Diag *d);
+
+/* Control flow (passes/control_flow.c), expanded by infer+fold's walk. */
+typedef struct CfCtx CfCtx;
+CfCtx *cf_begin(Graph *g, int64_t loop_max);
+void cf_end(CfCtx *c);
+bool cf_is_control(const Node *n);     /* If, Loop, Scan */
+/* Expands g->nodes[pos] one step, inserting nodes before it; false after
+ * a diagnostic. Either the node is dead afterwards or it is a Loop/Scan
+ * that will be visited again after what was inserted. */
+bool cf_expand(CfCtx *c, int pos, Diag *d);
+/* A Node.merge Where (inferred): its candidates have one dtype and shape. */
+bool cf_check_merge(const Node *n, Diag *d);
 bool pass_simplify(Graph *g, Diag *d);
 bool pass_fold_batchnorm(Graph *g, Diag *d);
 bool pass_dce(Graph *g, Diag *d);

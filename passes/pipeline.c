@@ -27,6 +27,12 @@ static bool bind_inputs(Graph *g, const PassOptions *o, PlanStats *stats, Diag *
     return pass_bind_inputs(g, o, d);
 }
 
+static bool infer_fold(Graph *g, const PassOptions *o, PlanStats *stats, Diag *d)
+{
+    (void)stats;
+    return pass_infer_fold_with(g, o, d);
+}
+
 static bool select_c(Graph *g, const PassOptions *o, PlanStats *stats, Diag *d)
 {
     (void)stats;
@@ -43,7 +49,7 @@ static const Step steps[] = {
     {"resolve", pass_resolve, NULL, false},
     {"verify", ir_verify, NULL, false},
     {"bind-inputs", NULL, bind_inputs, false},
-    {"infer+fold", pass_infer_fold, NULL, false},
+    {"infer+fold", NULL, infer_fold, false},
     {"simplify", pass_simplify, NULL, false},
     {"fold-batchnorm", pass_fold_batchnorm, NULL, false},
     {"dce", pass_dce, NULL, false},

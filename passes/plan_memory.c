@@ -189,10 +189,13 @@ bool pass_plan_memory(Graph *g, PlanStats *stats, Diag *d)
     find_concat_slices(&p);
     /* A storage lives until the last read of any value in it, including
      * reads after the node being planned: in-place writes need to know. */
-    for (int pos = 0; pos < g->nnodes; pos++)
+    for (int pos = 0; pos < g->nnodes; pos++) {
         for (int i = 0; i < g->nodes[pos]->nin; i++)
             if (g->nodes[pos]->in[i])
                 p.last_read[g->nodes[pos]->in[i]->id] = pos;
+        if (g->nodes[pos]->guard)   /* read before the kernel runs */
+            p.last_read[g->nodes[pos]->guard->id] = pos;
+    }
     int64_t naive = 0;
     int *scratch_of = calloc((size_t)g->nnodes + 1, sizeof *scratch_of);
     for (int pos = 0; pos < g->nnodes; pos++) {

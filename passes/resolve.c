@@ -36,19 +36,21 @@ static bool check_attrs(const Node *n, Diag *d)
     return ok;
 }
 
-bool pass_resolve(Graph *g, Diag *d)
+typedef struct {
+    const char *names[64];  /* unknown operators, each once */
+    int n;
+} Missing;
+
+/* Phase 1 on nodes[0..nn) and, recursively, their subgraphs' nodes: find
+ * each row; false after reporting unknown operators. */
+static bool find_rows(Graph *g, Node **nodes, int nn, Missing *m, Diag *d)
 {
     bool ok = true;
-    if (g->opset > OP_MAX_OPSET) {
-        diag_error(d, NULL, "unsupported: opset %lld is newer than the newest dlc knows (%d)",
-                   (long long)g->opset, OP_MAX_OPSET);
-        return false;
-    }
-    /* Unknown operators first, all of them, each name once. */
-    const char *missing[64];
-    int nmissing = 0;
-    for (int i = 0; i < g->nnodes; i++) {
-        Node *n = g->nodes[i];
+    for (int i = 0; i < nn; i++) {
+        Node *n = nodes[i];
+        for (int a = 0; a < n->nattr; a++)
+            if (n->attrs[a].sub)
+                ok = find_rows(g, n->attrs[a].sub->nodes, n->attrs[a].sub->nnodes, m, d) && ok;
         if (*n->domain) {
             diag_error(d, n, "unsupported: operator domain '%s'", n->domain);
             ok = false;
@@ -64,39 +66,63 @@ bool pass_resolve(Graph *g, Diag *d)
             continue;
         }
         bool seen = false;
-        for (int k = 0; k < nmissing; k++)
-            seen |= strcmp(missing[k], n->op_type) == 0;
-        if (!seen && nmissing < 64)
-            missing[nmissing++] = n->op_type;
+        for (int k = 0; k < m->n; k++)
+            seen |= strcmp(m->names[k], n->op_type) == 0;
+        if (!seen && m->n < 64)
+            m->names[m->n++] = n->op_type;
         diag_error(d, n, "unsupported operator '%s'", n->op_type);
     }
-    if (nmissing > 1) {
-        char list[1024] = "";
-        size_t len = 0;
-        for (int k = 0; k < nmissing && len < sizeof list - 64; k++)
-            len += (size_t)snprintf(list + len, sizeof list - len, "%s%s", k ? ", " : "",
-                                    missing[k]);
-        diag_error(d, NULL, "unsupported operators (%d): %s", nmissing, list);
-    }
-    if (!ok)
-        return false;
-    for (int i = 0; i < g->nnodes; i++) {
-        Node *n = g->nodes[i];
+    return ok;
+}
+
+/* Phase 2: arity and attributes, against the rows found. */
+static bool check_nodes(Node **nodes, int nn, Diag *d)
+{
+    bool ok = true;
+    for (int i = 0; i < nn; i++) {
+        Node *n = nodes[i];
         const OpDesc *r = n->op;
-        if (n->nin < r->min_in || n->nin > r->max_in) {
-            diag_error(d, n, "has %d inputs, expected %d to %d", n->nin, r->min_in, r->max_in);
+        int nin = n->nin - n->ncapture;  /* captured values are not ONNX inputs */
+        if (nin < r->min_in || nin > r->max_in) {
+            diag_error(d, n, "has %d inputs, expected %d to %d", nin, r->min_in, r->max_in);
             ok = false;
         }
         if (n->nout < r->min_out || n->nout > r->max_out) {
             diag_error(d, n, "has %d outputs, expected %d to %d", n->nout, r->min_out, r->max_out);
             ok = false;
         }
-        for (int j = 0; j < n->nin && j < r->min_in; j++)
+        for (int j = 0; j < nin && j < r->min_in; j++)
             if (!n->in[j]) {
                 diag_error(d, n, "required input %d is missing", j);
                 ok = false;
             }
         ok = check_attrs(n, d) && ok;
+        for (int a = 0; a < n->nattr; a++)
+            if (n->attrs[a].sub)
+                ok = check_nodes(n->attrs[a].sub->nodes, n->attrs[a].sub->nnodes, d) && ok;
     }
     return ok;
+}
+
+bool pass_resolve(Graph *g, Diag *d)
+{
+    if (g->opset > OP_MAX_OPSET) {
+        diag_error(d, NULL, "unsupported: opset %lld is newer than the newest dlc knows (%d)",
+                   (long long)g->opset, OP_MAX_OPSET);
+        return false;
+    }
+    /* Unknown operators first, all of them, each name once. */
+    Missing m = {.n = 0};
+    bool ok = find_rows(g, g->nodes, g->nnodes, &m, d);
+    if (m.n > 1) {
+        char list[1024] = "";
+        size_t len = 0;
+        for (int k = 0; k < m.n && len < sizeof list - 64; k++)
+            len += (size_t)snprintf(list + len, sizeof list - len, "%s%s", k ? ", " : "",
+                                    m.names[k]);
+        diag_error(d, NULL, "unsupported operators (%d): %s", m.n, list);
+    }
+    if (!ok)
+        return false;
+    return check_nodes(g->nodes, g->nnodes, d);
 }

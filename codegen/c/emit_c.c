@@ -25,11 +25,20 @@ static void kernel(CgEmit *e, const Node *n, Printer *body)
 {
     CState *t = e->target;
     t->r.out = body;
+    if (n->guard) {     /* an If branch or a Loop iteration: runs when the bool is true */
+        e->used[n->guard->id] = true;
+        pr_line(body, "if (t%d[0]) {", n->guard->id);
+        body->indent++;
+    }
     cr_kernel(&t->r, n->kernel);
     if (n->kernel->runtime)
         cg_units_use(&t->units, n->kernel->runtime);
     if (e->o->profile)
         pr_line(body, "prof = %s_profile_lap(prof, %d);", e->P, e->nprof);
+    if (n->guard) {
+        body->indent--;
+        pr_line(body, "}");
+    }
 }
 
 static void notes(CgEmit *e, Printer *p)
