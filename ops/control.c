@@ -32,7 +32,7 @@ const OpDesc op_rows_control[] = {
     {.name = "If", .since = 1, .min_in = 1, .max_in = INT_MAX, .min_out = 1, .max_out = INT_MAX,
      .flags = OPF_NO_FOLD, .attrs = a_if, .infer = not_expanded, .lower = not_expanded,
      .role = OP_ROLE_IF},
-    {.name = "Loop", .since = 1, .min_in = 0, .max_in = INT_MAX, .min_out = 0, .max_out = INT_MAX,
+    {.name = "Loop", .since = 1, .min_in = 0, .max_in = INT_MAX, .min_out = 1, .max_out = INT_MAX,
      .flags = OPF_NO_FOLD, .attrs = a_loop, .infer = not_expanded, .lower = not_expanded,
      .role = OP_ROLE_LOOP},
     {.name = "Scan", .since = 9, .min_in = 1, .max_in = INT_MAX, .min_out = 1, .max_out = INT_MAX,

@@ -141,13 +141,19 @@ static const OpDesc *row(const Graph *g, const char *op)
     return r;
 }
 
+/* A node's name for the nodes made from it: its ONNX name, else its op. */
+static const char *label(const Node *n)
+{
+    return n->name && *n->name ? n->name : n->op_type;
+}
+
 static Node *mk(CfCtx *c, const char *op, int nin, Value *out, Value *guard)
 {
     Graph *g = c->g;
     Node *n = ir_node_alloc(g, op, nin, 1);
     n->op = row(g, op);
     n->index = c->at->index;
-    n->name = ir_sprintf(g->arena, "%s/%s", c->at->name, op);
+    n->name = ir_sprintf(g->arena, "%s/%s", label(c->at), op);
     n->out[0] = out ? out : ir_value_new(g, n->name);
     n->out[0]->producer = n;
     n->guard = guard;
@@ -227,7 +233,7 @@ static Node *clone_node(CfCtx *c, const Node *src, const char *suffix)
     n->op = src->op;
     n->domain = src->domain;
     n->index = c->at->index;
-    n->name = ir_sprintf(g->arena, "%s/%s%s", c->at->name, src->name, suffix);
+    n->name = ir_sprintf(g->arena, "%s/%s%s", label(c->at), label(src), suffix);
     n->ncapture = src->ncapture;
     n->nattr = src->nattr;
     n->attrs = ir_alloc_array(g->arena, (size_t)src->nattr, sizeof(Attr));
@@ -659,9 +665,9 @@ bool cf_expand(CfCtx *c, int pos, Diag *d)
 
 bool cf_check_merge(const Node *n, Diag *d)
 {
-    const Value *a = n->in[1], *b = n->in[2], *y = n->out[0];
+    const Value *cond = n->in[0], *a = n->in[1], *b = n->in[2];
     if (a->dtype != b->dtype || !ir_shape_equal(&a->shape, &b->shape) ||
-        !ir_shape_equal(&a->shape, &y->shape)) {
+        cond->shape.rank > a->shape.rank) {
         Arena *ar = n->graph->arena;
         diag_error(d, n, "unsupported: the two ways through this control flow give %s %s and "
                    "%s %s; dlc needs one static shape (a branch's result, or a loop-carried "

@@ -115,7 +115,7 @@ bool pass_infer_fold_with(Graph *g, const PassOptions *o, Diag *d)
                 ok = false;
             continue;
         }
-        if (!n->op->infer(n, d) || !check_outputs(n, d) || (n->merge && !cf_check_merge(n, d))) {
+        if ((n->merge && !cf_check_merge(n, d)) || !n->op->infer(n, d) || !check_outputs(n, d)) {
             ok = false;
             continue;
         }

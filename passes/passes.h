@@ -57,7 +57,8 @@ bool cf_is_control(const Node *n);     /* If, Loop, Scan */
  * a diagnostic. Either the node is dead afterwards or it is a Loop/Scan
  * that will be visited again after what was inserted. */
 bool cf_expand(CfCtx *c, int pos, Diag *d);
-/* A Node.merge Where (inferred): its candidates have one dtype and shape. */
+/* A Node.merge Where, before its inference: its candidates have one dtype
+ * and shape (and the condition does not broadcast them to another). */
 bool cf_check_merge(const Node *n, Diag *d);
 bool pass_simplify(Graph *g, Diag *d);
 bool pass_fold_batchnorm(Graph *g, Diag *d);

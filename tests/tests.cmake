@@ -154,6 +154,13 @@ else()
             --work ${CMAKE_BINARY_DIR}/models-activations)
   set_tests_properties(models/activations PROPERTIES TIMEOUT 600)
 
+  # If, Loop and Scan (run-time and folded conditions, nested scopes, run-time
+  # trip counts with early exit) against ONNX Runtime.
+  add_test(NAME models/control_flow
+    COMMAND ${PY} ${CMAKE_SOURCE_DIR}/tests/models/control_flow.py --dlc $<TARGET_FILE:dlc>
+            --work ${CMAKE_BINARY_DIR}/models-control-flow)
+  set_tests_properties(models/control_flow PROPERTIES TIMEOUT 600)
+
   # Loop-level OpenMP: the same source with and without -fopenmp, gcc and clang.
   add_test(NAME models/threads
     COMMAND ${PY} ${CMAKE_SOURCE_DIR}/tests/models/threads.py --dlc $<TARGET_FILE:dlc>

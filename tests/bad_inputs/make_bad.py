@@ -3,8 +3,8 @@
 usage: python make_bad.py OUTDIR
 
 Each case is a model that is malformed (bytes), hostile (sizes, paths) or
-unsupported; the cases live in cases_bytes.py, cases_graph.py and
-cases_external.py. OUTDIR/cases.json lists them, one per line, as
+unsupported; the cases live in cases_bytes.py, cases_graph.py,
+cases_control.py and cases_external.py. OUTDIR/cases.json lists them, one per line, as
   {"name", "file" (relative to OUTDIR), "why", "expect_substrings"}
 where each expect_substrings entry is a string the diagnostic must contain,
 or a list of alternatives of which it must contain one (case-insensitive).
@@ -21,6 +21,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 # Importing a cases_* module registers its cases, in this order.
 import cases_bytes  # noqa: E402,F401 pylint: disable=unused-import
 import cases_graph  # noqa: E402,F401 pylint: disable=unused-import
+import cases_control  # noqa: E402,F401 pylint: disable=unused-import
 import cases_external  # noqa: E402
 from bad_lib import CASES  # noqa: E402
 

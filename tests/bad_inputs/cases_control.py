@@ -1,0 +1,90 @@
+"""Control flow (If, Loop, Scan) that dlc must refuse with a clear message.
+As in cases_graph.py, the faulty node is node 1, after a harmless 'pre'."""
+import numpy as np
+from onnx import TensorProto, helper
+
+from bad_lib import case, const, make, pre, save, vi
+
+B, I64 = TensorProto.BOOL, TensorProto.INT64
+
+
+def branch(nodes, outs, name="branch"):
+    return helper.make_graph(nodes, name, [], [vi(o, None) for o in outs])
+
+
+@case("subgraph_missing_value", "an If branch reads a value defined nowhere, "
+      "in it or in an enclosing scope", ["node 1", "If", "ghost", "not defined"])
+def _missing_value(path, bad):
+    then_g = branch([helper.make_node("Neg", ["ghost" if bad else "h"], ["t"])], ["t"])
+    else_g = branch([helper.make_node("Abs", ["h"], ["e"])], ["e"])
+    nodes = [pre(), helper.make_node("If", ["c"], ["y"], name="if_ghost",
+                                     then_branch=then_g, else_branch=else_g)]
+    save(make(nodes, [vi("x", [2, 3]), vi("c", [], B)], [vi("y", [2, 3])]), path)
+
+
+@case("if_branch_output_count", "then_branch returns two values for an If with "
+      "one output", ["node 1", "If", "then_branch", "returns 2"])
+def _branch_count(path, bad):
+    outs = ["t", "h"] if bad else ["t"]
+    then_g = branch([helper.make_node("Neg", ["h"], ["t"])], outs)
+    else_g = branch([helper.make_node("Abs", ["h"], ["e"])], ["e"])
+    nodes = [pre(), helper.make_node("If", ["c"], ["y"], name="if_count",
+                                     then_branch=then_g, else_branch=else_g)]
+    save(make(nodes, [vi("x", [2, 3]), vi("c", [], B)], [vi("y", [2, 3])]), path)
+
+
+@case("if_branch_shapes_differ", "a run-time If whose branches give [2,3] and "
+      "[3,2]: no one static output shape", ["node 1", "if_shape", "static shape"])
+def _branch_shapes(path, bad):
+    then_g = branch([helper.make_node("Neg", ["h"], ["t"])], ["t"])
+    perm = [1, 0] if bad else [0, 1]
+    else_g = branch([helper.make_node("Transpose", ["h"], ["e"], perm=perm)], ["e"])
+    nodes = [pre(), helper.make_node("If", ["c"], ["y"], name="if_shape",
+                                     then_branch=then_g, else_branch=else_g)]
+    save(make(nodes, [vi("x", [2, 3]), vi("c", [], B)], [vi("y", ["r", "c"])]), path)
+
+
+@case("subgraph_too_deep", "If nested 20 deep (dlc reads at most 16 levels)",
+      ["nested", "16"])
+def _too_deep(path, bad):
+    depth = 20 if bad else 2
+    inner = branch([helper.make_node("Neg", ["x"], ["t0"])], ["t0"], "b0")
+    for k in range(1, depth + 1):
+        node = helper.make_node("If", ["c"], [f"t{k}"], name=f"if{k}",
+                                then_branch=inner,
+                                else_branch=branch([helper.make_node("Abs", ["x"], [f"e{k}"])],
+                                                   [f"e{k}"], f"e{k}"))
+        if k == depth:
+            nodes = [pre(), node]
+        inner = branch([node], [f"t{k}"], f"b{k}")
+    nodes[1].output[0] = "y"
+    save(make(nodes, [vi("x", [2, 3]), vi("c", [], B)], [vi("y", [2, 3])]), path)
+
+
+@case("loop_without_bound", "a Loop with M omitted and a run-time cond: no "
+      "trip count or maximum known at compile time", ["node 1", "Loop", "--loop-max"])
+def _loop_unbounded(path, bad):
+    body = helper.make_graph(
+        [helper.make_node("Identity", ["cond_in"], ["cond_out"]),
+         helper.make_node("Add", ["s", "h"], ["s_out"])],
+        "body", [vi("i", [], I64), vi("cond_in", [], B), vi("s", [2, 3])],
+        [vi("cond_out", [], B), vi("s_out", [2, 3])])
+    loop = helper.make_node("Loop", ["" if bad else "M", "c", "x"], ["y"], name="loop_nobound",
+                            body=body)
+    save(make([pre(), loop], [vi("x", [2, 3]), vi("c", [], B)], [vi("y", [2, 3])],
+              [const("M", np.array(3, np.int64))]), path)
+
+
+@case("loop_state_grows", "a Loop whose carried value grows each iteration "
+      "while a run-time cond decides which iterations run",
+      ["node 1", "loop_grow", "static shape"])
+def _loop_grows(path, bad):
+    body = helper.make_graph(
+        [helper.make_node("Identity", ["cond_in"], ["cond_out"]),
+         helper.make_node("Concat", ["s", "h"], ["s_out"], axis=0) if bad else
+         helper.make_node("Add", ["s", "h"], ["s_out"])],
+        "body", [vi("i", [], I64), vi("cond_in", [], B), vi("s", ["n", 3])],
+        [vi("cond_out", [], B), vi("s_out", ["n", 3])])
+    loop = helper.make_node("Loop", ["M", "c", "x"], ["y"], name="loop_grow", body=body)
+    save(make([pre(), loop], [vi("x", [2, 3]), vi("c", [], B)], [vi("y", ["n", 3])],
+              [const("M", np.array(3, np.int64))]), path)
