@@ -481,11 +481,29 @@ static bool loop_start(CfCtx *c, Node *n)
     return true;
 }
 
+/* Why a Loop's trip count is a run-time value: "input K 'NAME' is computed
+ * at run time by ..." for M or cond, whichever is not constant (the form
+ * tests/conformance/run.py recognises for a graph input that sets a shape). */
+static const char *runtime_because(CfCtx *c, const Node *n)
+{
+    for (int i = 0; i < 2; i++) {
+        const Value *v = n->in[i];
+        if (!v || v->data)
+            continue;
+        const Node *p = v->producer;
+        return ir_sprintf(c->g->arena, "input %d '%s' is computed at run time by %s", i, v->name,
+                          p ? ir_sprintf(c->g->arena, "node %d '%s' (%s)", p->index, p->name,
+                                         p->op_type)
+                            : "a graph input");
+    }
+    return "the body's condition output is computed at run time";
+}
+
 static bool loop_finish(CfCtx *c, Node *n, CfState *st)
 {
     if (st->guarded && st->nscan > 0) {
-        diag_error(c->d, n, "unsupported: scan outputs of a Loop whose trip count is known only at "
-                   "run time (M or cond are run-time values): dlc's outputs have static shapes");
+        diag_error(c->d, n, "unsupported: dynamic scan output length: %s (dlc's outputs have "
+                   "static shapes)", runtime_because(c, n));
         return false;
     }
     for (int i = 0; i < st->ncarried; i++)
@@ -503,9 +521,8 @@ static bool loop_step(CfCtx *c, Node *n, CfState *st)
     if (const_false(active) || (st->bound >= 0 && st->iter >= st->bound))
         return loop_finish(c, n, st);
     if (active && !active->data && st->bound < 0) {
-        diag_error(c->d, n, "unsupported: the trip count is not known at compile time (M is %s, "
-                   "cond is a run-time value); give a bound with --loop-max N",
-                   n->in[0] ? "a run-time value" : "omitted");
+        diag_error(c->d, n, "unsupported: dynamic trip count: %s; a Loop needs a constant M or "
+                   "a bound from --loop-max N", runtime_because(c, n));
         return false;
     }
     if (!check_iteration_cap(c, n, st))
