@@ -469,12 +469,7 @@ static bool loop_start(CfCtx *c, Node *n)
     if (cond && !one_bool(c, n, cond, "cond"))
         return false;
     CfState *st = new_state(c, ncar, n->in + 2, nscan);
-    if (m && m->data)
-        st->bound = ir_const_i(m, 0) < 0 ? 0 : ir_const_i(m, 0);
-    else if (c->loop_max > 0)
-        st->bound = c->loop_max;
-    else
-        st->bound = -1;
+    st->bound = m && m->data ? (ir_const_i(m, 0) < 0 ? 0 : ir_const_i(m, 0)) : -1;
     Value *first = m && !m->data ? mk2(c, "Less", scalar_i64(c, 0), m, NULL, NULL)->out[0] : NULL;
     st->active = both(c, n->guard, both(c, cond, first));
     n->cf = st;
@@ -520,7 +515,13 @@ static bool loop_step(CfCtx *c, Node *n, CfState *st)
     Value *active = st->active;
     if (const_false(active) || (st->bound >= 0 && st->iter >= st->bound))
         return loop_finish(c, n, st);
-    if (active && !active->data && st->bound < 0) {
+    Value *guard = active && !active->data ? active : NULL;
+    /* An iteration that runs at run time's discretion: --loop-max bounds
+     * them; without it only a constant M small enough to unroll does (an
+     * exporter's "while" is a Loop with M = INT64_MAX). */
+    if (guard && c->loop_max > 0 && st->iter >= c->loop_max)
+        return loop_finish(c, n, st);
+    if (guard && c->loop_max <= 0 && (st->bound < 0 || st->bound > CF_MAX_ITERATIONS)) {
         diag_error(c->d, n, "unsupported: dynamic trip count: %s; a Loop needs a constant M or "
                    "a bound from --loop-max N", runtime_because(c, n));
         return false;
@@ -528,7 +529,6 @@ static bool loop_step(CfCtx *c, Node *n, CfState *st)
     if (!check_iteration_cap(c, n, st))
         return false;
     const Subgraph *b = body(c, n, "body");
-    Value *guard = active && !active->data ? active : NULL;
     st->guarded |= guard != NULL;
     Value **actual = ir_alloc_array(c->g->arena, (size_t)b->nin, sizeof(Value *));
     Value **outs = ir_alloc_array(c->g->arena, (size_t)b->nout, sizeof(Value *));

@@ -16,7 +16,7 @@ folding compiles it), an If nested two deep, a Loop with a constant trip
 count carrying state and stacking scan outputs, a Loop with a run-time trip
 count and a cond output (early exit, bounded by --loop-max), and Scans (a
 cumulative sum; an RNN-like recurrence with a reversed input and an output
-stacked along axis 1).
+stacked along axis 1), and a loop model exported from torch.jit.script.
 """
 import argparse
 import os
@@ -184,7 +184,17 @@ def scan_rnn(rng):
     return model(g), feeds, []
 
 
-CASES = [if_runtime, if_folded, if_nested, loop_static, loop_runtime, scan_cumsum, scan_rnn]
+def torch_script_loop(rng):
+    """shipped/loop.onnx, torch.jit.script's export (shipped/export.py): a for
+    loop over x's first dim, then `while sum|h| > 1: h *= 0.5`, a Loop with
+    M = INT64_MAX and a run-time cond, which needs --loop-max."""
+    m = onnx.load(os.path.join(os.path.dirname(os.path.abspath(__file__)), "shipped", "loop.onnx"))
+    feeds = [{"x": (rng.standard_normal((6, 2, 16)) * s).astype(np.float32)} for s in (0.1, 3.0)]
+    return m, feeds, ["--loop-max", "64"]
+
+
+CASES = [if_runtime, if_folded, if_nested, loop_static, loop_runtime, scan_cumsum, scan_rnn,
+         torch_script_loop]
 
 
 def write_case(work, name, m, feeds):
