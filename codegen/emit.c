@@ -109,6 +109,8 @@ static void emit_kernels(CgEmit *e, const CgTarget *t, Printer *body)
     for (int i = 0; i < g->noutputs; i++)
         if (g->outputs[i]->data)
             e->used[g->outputs[i]->id] = true;  /* copied from the weights */
+    for (int i = 0; i < g->nchecks; i++)
+        e->used[g->checks[i]->id] = true;       /* tested when the run ends */
 }
 
 static void emit_source(CgEmit *e, const CgTarget *t, Printer *p)
@@ -167,8 +169,12 @@ static void emit_header(CgEmit *e, const CgTarget *t, Printer *p, const PlanStat
         pr(p, "/* Bytes of the weights file, to be passed 64-byte aligned. */\n"
               "#define %s_WEIGHTS_SIZE %lldu\n", e->UP, (long long)e->weights_size);
     pr(p, "\ntypedef enum {\n    %s_OK = 0,\n    %s_ERR_NULL = 1,  /* a required pointer is NULL */\n"
-          "    %s_ERR_ALIGN = 2  /* workspace not 64-byte aligned */\n} %s_status;\n\n",
-       e->UP, e->UP, e->UP, e->P);
+          "    %s_ERR_ALIGN = 2%s  /* workspace not 64-byte aligned */\n", e->UP, e->UP, e->UP,
+       g->nchecks ? "," : "");
+    if (g->nchecks)     /* only models with such a Loop: others' headers stay as they were */
+        pr(p, "    %s_ERR_LOOP_BOUND = 3  /* a Loop needed more iterations than dlc --loop-max\n"
+              "                            unrolled; the outputs are not valid */\n", e->UP);
+    pr(p, "} %s_status;\n\n", e->P);
     pr(p, "/* dtype: ONNX TensorProto code (1 float32, 7 int64, 9 bool, 10 float16 ...). */\n"
           "typedef struct {\n    const char *name;\n    int dtype;\n    int rank;\n"
           "    long long shape[8];\n    size_t bytes;\n} %s_tensor_info;\n\n", e->P);

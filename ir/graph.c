@@ -136,6 +136,8 @@ void ir_recount_uses(Graph *g)
         if (n->guard)
             n->guard->nuses++;
     }
+    for (int i = 0; i < g->nchecks; i++)
+        g->checks[i]->nuses++;
 }
 
 void ir_replace_uses(Graph *g, Value *from, Value *to)
@@ -151,6 +153,9 @@ void ir_replace_uses(Graph *g, Value *from, Value *to)
     for (int i = 0; i < g->noutputs; i++)
         if (g->outputs[i] == from)
             g->outputs[i] = to;
+    for (int i = 0; i < g->nchecks; i++)
+        if (g->checks[i] == from)
+            g->checks[i] = to;
 }
 
 void ir_compact(Graph *g)

@@ -203,6 +203,11 @@ typedef struct Graph {
     Value **outputs;
     int noutputs;
     const char *producer_name;
+    /* Bool values that must be false when a run ends, else the run returns
+     * an error: a Loop that would run past the iterations --loop-max
+     * unrolled (passes/control_flow.c). Each counts as a use, live to the end. */
+    Value **checks;
+    int nchecks;
 } Graph;
 
 Graph *ir_graph_new(const char *file);

@@ -506,6 +506,16 @@ static bool loop_finish(CfCtx *c, Node *n, CfState *st)
     for (int k = 0; k < st->nscan; k++)
         if (!stack(c, n, st, k, 0, false, n->out[st->ncarried + k]))
             return false;
+    /* Stopped by --loop-max while the loop may still want to run: the run
+     * reports it rather than return what a shorter loop computed. */
+    if (st->active && !st->active->data && c->loop_max > 0 && st->iter >= c->loop_max) {
+        Graph *g = c->g;
+        Value **p = ir_alloc_array(g->arena, (size_t)g->nchecks + 1, sizeof(Value *));
+        if (g->nchecks)
+            memcpy(p, g->checks, (size_t)g->nchecks * sizeof(Value *));
+        p[g->nchecks++] = st->active;
+        g->checks = p;
+    }
     n->dead = true;
     return true;
 }

@@ -196,6 +196,8 @@ bool pass_plan_memory(Graph *g, PlanStats *stats, Diag *d)
         if (g->nodes[pos]->guard)   /* read before the kernel runs */
             p.last_read[g->nodes[pos]->guard->id] = pos;
     }
+    for (int i = 0; i < g->nchecks; i++)  /* read when the run ends */
+        p.last_read[g->checks[i]->id] = g->nnodes;
     int64_t naive = 0;
     int *scratch_of = calloc((size_t)g->nnodes + 1, sizeof *scratch_of);
     for (int pos = 0; pos < g->nnodes; pos++) {

@@ -146,6 +146,8 @@ static void run(CgEmit *e, Printer *p, const Printer *body)
     if (e->nprof)
         pr(p, "    unsigned long long prof = %s_profile_now();\n", e->P);
     pr_append(p, body);
+    for (int i = 0; i < g->nchecks; i++)
+        pr(p, "    if (t%d[0])\n        return %s_ERR_LOOP_BOUND;\n", g->checks[i]->id, e->UP);
     pr(p, "    return %s_OK;\n}\n\n", e->UP);
     pr(p, "static DLC_ALIGN64 unsigned char %s_static_workspace[%s_WORKSPACE_SIZE > 0 ? "
           "%s_WORKSPACE_SIZE : 1];\n\n", e->P, e->UP, e->UP);

@@ -144,8 +144,18 @@ def loop_runtime(rng):
                          (6, False, 1e9), (20, True, 1e9)):
         feeds.append({"M": np.array(m, np.int64), "go": np.array(go),
                       "limit": np.array(limit, np.float32), "x": x, "s0": s0})
-    # M = 20 is above the bound: dlc runs 8; leave that set out of the check.
+    # M = 20 is above the bound: see loop_over_bound.
     return model(g), feeds[:-1], ["--loop-max", "8"]
+
+
+def loop_over_bound(rng):
+    """loop_runtime with M = 20 against --loop-max 8: the run must report
+    MODEL_ERR_LOOP_BOUND (dlc check: "the compiled model failed"), not
+    return what 8 iterations computed."""
+    m, feeds, opts = loop_runtime(rng)
+    feed = dict(feeds[1])
+    feed["M"] = np.array(20, np.int64)
+    return m, [feed], opts + ["--expect-run-error"]
 
 
 def scan_cumsum(rng):
@@ -193,8 +203,8 @@ def torch_script_loop(rng):
     return m, feeds, ["--loop-max", "64"]
 
 
-CASES = [if_runtime, if_folded, if_nested, loop_static, loop_runtime, scan_cumsum, scan_rnn,
-         torch_script_loop]
+CASES = [if_runtime, if_folded, if_nested, loop_static, loop_runtime, loop_over_bound,
+         scan_cumsum, scan_rnn, torch_script_loop]
 
 
 def write_case(work, name, m, feeds):
@@ -231,9 +241,14 @@ def main():
     for case in CASES:
         m, feeds, opts = case(rng)
         path, sets = write_case(args.work, case.__name__, m, feeds)
+        expect_error = "--expect-run-error" in opts
+        opts = [o for o in opts if o != "--expect-run-error"]
         p = subprocess.run([args.dlc, "check", path, *sets, "--atol", "1e-5", "--rtol", "1e-4",
                             *opts], capture_output=True, text=True)
-        ok = p.returncode == 0 and "check: PASS" in p.stdout
+        if expect_error:
+            ok = p.returncode != 0 and "the compiled model failed" in p.stderr
+        else:
+            ok = p.returncode == 0 and "check: PASS" in p.stdout
         print(("PASS " if ok else "FAIL ") + case.__name__ + f" ({len(sets)} data sets)")
         if not ok:
             failed += 1
