@@ -471,7 +471,7 @@ static bool loop_start(CfCtx *c, Node *n)
     CfState *st = new_state(c, ncar, n->in + 2, nscan);
     st->bound = m && m->data ? (ir_const_i(m, 0) < 0 ? 0 : ir_const_i(m, 0)) : -1;
     Value *first = m && !m->data ? mk2(c, "Less", scalar_i64(c, 0), m, NULL, NULL)->out[0] : NULL;
-    st->active = both(c, n->guard, both(c, cond, first));
+    st->active = both(c, cond, first);  /* the loop's own state; n->guard applies on top */
     n->cf = st;
     return true;
 }
@@ -513,7 +513,7 @@ static bool loop_finish(CfCtx *c, Node *n, CfState *st)
         Value **p = ir_alloc_array(g->arena, (size_t)g->nchecks + 1, sizeof(Value *));
         if (g->nchecks)
             memcpy(p, g->checks, (size_t)g->nchecks * sizeof(Value *));
-        p[g->nchecks++] = st->active;
+        p[g->nchecks++] = both(c, n->guard, st->active);  /* only if the loop ran at all */
         g->checks = p;
     }
     n->dead = true;
@@ -525,13 +525,13 @@ static bool loop_step(CfCtx *c, Node *n, CfState *st)
     Value *active = st->active;
     if (const_false(active) || (st->bound >= 0 && st->iter >= st->bound))
         return loop_finish(c, n, st);
-    Value *guard = active && !active->data ? active : NULL;
+    Value *own = active && !active->data ? active : NULL;
     /* An iteration that runs at run time's discretion: --loop-max bounds
      * them; without it only a constant M small enough to unroll does (an
      * exporter's "while" is a Loop with M = INT64_MAX). */
-    if (guard && c->loop_max > 0 && st->iter >= c->loop_max)
+    if (own && c->loop_max > 0 && st->iter >= c->loop_max)
         return loop_finish(c, n, st);
-    if (guard && c->loop_max <= 0 && (st->bound < 0 || st->bound > CF_MAX_ITERATIONS)) {
+    if (own && c->loop_max <= 0 && (st->bound < 0 || st->bound > CF_MAX_ITERATIONS)) {
         diag_error(c->d, n, "unsupported: dynamic trip count: %s; a Loop needs a constant M or "
                    "a bound from --loop-max N", runtime_because(c, n));
         return false;
@@ -539,7 +539,8 @@ static bool loop_step(CfCtx *c, Node *n, CfState *st)
     if (!check_iteration_cap(c, n, st))
         return false;
     const Subgraph *b = body(c, n, "body");
-    st->guarded |= guard != NULL;
+    st->guarded |= own != NULL;
+    Value *guard = both(c, n->guard, own);
     Value **actual = ir_alloc_array(c->g->arena, (size_t)b->nin, sizeof(Value *));
     Value **outs = ir_alloc_array(c->g->arena, (size_t)b->nout, sizeof(Value *));
     actual[0] = scalar_i64(c, st->iter);
@@ -549,12 +550,12 @@ static bool loop_step(CfCtx *c, Node *n, CfState *st)
     if (!splice(c, b, actual, guard, ir_sprintf(c->g->arena, "@%lld", (long long)st->iter), outs))
         return false;
     for (int i = 0; i < st->ncarried; i++) {
-        if (!guard) {
+        if (!own) {     /* under n->guard alone: only read when it holds */
             st->carried[i] = outs[1 + i];
             continue;
         }
         Node *w = mk(c, "Where", 3, NULL, n->guard);
-        w->in[0] = guard;
+        w->in[0] = own;
         w->in[1] = outs[1 + i];
         w->in[2] = st->carried[i];
         w->merge = true;

@@ -158,6 +158,28 @@ def loop_over_bound(rng):
     return m, [feed], opts + ["--expect-run-error"]
 
 
+def loop_in_if(rng):
+    """flag ? (stack of 3 iterations of s = s * 0.5 + x) : k. The Loop runs
+    under the branch's guard; its trip count is still constant, so its scan
+    output has a static length; x, k are outer values two scopes out."""
+    body = graph([helper.make_node("Identity", ["cond_in"], ["cond_out"]),
+                  helper.make_node("Mul", ["s", "half"], ["sh"]),
+                  helper.make_node("Add", ["sh", "x"], ["s_out"]),
+                  helper.make_node("Identity", ["s_out"], ["piece"])],
+                 "body", [vi("i", I64, []), vi("cond_in", B, []), vi("s", F, [2])],
+                 [vi("cond_out", B, []), vi("s_out", F, [2]), vi("piece", F, [2])])
+    then_g = graph([helper.make_node("Loop", ["M", "", "x"], ["s_end", "stack"], body=body)],
+                   "then", [], [vi("stack", F, [3, 2])])
+    else_g = graph([helper.make_node("Identity", ["k"], ["e"])], "else", [], [vi("e", F, [3, 2])])
+    g = graph([helper.make_node("If", ["flag"], ["y"], then_branch=then_g, else_branch=else_g)],
+              "loop_in_if", [vi("x", F, [2]), vi("flag", B, [])], [vi("y", F, [3, 2])],
+              [init("M", np.array(3, np.int64)), init("half", np.array(0.5, np.float32)),
+               init("k", rng.standard_normal((3, 2)).astype(np.float32))])
+    x = rng.standard_normal(2).astype(np.float32)
+    feeds = [{"x": x, "flag": np.array(v)} for v in (True, False)]
+    return model(g), feeds, ["--loop-max", "2"]     # M is constant: the bound does not apply
+
+
 def scan_cumsum(rng):
     body = graph([helper.make_node("Add", ["s", "xt"], ["s_out"]),
                   helper.make_node("Identity", ["s_out"], ["y"])],
@@ -204,7 +226,7 @@ def torch_script_loop(rng):
 
 
 CASES = [if_runtime, if_folded, if_nested, loop_static, loop_runtime, loop_over_bound,
-         scan_cumsum, scan_rnn, torch_script_loop]
+         loop_in_if, scan_cumsum, scan_rnn, torch_script_loop]
 
 
 def write_case(work, name, m, feeds):
