@@ -12,13 +12,15 @@
  *   stays in the walk just after the iteration spliced before it; so when
  *   the next iteration is decided, the previous one's condition is folded
  *   if it can be. An iteration that may or may not run (run-time trip
- *   count or condition) is guarded by `active`, and the loop-carried
- *   values pass through a Where on it. Such a Loop needs a bound: a
+ *   count or condition) is guarded by `active` (and the node's own guard),
+ *   and the loop-carried values pass through a Where on it. Such a Loop
+ *   needs a bound: a
  *   constant M, or --loop-max. Scan outputs are stacked with Concat; their
  *   length must be known at compile time.
  *
- * Every copy is made by clone(): the body's own values get fresh values,
- * its formal inputs map to the actual ones, outer-scope values stay. */
+ * Every copy is made by splice() and clone_node(): the body's own values
+ * get fresh values, its formal inputs map to the actual ones, outer-scope
+ * values stay; nested bodies are copied along (clone_sub). */
 #include "passes.h"
 #include "../ops/ops.h"
 

@@ -346,7 +346,8 @@ static bool absorb(Graph *g, Node *n)
     /* A residual computed after n: n runs where the chain's last node ran
      * (every input is ready there, every reader of the result comes later). */
     int pn = position(g, n);
-    if (c.epi.residual && c.epi.residual->producer && position(g, c.epi.residual->producer) > pn) {
+    const Node *rp = c.epi.residual ? c.epi.residual->producer : NULL;
+    if (rp && !rp->dead && position(g, rp) > pn) {  /* a folded constant's producer is gone */
         int pl = position(g, last);
         g->nodes[pn] = last;    /* dead, dropped by ir_compact */
         g->nodes[pl] = n;
