@@ -2,7 +2,7 @@
 # Labels: "unit", "asan" (also run in the sanitizer build), "slow".
 set(PY ${CMAKE_SOURCE_DIR}/.venv/bin/python)
 # Conformance cases run in the sanitizer and clang builds: a few per family.
-set(CONFORMANCE_ASAN_FILTER "^(node/test_(add|sub|mul|div|pow|relu|sigmoid|clip|cast|where|equal|conv|gemm|matmul|maxpool|averagepool|globalaveragepool|reduce_mean|reduce_sum|argmax|softmax|logsoftmax|concat|transpose|gather|slice|split|pad|reshape|flatten|squeeze|unsqueeze|expand|tile|shape|constantofshape|batchnorm|instancenorm|lrn|layer_normalization|resize|upsample)|simple/|pytorch-operator/)")
+set(CONFORMANCE_ASAN_FILTER "^(node/test_(add|sub|mul|div|pow|relu|sigmoid|clip|cast|where|equal|conv|gemm|matmul|maxpool|averagepool|globalaveragepool|reduce_mean|reduce_sum|argmax|softmax|logsoftmax|concat|transpose|gather|slice|split|pad|reshape|flatten|squeeze|unsqueeze|expand|tile|shape|constantofshape|batchnorm|instancenorm|lrn|layer_normalization|resize|upsample|if|loop|scan9)|simple/|pytorch-operator/)")
 
 file(GLOB UNIT_TESTS CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/tests/unit/test_*.c)
 foreach(src IN LISTS UNIT_TESTS)
@@ -87,6 +87,14 @@ add_test(NAME models/variadic
 set_tests_properties(models/variadic PROPERTIES LABELS "asan" ENVIRONMENT "${CHECK_ENV}"
                      TIMEOUT 900)
 
+# If, Loop and Scan (run-time and folded conditions, nested scopes, run-time
+# trip counts with early exit and the loop-bound status) against ONNX Runtime.
+add_test(NAME models/control_flow
+  COMMAND ${PY} ${CMAKE_SOURCE_DIR}/tests/models/control_flow.py --dlc $<TARGET_FILE:dlc>
+          --work ${CMAKE_BINARY_DIR}/models-control-flow)
+set_tests_properties(models/control_flow PROPERTIES LABELS "asan" ENVIRONMENT "${CHECK_ENV}"
+                     TIMEOUT 600)
+
 # ONNX backend test data, materialised once from the pinned onnx wheel.
 set(ONNX_DATA ${CMAKE_BINARY_DIR}/onnx-data)
 add_test(NAME conformance/data COMMAND ${PY} ${CMAKE_SOURCE_DIR}/tests/conformance/gen_data.py ${ONNX_DATA})
@@ -153,13 +161,6 @@ else()
     COMMAND ${PY} ${CMAKE_SOURCE_DIR}/tests/models/activations.py --dlc $<TARGET_FILE:dlc>
             --work ${CMAKE_BINARY_DIR}/models-activations)
   set_tests_properties(models/activations PROPERTIES TIMEOUT 600)
-
-  # If, Loop and Scan (run-time and folded conditions, nested scopes, run-time
-  # trip counts with early exit) against ONNX Runtime.
-  add_test(NAME models/control_flow
-    COMMAND ${PY} ${CMAKE_SOURCE_DIR}/tests/models/control_flow.py --dlc $<TARGET_FILE:dlc>
-            --work ${CMAKE_BINARY_DIR}/models-control-flow)
-  set_tests_properties(models/control_flow PROPERTIES TIMEOUT 600)
 
   # Loop-level OpenMP: the same source with and without -fopenmp, gcc and clang.
   add_test(NAME models/threads
