@@ -29,7 +29,7 @@
 
 /* Unrolling stops with an error past these. */
 #define CF_MAX_ITERATIONS 65536
-#define CF_MAX_GRAPH_NODES (1 << 20)
+#define CF_MAX_SPLICED_NODES (1 << 16)  /* later passes are not linear in the node count */
 
 struct CfCtx {
     Graph *g;
@@ -41,6 +41,7 @@ struct CfCtx {
     Node **pending;         /* nodes to insert before the control node */
     int npending, cappending;
     Node *at;               /* the control node being expanded */
+    int64_t spliced;        /* body nodes copied in so far */
     Diag *d;
 };
 
@@ -278,11 +279,12 @@ static Subgraph *clone_sub(CfCtx *c, const Subgraph *s, const char *suffix)
 static bool splice(CfCtx *c, const Subgraph *s, Value *const *actual, Value *guard,
                    const char *suffix, Value **outs)
 {
-    if (c->g->nnodes + c->npending + s->nnodes > CF_MAX_GRAPH_NODES) {
-        diag_error(c->d, c->at, "unrolling control flow makes more than %d nodes (the limit)",
-                   CF_MAX_GRAPH_NODES);
+    if (c->spliced + s->nnodes > CF_MAX_SPLICED_NODES) {
+        diag_error(c->d, c->at, "expanding control flow makes more than %d nodes (the limit)",
+                   CF_MAX_SPLICED_NODES);
         return false;
     }
+    c->spliced += s->nnodes;
     map_reset(c);
     for (int i = 0; i < s->nin; i++)
         map_set(c, s->in[i], actual[i]);

@@ -88,3 +88,16 @@ def _loop_grows(path, bad):
     loop = helper.make_node("Loop", ["M", "c", "x"], ["y"], name="loop_grow", body=body)
     save(make([pre(), loop], [vi("x", [2, 3]), vi("c", [], B)], [vi("y", ["n", 3])],
               [const("M", np.array(3, np.int64))]), path)
+
+
+@case("loop_unroll_limit", "a Loop of 100000 iterations: unrolled, it would "
+      "exceed the 65536 copied nodes dlc allows", ["node 1", "loop_long", "65536"])
+def _loop_long(path, bad):
+    body = helper.make_graph(
+        [helper.make_node("Identity", ["cond_in"], ["cond_out"]),
+         helper.make_node("Add", ["s", "h"], ["s_out"])],
+        "body", [vi("i", [], I64), vi("cond_in", [], B), vi("s", [2, 3])],
+        [vi("cond_out", [], B), vi("s_out", [2, 3])])
+    loop = helper.make_node("Loop", ["M", "", "x"], ["y"], name="loop_long", body=body)
+    save(make([pre(), loop], [vi("x", [2, 3])], [vi("y", [2, 3])],
+              [const("M", np.array(100000 if bad else 3, np.int64))]), path)
