@@ -26,6 +26,12 @@ static const AttrSpec a_scan[] = {
     {NULL, ATTR_UNDEF},
 };
 
+/* Scan-8: a leading batch axis on every input and output, and an optional
+ * sequence_lens first input (so no input is required by position). */
+static const AttrSpec a_scan8[] = {
+    {"body", ATTR_GRAPH}, {"num_scan_inputs", ATTR_INT}, {"directions", ATTR_INTS},
+    {NULL, ATTR_UNDEF}};
+
 /* Loop's M and cond may both be omitted (""), so no input is required by
  * position; passes/control_flow.c checks the counts against the body. */
 const OpDesc op_rows_control[] = {
@@ -35,6 +41,9 @@ const OpDesc op_rows_control[] = {
     {.name = "Loop", .since = 1, .min_in = 0, .max_in = INT_MAX, .min_out = 1, .max_out = INT_MAX,
      .flags = OPF_NO_FOLD, .attrs = a_loop, .infer = not_expanded, .lower = not_expanded,
      .role = OP_ROLE_LOOP},
+    {.name = "Scan", .since = 8, .until = 8, .min_in = 0, .max_in = INT_MAX, .min_out = 1,
+     .max_out = INT_MAX, .flags = OPF_NO_FOLD, .attrs = a_scan8, .infer = not_expanded,
+     .lower = not_expanded, .role = OP_ROLE_SCAN},
     {.name = "Scan", .since = 9, .min_in = 1, .max_in = INT_MAX, .min_out = 1, .max_out = INT_MAX,
      .flags = OPF_NO_FOLD, .attrs = a_scan, .infer = not_expanded, .lower = not_expanded,
      .role = OP_ROLE_SCAN},

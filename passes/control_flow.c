@@ -669,6 +669,98 @@ static bool scan_step(CfCtx *c, Node *n, CfState *st)
     return true;
 }
 
+static Node *with_attr(CfCtx *c, Node *n, const char *name, AttrType t)
+{
+    Attr *a = ir_alloc_array(c->g->arena, (size_t)n->nattr + 1, sizeof(Attr));
+    if (n->nattr)
+        memcpy(a, n->attrs, (size_t)n->nattr * sizeof(Attr));
+    a[n->nattr].name = name;
+    a[n->nattr].type = t;
+    n->attrs = a;
+    n->nattr++;
+    return n;
+}
+
+/* Scan-8 (opset 8): every input and output has a leading batch axis; each
+ * batch element is a Scan-9 over that element's slices, and the results
+ * are stacked again. */
+static bool expand_scan8(CfCtx *c, Node *n)
+{
+    Graph *g = c->g;
+    int nin = n->nin - n->ncapture;
+    if (n->in[0]) {
+        diag_error(c->d, n, "unsupported: Scan-8 with sequence_lens");
+        return false;
+    }
+    if (nin < 2) {
+        diag_error(c->d, n, "Scan has no state or scan inputs");
+        return false;
+    }
+    int64_t batch = -1;
+    for (int i = 1; i < nin; i++) {
+        const Value *v = n->in[i];
+        if (v->shape.rank < 1 || (batch >= 0 && v->shape.dim[0] != batch)) {
+            diag_error(c->d, n, "input %d '%s' %s: Scan-8 inputs share a leading batch axis", i,
+                       v->name, ir_shape_str(g->arena, &v->shape));
+            return false;
+        }
+        batch = v->shape.dim[0];
+    }
+    if (batch == 0) {
+        diag_error(c->d, n, "unsupported: Scan-8 over an empty batch");
+        return false;
+    }
+    Value ***per = ir_alloc_array(g->arena, (size_t)n->nout + 1, sizeof(Value **));
+    for (int j = 0; j < n->nout; j++)
+        per[j] = ir_alloc_array(g->arena, (size_t)batch, sizeof(Value *));
+    const Attr *dirs = ir_attr(n, "directions");
+    for (int64_t b = 0; b < batch; b++) {
+        Node *s = ir_node_alloc(g, "Scan", nin - 1 + n->ncapture, n->nout);
+        s->op = row(g, "Scan");
+        s->index = n->index;
+        s->name = ir_sprintf(g->arena, "%s@batch%lld", label(n), (long long)b);
+        s->guard = n->guard;
+        s->ncapture = n->ncapture;
+        for (int i = 1; i < nin; i++) {
+            Node *gat = mk2(c, "Gather", n->in[i], scalar_i64(c, b), NULL, n->guard);
+            with_attr(c, gat, "axis", ATTR_INT)->attrs[0].i = 0;
+            s->in[i - 1] = gat->out[0];
+        }
+        for (int i = 0; i < n->ncapture; i++)
+            s->in[nin - 1 + i] = n->in[nin + i];
+        s->attrs = ir_alloc_array(g->arena, 3, sizeof(Attr));
+        s->attrs[0] = *ir_attr(n, "body");
+        s->attrs[1].name = "num_scan_inputs";
+        s->attrs[1].type = ATTR_INT;
+        s->attrs[1].i = ir_attr_int(n, "num_scan_inputs", -1);
+        s->nattr = 2;
+        if (dirs) {
+            s->attrs[2] = *dirs;
+            s->attrs[2].name = "scan_input_directions";
+            s->nattr = 3;
+        }
+        for (int j = 0; j < n->nout; j++) {
+            s->out[j] = ir_value_new(g, ir_sprintf(g->arena, "%s@batch%lld", s->name, (long long)j));
+            s->out[j]->producer = s;
+            per[j][b] = s->out[j];
+        }
+        pend(c, s);
+    }
+    static const int64_t zero = 0;
+    for (int j = 0; j < n->nout; j++) {
+        if (!n->out[j])
+            continue;
+        Value **parts = ir_alloc_array(g->arena, (size_t)batch, sizeof(Value *));
+        for (int64_t b = 0; b < batch; b++)
+            parts[b] = mk2(c, "Unsqueeze", per[j][b], const_i64(c, &zero, 1, 1), NULL,
+                           n->guard)->out[0];
+        Node *cat = mk(c, "Concat", (int)batch, n->out[j], n->guard);
+        with_attr(c, cat, "axis", ATTR_INT)->attrs[0].i = 0;
+        memcpy(cat->in, parts, (size_t)batch * sizeof(Value *));
+    }
+    return true;
+}
+
 bool cf_expand(CfCtx *c, int pos, Diag *d)
 {
     Graph *g = c->g;
@@ -679,6 +771,9 @@ bool cf_expand(CfCtx *c, int pos, Diag *d)
     bool ok;
     if (match_role(n, OP_ROLE_IF)) {
         ok = expand_if(c, n);
+        n->dead = ok;
+    } else if (match_role(n, OP_ROLE_SCAN) && n->op->until && n->op->until < 9) {  /* Scan-8 */
+        ok = expand_scan8(c, n);
         n->dead = ok;
     } else if (match_role(n, OP_ROLE_LOOP)) {
         ok = n->cf ? loop_step(c, n, n->cf) : loop_start(c, n);

@@ -101,3 +101,15 @@ def _loop_long(path, bad):
     loop = helper.make_node("Loop", ["M", "", "x"], ["y"], name="loop_long", body=body)
     save(make([pre(), loop], [vi("x", [2, 3])], [vi("y", [2, 3])],
               [const("M", np.array(100000 if bad else 3, np.int64))]), path)
+
+
+@case("scan8_sequence_lens", "a Scan-8 given sequence_lens (per-batch lengths, "
+      "which dlc does not take)", ["node 1", "scan8", "sequence_lens"])
+def _scan8_lens(path, bad):
+    body = helper.make_graph(
+        [helper.make_node("Add", ["s", "xt"], ["s_out"])],
+        "body", [vi("s", [3]), vi("xt", [3])], [vi("s_out", [3])])
+    scan = helper.make_node("Scan", ["lens" if bad else "", "h", "xs"], ["y"], name="scan8",
+                            body=body, num_scan_inputs=1)
+    save(make([pre("s0"), scan], [vi("s0", [1, 3]), vi("xs", [1, 4, 3])], [vi("y", [1, 3])],
+              [const("lens", np.array([4], np.int64))], opsets=(("", 8),)), path)

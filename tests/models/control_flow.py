@@ -16,7 +16,8 @@ folding compiles it), an If nested two deep, a Loop with a constant trip
 count carrying state and stacking scan outputs, a Loop with a run-time trip
 count and a cond output (early exit, bounded by --loop-max), and Scans (a
 cumulative sum; an RNN-like recurrence with a reversed input and an output
-stacked along axis 1), and a loop model exported from torch.jit.script.
+stacked along axis 1; Scan-8's batched form), and a loop model exported
+from torch.jit.script.
 """
 import argparse
 import os
@@ -225,8 +226,26 @@ def torch_script_loop(rng):
     return m, feeds, ["--loop-max", "64"]
 
 
+def scan8_batch(rng):
+    """Scan-8 (opset 8): a batch axis on every input and output; a running
+    sum and product over x read backwards (directions [1]), batch 3."""
+    body = graph([helper.make_node("Add", ["s", "xt"], ["s_out"]),
+                  helper.make_node("Mul", ["p", "xt"], ["p_out"]),
+                  helper.make_node("Identity", ["s_out"], ["y"])],
+                 "body", [vi("s", F, [2]), vi("p", F, [2]), vi("xt", F, [2])],
+                 [vi("s_out", F, [2]), vi("p_out", F, [2]), vi("y", F, [2])])
+    g = graph([helper.make_node("Scan", ["", "s0", "p0", "x"], ["s_last", "p_last", "ys"],
+                                body=body, num_scan_inputs=1, directions=[1])],
+              "scan8_batch", [vi("s0", F, [3, 2]), vi("p0", F, [3, 2]), vi("x", F, [3, 4, 2])],
+              [vi("s_last", F, [3, 2]), vi("p_last", F, [3, 2]), vi("ys", F, [3, 4, 2])])
+    feeds = [{"s0": rng.standard_normal((3, 2)).astype(np.float32),
+              "p0": np.ones((3, 2), np.float32),
+              "x": rng.standard_normal((3, 4, 2)).astype(np.float32)}]
+    return model(g, opset=8), feeds, []
+
+
 CASES = [if_runtime, if_folded, if_nested, loop_static, loop_runtime, loop_over_bound,
-         loop_in_if, scan_cumsum, scan_rnn, torch_script_loop]
+         loop_in_if, scan_cumsum, scan_rnn, scan8_batch, torch_script_loop]
 
 
 def write_case(work, name, m, feeds):
