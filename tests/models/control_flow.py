@@ -14,7 +14,8 @@ whose branches read outer-scope values, an If folded because its condition
 is a constant shape comparison (its branches give different shapes, so only
 folding compiles it), an If nested two deep, a Loop with a constant trip
 count carrying state and stacking scan outputs, a Loop with a run-time trip
-count and a cond output (early exit, bounded by --loop-max), and Scans (a
+count and a cond output (early exit, bounded by --loop-max), Ifs inside a
+Loop body (one folded per iteration, one guarded), and Scans (a
 cumulative sum; an RNN-like recurrence with a reversed input and an output
 stacked along axis 1; Scan-8's batched form), and a loop model exported
 from torch.jit.script.
@@ -181,6 +182,33 @@ def loop_in_if(rng):
     return model(g), feeds, ["--loop-max", "2"]     # M is constant: the bound does not apply
 
 
+def if_in_loop(rng):
+    """5 iterations of s = (i < 2 ? s + x : s * 0.5) + (flag ? x : -x): an If
+    on the iteration number (folded in each copy of the body) and one on a
+    run-time input (guarded in each copy), both reading the body's s and the
+    outer x."""
+    t1 = graph([helper.make_node("Add", ["s", "x"], ["a"])], "t1", [], [vi("a", F, [3])])
+    e1 = graph([helper.make_node("Mul", ["s", "half"], ["b"])], "e1", [], [vi("b", F, [3])])
+    t2 = graph([helper.make_node("Identity", ["x"], ["c"])], "t2", [], [vi("c", F, [3])])
+    e2 = graph([helper.make_node("Neg", ["x"], ["d"])], "e2", [], [vi("d", F, [3])])
+    body = graph([helper.make_node("Identity", ["cond_in"], ["cond_out"]),
+                  helper.make_node("Less", ["i", "two"], ["early"]),
+                  helper.make_node("If", ["early"], ["u"], then_branch=t1, else_branch=e1),
+                  helper.make_node("If", ["flag"], ["v"], then_branch=t2, else_branch=e2),
+                  helper.make_node("Add", ["u", "v"], ["s_out"])],
+                 "body", [vi("i", I64, []), vi("cond_in", B, []), vi("s", F, [3])],
+                 [vi("cond_out", B, []), vi("s_out", F, [3])])
+    g = graph([helper.make_node("Loop", ["M", "", "s0"], ["y"], body=body)],
+              "if_in_loop", [vi("x", F, [3]), vi("s0", F, [3]), vi("flag", B, [])],
+              [vi("y", F, [3])],
+              [init("M", np.array(5, np.int64)), init("two", np.array(2, np.int64)),
+               init("half", np.array(0.5, np.float32))])
+    x = rng.standard_normal(3).astype(np.float32)
+    s0 = rng.standard_normal(3).astype(np.float32)
+    feeds = [{"x": x, "s0": s0, "flag": np.array(v)} for v in (True, False)]
+    return model(g), feeds, []
+
+
 def scan_cumsum(rng):
     body = graph([helper.make_node("Add", ["s", "xt"], ["s_out"]),
                   helper.make_node("Identity", ["s_out"], ["y"])],
@@ -245,7 +273,7 @@ def scan8_batch(rng):
 
 
 CASES = [if_runtime, if_folded, if_nested, loop_static, loop_runtime, loop_over_bound,
-         loop_in_if, scan_cumsum, scan_rnn, scan8_batch, torch_script_loop]
+         loop_in_if, if_in_loop, scan_cumsum, scan_rnn, scan8_batch, torch_script_loop]
 
 
 def write_case(work, name, m, feeds):
