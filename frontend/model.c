@@ -130,12 +130,9 @@ static bool read_type(FeCtx *c, const Onnx__ValueInfoProto *vi, Value *v)
         const Onnx__TensorShapeProto__Dimension *d = tt->shape->dim[i];
         v->shape.dim[i] = -1;
         if (d && d->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE) {
-            if (d->dim_value < 0) {
-                fe_error(c, "input '%s': dim %zu is negative (%lld)", v->name, i,
-                         (long long)d->dim_value);
-                return false;
-            }
-            v->shape.dim[i] = d->dim_value;
+            /* exporters write -1 for "unknown": like a missing dim, --shape binds it */
+            if (d->dim_value >= 0)
+                v->shape.dim[i] = d->dim_value;
         } else if (d && d->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_PARAM) {
             v->shape.sym[i] = ir_strdup(c->g->arena, d->dim_param);
         }

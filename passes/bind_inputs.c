@@ -46,9 +46,13 @@ bool pass_bind_inputs(Graph *g, const PassOptions *o, Diag *d)
                 diag_warn(d, NULL, "input '%s': batch dim '%s' defaults to 1 (bind it with --shape)",
                           v->name, sym);
                 v->shape.dim[0] = 1;
-            } else {
+            } else if (v->shape.sym[k]) {
                 diag_error(d, NULL, "input '%s': dim %d '%s' is symbolic; bind it with --shape %s=...",
                            v->name, k, sym, v->name);
+                ok = false;
+            } else {
+                diag_error(d, NULL, "input '%s': dim %d is unknown; bind it with --shape %s=...",
+                           v->name, k, v->name);
                 ok = false;
             }
         }

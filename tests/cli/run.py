@@ -217,6 +217,26 @@ def check_shapes(ctx):
     assert r.returncode == 1 and "nosuch" in r.stderr
 
 
+def check_minus_one_dim(ctx):
+    """A dim written as dim_value -1 (as some exporters do) is unknown, not an
+    error: --shape binds it, and without a binding the message says how."""
+    m = elementwise_model([2, 3])
+    m.graph.input[0].type.tensor_type.shape.dim[1].dim_value = -1
+    p = ctx.save(m, "minus1.onnx")
+    r = ctx.dlc_run(p, "-o", ctx.path("minus1_unbound.c"))
+    assert r.returncode == 1 and "'x': dim 1 is unknown" in r.stderr and "--shape x=" in r.stderr, r.stderr
+    assert not os.path.exists(ctx.path("minus1_unbound.c")), "wrote output on failure"
+    x = np.random.default_rng(5).standard_normal((2, 7)).astype(np.float32)
+    out = ctx.path("minus1.c")
+    r = ctx.dlc_run(p, "-o", out, "--name", "minus1", "--shape", "x=2x7")
+    assert r.returncode == 0, r.stderr
+    got = run_generated(build_shared(ctx, out), "minus1", [x], [(2, 7)])[0]
+    m.graph.input[0].type.tensor_type.shape.dim[1].dim_param = "n"   # ONNX Runtime rejects -1
+    m.graph.output[0].type.tensor_type.shape.dim[1].dim_param = "n"
+    exp = ort_run(ctx.save(m, "minus1_ort.onnx"), {"x": x})[0]
+    assert close(got, exp), f"max diff {np.abs(got - exp).max()}"
+
+
 def check_verbose(ctx):
     m = ctx.save(mlp_model(batch=4), "v.onnx")
     r = ctx.dlc_run(m, "-o", ctx.path("v.c"), "-v")
@@ -519,7 +539,7 @@ def compile_and_call(ctx, model_path, prefix, inputs, outputs):
 
 
 CHECKS = [check_usage, check_blas_option, check_compile_and_run, check_clang, check_deterministic, check_weights_file,
-          check_shapes, check_verbose, check_workspace_reentrant, check_bench, check_bench_profile,
+          check_shapes, check_minus_one_dim, check_verbose, check_workspace_reentrant, check_bench, check_bench_profile,
           check_profile_build, check_no_profile_code, check_tensor_storage_forms,
           check_odd_names, check_concat_in_place]
 
