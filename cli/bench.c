@@ -134,6 +134,7 @@ static void bench_usage(FILE *f)
             "  --peak-gflops X        the per-core peak to compare with (default: measured)\n"
             "  --json                 one JSON object on stdout\n"
             "  --shape NAME=DxDxD     bind an input's symbolic dims (repeatable)\n"
+            "  --freeze NAME=FILE.pb  bind an input's value at compile time (repeatable)\n"
             "  --no-fuse              keep every elementwise op in its own loop\n"
             "  --no-winograd          direct 3x3 convolutions (no Winograd F(4x4,3x3))\n"
             "  --blas builtin|openblas  float MatMul/Gemm on the built-in GEMM (default) or\n"
@@ -298,10 +299,12 @@ static int write_inputs(const BenchOptions *o, Graph *g, const char *dir)
     diag_init(&d, o->inputs ? o->inputs : o->r.model);
     if (o->inputs) {
         int n = cli_count_files(o->inputs, "input");
-        if (n != g->ninputs) {
-            diag_error(&d, NULL, "has %d inputs; the model has %d", n, g->ninputs);
+        if (n != g->ninputs + g->nfrozen) {
+            diag_error(&d, NULL, "has %d inputs; the model has %d", n, g->ninputs + g->nfrozen);
             return EXIT_MODEL;
         }
+        if (!cli_frozen_matches(g, o->inputs, &d))
+            return EXIT_MODEL;
     }
     char path[CLI_DIR_MAX + 64];
     for (int i = 0; i < g->ninputs; i++) {

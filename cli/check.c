@@ -81,11 +81,14 @@ static int check_set(const char *set, const char tmp[CLI_DIR_MAX], Graph *model,
     Diag d;
     diag_init(&d, set);
     int nin = cli_count_files(set, "input"), nout = cli_count_files(set, "output");
-    if (nin != model->ninputs || nout != model->noutputs) {
+    if (nin != model->ninputs + model->nfrozen || nout != model->noutputs) {
         diag_error(&d, NULL, "has %d inputs and %d outputs; the model has %d and %d", nin, nout,
-                   model->ninputs, model->noutputs);
+                   model->ninputs + model->nfrozen, model->noutputs);
         return EXIT_MODEL;
     }
+    if (!cli_frozen_matches(model, set, &d))
+        return EXIT_MODEL;
+    nin = model->ninputs;   /* the harness feeds the inputs left after --freeze */
     /* harness check IN... OUT... (cli/harness_src.c) */
     char **argv = calloc((size_t)(nin + nout + 3), sizeof *argv);
     char path[CLI_DIR_MAX + 4096];
@@ -227,7 +230,8 @@ int cli_check(int argc, char **argv)
     }
     if (!r.model || nsets == 0) {
         fprintf(stderr, "usage: dlc check MODEL.onnx DATASET_DIR... [--atol X] [--rtol Y] "
-                        "[--shape N=DxD] [--blas builtin|openblas] [--keep DIR]\n");
+                        "[--shape N=DxD] [--freeze N=FILE.pb] [--blas builtin|openblas] "
+                        "[--keep DIR]\n");
         return EXIT_USAGE;
     }
     char dir[CLI_DIR_MAX];

@@ -40,8 +40,12 @@ int cli_count_files(const char *dir, const char *prefix);   /* PREFIX_0.pb, PREF
  * else -lopenblas; the pkg-config output goes through a file in dir),
  * appended to argv[*n .. max); returns the malloc'd text they point into. */
 char *cli_openblas_flags(const char *dir, char **argv, int *n, int max);
-/* set/input_I.pb, checked against the model's input i; NULL after a diagnostic. */
+/* set/input_N.pb for the model's input i (N its position among the declared
+ * inputs, frozen ones counted), checked against it; NULL after a diagnostic. */
 Value *cli_load_input(Graph *model, const char *set, int i, Diag *d);
+/* The data set's value of every --freeze input equals the frozen one: a
+ * model compiled for one value says nothing about another. */
+bool cli_frozen_matches(Graph *model, const char *set, Diag *d);
 /* ---- harness_src.c: the C harness check and bench build around model.c ---- */
 extern const char cli_harness_src[];
 

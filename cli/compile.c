@@ -77,6 +77,21 @@ static bool valid_identifier(const char *s)
     return true;
 }
 
+/* Reads each --freeze file into the graph's arena; false after a message
+ * that names the file. */
+static bool load_freezes(Graph *g, PassOptions *po)
+{
+    bool ok = true;
+    for (int i = 0; i < po->nfreezes; i++) {
+        InputFreeze *f = &po->freezes[i];
+        Diag fd;
+        diag_init(&fd, f->file);
+        f->value = fe_load_tensor_file(g, f->file, &fd);
+        ok = f->value && ok;
+    }
+    return ok;
+}
+
 int cli_compile(const CompileRequest *r)
 {
     Diag d;
@@ -90,7 +105,12 @@ int cli_compile(const CompileRequest *r)
     Graph *g = fe_load_model(r->model, &d);
     PlanStats stats = {0};
     int status = EXIT_MODEL;
-    if (g && pass_pipeline(g, &r->passes, &stats, &d)) {
+    PassOptions po = r->passes;
+    if (g && !load_freezes(g, &po)) {
+        ir_graph_free(g);
+        g = NULL;
+    }
+    if (g && pass_pipeline(g, &po, &stats, &d)) {
         char *out_h = replace_ext(r->out_c, ".h");
         char *out_w = r->weights_file ? replace_ext(r->out_c, ".weights") : NULL;
         CgOptions o = {.prefix = prefix, .model_path = r->model, .out_c = r->out_c,

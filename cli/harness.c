@@ -109,12 +109,13 @@ int cli_count_files(const char *dir, const char *prefix)
 
 Value *cli_load_input(Graph *model, const char *set, int i, Diag *d)
 {
-    char path[8192];
-    snprintf(path, sizeof path, "%s/input_%d.pb", set, i);
-    Value *v = fe_load_tensor_file(model, path, d);
     const Value *want = model->inputs[i];
+    int pos = want->input_index;    /* differs from i once --freeze removed inputs */
+    char path[8192];
+    snprintf(path, sizeof path, "%s/input_%d.pb", set, pos);
+    Value *v = fe_load_tensor_file(model, path, d);
     if (v && (v->dtype != want->dtype || !ir_shape_equal(&v->shape, &want->shape))) {
-        diag_error(d, NULL, "input_%d.pb is %s %s but input '%s' is %s %s", i,
+        diag_error(d, NULL, "input_%d.pb is %s %s but input '%s' is %s %s", pos,
                    ir_dtype_name(v->dtype), ir_shape_str(model->arena, &v->shape), want->name,
                    ir_dtype_name(want->dtype), ir_shape_str(model->arena, &want->shape));
         return NULL;
@@ -147,4 +148,24 @@ char *cli_openblas_flags(const char *dir, char **argv, int *n, int max)
     for (char *tok = strtok(text, " \t\n"); tok && *n < max; tok = strtok(NULL, " \t\n"))
         argv[(*n)++] = tok;
     return text;
+}
+
+bool cli_frozen_matches(Graph *model, const char *set, Diag *d)
+{
+    bool ok = true;
+    char path[8192];
+    for (int j = 0; j < model->nfrozen; j++) {
+        const Value *f = model->frozen[j];
+        snprintf(path, sizeof path, "%s/input_%d.pb", set, f->input_index);
+        Value *v = fe_load_tensor_file(model, path, d);
+        if (!v) {
+            ok = false;
+        } else if (v->dtype != f->dtype || !ir_shape_equal(&v->shape, &f->shape) ||
+                   memcmp(v->data, f->data, ir_value_bytes(f)) != 0) {
+            diag_error(d, NULL, "input_%d.pb differs from the value --freeze gave input '%s' "
+                                "(compile for it separately)", f->input_index, f->name);
+            ok = false;
+        }
+    }
+    return ok;
 }

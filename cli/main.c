@@ -21,6 +21,8 @@ static void usage(FILE *f)
             "  -o OUT.c               output source (the header is OUT.h)\n"
             "  --name PREFIX          C identifier prefix (default: from OUT.c)\n"
             "  --shape NAME=DxDxD     bind an input's symbolic dims (repeatable)\n"
+            "  --freeze NAME=FILE.pb  bind an input's value (a TensorProto file): it becomes\n"
+            "                         a constant and leaves the run function (repeatable)\n"
             "  --weights embed|file   weights inside OUT.c (default) or in OUT.weights\n"
             "  --no-fuse              keep every elementwise op in its own loop\n"
             "  --loop-max N           a Loop whose trip count is a run-time value runs at most\n"
@@ -73,7 +75,8 @@ int cli_compile_option(CompileRequest *r, int argc, char **argv, int *i)
         return 1;
     }
     if (strcmp(a, "--name") == 0 || strcmp(a, "--shape") == 0 || strcmp(a, "--weights") == 0 ||
-        strcmp(a, "--blas") == 0 || strcmp(a, "--loop-max") == 0 || strcmp(a, "-o") == 0) {
+        strcmp(a, "--blas") == 0 || strcmp(a, "--loop-max") == 0 || strcmp(a, "--freeze") == 0 ||
+        strcmp(a, "-o") == 0) {
         if (!val) {
             fprintf(stderr, "dlc: error: %s needs a value\n", a);
             return 0;
@@ -105,6 +108,20 @@ int cli_compile_option(CompileRequest *r, int argc, char **argv, int *i)
                 return 0;
             }
             r->passes.target.blas = strcmp(val, "openblas") == 0 ? TARGET_BLAS_OPENBLAS : TARGET_BLAS_BUILTIN;
+        } else if (strcmp(a, "--freeze") == 0) {
+            static char names[PASS_MAX_BINDINGS][256];
+            PassOptions *o = &r->passes;
+            const char *eq = strchr(val, '=');     /* names rarely hold '=', paths may */
+            size_t n = eq ? (size_t)(eq - val) : 0;
+            if (o->nfreezes == PASS_MAX_BINDINGS || n == 0 || n >= sizeof names[0] || !eq[1]) {
+                fprintf(stderr, "dlc: error: bad --freeze '%s' (expected NAME=FILE.pb)\n", val);
+                return 0;
+            }
+            memcpy(names[o->nfreezes], val, n);
+            names[o->nfreezes][n] = 0;
+            InputFreeze *f = &o->freezes[o->nfreezes++];
+            f->name = names[o->nfreezes - 1];
+            f->file = eq + 1;   /* argv outlives the request */
         } else {
             PassOptions *o = &r->passes;
             if (o->nbindings == PASS_MAX_BINDINGS ||

@@ -187,6 +187,12 @@ static void emit_header(CgEmit *e, const CgTarget *t, Printer *p, const PlanStat
         pr(p, "': %s %s */\n", ir_dtype_name(g->inputs[i]->dtype),
            ir_shape_str(g->arena, &g->inputs[i]->shape));
     }
+    for (int i = 0; i < g->nfrozen; i++) {
+        pr(p, "/* '");
+        pr_comment_text(p, g->frozen[i]->name);
+        pr(p, "': %s %s, frozen at compile time (--freeze): not an input */\n",
+           ir_dtype_name(g->frozen[i]->dtype), ir_shape_str(g->arena, &g->frozen[i]->shape));
+    }
     for (int i = 0; i < g->noutputs; i++) {
         pr(p, "/* output %d '", i);
         pr_comment_text(p, g->outputs[i]->name);

@@ -454,6 +454,7 @@ static bool read_graph(FeCtx *c, const Onnx__GraphProto *gp)
         }
         v = intern(c, name);
         v->is_input = true;
+        v->input_index = g->ninputs;
         g->inputs[g->ninputs++] = v;
         ok = read_type(c, vi, v) && ok;
     }

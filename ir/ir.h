@@ -81,6 +81,8 @@ typedef struct Value {
     bool has_type;          /* dtype and rank are known */
     void *data;             /* constant contents (initializer or folded), else NULL */
     bool is_input;          /* a graph input fed at run time */
+    int input_index;        /* graph inputs (frozen ones too): position among the
+                             * model's inputs, the N of a data set's input_N.pb */
     int output_index;       /* index among graph outputs, or -1 */
     Node *producer;         /* NULL for inputs and constants */
     int nuses;              /* count of live node inputs reading it */
@@ -200,6 +202,8 @@ typedef struct Graph {
     int nnodes, capnodes;
     Value **inputs;
     int ninputs;
+    Value **frozen;         /* inputs --freeze made constants (input_index kept) */
+    int nfrozen;
     Value **outputs;
     int noutputs;
     const char *producer_name;

@@ -21,8 +21,7 @@ static bool read_ints(Node *n, Diag *d, const char *attr, int in, const char *wh
 {
     int c = op_ints(n, attr, in, out, max);
     if (c == -2)
-        return op_unsupported(d, n, "dynamic %s: input %d '%s' is not a constant", what, in,
-                              n->in[in]->name);
+        return op_dynamic_input(d, n, in, what);
     if (c > max) {
         diag_error(d, n, "%s has %d entries, at most %d are possible", what, c, max);
         return false;

@@ -3,6 +3,7 @@
 
 #include <limits.h>
 #include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
 
 void op_set_out(Node *n, int i, DType dt, const Shape *s)
@@ -24,6 +25,81 @@ bool op_unsupported(Diag *d, const Node *n, const char *fmt, ...)
     va_end(ap);
     diag_error(d, n, "unsupported: %s", msg);
     return false;
+}
+
+/* Walks back from v through its producers to what makes it a run-time
+ * value: the graph inputs it is computed from (names into inputs[], at most
+ * max; the count is returned, and may exceed max), or, when it derives from
+ * constants only, the first node dlc left unevaluated (*stuck). */
+static int runtime_sources(const Graph *g, const Value *v, const char **inputs, int max,
+                           const Node **stuck)
+{
+    int nfound = 0, top = 0;
+    bool *seen = calloc((size_t)g->nvalues + 1, 1);
+    const Value **stack = malloc(((size_t)g->nvalues + 1) * sizeof *stack);
+    if (!seen || !stack) {
+        free(seen);
+        free(stack);
+        return 0;
+    }
+    stack[top++] = v;
+    while (top > 0) {
+        const Value *u = stack[--top];
+        if (u->data || u->id < 0 || u->id >= g->nvalues || seen[u->id])
+            continue;
+        seen[u->id] = true;
+        if (u->is_input) {
+            if (nfound < max)
+                inputs[nfound] = u->name;
+            nfound++;
+            continue;
+        }
+        const Node *p = u->producer;
+        if (!p)
+            continue;
+        bool all_const = true;
+        for (int i = 0; i < p->nin; i++) {
+            if (!p->in[i] || p->in[i]->data)
+                continue;
+            all_const = false;
+            if (top < g->nvalues)
+                stack[top++] = p->in[i];
+        }
+        if (all_const && !*stuck)
+            *stuck = p;
+    }
+    free(seen);
+    free(stack);
+    return nfound;
+}
+
+bool op_dynamic_input(Diag *d, const Node *n, int in, const char *what)
+{
+    const Value *v = n->in[in];
+    const char *names[4];
+    const Node *stuck = NULL;
+    int cnt = runtime_sources(n->graph, v, names, 4, &stuck);
+    if (cnt == 0 && stuck)
+        return op_unsupported(d, n, "dynamic %s: input %d '%s' is computed at run time by "
+                                    "node %d '%s' (%s), which dlc does not evaluate at compile "
+                                    "time", what, in, v->name, stuck->index, stuck->name,
+                              stuck->op_type);
+    if (cnt == 0)
+        return op_unsupported(d, n, "dynamic %s: input %d '%s' is computed at run time", what,
+                              in, v->name);
+    char bind[384] = "";
+    size_t len = 0;
+    for (int i = 0; i < cnt && i < 4 && len < sizeof bind; i++)
+        len += (size_t)snprintf(bind + len, sizeof bind - len, "%s--freeze %s=FILE.pb",
+                                i ? " " : "", names[i]);
+    const char *more = cnt > 4 ? " ..." : "";
+    if (cnt == 1)
+        return op_unsupported(d, n, "dynamic %s: input %d '%s' depends on graph input '%s' "
+                                    "at run time (bind its value with %s)", what, in, v->name,
+                              names[0], bind);
+    return op_unsupported(d, n, "dynamic %s: input %d '%s' depends on %d graph inputs at "
+                                "run time (bind their values with %s%s)", what, in, v->name,
+                          cnt, bind, more);
 }
 
 int op_ints(const Node *n, const char *name, int in, int64_t *out, int max)

@@ -154,6 +154,10 @@ void op_set_out(Node *n, int i, DType dt, const Shape *s);
 /* A diagnostic that the node needs something dlc does not do; returns false. */
 bool op_unsupported(Diag *d, const Node *n, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* A diagnostic that input `in`, which sets an output's shape (`what`: "shape",
+ * "axes" ...), is not constant: it names the graph inputs the value is
+ * computed from and the --freeze that binds them; returns false. */
+bool op_dynamic_input(Diag *d, const Node *n, int in, const char *what);
 /* Ints of attribute `name`, or of constant input `in` when the attribute
  * is absent (opsets moved several attributes to inputs). Returns count,
  * -1 when neither is present, -2 when the input is not constant. */

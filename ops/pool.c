@@ -839,7 +839,7 @@ static bool unpool_shape(Node *n, Diag *d, Shape *out)
         int64_t os[IR_MAX_RANK + 1];
         int cnt = op_ints(n, NULL, 2, os, IR_MAX_RANK + 1);
         if (cnt == -2)
-            return op_unsupported(d, n, "MaxUnpool with a dynamic output_shape input");
+            return op_dynamic_input(d, n, 2, "output_shape");
         if (cnt != x->shape.rank) {
             diag_error(d, n, "output_shape has %d values, input has rank %d", cnt, x->shape.rank);
             return false;

@@ -166,8 +166,7 @@ static bool reduce_axes(Node *n, Diag *d, bool *red)
              * the shape is known whatever their order. */
             all = true;
         } else {
-            return op_unsupported(d, n, "dynamic axes: input 1 '%s' is computed at run time "
-                                        "(the output shape depends on it)", v->name);
+            return op_dynamic_input(d, n, 1, "axes");   /* the output shape depends on it */
         }
     }
     if (cnt < 0 || cnt > rank) {

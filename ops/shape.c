@@ -62,8 +62,7 @@ static int shape_ints(Node *n, Diag *d, const char *name, int in, const char *wh
     if (in < n->nin && n->in[in] && !(name && ir_attr(n, name))) {
         const Value *v = n->in[in];
         if (!v->data) {
-            op_unsupported(d, n, "dynamic %s: input %d '%s' is computed at run time", what,
-                           in, v->name);
+            op_dynamic_input(d, n, in, what);
             return -2;
         }
         if (ir_dtype_is_float(v->dtype) || v->dtype == DT_BOOL) {
@@ -98,8 +97,7 @@ static bool scalar_input_i(Node *n, Diag *d, int in, const char *what, int64_t *
 {
     const Value *v = n->in[in];
     if (!v->data)
-        return op_unsupported(d, n, "dynamic %s: input %d '%s' is computed at run time", what,
-                              in, v->name);
+        return op_dynamic_input(d, n, in, what);
     if (ir_value_numel(v) != 1) {
         diag_error(d, n, "%s input '%s' must have one element, got shape %s", what, v->name,
                    shape_str(n, &v->shape));
@@ -498,7 +496,7 @@ static bool infer_dropout(Node *n, Diag *d)
     if (n->nin > 2 && n->in[2]) {
         const Value *tm = n->in[2];
         if (!tm->data)
-            return op_unsupported(d, n, "Dropout with training_mode computed at run time");
+            return op_dynamic_input(d, n, 2, "training_mode");
         if (ir_value_numel(tm) != 1) {
             diag_error(d, n, "training_mode must be a scalar");
             return false;
@@ -548,8 +546,7 @@ static bool infer_range(Node *n, Diag *d)
             return false;
         }
         if (!v->data)
-            return op_unsupported(d, n, "dynamic output length: input %d '%s' is computed "
-                                        "at run time", i, v->name);
+            return op_dynamic_input(d, n, i, "output length");
     }
     if (dt == DT_BOOL || ir_dtype_is_unsigned(dt) || dt == DT_UINT64)
         return op_unsupported(d, n, "Range of dtype %s", ir_dtype_name(dt));

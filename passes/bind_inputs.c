@@ -1,16 +1,65 @@
-/* Binds symbolic input dims: --shape bindings first, then a leading batch
- * dim defaults to 1 (with a warning); any other unknown dim is an error. */
+/* Binds graph inputs: --freeze values first (the input becomes a
+ * constant and leaves the run function), then --shape dims, then a leading
+ * batch dim defaults to 1 (with a warning); any other unknown dim is an
+ * error. */
 #include "passes.h"
 
 #include <string.h>
 
+/* The frozen value must be what the model declares: same dtype, same rank,
+ * every fixed dim equal (unknown dims take the file's). */
+static bool freeze_input(Graph *g, const InputFreeze *f, Diag *d)
+{
+    for (int j = 0; j < g->nfrozen; j++)
+        if (strcmp(g->frozen[j]->name, f->name) == 0) {
+            diag_error(d, NULL, "--freeze names '%s' twice", f->name);
+            return false;
+        }
+    int i = 0;
+    while (i < g->ninputs && strcmp(g->inputs[i]->name, f->name) != 0)
+        i++;
+    if (i == g->ninputs) {
+        diag_error(d, NULL, "--freeze names '%s', which is not a graph input", f->name);
+        return false;
+    }
+    Value *v = g->inputs[i];
+    const Value *c = f->value;
+    bool fits = c->shape.rank == v->shape.rank;
+    for (int k = 0; fits && k < v->shape.rank; k++)
+        fits = v->shape.dim[k] < 0 || v->shape.dim[k] == c->shape.dim[k];
+    if (c->dtype != v->dtype || !fits) {
+        diag_error(d, NULL, "--freeze %s: %s holds %s %s but the input is declared %s %s",
+                   f->name, f->file, ir_dtype_name(c->dtype), ir_shape_str(g->arena, &c->shape),
+                   ir_dtype_name(v->dtype), ir_shape_str(g->arena, &v->shape));
+        return false;
+    }
+    v->shape = c->shape;
+    v->data = c->data;
+    v->is_input = false;
+    memmove(&g->inputs[i], &g->inputs[i + 1], (size_t)(g->ninputs - i - 1) * sizeof *g->inputs);
+    g->ninputs--;
+    g->frozen[g->nfrozen++] = v;
+    return true;
+}
+
 bool pass_bind_inputs(Graph *g, const PassOptions *o, Diag *d)
 {
     bool ok = true;
+    if (o->nfreezes > 0 && !g->frozen)
+        g->frozen = ir_alloc_array(g->arena, (size_t)g->ninputs, sizeof *g->frozen);
+    for (int f = 0; f < o->nfreezes; f++)
+        ok = freeze_input(g, &o->freezes[f], d) && ok;
     for (int b = 0; b < o->nbindings; b++) {
         bool found = false;
         for (int i = 0; i < g->ninputs; i++)
             found |= strcmp(g->inputs[i]->name, o->bindings[b].name) == 0;
+        for (int i = 0; i < g->nfrozen && !found; i++)
+            if (strcmp(g->frozen[i]->name, o->bindings[b].name) == 0) {
+                diag_error(d, NULL, "--shape names '%s', which --freeze binds already",
+                           o->bindings[b].name);
+                found = true;
+                ok = false;
+            }
         if (!found) {
             diag_error(d, NULL, "--shape names '%s', which is not a graph input",
                        o->bindings[b].name);

@@ -11,6 +11,15 @@ typedef struct {
     Shape shape;            /* all dims known */
 } ShapeBinding;
 
+/* --freeze NAME=FILE: the graph input's value, fixed at compile time. The
+ * CLI reads the file (passes do no I/O) and sets `value` before the
+ * pipeline runs; bind-inputs turns the input into that constant. */
+typedef struct {
+    const char *name;       /* input name */
+    const char *file;       /* TensorProto file, for messages */
+    struct Value *value;    /* its contents, in the graph's arena */
+} InputFreeze;
+
 /* Target.blas: float products on the built-in runtime GEMM
  * (runtime/gemm.c) or on OpenBLAS's cblas_sgemm (runtime/blas_openblas.c). */
 enum { TARGET_BLAS_BUILTIN = 0, TARGET_BLAS_OPENBLAS = 1 };
@@ -25,6 +34,8 @@ typedef struct {
 typedef struct {
     ShapeBinding bindings[PASS_MAX_BINDINGS];
     int nbindings;
+    InputFreeze freezes[PASS_MAX_BINDINGS];
+    int nfreezes;
     bool verbose;           /* -v: per-pass report on stderr */
     bool no_fuse;
     int64_t loop_max;       /* --loop-max: iterations a run-time-bounded Loop may run; 0 none */

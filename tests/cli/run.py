@@ -237,6 +237,81 @@ def check_minus_one_dim(ctx):
     assert close(got, exp), f"max diff {np.abs(got - exp).max()}"
 
 
+def reshape_by_input_model():
+    """y = Reshape(x * 2, shape): `shape` is a graph input, as a model's
+    fixed-at-deployment setting would be."""
+    nodes = [helper.make_node("Add", ["x", "x"], ["s"], name="double"),
+             helper.make_node("Reshape", ["s", "shape"], ["y"], name="reshape")]
+    g = helper.make_graph(nodes, "rs", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 3, 4]),
+                                        helper.make_tensor_value_info("shape", TensorProto.INT64, [3])],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)])
+    return make_model(g)
+
+
+def write_pb(ctx, name, array):
+    p = ctx.path(name)
+    with open(p, "wb") as f:
+        f.write(onnx.numpy_helper.from_array(array).SerializeToString())
+    return p
+
+
+def check_freeze(ctx):
+    """--freeze NAME=FILE.pb makes a graph input a constant: the refusal names
+    it, the frozen build drops it from the header and matches ONNX Runtime,
+    dlc check feeds the rest from the data set, and bad uses are errors."""
+    m = ctx.save(reshape_by_input_model(), "freeze.onnx")
+    shape = np.array([4, -1, 2], np.int64)
+    spb = write_pb(ctx, "freeze_shape.pb", shape)
+    r = ctx.dlc_run(m, "-o", ctx.path("freeze_no.c"))
+    assert r.returncode == 1 and "depends on graph input 'shape'" in r.stderr, r.stderr
+    assert "--freeze shape=FILE.pb" in r.stderr, r.stderr
+    out = ctx.path("freeze.c")
+    r = ctx.dlc_run(m, "-o", out, "--name", "frz", "--freeze", "shape=" + spb)
+    assert r.returncode == 0, r.stderr
+    hdr = open(ctx.path("freeze.h")).read()
+    assert "FRZ_NUM_INPUTS 1" in hdr and "/* input 0 'x': float32 [2,3,4] */" in hdr, hdr
+    assert "'shape': int64 [3], frozen at compile time" in hdr, hdr
+    x = np.random.default_rng(6).standard_normal((2, 3, 4)).astype(np.float32)
+    got = run_generated(build_shared(ctx, out), "frz", [x], [(4, 3, 2)])[0]
+    exp = ort_run(m, {"x": x, "shape": shape})[0]
+    assert exp.shape == (4, 3, 2) and close(got, exp), f"max diff {np.abs(got - exp).max()}"
+    # dlc check: input_0 is fed, input_1 must equal the frozen value
+    ds = ctx.path("freeze_set")
+    os.makedirs(ds, exist_ok=True)
+    write_pb(ctx, "freeze_set/input_0.pb", x)
+    write_pb(ctx, "freeze_set/input_1.pb", shape)
+    write_pb(ctx, "freeze_set/output_0.pb", exp)
+    r = ctx.dlc_run("check", m, ds, "--freeze", "shape=" + spb)
+    assert r.returncode == 0 and "check: PASS" in r.stdout, r.stdout + r.stderr
+    other = write_pb(ctx, "freeze_other.pb", np.array([2, 12, 1], np.int64))
+    r = ctx.dlc_run("check", m, ds, "--freeze", "shape=" + other)
+    assert r.returncode == 1 and "input_1.pb differs from the value --freeze gave input 'shape'" in r.stderr, \
+        r.stdout + r.stderr
+    r = ctx.dlc_run("bench", m, "--runs", "2", "--warmup", "0", "--freeze", "shape=" + spb)
+    assert r.returncode == 0, r.stdout + r.stderr
+    # bad uses: each an error that says what is wrong, nothing written
+    garbage = ctx.path("freeze_garbage.pb")
+    with open(garbage, "wb") as f:
+        f.write(b"\xff\xff\xff")
+    bad = [(["nosuch=" + spb], 1, "--freeze names 'nosuch', which is not a graph input"),
+           (["shape=" + write_pb(ctx, "freeze_i32.pb", shape.astype(np.int32))], 1,
+            "holds int32 [3] but the input is declared int64 [3]"),
+           (["shape=" + write_pb(ctx, "freeze_long.pb", np.array([4, 3, 2, 1], np.int64))], 1,
+            "holds int64 [4] but the input is declared int64 [3]"),
+           (["shape=" + ctx.path("missing.pb")], 1, "missing.pb"),
+           (["shape=" + garbage], 1, "not a serialized TensorProto"),
+           (["shape=" + spb, "shape=" + spb], 1, "--freeze names 'shape' twice"),
+           (["shape"], 2, "expected NAME=FILE.pb"), (["=" + spb], 2, "expected NAME=FILE.pb")]
+    for freezes, code, text in bad:
+        out = ctx.path("freeze_bad.c")
+        args = [a for f in freezes for a in ("--freeze", f)]
+        r = ctx.dlc_run(m, "-o", out, *args)
+        assert r.returncode == code and text in r.stderr, f"{freezes}: exit {r.returncode}: {r.stderr}"
+        assert not os.path.exists(out), f"{freezes}: wrote output on failure"
+    r = ctx.dlc_run("--help")
+    assert "--freeze NAME=FILE.pb" in r.stdout
+
+
 def check_verbose(ctx):
     m = ctx.save(mlp_model(batch=4), "v.onnx")
     r = ctx.dlc_run(m, "-o", ctx.path("v.c"), "-v")
@@ -539,7 +614,7 @@ def compile_and_call(ctx, model_path, prefix, inputs, outputs):
 
 
 CHECKS = [check_usage, check_blas_option, check_compile_and_run, check_clang, check_deterministic, check_weights_file,
-          check_shapes, check_minus_one_dim, check_verbose, check_workspace_reentrant, check_bench, check_bench_profile,
+          check_shapes, check_minus_one_dim, check_freeze, check_verbose, check_workspace_reentrant, check_bench, check_bench_profile,
           check_profile_build, check_no_profile_code, check_tensor_storage_forms,
           check_odd_names, check_concat_in_place]
 
