@@ -797,7 +797,9 @@ static bool lower_glp(Node *n, Diag *d)
 
 /* ---- MaxUnpool: scatter X into zeros at the flat positions in I ---- */
 
-static bool unpool_shape(Node *n, Diag *d, Shape *out)
+/* *out: Y's shape; *inferred: the shape the indices count in (from the
+ * attributes), which output_shape may only enlarge. */
+static bool unpool_shape(Node *n, Diag *d, Shape *out, Shape *inferred)
 {
     if (!op_inputs_known(n, d))
         return false;
@@ -835,6 +837,7 @@ static bool unpool_shape(Node *n, Diag *d, Shape *out)
         out->dim[2 + i] = o;
         out->sym[2 + i] = NULL;
     }
+    *inferred = *out;
     if (n->nin > 2 && n->in[2]) {
         int64_t os[IR_MAX_RANK + 1];
         int cnt = op_ints(n, NULL, 2, os, IR_MAX_RANK + 1);
@@ -845,7 +848,10 @@ static bool unpool_shape(Node *n, Diag *d, Shape *out)
             return false;
         }
         for (int i = 0; i < cnt; i++) {
-            bool bad = i < 2 ? os[i] != x->shape.dim[i] : os[i] < 0 || os[i] > ((int64_t)1 << 36);
+            /* the reference scatters into the inferred shape and pads it at
+             * the end to output_shape */
+            bool bad = i < 2 ? os[i] != x->shape.dim[i]
+                             : os[i] < inferred->dim[i] || os[i] > ((int64_t)1 << 36);
             if (bad) {
                 diag_error(d, n, "output_shape[%d] = %lld does not fit the input %s", i,
                            (long long)os[i], ir_shape_str(n->graph->arena, &x->shape));
@@ -859,8 +865,8 @@ static bool unpool_shape(Node *n, Diag *d, Shape *out)
 
 static bool infer_unpool(Node *n, Diag *d)
 {
-    Shape s;
-    if (!unpool_shape(n, d, &s))
+    Shape s, inferred;
+    if (!unpool_shape(n, d, &s, &inferred))
         return false;
     op_set_out(n, 0, n->in[0]->dtype, &s);
     return true;
@@ -868,11 +874,13 @@ static bool infer_unpool(Node *n, Diag *d)
 
 static bool lower_unpool(Node *n, Diag *d)
 {
-    Shape s;
-    if (!unpool_shape(n, d, &s))
+    Shape s, inferred;
+    if (!unpool_shape(n, d, &s, &inferred))
         return false;
     Value *x = n->in[0], *ix = n->in[1], *y = n->out[0];
-    int64_t ny = ir_value_numel(y), nx = ir_value_numel(x);
+    int64_t ny = ir_value_numel(y), nx = ir_value_numel(x), ni;
+    if (!ir_shape_numel(&inferred, &ni))
+        return false;
     LKernel *k = lw_kernel(n);
     int vz = lk_var(k, DT_INT64), vi = lk_var(k, DT_INT64);
     LStmt *zero = ls_for(k, vz, ny);
@@ -880,12 +888,28 @@ static bool lower_unpool(Node *n, Diag *d)
     ls_push(k, zero, ls_store(k, y, lx_var(k, vz), lx_num(k, lw_compute_type(y->dtype), 0)));
     LStmt *scatter = ls_for(k, vi, nx);
     ls_push(k, k->root, scatter);
-    LExpr *at = lx_load(k, ix, lx_var(k, vi));
-    /* Indices outside Y are skipped, never written. */
+    int va = lk_var(k, DT_INT64);
+    ls_push(k, scatter, ls_assign(k, va, lx_load(k, ix, lx_var(k, vi))));
+    LExpr *at = lx_var(k, va);
+    /* Indices outside the inferred shape are skipped, never written. */
     LStmt *iff = ls_if(k, lx_bin(k, LB_AND, lx_bin(k, LB_GE, at, lx_idx(k, 0)),
-                                 lt(k, at, lx_idx(k, ny))));
+                                 lt(k, at, lx_idx(k, ni))));
     ls_push(k, scatter, iff);
-    ls_push(k, iff, ls_store(k, y, at, lx_load(k, x, lx_var(k, vi))));
+    /* A larger output_shape: the same coordinates in Y's bigger grid. */
+    LExpr *dst = NULL;
+    if (ir_shape_equal(&inferred, &s)) {
+        dst = at;
+    } else {
+        int64_t in_stride = 1, out_stride = 1;
+        for (int i = s.rank - 1; i >= 0; i--) {
+            LExpr *c = lx_mod(k, lx_div(k, at, lx_idx(k, in_stride)), lx_idx(k, inferred.dim[i]));
+            LExpr *term = lx_muli(k, c, out_stride);
+            dst = dst ? lx_add(k, dst, term) : term;
+            in_stride *= inferred.dim[i];
+            out_stride *= s.dim[i];
+        }
+    }
+    ls_push(k, iff, ls_store(k, y, dst, lx_load(k, x, lx_var(k, vi))));
     return true;
 }
 

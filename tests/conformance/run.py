@@ -10,23 +10,22 @@ OUTDIR is what gen_data.py writes. Each case runs as
 (the tolerances ONNX's own backend runner uses) and is classified:
 
     passed        exit 0
+    passed (frozen inputs)
+                  refused because a shape-setting value depends on graph
+                  inputs, then passed with those inputs bound by
+                  `--freeze NAME=input_N.pb` from test_data_set_0 (the
+                  reason and report.json's "frozen" name them)
     failed        exit 1 with a MISMATCH or `check: FAIL` on stdout
     unsupported   exit 1 whose first error line says "unsupported", or a
                   case gen_data.py skipped (listed in OUTDIR/skipped.txt)
     dlc error     anything else: another error, exit 3, a signal, a timeout,
                   an internal error
 
-dlc compiles static shapes (docs/design-notes.md), so an input that sets a
-shape (Resize's scales and sizes) must be a constant. Node cases feed such
-inputs as graph inputs: when dlc refuses one as `dynamic ... input K 'NAME'
-is computed at run time by a graph input` and every data set holds the
-same value for it, the case is run again on a copy of the model with NAME
-made an initializer from that value (the report's reason says `frozen:`).
-
 Writes DIR/report.json and DIR/summary.txt and prints the totals.
 --write-passing updates the passing list with this run: the cases run
 (after --kinds and --filter) get their entry from this run, the others keep
-theirs. --check-regressions exits 1 if a listed case within the run's
+theirs; a case that passed with frozen inputs is listed as
+`kind/name (frozen inputs)`. --check-regressions exits 1 if a listed case within the run's
 --kinds and --filter did not pass (or is missing from the data), and ends
 with `regressions: N passed, M failed` counted over those listed cases.
 Exit 2: the run could not start (no dlc, no data, no passing list).
@@ -38,15 +37,16 @@ import json
 import os
 import re
 import signal
-import shutil
 import subprocess
 import sys
-import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 KINDS = ["node", "simple", "pytorch-converted", "pytorch-operator"]
-STATUSES = ["passed", "failed", "unsupported", "dlc error"]
+STATUSES = ["passed", "passed (frozen inputs)", "failed", "unsupported", "dlc error"]
+FROZEN_SUFFIX = " (frozen inputs)"     # on passing-list entries
+# How dlc says which graph inputs to bind (ops/helpers.c op_dynamic_input).
+FREEZE_HINT = re.compile(r"--freeze (\S+?)=FILE\.pb")
 # ONNX's backend runner compares with these.
 TOLERANCE = ["--rtol", "1e-3", "--atol", "1e-7"]
 # Text that means dlc or the code it wrote went wrong, whatever the exit
@@ -116,72 +116,9 @@ def classify(returncode, out, err):
     return "dlc error", one_line(f"exit {returncode}: {first_error or tail[0]}")
 
 
-# dlc's message for an input that must be constant but is a graph input.
-DYNAMIC_INPUT = re.compile(r"unsupported: dynamic [^:]*: input \d+ '([^']+)' is computed at run "
-                           r"time by a graph input")
-
-
-def freeze_inputs(folder, names, dest):
-    """Writes to dest a copy of the case in folder whose graph inputs `names`
-    are initializers holding the data sets' value; False when the data sets
-    disagree on one of them (then it is a run-time value after all)."""
-    import onnx  # only cases that need it pay for the import
-
-    model = onnx.load(os.path.join(folder, "model.onnx"))
-    inits = {t.name for t in model.graph.initializer}
-    fed = [v.name for v in model.graph.input if v.name not in inits]
-    sets = sorted(glob.glob(os.path.join(folder, "test_data_set_*")))
-    for name in names:
-        if name not in fed:
-            return False
-        j = fed.index(name)
-        blobs = {open(os.path.join(s, f"input_{j}.pb"), "rb").read() for s in sets}
-        if len(blobs) != 1:
-            return False
-        tensor = onnx.TensorProto()
-        tensor.ParseFromString(blobs.pop())
-        tensor.name = name
-        model.graph.initializer.append(tensor)
-    keep = [v for v in model.graph.input if v.name not in names]
-    del model.graph.input[:]
-    model.graph.input.extend(keep)
-    onnx.save(model, os.path.join(dest, "model.onnx"))
-    for s in sets:
-        out_set = os.path.join(dest, os.path.basename(s))
-        os.makedirs(out_set)
-        for f in glob.glob(os.path.join(s, "output_*.pb")):
-            shutil.copy(f, out_set)
-        kept = [n for n in fed if n not in names]
-        for k, n in enumerate(kept):
-            shutil.copy(os.path.join(s, f"input_{fed.index(n)}.pb"),
-                        os.path.join(out_set, f"input_{k}.pb"))
-    return True
-
-
-def run_case(dlc, data, kind, name, timeout):
-    folder = os.path.join(data, kind, name)
-    result = run_folder(dlc, folder, kind, name, timeout)
-    frozen = []
-    while result["status"] == "unsupported" and len(frozen) < 4:
-        match = DYNAMIC_INPUT.search(result["reason"])
-        if not match or match.group(1) in frozen:
-            break
-        frozen.append(match.group(1))
-        with tempfile.TemporaryDirectory(prefix="dlc-conf-") as tmp:
-            if not freeze_inputs(folder, frozen, tmp):
-                break
-            seconds = result["seconds"]
-            result = run_folder(dlc, tmp, kind, name, timeout)
-            result["seconds"] = round(result["seconds"] + seconds, 2)
-            result["reason"] = f"frozen: {', '.join(frozen)}" + (
-                f"; {result['reason']}" if result["reason"] else "")
-    return result
-
-
-def run_folder(dlc, folder, kind, name, timeout):
-    sets = sorted(glob.glob(os.path.join(folder, "test_data_set_*")))
-    argv = [dlc, "check", os.path.join(folder, "model.onnx"), *sets, *TOLERANCE]
-    start = time.monotonic()
+def check_once(dlc, folder, sets, freeze_args, timeout):
+    """(status, reason) of one `dlc check` of the case."""
+    argv = [dlc, "check", os.path.join(folder, "model.onnx"), *sets, *TOLERANCE, *freeze_args]
     # A new session, so a timeout can kill dlc with the compiler and the
     # test program it started.
     proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
@@ -195,8 +132,48 @@ def run_folder(dlc, folder, kind, name, timeout):
         os.killpg(proc.pid, signal.SIGKILL)
         proc.communicate()
         status, reason = "dlc error", f"timeout after {timeout:g}s"
-    return {"kind": kind, "name": name, "status": status, "reason": reason,
-            "seconds": round(time.monotonic() - start, 2)}
+    return status, reason
+
+
+def graph_input_names(model_path):
+    """The inputs a data set's input_N.pb number: graph inputs that are not
+    initializers, in order."""
+    import onnx
+    g = onnx.load(model_path, load_external_data=False).graph
+    inits = {t.name for t in g.initializer}
+    return [i.name for i in g.input if i.name not in inits]
+
+
+def run_case(dlc, data, kind, name, timeout):
+    folder = os.path.join(data, kind, name)
+    sets = sorted(glob.glob(os.path.join(folder, "test_data_set_*")))
+    start = time.monotonic()
+    status, reason = check_once(dlc, folder, sets, [], timeout)
+    # A shape-setting value computed from graph inputs: bind exactly the
+    # inputs dlc names to the case's own values and try again (a rerun may
+    # name more, e.g. Range's limit once its start is bound).
+    frozen, refusal = [], (status, reason)
+    while status == "unsupported" and FREEZE_HINT.search(reason) and sets and len(frozen) < 8:
+        names = graph_input_names(os.path.join(folder, "model.onnx"))
+        new = [n for n in FREEZE_HINT.findall(reason) if n in names and n not in frozen]
+        if not new:
+            break
+        frozen += new
+        freeze_args = [a for n in frozen for a in
+                       ("--freeze", f"{n}={os.path.join(sets[0], f'input_{names.index(n)}.pb')}")]
+        status, reason = check_once(dlc, folder, sets, freeze_args, timeout)
+        if "differs from the value --freeze gave" in reason:
+            frozen, (status, reason) = [], refusal   # the data sets vary it: a run-time value
+            break
+    if frozen and status == "passed":
+        status, reason = "passed (frozen inputs)", "frozen: " + ", ".join(frozen)
+    elif frozen:
+        reason = f"with --freeze {', '.join(frozen)}: {reason}"
+    result = {"kind": kind, "name": name, "status": status, "reason": reason,
+              "seconds": round(time.monotonic() - start, 2)}
+    if frozen:
+        result["frozen"] = frozen
+    return result
 
 
 def run_all(args, cases, skipped):
@@ -229,10 +206,12 @@ def totals_table(results):
         count[(r["kind"], r["status"])] += 1
         count[("total", r["status"])] += 1
     width = max([len(k) for k in kinds] + [5])
-    lines = [f"{'kind':<{width}}  " + "  ".join(f"{s:>11}" for s in STATUSES + ["cases"])]
+    heads = ["passed", "frozen", "failed", "unsupported", "dlc error", "cases"]
+    lines = [f"{'kind':<{width}}  " + "  ".join(f"{s:>11}" for s in heads)]
     for k in kinds + ["total"]:
         row = [count[(k, s)] for s in STATUSES]
         lines.append(f"{k:<{width}}  " + "  ".join(f"{n:>11}" for n in row + [sum(row)]))
+    lines.append(f"(frozen: passed with shape-setting graph inputs bound by --freeze)")
     return lines
 
 
@@ -246,7 +225,9 @@ def write_report(folder, results):
         f.writelines(line + "\n" for line in table)
         f.write("\n")
         for r in results:
-            if r["status"] != "passed":
+            if r["status"] == "passed (frozen inputs)":
+                f.write(f"frozen {r['kind']}/{r['name']}: {r['reason']}\n")
+            elif r["status"] != "passed":
                 f.write(f"{r['status']} {r['kind']}/{r['name']}: {r['reason']}\n")
     return table
 
@@ -264,7 +245,13 @@ def die(message):
     sys.exit(2)
 
 
+def base_case(entry):
+    """`kind/name` of a passing-list entry, without the frozen suffix."""
+    return entry[:-len(FROZEN_SUFFIX)] if entry.endswith(FROZEN_SUFFIX) else entry
+
+
 def in_scope(case, kinds, pattern):
+    case = base_case(case)
     kind = case.split("/", 1)[0]
     return kind in kinds and pattern.search(case) is not None
 
@@ -306,18 +293,21 @@ def main():
     print(f"report: {os.path.join(args.report, 'summary.txt')}")
 
     passed = {f"{r['kind']}/{r['name']}" for r in results if r["status"] == "passed"}
+    frozen = {f"{r['kind']}/{r['name']}" + FROZEN_SUFFIX for r in results
+              if r["status"] == "passed (frozen inputs)"}
     listed = read_passing(args.passing)
     if args.write_passing:
         keep = {c for c in listed if not in_scope(c, kinds, pattern)}
         with open(args.passing, "w") as f:
-            f.writelines(c + "\n" for c in sorted(keep | passed))
-        print(f"wrote {args.passing}: {len(keep | passed)} cases")
+            f.writelines(c + "\n" for c in sorted(keep | passed | frozen))
+        print(f"wrote {args.passing}: {len(keep | passed | frozen)} cases")
     if args.check_regressions:
         status = {f"{r['kind']}/{r['name']}": r for r in results}
         guarded = sorted(c for c in listed if in_scope(c, kinds, pattern))
-        lost = [c for c in guarded if c not in passed]
+        # a case listed as passing with frozen inputs may also pass without
+        lost = [c for c in guarded if base_case(c) not in passed and c not in frozen]
         for case in lost:
-            r = status.get(case)
+            r = status.get(base_case(case))
             why = f"{r['status']}: {r['reason']}" if r else "missing from the data"
             print(f"REGRESSION {case}: {why}")
         print(f"regressions: {len(guarded) - len(lost)} passed, {len(lost)} failed")
