@@ -1,5 +1,5 @@
-/* Reduction operators: Reduce*, ArgMax/ArgMin, Softmax/LogSoftmax/Hardmax
- * and CumSum. Each lowers to loops over the kept elements with the
+/* Reduction operators: Reduce*, ArgMax/ArgMin, TopK, Softmax/LogSoftmax/
+ * Hardmax, CumSum and CumProd. Each lowers to loops over the kept elements with the
  * reduction accumulated in kernel variables; float16 accumulates in float.
  *
  * Index spaces are described by "groups": runs of adjacent input dims that
@@ -490,6 +490,112 @@ static bool lower_arg(Node *n, Diag *d)
     return true;
 }
 
+/* ---- TopK ---- */
+
+/* The axis and k (attribute before opset 10, then a constant input). */
+static bool topk_args(Node *n, Diag *d, int *axis, int64_t *kk)
+{
+    const Value *x = n->in[0];
+    if (x->shape.rank == 0) {
+        diag_error(d, n, "input 0 '%s' is a scalar; TopK needs rank >= 1", x->name);
+        return false;
+    }
+    if (!op_axis(d, n, ir_attr_int(n, "axis", -1), x->shape.rank, axis))
+        return false;
+    if (n->nin < 2) {
+        const Attr *a = ir_attr(n, "k");
+        if (!a) {
+            diag_error(d, n, "attribute 'k' is required");
+            return false;
+        }
+        *kk = a->i;
+    } else {
+        const Value *kv = n->in[1];
+        if (kv->dtype != DT_INT64 || ir_value_numel(kv) != 1 || kv->shape.rank > 1) {
+            diag_error(d, n, "input 1 '%s' must be a 1-element int64 tensor, got %s %s",
+                       kv->name, ir_dtype_name(kv->dtype), ir_shape_str(n->graph->arena, &kv->shape));
+            return false;
+        }
+        if (!kv->data)
+            return op_dynamic_input(d, n, 1, "k");
+        *kk = ir_const_i(kv, 0);
+    }
+    if (*kk < 0 || *kk > x->shape.dim[*axis]) {
+        diag_error(d, n, "k = %lld is out of range for axis %d of extent %lld", (long long)*kk,
+                   *axis, (long long)x->shape.dim[*axis]);
+        return false;
+    }
+    int64_t outer, inner;
+    return axis_view(n, d, *axis, &outer, &inner);
+}
+
+static bool infer_topk(Node *n, Diag *d)
+{
+    if (!op_inputs_known(n, d))
+        return false;
+    const Value *x = n->in[0];
+    if (ir_dtype_size(x->dtype) == 0 || x->dtype == DT_STRING || x->dtype == DT_BOOL ||
+        x->dtype == DT_BFLOAT16)
+        return op_unsupported(d, n, "TopK on %s", ir_dtype_name(x->dtype));
+    int axis;
+    int64_t kk;
+    if (!topk_args(n, d, &axis, &kk))
+        return false;
+    Shape s = x->shape;
+    s.dim[axis] = kk;
+    s.sym[axis] = NULL;
+    op_set_out(n, 0, x->dtype, &s);
+    op_set_out(n, 1, DT_INT64, &s);
+    return true;
+}
+
+/* Each element's place in the answer is the number of elements of its row
+ * that come before it: greater (smaller with largest=0), or equal at a
+ * lower index, the ONNX tie rule. Places below k are stored, so the output
+ * is sorted, which also serves sorted=0 (any order is allowed there).
+ * O(n^2) per row and no scratch: meant for the short rows TopK sees in
+ * detection heads and samplers. */
+static bool lower_topk(Node *n, Diag *d)
+{
+    Value *x = n->in[0], *vals = n->out[0], *idxs = n->out[1];
+    int axis;
+    int64_t kk, outer;
+    if (!topk_args(n, d, &axis, &kk))
+        return false;
+    RowCtx r;
+    r.n = x->shape.dim[axis];
+    if (!axis_view(n, d, axis, &outer, &r.inner))
+        return false;
+    LKernel *k = lw_kernel(n);
+    if (kk == 0)
+        return true;    /* empty outputs */
+    bool largest = ir_attr_int(n, "largest", 1) != 0;
+    DType ct = lw_compute_type(x->dtype);
+    LStmt *row = loop(k, k->root, outer, &r.o);
+    row = loop(k, row, r.inner, &r.i);
+    int a, b;
+    LStmt *each = loop(k, row, r.n, &a);
+    int xa = lk_var(k, ct), place = lk_var(k, DT_INT64);
+    ls_push(k, each, ls_assign(k, xa, lx_cast(k, ct, lx_load(k, x, row_at(k, &r, a)))));
+    ls_push(k, each, ls_assign(k, place, lx_idx(k, 0)));
+    LStmt *other = loop(k, each, r.n, &b);
+    LExpr *xb = lx_cast(k, ct, lx_load(k, x, row_at(k, &r, b)));
+    LExpr *ahead = lx_bin(k, largest ? LB_GT : LB_LT, xb, lx_var(k, xa));
+    LExpr *tie = lx_bin(k, LB_AND, lx_bin(k, LB_EQ, xb, lx_var(k, xa)),
+                        lx_bin(k, LB_LT, iv(k, b), iv(k, a)));
+    LExpr *before = lx_bin(k, LB_OR, ahead, tie);
+    ls_push(k, other, ls_assign(k, place, lx_add(k, lx_var(k, place),
+                                                 lx_sel(k, before, lx_idx(k, 1), lx_idx(k, 0)))));
+    LStmt *kept = ls_if(k, lx_bin(k, LB_LT, lx_var(k, place), lx_idx(k, kk)));
+    ls_push(k, each, kept);
+    LExpr *at = lx_add(k, lx_muli(k, lx_add(k, lx_muli(k, iv(k, r.o), kk), lx_var(k, place)),
+                                  r.inner),
+                       iv(k, r.i));
+    ls_push(k, kept, store(k, vals, at, lx_var(k, xa)));
+    ls_push(k, kept, ls_store(k, idxs, at, iv(k, a)));
+    return true;
+}
+
 /* ---- Softmax, LogSoftmax, Hardmax ---- */
 
 /* The [outer, n, inner] view: opset >= 13 normalises along one axis
@@ -638,9 +744,9 @@ static bool infer_cumsum(Node *n, Diag *d)
     const Value *x = n->in[0], *ax = n->in[1];
     DType dt = x->dtype;
     if (ir_dtype_size(dt) == 0 || dt == DT_STRING || dt == DT_BOOL || dt == DT_BFLOAT16)
-        return op_unsupported(d, n, "CumSum on %s", ir_dtype_name(dt));
+        return op_unsupported(d, n, "%s on %s", n->op_type, ir_dtype_name(dt));
     if (x->shape.rank == 0) {
-        diag_error(d, n, "input 0 '%s' is a scalar; CumSum needs rank >= 1", x->name);
+        diag_error(d, n, "input 0 '%s' is a scalar; %s needs rank >= 1", x->name, n->op_type);
         return false;
     }
     if ((ax->dtype != DT_INT32 && ax->dtype != DT_INT64) || ir_value_numel(ax) != 1 ||
@@ -664,9 +770,9 @@ static bool infer_cumsum(Node *n, Diag *d)
     return true;
 }
 
-/* The running sum along `axis`, pushed into parent. */
+/* The running sum (or product) along `axis`, pushed into parent. */
 static void cumsum_axis(LKernel *k, LStmt *parent, Value *x, Value *y, int axis, bool exclusive,
-                        bool reverse)
+                        bool reverse, bool prod)
 {
     RowCtx r;
     int64_t outer = 0;
@@ -679,7 +785,7 @@ static void cumsum_axis(LKernel *k, LStmt *parent, Value *x, Value *y, int axis,
     LStmt *row = loop(k, parent, outer, &r.o);
     row = loop(k, row, r.inner, &r.i);
     int acc = lk_var(k, ct), j;
-    ls_push(k, row, ls_assign(k, acc, lx_num(k, ct, 0)));
+    ls_push(k, row, ls_assign(k, acc, lx_num(k, ct, prod ? 1 : 0)));
     LStmt *body = loop(k, row, r.n, &j);
     int jj = j;
     if (reverse && j >= 0) {    /* walk n-1 .. 0 */
@@ -687,7 +793,8 @@ static void cumsum_axis(LKernel *k, LStmt *parent, Value *x, Value *y, int axis,
         ls_push(k, body, ls_assign(k, jj, lx_bin(k, LB_SUB, lx_idx(k, r.n - 1), lx_var(k, j))));
     }
     LExpr *at = row_at(k, &r, jj);
-    LExpr *sum = lx_bin(k, LB_ADD, lx_var(k, acc), lx_cast(k, ct, lx_load(k, x, at)));
+    LExpr *sum = lx_bin(k, prod ? LB_MUL : LB_ADD, lx_var(k, acc),
+                        lx_cast(k, ct, lx_load(k, x, at)));
     if (exclusive) {
         ls_push(k, body, store(k, y, at, lx_var(k, acc)));
         ls_push(k, body, ls_assign(k, acc, sum));
@@ -702,13 +809,14 @@ static bool lower_cumsum(Node *n, Diag *d)
     Value *x = n->in[0], *y = n->out[0], *ax = n->in[1];
     bool exclusive = ir_attr_int(n, "exclusive", 0) != 0;
     bool reverse = ir_attr_int(n, "reverse", 0) != 0;
+    bool prod = strcmp(n->op_type, "CumProd") == 0;
     int rank = x->shape.rank;
     LKernel *k = lw_kernel(n);
     if (ax->data) {
         int a;
         if (!op_axis(d, n, ir_const_i(ax, 0), rank, &a))
             return false;
-        cumsum_axis(k, k->root, x, y, a, exclusive, reverse);
+        cumsum_axis(k, k->root, x, y, a, exclusive, reverse, prod);
         return true;
     }
     /* A run-time axis: one branch per axis; an out-of-range axis gives zeros. */
@@ -726,7 +834,7 @@ static bool lower_cumsum(Node *n, Diag *d)
         first = false;
         LStmt *then = ls_block(k);
         ls_push(k, iff, then);
-        cumsum_axis(k, then, x, y, a, exclusive, reverse);
+        cumsum_axis(k, then, x, y, a, exclusive, reverse, prod);
         parent = iff;
     }
     int i = lk_var(k, DT_INT64);
@@ -745,6 +853,9 @@ static const AttrSpec a_arg[] = {
     {"axis", ATTR_INT}, {"keepdims", ATTR_INT}, {"select_last_index", ATTR_INT}, {NULL, 0}};
 static const AttrSpec a_axis[] = {{"axis", ATTR_INT}, {NULL, 0}};
 static const AttrSpec a_cumsum[] = {{"exclusive", ATTR_INT}, {"reverse", ATTR_INT}, {NULL, 0}};
+static const AttrSpec a_topk1[] = {{"axis", ATTR_INT}, {"k", ATTR_INT}, {NULL, 0}};
+static const AttrSpec a_topk[] = {
+    {"axis", ATTR_INT}, {"largest", ATTR_INT}, {"sorted", ATTR_INT}, {NULL, 0}};
 
 /* Axes moved from an attribute to input 1 at opset 13 (ReduceSum) or 18. */
 #define REDUCE(nm, moved)                                                                         \
@@ -781,5 +892,12 @@ const OpDesc op_rows_reduce[] = {
     SOFTMAX("Hardmax", OP_ROLE_NONE),
     {.name = "CumSum", .since = 11, .min_in = 2, .max_in = 2, .min_out = 1, .max_out = 1,
      .attrs = a_cumsum, .infer = infer_cumsum, .lower = lower_cumsum},
+    {.name = "CumProd", .since = 26, .min_in = 2, .max_in = 2, .min_out = 1, .max_out = 1,
+     .attrs = a_cumsum, .infer = infer_cumsum, .lower = lower_cumsum},
+    /* k: an attribute until opset 10 made it input 1; largest/sorted from 11 */
+    {.name = "TopK", .since = 1, .until = 9, .min_in = 1, .max_in = 1, .min_out = 2,
+     .max_out = 2, .attrs = a_topk1, .infer = infer_topk, .lower = lower_topk},
+    {.name = "TopK", .since = 10, .min_in = 2, .max_in = 2, .min_out = 2, .max_out = 2,
+     .attrs = a_topk, .infer = infer_topk, .lower = lower_topk},
     {.name = NULL},
 };
