@@ -1,4 +1,4 @@
-/* Matrix products: Gemm and MatMul.
+/* Matrix products: Gemm, MatMul and Einsum.
  *
  * Float32 products lower to KC_GEMM kernel calls with constant sizes and
  * element offsets: a batched MatMul makes one call per batch matrix, one
@@ -11,7 +11,10 @@
  * Other dtypes, products whose inputs are all constant (so that folding can
  * interpret them) and batches too many to unroll lower to a loop nest that
  * accumulates each output element over k, followed by the epilogue as a
- * loop (lw_apply_epilogue). */
+ * loop (lw_apply_epilogue).
+ * An Einsum whose equation is a (batched, possibly transposed) matrix
+ * product becomes the same Prod; any other equation (transposes, sums,
+ * diagonals, several operands) lowers to one loop nest over its labels. */
 #include "ops.h"
 
 #include <string.h>
@@ -461,6 +464,315 @@ static bool lower_matmul(Node *n, Diag *d)
     return lower_prod(n, &p);
 }
 
+/* ---- Einsum ---- */
+
+/* Labels: a-z are 0-25, A-Z 26-51, and the dims an ellipsis covers
+ * EIN_ELL + i, i counted from the ellipsis' first (broadcast) dim. */
+#define EIN_ELL 52
+#define EIN_LABELS (EIN_ELL + IR_MAX_RANK)
+#define EIN_MAX_IN 8
+
+typedef struct {
+    int nin;
+    int rank[EIN_MAX_IN];
+    int lab[EIN_MAX_IN][IR_MAX_RANK];   /* label of each input dim */
+    int orank;
+    int olab[IR_MAX_RANK];
+    int64_t ext[EIN_LABELS];            /* extent of each label, -1 unused */
+    int uses[EIN_LABELS];               /* dims of the inputs that carry it */
+    bool out[EIN_LABELS];               /* a label of the output */
+} Einsum;
+
+static int ein_label(char c)
+{
+    if (c >= 'a' && c <= 'z')
+        return c - 'a';
+    if (c >= 'A' && c <= 'Z')
+        return 26 + c - 'A';
+    return -1;
+}
+
+/* One term ("b...ij") of input t (t < 0: the output, with ell_rank ellipsis
+ * dims) into labels; false on a bad character or rank. */
+static bool ein_term(Node *n, Diag *d, const char *s, size_t len, int t, int ell_rank,
+                     int *labs, int *rank)
+{
+    int r = t >= 0 ? n->in[t]->shape.rank : -1, nl = 0;
+    bool ell = false;
+    for (size_t i = 0; i < len; i++)
+        if (s[i] == '.') {
+            if (ell || i + 2 >= len || s[i + 1] != '.' || s[i + 2] != '.') {
+                diag_error(d, n, "equation: a malformed ellipsis");
+                return false;
+            }
+            ell = true;
+            i += 2;
+        } else if (ein_label(s[i]) < 0) {
+            diag_error(d, n, "equation: '%c' is not a label (a-z, A-Z)", s[i]);
+            return false;
+        } else {
+            nl++;
+        }
+    int er = t >= 0 ? r - nl : ell_rank;
+    if ((t >= 0 && (ell ? er < 0 : er != 0)) || nl + (ell ? er : 0) > IR_MAX_RANK) {
+        diag_error(d, n, "equation: term '%.*s' does not fit %s", (int)len, s,
+                   t >= 0 ? ir_sprintf(n->graph->arena, "input %d of rank %d", t, r)
+                          : "the output rank dlc handles");
+        return false;
+    }
+    *rank = 0;
+    for (size_t i = 0; i < len; i++) {
+        if (s[i] == '.') {
+            for (int e = 0; e < er; e++)     /* right-aligned, as broadcasting is */
+                labs[(*rank)++] = EIN_ELL + ell_rank - er + e;
+            i += 2;
+        } else {
+            labs[(*rank)++] = ein_label(s[i]);
+        }
+    }
+    return true;
+}
+
+/* Parses the equation and checks every label's extent; an implicit output
+ * is the ellipsis, then the labels used once, in alphabetical order. */
+static bool ein_parse(Node *n, Diag *d, Einsum *e)
+{
+    const Attr *a = ir_attr(n, "equation");
+    if (!a || a->type != ATTR_STRING) {
+        diag_error(d, n, "attribute 'equation' is required");
+        return false;
+    }
+    if (n->nin > EIN_MAX_IN)
+        return op_unsupported(d, n, "Einsum of %d operands (at most %d)", n->nin, EIN_MAX_IN);
+    char eq[512];
+    size_t len = 0;
+    for (const char *c = a->s; *c; c++)
+        if (*c != ' ') {
+            if (len + 1 >= sizeof eq) {
+                diag_error(d, n, "equation is too long");
+                return false;
+            }
+            eq[len++] = *c;
+        }
+    eq[len] = 0;
+    memset(e, 0, sizeof *e);
+    for (int l = 0; l < EIN_LABELS; l++)
+        e->ext[l] = -1;
+    e->nin = n->nin;
+    const char *arrow = strstr(eq, "->");
+    size_t lhs = arrow ? (size_t)(arrow - eq) : len;
+    const char *t0 = eq;
+    int ell_rank = 0;
+    for (int t = 0; t < n->nin; t++) {
+        const char *end = memchr(t0, ',', lhs - (size_t)(t0 - eq));
+        if ((end == NULL) != (t == n->nin - 1)) {
+            diag_error(d, n, "equation has %s terms than the %d inputs", end ? "more" : "fewer",
+                       n->nin);
+            return false;
+        }
+        size_t tl = end ? (size_t)(end - t0) : lhs - (size_t)(t0 - eq);
+        int nl = 0;
+        for (size_t i = 0; i < tl; i++)
+            nl += ein_label(t0[i]) >= 0;
+        if (memchr(t0, '.', tl) && n->in[t]->shape.rank - nl > ell_rank)
+            ell_rank = n->in[t]->shape.rank - nl;
+        t0 = end ? end + 1 : t0 + tl;
+    }
+    t0 = eq;
+    for (int t = 0; t < n->nin; t++) {
+        const char *end = memchr(t0, ',', lhs - (size_t)(t0 - eq));
+        size_t tl = end ? (size_t)(end - t0) : lhs - (size_t)(t0 - eq);
+        if (!ein_term(n, d, t0, tl, t, ell_rank, e->lab[t], &e->rank[t]))
+            return false;
+        const Shape *sh = &n->in[t]->shape;
+        for (int i = 0; i < e->rank[t]; i++) {
+            int l = e->lab[t][i];
+            int64_t x = sh->dim[i];
+            e->uses[l]++;
+            if (e->ext[l] < 0 || (e->ext[l] == 1 && l >= EIN_ELL))
+                e->ext[l] = x;
+            else if (e->ext[l] != x && !(l >= EIN_ELL && x == 1)) {
+                diag_error(d, n, "equation: a label has extent %lld in input %d but %lld before",
+                           (long long)x, t, (long long)e->ext[l]);
+                return false;
+            }
+        }
+        t0 = end ? end + 1 : t0 + tl;
+    }
+    if (arrow) {
+        if (!ein_term(n, d, arrow + 2, strlen(arrow + 2), -1, ell_rank, e->olab, &e->orank))
+            return false;
+    } else {
+        e->orank = 0;
+        for (int l = EIN_ELL; l < EIN_ELL + ell_rank; l++)
+            e->olab[e->orank++] = l;
+        for (int l = 0; l < EIN_ELL; l++)
+            if (e->uses[l] == 1) {
+                if (e->orank == IR_MAX_RANK)
+                    return op_unsupported(d, n, "Einsum output of rank > %d", IR_MAX_RANK);
+                e->olab[e->orank++] = l;
+            }
+    }
+    for (int i = 0; i < e->orank; i++) {
+        int l = e->olab[i];
+        if (e->ext[l] < 0 || e->out[l]) {
+            diag_error(d, n, "equation: output label %d is %s", i,
+                       e->out[l] ? "repeated" : "in no input");
+            return false;
+        }
+        e->out[l] = true;
+    }
+    return true;
+}
+
+static bool infer_einsum(Node *n, Diag *d)
+{
+    if (!op_inputs_known(n, d))
+        return false;
+    DType dt = n->in[0]->dtype;
+    if (!numeric(dt) || dt == DT_BFLOAT16)
+        return op_unsupported(d, n, "Einsum on %s", ir_dtype_name(dt));
+    for (int i = 1; i < n->nin; i++)
+        if (!op_same_dtype(n, d, 0, i))
+            return false;
+    Einsum e;
+    if (!ein_parse(n, d, &e))
+        return false;
+    Shape s = {0};
+    s.rank = e.orank;
+    for (int i = 0; i < e.orank; i++)
+        s.dim[i] = e.ext[e.olab[i]];
+    int64_t numel;
+    if (!ir_shape_numel(&s, &numel)) {
+        diag_error(d, n, "output %s is too large", ir_shape_str(n->graph->arena, &s));
+        return false;
+    }
+    op_set_out(n, 0, dt, &s);
+    return true;
+}
+
+/* Position of label l among input t's dims, -1 if absent. */
+static int ein_pos(const Einsum *e, int t, int l)
+{
+    for (int i = 0; i < e->rank[t]; i++)
+        if (e->lab[t][i] == l)
+            return i;
+    return -1;
+}
+
+/* The equation as a Prod: two inputs, every label in exactly one input dim
+ * each, the output's batch labels (in both inputs) first, then at most one
+ * row label (A only) and one column label (B only); at most one summed
+ * label (A and B); each input's matrix labels its last dims. */
+static bool ein_as_prod(Node *n, const Einsum *e, Prod *p)
+{
+    if (n->nin != 2)
+        return false;
+    int m = -1, nn = -1, kk = -1, nb = 0;
+    for (int t = 0; t < 2; t++)
+        for (int i = 0; i < e->rank[t]; i++) {
+            int l = e->lab[t][i];
+            if (ein_pos(e, t, l) != i || n->in[t]->shape.dim[i] != e->ext[l])
+                return false;   /* a diagonal, or a broadcast ellipsis dim */
+            bool other = ein_pos(e, 1 - t, l) >= 0;
+            if (!e->out[l] && !other)
+                return false;   /* summed within one input */
+            if (!e->out[l] && (kk < 0 || kk == l))
+                kk = l;
+            else if (!e->out[l])
+                return false;
+            else if (!other && t == 0 && (m < 0 || m == l))
+                m = l;
+            else if (!other && t == 1 && (nn < 0 || nn == l))
+                nn = l;
+            else if (!other)
+                return false;
+        }
+    /* output: batch labels, then m, then n */
+    int tail = (m >= 0) + (nn >= 0);
+    nb = e->orank - tail;
+    if ((m >= 0 && e->olab[nb] != m) || (nn >= 0 && e->olab[e->orank - 1] != nn))
+        return false;
+    memset(p, 0, sizeof *p);
+    p->nb = nb;
+    for (int b = 0; b < nb; b++) {
+        int l = e->olab[b], ia = ein_pos(e, 0, l), ib = ein_pos(e, 1, l);
+        if (ia < 0 || ib < 0 || ia >= e->rank[0] - (m >= 0) - (kk >= 0) ||
+            ib >= e->rank[1] - (nn >= 0) - (kk >= 0))
+            return false;
+        p->bdim[b] = e->ext[l];
+        p->astr[b] = op_dims_prod(n->in[0]->shape.dim, ia + 1, e->rank[0]);
+        p->bstr[b] = op_dims_prod(n->in[1]->shape.dim, ib + 1, e->rank[1]);
+    }
+    p->M = m >= 0 ? e->ext[m] : 1;
+    p->N = nn >= 0 ? e->ext[nn] : 1;
+    p->K = kk >= 0 ? e->ext[kk] : 1;
+    /* A's matrix [M, K] or, transposed, [K, M]; B's [K, N] or [N, K] */
+    p->ta = m >= 0 && kk >= 0 && ein_pos(e, 0, kk) < ein_pos(e, 0, m);
+    p->tb = nn >= 0 && kk >= 0 && ein_pos(e, 1, nn) < ein_pos(e, 1, kk);
+    p->alpha = 1.0f;
+    p->a = n->in[0];
+    p->b = n->in[1];
+    p->y = n->out[0];
+    return true;
+}
+
+/* y[out labels] = sum over the other labels of the product of the inputs. */
+static void ein_loops(Node *n, const Einsum *e)
+{
+    LKernel *k = lw_kernel(n);
+    Value *y = n->out[0];
+    DType ct = lw_compute_type(y->dtype);
+    int var[EIN_LABELS], ovars[IR_MAX_RANK];
+    LStmt *body = k->root;
+    for (int i = 0; i < e->orank; i++) {
+        int l = e->olab[i];
+        var[l] = ovars[i] = lk_var(k, DT_INT64);
+        LStmt *f = ls_for(k, var[l], e->ext[l]);
+        ls_push(k, body, f);
+        body = f;
+    }
+    int acc = lk_var(k, ct);
+    ls_push(k, body, ls_assign(k, acc, lx_num(k, ct, 0)));
+    LStmt *inner = body;
+    for (int l = 0; l < EIN_LABELS; l++) {
+        if (e->ext[l] < 0 || e->out[l])
+            continue;
+        var[l] = lk_var(k, DT_INT64);
+        LStmt *f = ls_for(k, var[l], e->ext[l]);
+        ls_push(k, inner, f);
+        inner = f;
+    }
+    LExpr *prod = NULL;
+    for (int t = 0; t < e->nin; t++) {
+        const Shape *sh = &n->in[t]->shape;
+        LExpr *at = lx_idx(k, 0);
+        for (int i = 0; i < e->rank[t]; i++)
+            if (sh->dim[i] != 1)    /* an extent-1 ellipsis dim broadcasts */
+                at = lx_add(k, at, lx_muli(k, lx_var(k, var[e->lab[t][i]]),
+                                           op_dims_prod(sh->dim, i + 1, sh->rank)));
+        LExpr *x = lx_cast(k, ct, lx_load(k, n->in[t], at));
+        prod = prod ? lx_bin(k, LB_MUL, prod, x) : x;
+    }
+    ls_push(k, inner, ls_assign(k, acc, lx_bin(k, LB_ADD, lx_var(k, acc), prod)));
+    LExpr *v = lx_var(k, acc);
+    if (y->dtype != ct && y->dtype != DT_FLOAT16)
+        v = lx_cast(k, y->dtype, v);
+    ls_push(k, body, ls_store(k, y, lx_flat(k, &y->shape, ovars), v));
+}
+
+static bool lower_einsum(Node *n, Diag *d)
+{
+    Einsum e;
+    if (!ein_parse(n, d, &e))
+        return false;
+    Prod p;
+    if (ein_as_prod(n, &e, &p))
+        return lower_prod(n, &p);
+    ein_loops(n, &e);
+    return true;
+}
+
 /* ---- rows ---- */
 
 static const AttrSpec a_gemm[] = {
@@ -472,6 +784,7 @@ static const AttrSpec a_gemm_old[] = {
     {"broadcast", ATTR_INT}, {NULL, 0},
 };
 static const AttrSpec no_attrs[] = {{NULL, 0}};
+static const AttrSpec a_einsum[] = {{"equation", ATTR_STRING}, {NULL, 0}};
 
 /* A MatMul with a 1-D B has no column axis in its output for an epilogue. */
 static bool matmul_epi_fits(const Node *n)
@@ -492,5 +805,7 @@ const OpDesc op_rows_matmul[] = {
     {.name = "MatMul", .since = 1, .min_in = 2, .max_in = 2, .min_out = 1, .max_out = 1,
      .flags = OPF_EPILOGUE, .attrs = no_attrs, .infer = infer_matmul, .lower = lower_matmul,
      .role = OP_ROLE_MATMUL, .epi_axis = OP_AXIS_LAST, .epi_fits = matmul_epi_fits},
+    {.name = "Einsum", .since = 12, .min_in = 1, .max_in = EIN_MAX_IN, .min_out = 1,
+     .max_out = 1, .attrs = a_einsum, .infer = infer_einsum, .lower = lower_einsum},
     {.name = NULL},
 };

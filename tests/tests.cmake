@@ -174,6 +174,12 @@ else()
   # adds --blas openblas. Only where OpenBLAS is installed (scripts/setup.sh).
   # Gemm/MatMul shapes (transposes, M/N/K of 1, broadcast batches, bias forms,
   # fused epilogues) against float64 NumPy, on each backend.
+  # Shape-computing chains as exporters write them, --freeze, TopK and
+  # Einsum (GEMM and loop paths) against ONNX Runtime.
+  add_test(NAME models/shape_ops
+    COMMAND ${PY} ${CMAKE_SOURCE_DIR}/tests/models/shape_ops.py --dlc $<TARGET_FILE:dlc>
+            --work ${CMAKE_BINARY_DIR}/models-shape-ops)
+  set_tests_properties(models/shape_ops PROPERTIES TIMEOUT 600)
   add_test(NAME models/products
     COMMAND ${PY} ${CMAKE_SOURCE_DIR}/tests/models/products.py --dlc $<TARGET_FILE:dlc>
             --work ${CMAKE_BINARY_DIR}/models-products)

@@ -2,14 +2,15 @@
 Where a node is at fault it is node 1 (after a harmless 'pre'), so the
 index in the message is checked too."""
 import numpy as np
-from onnx import helper
+from onnx import TensorProto, helper
 
 from bad_lib import OPSET, case, const, make, pre, raw_tensor, save, vi
 
 # ---- hostile shapes and sizes ----------------------------------------------
 
 
-@case("negative_dim", "input dimension -3", ["in_neg", ["negative", "-3"]])
+@case("negative_dim", "input dimension -3: unknown, like a missing dim, and not the batch "
+      "dim, so --shape must bind it", ["in_neg", "dim 1 is unknown", "--shape in_neg="])
 def _negative_dim(path, bad):
     node = helper.make_node("Relu", ["in_neg"], ["y"], name="act")
     x = vi("in_neg", [1, -3 if bad else 3])
@@ -279,3 +280,45 @@ resize_case("resize_bad_coordinate_mode", "Resize coordinate_transformation_mode
             coordinate_transformation_mode="corners")
 resize_case("resize_dynamic_scales", "Resize scales fed at run time",
             "resize_dyn", ["unsupported", "dynamic", "scales"], dynamic=True)
+
+
+# ---- shape-setting inputs, TopK, Einsum -----------------------------------
+
+
+@case("reshape_shape_from_input", "Reshape whose shape is computed (Mul) from "
+      "graph input 'n': the message names that input and the --freeze that binds it",
+      ["node 2", "reshape1", "Reshape", "graph input 'n'", "--freeze n=FILE.pb"])
+def _reshape_from_input(path, bad):
+    nodes = [pre(), helper.make_node("Mul", ["n" if bad else "n0", "two"], ["shape"], name="m"),
+             helper.make_node("Reshape", ["h", "shape"], ["y"], name="reshape1")]
+    inputs = [vi("x", [2, 3, 4])] + ([vi("n", [2], TensorProto.INT64)] if bad else [])
+    inits = [const("two", np.array([1, 2], np.int64))] + \
+        ([] if bad else [const("n0", np.array([2, 6], np.int64))])
+    save(make(nodes, inputs, [vi("y", [2, 12])], inits), path)
+
+
+@case("topk_k_too_large", "TopK with k = 7 on an axis of extent 6",
+      ["node 1", "topk1", "TopK", "k = 7", "out of range"])
+def _topk_k(path, bad):
+    nodes = [pre(), helper.make_node("TopK", ["h", "k"], ["v", "i"], name="topk1")]
+    save(make(nodes, [vi("x", [2, 6])], [vi("v", [2, 7 if bad else 3]),
+                                          vi("i", [2, 7 if bad else 3], TensorProto.INT64)],
+              [const("k", np.array([7 if bad else 3], np.int64))]), path)
+
+
+@case("einsum_output_label", "Einsum 'ij,jk->iz': output label z is in no input",
+      ["node 1", "ein1", "Einsum", "equation", "in no input"])
+def _einsum_label(path, bad):
+    nodes = [pre(), helper.make_node("Einsum", ["h", "w"], ["y"], name="ein1",
+                                     equation="ij,jk->iz" if bad else "ij,jk->ik")]
+    save(make(nodes, [vi("x", [2, 3])], [vi("y", [2, 4])],
+              [const("w", np.ones((3, 4), np.float32))]), path)
+
+
+@case("einsum_extent_mismatch", "Einsum 'ij,jk->ik' of [2,3] by [5,4]",
+      ["node 1", "ein2", "Einsum", "extent 5", "3"])
+def _einsum_extent(path, bad):
+    nodes = [pre(), helper.make_node("Einsum", ["h", "w"], ["y"], name="ein2",
+                                     equation="ij,jk->ik")]
+    save(make(nodes, [vi("x", [2, 3])], [vi("y", [2, 4])],
+              [const("w", np.ones((5 if bad else 3, 4), np.float32))]), path)
