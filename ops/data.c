@@ -747,8 +747,8 @@ static bool compress_geometry(Node *n, Diag *d, int *axis, int64_t *outer, int64
         return false;
     }
     if (!cond->data)
-        return op_unsupported(d, n, "Compress with a run-time condition (its output shape "
-                                    "depends on the condition's values)");
+        return op_data_dependent(d, n, 1, "Compress with a run-time condition (its output "
+                                          "shape depends on the condition's values)");
     const Attr *a = ir_attr(n, "axis");
     *axis = -1;
     if (a) {

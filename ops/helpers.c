@@ -102,6 +102,19 @@ bool op_dynamic_input(Diag *d, const Node *n, int in, const char *what)
                           cnt, bind, more);
 }
 
+bool op_data_dependent(Diag *d, const Node *n, int in, const char *why)
+{
+    const Value *v = n->in[in];
+    const char *names[2];
+    const Node *stuck = NULL;
+    int cnt = runtime_sources(n->graph, v, names, 2, &stuck);
+    if (cnt == 0)
+        return op_unsupported(d, n, "%s: input %d '%s' is computed at run time", why, in,
+                              v->name);
+    return op_unsupported(d, n, "%s: input %d '%s' depends on the data of graph input '%s'%s",
+                          why, in, v->name, names[0], cnt > 1 ? " and others" : "");
+}
+
 int op_ints(const Node *n, const char *name, int in, int64_t *out, int max)
 {
     const Attr *a = name ? ir_attr(n, name) : NULL;

@@ -158,6 +158,9 @@ bool op_unsupported(Diag *d, const Node *n, const char *fmt, ...)
  * "axes" ...), is not constant: it names the graph inputs the value is
  * computed from and the --freeze that binds them; returns false. */
 bool op_dynamic_input(Diag *d, const Node *n, int in, const char *what);
+/* The same for an output whose size depends on input `in`'s values
+ * (NonZero): names the graph input, offers no --freeze; returns false. */
+bool op_data_dependent(Diag *d, const Node *n, int in, const char *why);
 /* Ints of attribute `name`, or of constant input `in` when the attribute
  * is absent (opsets moved several attributes to inputs). Returns count,
  * -1 when neither is present, -2 when the input is not constant. */

@@ -791,6 +791,61 @@ static bool lower_trilu(Node *n, Diag *d)
     return true;
 }
 
+/* ---- NonZero ---- */
+
+/* The output [rank, count] has one column per nonzero element, so its size
+ * is static only for a constant input, which then folds. A run-time input
+ * is data-dependent (README, out of scope): generated code has no
+ * variable-length outputs. */
+static bool infer_nonzero(Node *n, Diag *d)
+{
+    if (!op_inputs_known(n, d))
+        return false;
+    const Value *x = n->in[0];
+    if (x->dtype == DT_STRING || !ir_dtype_supported(x->dtype))
+        return op_unsupported(d, n, "NonZero on %s", ir_dtype_name(x->dtype));
+    if (x->shape.rank == 0)
+        return op_unsupported(d, n, "NonZero of a scalar");
+    if (!x->data)
+        return op_data_dependent(d, n, 0, "NonZero of a run-time tensor (its output length "
+                                          "is the count of nonzero values)");
+    int64_t numel = ir_value_numel(x), cnt = 0;
+    for (int64_t i = 0; i < numel; i++)
+        cnt += ir_const_f(x, i) != 0;    /* NaN counts, as in NumPy */
+    Shape s = {0};
+    s.rank = 2;
+    s.dim[0] = x->shape.rank;
+    s.dim[1] = cnt;
+    op_set_out(n, 0, DT_INT64, &s);
+    return true;
+}
+
+/* c = 0; for each element i: if x[i] != 0, column c gets i's coordinates. */
+static bool lower_nonzero(Node *n, Diag *d)
+{
+    (void)d;
+    Value *x = n->in[0], *y = n->out[0];
+    int64_t cnt = y->shape.dim[1];
+    LKernel *k = lw_kernel(n);
+    int i = lk_var(k, DT_INT64), c = lk_var(k, DT_INT64);
+    ls_push(k, k->root, ls_assign(k, c, lx_idx(k, 0)));
+    LStmt *f = ls_for(k, i, ir_value_numel(x));
+    ls_push(k, k->root, f);
+    DType ct = lw_compute_type(x->dtype);
+    LExpr *xv = lx_cast(k, ct, lx_load(k, x, lx_var(k, i)));
+    LStmt *hit = ls_if(k, lx_bin(k, LB_NE, xv, lx_num(k, ct, 0)));
+    ls_push(k, f, hit);
+    int64_t stride = 1;
+    for (int a = x->shape.rank - 1; a >= 0; a--) {
+        LExpr *coord = lx_mod(k, lx_div(k, lx_var(k, i), lx_idx(k, stride)),
+                              lx_idx(k, x->shape.dim[a]));
+        ls_push(k, hit, ls_store(k, y, lx_add(k, lx_idx(k, a * cnt), lx_var(k, c)), coord));
+        stride *= x->shape.dim[a];
+    }
+    ls_push(k, hit, ls_assign(k, c, lx_addi(k, lx_var(k, c), 1)));
+    return true;
+}
+
 /* ---- OneHot ---- */
 
 static bool infer_one_hot(Node *n, Diag *d)
@@ -928,5 +983,7 @@ const OpDesc op_rows_shape[] = {
      .attrs = a_trilu, .infer = infer_trilu, .lower = lower_trilu},
     {.name = "OneHot", .since = 9, .min_in = 3, .max_in = 3, .min_out = 1, .max_out = 1,
      .attrs = a_axis, .infer = infer_one_hot, .lower = lower_one_hot},
+    {.name = "NonZero", .since = 9, .min_in = 1, .max_in = 1, .min_out = 1, .max_out = 1,
+     .attrs = no_attrs, .infer = infer_nonzero, .lower = lower_nonzero},
     {.name = NULL},
 };

@@ -20,6 +20,7 @@ compares (integers exactly). The cases:
   in float32, float64 and int32.
 - topk_*: opsets 1 (attribute k), 10 and 11 (largest/smallest, ties lower
   index first), float32 and int64, along inner and outer axes.
+- nonzero_constant: NonZero of a constant mask, folded at compile time.
 Prints `ok NAME` / `FAIL NAME: why` and `N passed, M failed`.
 """
 import argparse
@@ -181,7 +182,19 @@ def topk_cases(rng):
     yield "topk_smallest_all", m, {"x": x}, []
 
 
+def nonzero_case(rng):
+    """NonZero of a constant mask folds (its length is known); the
+    coordinates then scale x."""
+    mask = (rng.standard_normal((3, 4, 5)) > 0.3).astype(np.float32)
+    n = helper.make_node
+    nodes = [n("NonZero", ["mask"], ["nz"]), n("Cast", ["nz"], ["nzf"], to=TensorProto.FLOAT),
+             n("MatMul", ["x", "nzf"], ["y"])]
+    m = make(nodes, [("x", TensorProto.FLOAT, [2, 3])], ["y"], [("mask", mask)], opset=13)
+    return "nonzero_constant", m, {"x": rng.standard_normal((2, 3)).astype(np.float32)}, []
+
+
 def all_cases(rng):
+    yield nonzero_case(rng)
     yield ("exported_chain", *exported_chain(rng))
     yield from freeze_cases(rng)
     yield from einsum_cases(rng)
