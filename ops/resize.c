@@ -86,15 +86,6 @@ static bool pick(const Node *n, Diag *d, const char *name, const char *dflt,
     return false;
 }
 
-/* The node (if any) that computes v, for messages about run-time values. */
-static const char *source_of(const Node *n, const Value *v)
-{
-    const Node *p = v->producer;
-    if (!p)
-        return v->is_input ? "a graph input" : "no node (a value without data)";
-    return ir_sprintf(n->graph->arena, "node %d '%s' (%s)", p->index, p->name, p->op_type);
-}
-
 /* Constant input i as a 1-D list of at most IR_MAX_RANK * 2 numbers, or
  * count 0 when absent or empty. */
 static bool const_list(const Node *n, Diag *d, int i, const char *what, bool want_float,
@@ -108,8 +99,7 @@ static bool const_list(const Node *n, Diag *d, int i, const char *what, bool wan
     if (numel == 0)
         return true;
     if (!v->data)
-        return op_unsupported(d, n, "dynamic %s: input %d '%s' is computed at run time by %s",
-                              what, i, v->name, source_of(n, v));
+        return op_dynamic_input(d, n, i, what);
     if (want_float != ir_dtype_is_float(v->dtype) || v->dtype == DT_BOOL) {
         diag_error(d, n, "%s input '%s' must be a %s tensor, got %s", what, v->name,
                    want_float ? "float" : "int64", ir_dtype_name(v->dtype));
