@@ -8,6 +8,10 @@ the expected outputs for seeded random inputs and
     dlc check MODEL DATASET --atol 1e-5 --rtol 1e-4 [--shape/--freeze ...]
 
 compares (integers exactly). The cases:
+- torch_export_*: shape_ops/dynamic_reshape.onnx, written by
+  torch.onnx.export from shape_ops/export.py with dynamic batch and time
+  dims (Reshape, Einsum, TopK, Range, Expand, ConstantOfShape, Where,
+  Equal, Slice, Tile on shape chains), at two sizes.
 - exported_chain: what torch.onnx.export writes around a dynamic reshape:
   Reshape, Slice, Expand, Tile, ConstantOfShape, Range and TopK whose
   shape inputs come from Shape -> Gather -> Unsqueeze -> Concat / Mul / Div
@@ -193,7 +197,18 @@ def nonzero_case(rng):
     return "nonzero_constant", m, {"x": rng.standard_normal((2, 3)).astype(np.float32)}, []
 
 
+def torch_export_cases(rng):
+    """shape_ops/dynamic_reshape.onnx as torch.onnx.export wrote it
+    (shape_ops/export.py), at two input sizes bound with --shape."""
+    m = onnx.load(os.path.join(os.path.dirname(os.path.abspath(__file__)), "shape_ops",
+                               "dynamic_reshape.onnx"))
+    for b, t in ((3, 7), (1, 10)):
+        x = rng.standard_normal((b, t, 8)).astype(np.float32)
+        yield f"torch_export_b{b}_t{t}", m, {"x": x}, ["--shape", f"x={b}x{t}x8"]
+
+
 def all_cases(rng):
+    yield from torch_export_cases(rng)
     yield nonzero_case(rng)
     yield ("exported_chain", *exported_chain(rng))
     yield from freeze_cases(rng)
