@@ -481,8 +481,9 @@ static bool loop_start(CfCtx *c, Node *n)
 }
 
 /* Why a Loop's trip count is a run-time value: "input K 'NAME' is computed
- * at run time by ..." for M or cond, whichever is not constant (the form
- * tests/conformance/run.py recognises for a graph input that sets a shape). */
+ * at run time by ..." for M or cond, whichever is not constant; a graph
+ * input gets the --freeze that binds it (tests/conformance/run.py reruns
+ * such cases with it). */
 static const char *runtime_because(CfCtx *c, const Node *n)
 {
     for (int i = 0; i < 2; i++) {
@@ -490,10 +491,14 @@ static const char *runtime_because(CfCtx *c, const Node *n)
         if (!v || v->data)
             continue;
         const Node *p = v->producer;
+        if (!p && v->is_input)
+            return ir_sprintf(c->g->arena, "input %d '%s' is a graph input fed at run time "
+                                           "(bind its value with --freeze %s=FILE.pb)",
+                              i, v->name, v->name);
         return ir_sprintf(c->g->arena, "input %d '%s' is computed at run time by %s", i, v->name,
                           p ? ir_sprintf(c->g->arena, "node %d '%s' (%s)", p->index, p->name,
                                          p->op_type)
-                            : "a graph input");
+                            : "no node");
     }
     return "the body's condition output is computed at run time";
 }
