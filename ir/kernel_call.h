@@ -20,6 +20,7 @@ typedef enum {
     KC_SOFTMAX,     /* softmax or log-softmax of each contiguous row */
     KC_CONV_TRANSPOSE2D, /* y = act(conv_transpose2d(x, w) + bias + residual) */
     KC_RESIZE2D,    /* y = separable resize of each plane from tap tables */
+    KC_RNN,         /* ONNX RNN / GRU / LSTM over a whole sequence (KRnn) */
     KC_COUNT
 } KCallKind;
 
@@ -29,6 +30,8 @@ typedef struct {
     Value *buf;
     int64_t off;
 } KOperand;
+
+#define KC_MAX_IN 8         /* operands read by one call (an LSTM reads 8) */
 
 /* x [N, C, H, W], w [M, C/group, KH, KW] as ONNX stores it, y [N, M, OH, OW];
  * a 1-D convolution has H = KH = SH = DH = 1, PT = 0. PT, PL: leading
@@ -102,6 +105,38 @@ typedef struct {
     int64_t planes, H, W, OH, OW, TH, TW;
 } KResize2d;
 
+/* The recurrent cells, and the activations their gates may use
+ * (ONNX's list; alpha, beta as the ONNX operators of the same name). */
+typedef enum { KRNN_CELL_RNN, KRNN_CELL_GRU, KRNN_CELL_LSTM } KRnnCell;
+typedef enum {
+    KRNN_ACT_RELU, KRNN_ACT_TANH, KRNN_ACT_SIGMOID, KRNN_ACT_AFFINE,
+    KRNN_ACT_LEAKY_RELU, KRNN_ACT_THRESHOLDED_RELU, KRNN_ACT_SCALED_TANH,
+    KRNN_ACT_HARD_SIGMOID, KRNN_ACT_ELU, KRNN_ACT_SOFTSIGN, KRNN_ACT_SOFTPLUS,
+    KRNN_ACT_COUNT
+} KRnnAct;
+#define KRNN_MAX_ACTS 6     /* 3 per direction (LSTM f, g, h) */
+
+/* One ONNX RNN/GRU/LSTM node. Operands in[]: x, w, r, b, sequence_lens
+ * (int32), initial_h, initial_c, p as ONNX lays them out (w [dirs, G*H,
+ * I], r [dirs, G*H, H], G gates per cell: 1, 3, 4), NULL when absent;
+ * out = Y, more_out[0] = Y_h, more_out[1] = Y_c (NULL when not wanted).
+ * layout 0: x [seq, batch, I], Y [seq, dirs, batch, H], states [dirs,
+ * batch, H]; layout 1: x [batch, seq, I], Y [batch, seq, dirs, H], states
+ * [batch, dirs, H]. Activation d*per_dir + j is gate function j (f, g, h)
+ * of direction d. clip <= 0: none. */
+typedef struct {
+    KRnnCell cell;
+    int64_t dirs, seq, batch, input, hidden;
+    bool reverse;               /* dirs == 1 only */
+    bool layout;
+    bool linear_before_reset;   /* GRU */
+    bool input_forget;          /* LSTM */
+    float clip;
+    int nacts;
+    KRnnAct act[KRNN_MAX_ACTS];
+    float act_alpha[KRNN_MAX_ACTS], act_beta[KRNN_MAX_ACTS];
+} KRnn;
+
 typedef struct KCall {
     KCallKind kind;
     union {
@@ -112,10 +147,13 @@ typedef struct KCall {
         KAttention attn;
         KSoftmax softmax;
         KResize2d resize;
+        KRnn rnn;
     } u;
-    /* conv: x, w; gemm: a, b; pools and softmax: x; attention: q, k, v, mask */
-    KOperand in[4];
+    /* conv: x, w; gemm: a, b; pools and softmax: x; attention: q, k, v,
+     * mask; rnn: see KRnn */
+    KOperand in[KC_MAX_IN];
     KOperand out;
+    KOperand more_out[2];   /* rnn: Y_h, Y_c */
     /* the fused epilogue (conv, gemm): per-channel bias, residual, IrAct */
     KOperand bias, residual;
     int act;

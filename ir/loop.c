@@ -362,10 +362,11 @@ static void reads_fn(LExpr *e, void *ctx)
 /* Any operand, the output included, as for a call's buffer arguments. */
 static bool kernel_reads(const KCall *c, const Value *v)
 {
-    for (int i = 0; i < 4; i++)
+    for (int i = 0; i < KC_MAX_IN; i++)
         if (c->in[i].buf == v)
             return true;
-    return c->bias.buf == v || c->residual.buf == v || c->out.buf == v;
+    return c->bias.buf == v || c->residual.buf == v || c->out.buf == v ||
+           c->more_out[0].buf == v || c->more_out[1].buf == v;
 }
 
 static bool stmt_args_read(const LStmt *s, const Value *v)

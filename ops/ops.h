@@ -127,6 +127,7 @@ extern const OpDesc op_rows_data[];
 extern const OpDesc op_rows_gather[];
 extern const OpDesc op_rows_resize[];
 extern const OpDesc op_rows_control[];
+extern const OpDesc op_rows_rnn[];
 
 /* The fused attention node (ops/attention.c), built by
  * passes/fuse_attention.c only: no table row, so no model can name it. */

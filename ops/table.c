@@ -7,6 +7,7 @@ static const OpDesc *const families[] = {
     op_rows_elementwise, op_rows_matmul, op_rows_conv,  op_rows_pool,   op_rows_reduce,
     op_rows_norm,        op_rows_shape,  op_rows_data,  op_rows_gather, op_rows_resize,
     op_rows_control,
+    op_rows_rnn,
 };
 
 #define NFAMILIES (int)(sizeof families / sizeof families[0])

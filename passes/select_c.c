@@ -336,6 +336,77 @@ static void select_resize(LKernel *k, LStmt *s)
     arg_operand(k, s, c->out);
 }
 
+/* ---- recurrent layers ---- */
+
+_Static_assert((int)RT_RNN_CELL_RNN == (int)KRNN_CELL_RNN &&
+                   (int)RT_RNN_CELL_GRU == (int)KRNN_CELL_GRU &&
+                   (int)RT_RNN_CELL_LSTM == (int)KRNN_CELL_LSTM &&
+                   (int)RT_RNN_ACT_RELU == (int)KRNN_ACT_RELU &&
+                   (int)RT_RNN_ACT_SOFTPLUS == (int)KRNN_ACT_SOFTPLUS &&
+                   (int)RT_RNN_ACT_SOFTPLUS + 1 == (int)KRNN_ACT_COUNT,
+               "KRnn and rt_rnn codes differ");
+
+/* rt_rnn (runtime/rnn.c): constant W and R packed now for its products;
+ * clip and the activations' alpha, beta become a small constant. */
+static void select_rnn(LKernel *k, LStmt *s)
+{
+    const KCall *c = s->kc;
+    const KRnn *r = &c->u.rnn;
+    int per_dir = r->nacts / (int)r->dirs;
+    int act[6] = {0};
+    Value *prm = packed_value(k->g, ir_sprintf(k->g->arena, "%s.rnn_params", c->in[0].buf->name),
+                              13);
+    float *pf = prm->data;
+    pf[0] = r->clip;
+    for (int d = 0; d < r->dirs; d++)
+        for (int j = 0; j < per_dir; j++) {
+            act[3 * d + j] = r->act[d * per_dir + j];
+            pf[1 + 3 * d + j] = r->act_alpha[d * per_dir + j];
+            pf[7 + 3 * d + j] = r->act_beta[d * per_dir + j];
+        }
+    int flags = (r->linear_before_reset ? RT_RNN_LINEAR_BEFORE_RESET : 0) |
+                (r->input_forget ? RT_RNN_INPUT_FORGET : 0);
+    rt_rnn_shape sh = {
+        .cell = (int)r->cell, .dirs = (int)r->dirs, .reverse = r->reverse, .seq = (int)r->seq,
+        .batch = (int)r->batch, .input = (int)r->input, .hidden = (int)r->hidden,
+        .layout = r->layout, .flags = flags,
+        .act0 = act[0], .act1 = act[1], .act2 = act[2], .act3 = act[3], .act4 = act[4], .act5 = act[5],
+    };
+    Value *w = c->in[1].buf, *rw = c->in[2].buf;
+    if (w->data) {
+        Value *pw = packed_value(k->g, ir_sprintf(k->g->arena, "%s.rnn_packed", w->name),
+                                 rt_rnn_packed_w_size(&sh));
+        rt_rnn_pack_w(&sh, w->data, pw->data);
+        w = pw;
+        sh.flags |= RT_RNN_PACKED_W;
+    }
+    if (rw->data) {
+        Value *pr = packed_value(k->g, ir_sprintf(k->g->arena, "%s.rnn_packed", rw->name),
+                                 rt_rnn_packed_r_size(&sh));
+        rt_rnn_pack_r(&sh, rw->data, pr->data);
+        rw = pr;
+        sh.flags |= RT_RNN_PACKED_R;
+    }
+    const int64_t ints[16] = {sh.cell,  sh.dirs,  sh.reverse, sh.seq,   sh.batch, sh.input,
+                              sh.hidden, sh.layout, sh.flags, sh.act0,  sh.act1,  sh.act2,
+                              sh.act3,  sh.act4,  sh.act5,    0};
+    k->runtime = "rnn";
+    k->scratch_bytes = (int64_t)rt_rnn_scratch(&sh) * (int64_t)sizeof(float);
+    s->kind = LS_CALL;
+    s->fn = "rt_rnn";
+    ls_params(k, s, "rt_rnn_shape", ints, 15);
+    ls_arg_buf(k, s, prm, 0);
+    arg_operand(k, s, c->in[0]);
+    ls_arg_buf(k, s, w, 0);
+    ls_arg_buf(k, s, rw, 0);
+    for (int i = 3; i < 8; i++)
+        arg_operand(k, s, c->in[i]);
+    arg_operand(k, s, c->out);
+    arg_operand(k, s, c->more_out[0]);
+    arg_operand(k, s, c->more_out[1]);
+    ls_arg_scratch(k, s);
+}
+
 bool pass_select_c(Graph *g, const Target *t, Diag *d)
 {
     (void)d;
@@ -358,6 +429,7 @@ bool pass_select_c(Graph *g, const Target *t, Diag *d)
             case KC_SOFTMAX: select_softmax(k, s); break;
             case KC_CONV_TRANSPOSE2D: select_conv_transpose(k, s); break;
             case KC_RESIZE2D: select_resize(k, s); break;
+            case KC_RNN: select_rnn(k, s); break;
             case KC_COUNT: DLC_BUG("kernel call of no kind");
             }
         }

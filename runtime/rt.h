@@ -132,4 +132,34 @@ RT_API void rt_attention(const rt_attention_shape *s, float scale, const float *
                          const float *k, const float *v, const float *mask, float *o,
                          float *scratch);
 
+/* ---- rnn.c (rt-deps: gemm epilogue) --------------------------------- */
+
+/* One ONNX RNN, GRU or LSTM node over the whole sequence, shapes in *s
+ * (rt_rnn_shape, rt_common.h); G gates per cell (1, 3, 4), H = hidden.
+ * x: [seq, batch, input] (layout 0) or [batch, seq, input] (layout 1);
+ * w: [dirs, G*H, input] and r: [dirs, G*H, H] as ONNX stores them, or
+ * packed by rt_rnn_pack_w / rt_rnn_pack_r (flags RT_RNN_PACKED_W / _R);
+ * b: [dirs, 2*G*H] (Wb then Rb) or NULL; seq_lens: [batch] or NULL (all
+ * seq; values are clamped to [0, seq]); h0, c0: initial states or NULL
+ * (zeros); p: LSTM peepholes [dirs, 3*H] (i, o, f) or NULL.
+ * params: clip (<= 0: none), then activation_alpha[6], activation_beta[6]
+ * (one per activation code of *s).
+ * Outputs, each NULL when not wanted: y [seq, dirs, batch, H] (layout 0)
+ * or [batch, seq, dirs, H] (layout 1), zero past a batch entry's length;
+ * yh, yc: [dirs, batch, H] (layout 0) or [batch, dirs, H] (layout 1), the
+ * state after each entry's last valid step.  The reverse direction runs
+ * each entry from its own last valid step back to step 0.
+ * scratch: rt_rnn_scratch(s) floats. */
+RT_API size_t rt_rnn_scratch(const rt_rnn_shape *s);
+RT_API void rt_rnn(const rt_rnn_shape *s, const float *params, const float *x,
+                   const float *w, const float *r, const float *b, const int32_t *seq_lens,
+                   const float *h0, const float *c0, const float *p, float *y, float *yh,
+                   float *yc, float *scratch);
+/* Weights packed once (by the compiler) for the products rt_rnn makes:
+ * sizes in floats; w, r as ONNX stores them. */
+RT_API size_t rt_rnn_packed_w_size(const rt_rnn_shape *s);
+RT_API size_t rt_rnn_packed_r_size(const rt_rnn_shape *s);
+RT_API void rt_rnn_pack_w(const rt_rnn_shape *s, const float *w, float *packed);
+RT_API void rt_rnn_pack_r(const rt_rnn_shape *s, const float *r, float *packed);
+
 #endif /* RT_H */

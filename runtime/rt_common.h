@@ -144,6 +144,32 @@ typedef struct {
     ptrdiff_t mb, mh, mi, mj;
 } rt_attention_shape;
 
+/* One ONNX RNN / GRU / LSTM node over a whole sequence (rnn.c); the
+ * operands' layouts are described at rt_rnn in rt.h. */
+typedef struct {
+    int cell;           /* RT_RNN_CELL_* */
+    int dirs, reverse;  /* 1 or 2 directions; reverse: the one direction runs backward */
+    int seq, batch, input, hidden;
+    int layout;         /* 0: x [seq, batch, input]; 1: x [batch, seq, input] */
+    int flags;          /* RT_RNN_* */
+    /* activation codes (RT_RNN_ACT_*), three per direction: f, g, h */
+    int act0, act1, act2, act3, act4, act5;
+} rt_rnn_shape;
+
+enum { RT_RNN_CELL_RNN = 0, RT_RNN_CELL_GRU = 1, RT_RNN_CELL_LSTM = 2 };
+enum {
+    RT_RNN_PACKED_W = 1,            /* w was packed by rt_rnn_pack_w */
+    RT_RNN_PACKED_R = 2,            /* r was packed by rt_rnn_pack_r */
+    RT_RNN_LINEAR_BEFORE_RESET = 4, /* GRU */
+    RT_RNN_INPUT_FORGET = 8         /* LSTM: f = 1 - i */
+};
+/* ONNX's activation functions; alpha, beta as its operators of that name */
+enum {
+    RT_RNN_ACT_RELU = 0, RT_RNN_ACT_TANH, RT_RNN_ACT_SIGMOID, RT_RNN_ACT_AFFINE,
+    RT_RNN_ACT_LEAKY_RELU, RT_RNN_ACT_THRESHOLDED_RELU, RT_RNN_ACT_SCALED_TANH,
+    RT_RNN_ACT_HARD_SIGMOID, RT_RNN_ACT_ELU, RT_RNN_ACT_SOFTSIGN, RT_RNN_ACT_SOFTPLUS
+};
+
 /* Convolution algorithms (conv.c: rt_conv2d_algo picks one from the shape;
  * the packed weight layout and the scratch size follow from both). */
 enum {

@@ -26,6 +26,7 @@
 #include "../../runtime/attention.c"
 #include "../../runtime/pool.c"
 #include "../../runtime/resize.c"
+#include "../../runtime/rnn.c"
 
 #include <stdio.h>
 
