@@ -25,14 +25,14 @@ include(CheckCSourceRuns)
 find_package(OpenMP COMPONENTS C QUIET)
 set(RT_VARIANT_TESTS test_rt_gemm test_rt_gemm_ep test_rt_epilogue test_rt_conv test_rt_conv_fused
     test_rt_winograd test_rt_attention test_rt_pool test_rt_depthwise test_rt_conv_transpose
-    test_rt_resize)
+    test_rt_resize test_rt_rnn)
 set(RT_VARIANT_SOURCES ${CMAKE_SOURCE_DIR}/runtime/gemm.c ${CMAKE_SOURCE_DIR}/runtime/epilogue.c
     ${CMAKE_SOURCE_DIR}/runtime/conv.c ${CMAKE_SOURCE_DIR}/runtime/conv_small.c
     ${CMAKE_SOURCE_DIR}/runtime/depthwise.c
     ${CMAKE_SOURCE_DIR}/runtime/winograd.c ${CMAKE_SOURCE_DIR}/runtime/attention.c
     ${CMAKE_SOURCE_DIR}/runtime/softmax.c
     ${CMAKE_SOURCE_DIR}/runtime/pool.c ${CMAKE_SOURCE_DIR}/runtime/conv_transpose.c
-    ${CMAKE_SOURCE_DIR}/runtime/resize.c)
+    ${CMAKE_SOURCE_DIR}/runtime/resize.c ${CMAKE_SOURCE_DIR}/runtime/rnn.c)
 set(CMAKE_REQUIRED_FLAGS "-mavx2 -mfma")
 check_c_source_runs("int main(void){return !(__builtin_cpu_supports(\"avx2\") && __builtin_cpu_supports(\"fma\"));}" DLC_HOST_AVX2)
 set(CMAKE_REQUIRED_FLAGS "-mavx512f")
@@ -161,6 +161,13 @@ else()
     COMMAND ${PY} ${CMAKE_SOURCE_DIR}/tests/models/activations.py --dlc $<TARGET_FILE:dlc>
             --work ${CMAKE_BINARY_DIR}/models-activations)
   set_tests_properties(models/activations PROPERTIES TIMEOUT 600)
+
+  # RNN / GRU / LSTM graphs (a BiLSTM tagger, GRU stacks, state in/out,
+  # layout 1, sequence_lens, every activation) against ONNX Runtime.
+  add_test(NAME models/rnn
+    COMMAND ${PY} ${CMAKE_SOURCE_DIR}/tests/models/rnn.py --dlc $<TARGET_FILE:dlc>
+            --work ${CMAKE_BINARY_DIR}/models-rnn)
+  set_tests_properties(models/rnn PROPERTIES TIMEOUT 600)
 
   # Loop-level OpenMP: the same source with and without -fopenmp, gcc and clang.
   add_test(NAME models/threads
