@@ -322,3 +322,38 @@ def _einsum_extent(path, bad):
                                      equation="ij,jk->ik")]
     save(make(nodes, [vi("x", [2, 3])], [vi("y", [2, 4])],
               [const("w", np.ones((5 if bad else 3, 4), np.float32))]), path)
+
+
+# ---- recurrent layers -------------------------------------------------------
+
+
+def lstm_case(name, why, node_name, want, bad_attrs=None, bad_w=None, op="LSTM", gates=4,
+              opset=OPSET):
+    """An LSTM (or GRU / RNN) with hidden size 2 over X [3, 1, 4]; when bad,
+    bad_attrs replace attributes and bad_w gives W's shape."""
+    @case(name, why, ["node 1", node_name, op, want])
+    def build(path, bad):
+        attrs = {"hidden_size": 2, **(bad_attrs if bad and bad_attrs else {})}
+        node = helper.make_node(op, ["h", "W_r", "R_r"], ["y"], name=node_name, **attrs)
+        w_shape = bad_w if bad and bad_w else (1, gates * 2, 4)
+        w = const("W_r", np.full(w_shape, 0.1, np.float32))
+        r = const("R_r", np.full((1, gates * 2, 2), 0.1, np.float32))
+        save(make([pre(), node], [vi("x", [3, 1, 4])], [vi("y", [3, 1, 1, 2])], [w, r],
+                  opsets=(("", opset),)), path)
+
+
+lstm_case("lstm_hidden_size_mismatch", "LSTM hidden_size 3 with W [1, 8, 4] (hidden 2)",
+          "lstm_hs", "hidden_size", bad_attrs={"hidden_size": 3})
+lstm_case("lstm_w_rank", "LSTM W of rank 2", "lstm_wr", "rank", bad_w=(8, 4))
+lstm_case("lstm_unknown_activation", "LSTM activation 'Gelu' (not an RNN activation)",
+          "lstm_act", ["unknown activation", "Gelu"],
+          bad_attrs={"activations": ["Sigmoid", "Tanh", "Gelu"]})
+lstm_case("lstm_activation_count", "LSTM with 2 activations (needs 3 per direction)",
+          "lstm_nact", "activations", bad_attrs={"activations": ["Sigmoid", "Tanh"]})
+lstm_case("lstm_direction", "LSTM direction 'sideways'", "lstm_dir", "direction",
+          bad_attrs={"direction": "sideways"})
+lstm_case("lstm_clip_negative", "LSTM clip -1", "lstm_clip", "clip", bad_attrs={"clip": -1.0})
+lstm_case("gru_w_gates", "GRU W [1, 7, 4]: 7 rows are not 3 gates", "gru_gates", "gates",
+          bad_w=(1, 7, 4), op="GRU", gates=3)
+lstm_case("rnn_layout", "RNN layout 2 (opset 14)", "rnn_layout", "layout",
+          bad_attrs={"layout": 2}, op="RNN", gates=1, opset=14)
