@@ -2,7 +2,7 @@
 # Labels: "unit", "asan" (also run in the sanitizer build), "slow".
 set(PY ${CMAKE_SOURCE_DIR}/.venv/bin/python)
 # Conformance cases run in the sanitizer and clang builds: a few per family.
-set(CONFORMANCE_ASAN_FILTER "^(node/test_(add|sub|mul|div|pow|relu|sigmoid|clip|cast|where|equal|conv|gemm|matmul|maxpool|averagepool|globalaveragepool|reduce_mean|reduce_sum|argmax|softmax|logsoftmax|concat|transpose|gather|slice|split|pad|reshape|flatten|squeeze|unsqueeze|expand|tile|shape|constantofshape|batchnorm|instancenorm|lrn|layer_normalization|resize|upsample|if|loop|scan9)|simple/|pytorch-operator/)")
+set(CONFORMANCE_ASAN_FILTER "^(node/test_(add|sub|mul|div|pow|relu|sigmoid|clip|cast|where|equal|conv|gemm|matmul|maxpool|averagepool|globalaveragepool|reduce_mean|reduce_sum|argmax|softmax|logsoftmax|concat|transpose|gather|slice|split|pad|reshape|flatten|squeeze|unsqueeze|expand|tile|shape|constantofshape|batchnorm|instancenorm|lrn|layer_normalization|resize|upsample|if|loop|scan9|lstm|gru|simple_rnn)|simple/|pytorch-operator/)")
 
 file(GLOB UNIT_TESTS CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/tests/unit/test_*.c)
 foreach(src IN LISTS UNIT_TESTS)
