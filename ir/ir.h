@@ -152,6 +152,7 @@ typedef enum {
     IR_ACT_SIGMOID = 5,     /* 1 / (1 + exp(-x)) */
     IR_ACT_GELU_ERF = 6,    /* x / 2 * (1 + erf(x / sqrt 2)) */
     IR_ACT_GELU_TANH = 7,   /* x / 2 * (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))) */
+    IR_ACT_SILU = 8,        /* x / (1 + exp(-x)): x * sigmoid(x), Swish */
 } IrAct;
 
 /* What a Conv/Gemm/MatMul kernel applies to each output as it stores it,

@@ -486,6 +486,14 @@ static int act_sigmoid(const Node *n, float *alpha, float *beta)
     return act_plain(IR_ACT_SIGMOID, alpha, beta);
 }
 
+/* Swish with alpha 1 is SiLU; another alpha has no kernel activation */
+static int act_swish(const Node *n, float *alpha, float *beta)
+{
+    if (ir_attr_float(n, "alpha", 1.0f) != 1.0f)
+        return IR_ACT_NONE;
+    return act_plain(IR_ACT_SILU, alpha, beta);
+}
+
 static int act_hard_swish(const Node *n, float *alpha, float *beta)
 {
     (void)n;
@@ -608,10 +616,10 @@ const OpDesc op_rows_elementwise[] = {
     {ROW1("Celu", 12, a_alpha, v_celu)},
     {ROW1("Selu", 6, a_selu, v_selu)},
     {ROW1("ThresholdedRelu", 10, a_alpha, v_thresholded_relu)},
-    {ROW1("Sigmoid", 6, no_attrs, v_sigmoid), .epi_act = act_sigmoid},
+    {ROW1("Sigmoid", 6, no_attrs, v_sigmoid), .epi_act = act_sigmoid, .role = OP_ROLE_SIGMOID},
     {ROW1("HardSigmoid", 6, a_alpha_beta, v_hard_sigmoid)},
     {ROW1("HardSwish", 14, no_attrs, v_hard_swish), .epi_act = act_hard_swish},
-    {ROW1("Swish", 24, a_alpha, v_swish)},
+    {ROW1("Swish", 24, a_alpha, v_swish), .epi_act = act_swish},
     {ROW1("Softplus", 1, no_attrs, v_softplus)},
     {ROW1("Softsign", 1, no_attrs, v_softsign)},
     {ROW1("Mish", 18, no_attrs, v_mish)},

@@ -125,6 +125,8 @@ static LExpr *epi_act(LKernel *k, const Epilogue *e, DType ct, int x)
         return lx_bin(k, LB_MUL, lx_bin(k, LB_MUL, lx_num(k, ct, 0.5), v),
                       lx_bin(k, LB_ADD, one, lx_un(k, LU_TANH, u)));
     }
+    case IR_ACT_SILU:       /* x / (1 + exp(-x)) */
+        return lx_bin(k, LB_DIV, v, lx_bin(k, LB_ADD, one, lx_un(k, LU_EXP, lx_un(k, LU_NEG, v))));
     default:
         return v;
     }

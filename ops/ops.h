@@ -41,6 +41,7 @@ typedef enum {
     OP_ROLE_MUL,        /* Mul: scales, GELU's products */
     OP_ROLE_DIV,        /* Div: scales */
     OP_ROLE_ERF,        /* Erf: GELU's erf */
+    OP_ROLE_SIGMOID,    /* Sigmoid: SiLU's x * sigmoid(x) */
     OP_ROLE_SOFTMAX,    /* Softmax: attention's weights */
     OP_ROLE_TRANSPOSE,  /* Transpose (attribute perm): attention's operands */
     OP_ROLE_MATMUL,     /* MatMul: attention's two products */

@@ -18,7 +18,7 @@
  * op_honours_epilogue) take part; for the others this pass changes nothing.
  * The rows say the rest: the bias axis (epi_axis), which activations a
  * kernel applies (epi_act), and the roles of the Add, Mul, Div and Erf nodes
- * of the erf-form GELU. */
+ * of the erf-form GELU and of the Sigmoid and Mul of SiLU. */
 #include "passes.h"
 #include "../ops/ops.h"
 
@@ -267,6 +267,30 @@ static bool try_gelu_erf(Graph *g, Chain *c)
     return false;
 }
 
+/* SiLU as exporters spell it, x * sigmoid(x): x read by a Sigmoid and by
+ * the Mul of x and that sigmoid (either order), nothing else. */
+static bool try_silu(Graph *g, Chain *c)
+{
+    Value *x = c->cur;
+    Node *r[2];
+    if (c->epi.act || !two_readers(g, x, r) || c->n + 2 > MAX_CHAIN)
+        return false;
+    for (int i = 0; i < 2; i++) {
+        Node *s = r[i], *m = r[1 - i];
+        if (!match_role(s, OP_ROLE_SIGMOID) || s->in[0] != x || !keeps_shape(s, x) ||
+            match_sole_reader(g, s->out[0]) != m || !is_mul_of(m, x, s->out[0]) ||
+            !keeps_shape(m, x))
+            continue;
+        take(c, s);
+        take(c, m);
+        c->epi.act = IR_ACT_SILU;
+        c->epi.alpha = c->epi.beta = 0.0f;
+        c->cur = m->out[0];
+        return true;
+    }
+    return false;
+}
+
 /* Is n a node this pass fuses into, as it stands? */
 static bool candidate(const Node *n)
 {
@@ -296,7 +320,7 @@ static bool absorb(Graph *g, Node *n)
     memset(&c, 0, sizeof c);
     c.cur = n->out[0];
     for (;;) {
-        if (!c.epi.act && try_gelu_erf(g, &c))
+        if (!c.epi.act && (try_gelu_erf(g, &c) || try_silu(g, &c)))
             break;
         Node *r = match_sole_reader(g, c.cur);
         if (!r)

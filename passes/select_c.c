@@ -20,7 +20,8 @@ _Static_assert((int)RT_ACT_NONE == (int)IR_ACT_NONE && (int)RT_ACT_RELU == (int)
                    (int)RT_ACT_HARD_SWISH == (int)IR_ACT_HARD_SWISH &&
                    (int)RT_ACT_SIGMOID == (int)IR_ACT_SIGMOID &&
                    (int)RT_ACT_GELU_ERF == (int)IR_ACT_GELU_ERF &&
-                   (int)RT_ACT_GELU_TANH == (int)IR_ACT_GELU_TANH,
+                   (int)RT_ACT_GELU_TANH == (int)IR_ACT_GELU_TANH &&
+                   (int)RT_ACT_SILU == (int)IR_ACT_SILU,
                "IrAct and rt_act codes differ");
 
 /* Below this many rows of op(A) the built-in GEMM reads B unpacked (a

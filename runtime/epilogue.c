@@ -45,6 +45,7 @@ RT_API float rt_activate(int act, float alpha, float beta, float x)
         float u = 0.7978845608028654f * (x + 0.044715f * x * x * x);
         return 0.5f * x * (1.0f + tanhf(u));
     }
+    case RT_ACT_SILU: return x / (1.0f + expf(-x));
     default: return x;
     }
 }
@@ -247,6 +248,15 @@ RT_INTERNAL RT_EPI_V rt_epilogue_act_v(int act, float alpha, float beta, RT_EPI_
                                 RT_EPI_SET1(0.7978845608028654f));
         RT_EPI_V hv = RT_EPI_MUL(v, half);
         return RT_EPI_FMA(hv, rt_epilogue_tanh_v(u), hv);
+    }
+    case RT_ACT_SILU: {
+        /* far below 0, exp(-x) is huge or inf and x / (e + 1) goes to -0 */
+        RT_EPI_V e = rt_epilogue_exp_v(RT_EPI_MUL(v, RT_EPI_SET1(-1.0f)));
+#if defined(RT_EPILOGUE_AVX512)
+        return _mm512_div_ps(v, _mm512_add_ps(e, RT_EPI_SET1(1.0f)));
+#else
+        return _mm256_div_ps(v, _mm256_add_ps(e, RT_EPI_SET1(1.0f)));
+#endif
     }
     default: return v;
     }

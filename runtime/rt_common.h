@@ -194,7 +194,9 @@ typedef enum {
     RT_ACT_HARD_SWISH = 4,  /* x * min(max(x / 6 + 1/2, 0), 1) */
     RT_ACT_SIGMOID = 5,
     RT_ACT_GELU_ERF = 6,    /* x / 2 * (1 + erf(x / sqrt 2)) */
-    RT_ACT_GELU_TANH = 7
+    RT_ACT_GELU_TANH = 7,
+    RT_ACT_SILU = 8,        /* x / (1 + exp(-x)), also called Swish */
+    RT_ACT_LAST = RT_ACT_SILU
 } rt_act;
 
 typedef struct {

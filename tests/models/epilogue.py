@@ -136,6 +136,27 @@ def models():
         x, r = g.input([3, 7, 16]), g.input([3, 7, 20])
         return [g.op("Sigmoid", [g.op("Add", [g.op("MatMul", [x, g.weight([16, 20], 16)]), r])])]
 
+    def conv_silu(g):
+        # YOLO's Conv + SiLU as exporters write it: x * Sigmoid(x)
+        c = conv(g, g.input([1, 8, 12, 12]), 8, 16)
+        return [g.op("Mul", [c, g.op("Sigmoid", [c])])]
+
+    def conv_add_silu_swapped(g):
+        # a residual, then Sigmoid(x) * x
+        x, r = g.input([1, 8, 10, 10]), g.input([1, 8, 10, 10])
+        y = g.op("Add", [conv(g, x, 8, 8), r])
+        return [g.op("Mul", [g.op("Sigmoid", [y]), y])]
+
+    def matmul_swish(g):
+        x = g.input([2, 5, 16])
+        return [g.op("Swish", [g.op("MatMul", [x, g.weight([16, 12], 16)])])]
+
+    def conv_silu_shared(g):
+        # the sigmoid is also read elsewhere: no SiLU fusion, the Sigmoid fuses
+        c = conv(g, g.input([1, 4, 6, 6]), 4, 4)
+        s = g.op("Sigmoid", [c])
+        return [g.op("Mul", [c, s]), g.op("Neg", [s])]
+
     def matmul_bias_twice_used(g):
         # the bias Add's result feeds two nodes: only the bias fuses
         x = g.input([4, 16])
@@ -161,6 +182,10 @@ def models():
         ("matmul_gelu_erf_c", matmul_gelu_erf_c, 13, "MatMul+Add+Mul+Erf+Add+Mul+Mul"),
         ("matmul_res_sigmoid", matmul_res_sigmoid, 13, "MatMul+Add+Sigmoid"),
         ("matmul_bias_twice_used", matmul_bias_twice_used, 13, "MatMul+Add"),
+        ("conv_silu", conv_silu, 13, "Conv+Sigmoid+Mul"),
+        ("conv_add_silu_swapped", conv_add_silu_swapped, 13, "Conv+Add+Sigmoid+Mul"),
+        ("matmul_swish", matmul_swish, 24, "MatMul+Swish"),
+        ("conv_silu_shared", conv_silu_shared, 13, ""),
     ]
 
 

@@ -405,7 +405,7 @@ static void test_conv_channel_add(void)
 static void test_loop_epilogue(void)
 {
     for (int conv = 0; conv < 2; conv++)
-        for (int act = 0; act <= RT_ACT_GELU_TANH; act++) {
+        for (int act = 0; act <= RT_ACT_LAST; act++) {
             Graph *g = ir_graph_new("loop_epi.onnx");
             /* Conv: [2, 3, 2, 5]; MatMul: [2, 5, 6] */
             int64_t cs[] = {2, 3, 2, 5}, ms[] = {2, 5, 6};

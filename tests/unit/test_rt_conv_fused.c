@@ -39,6 +39,7 @@
 #include "test_rand.h"
 #include "test_conv_shape.h"
 #include "test_act_ref.h"
+#include "test_tally.h"
 
 static void print_shape(FILE *f, const rt_conv2d_shape *s)
 {
@@ -222,7 +223,7 @@ static void named_cases(void)
         ok &= check(&s, algo, 0, 1, 2, RT_ACT_RELU, (i + 3) & 3);
         if (dw)
             ok &= check(&s, algo, 2, 1, 1, RT_ACT_LEAKY_RELU, 0);
-        for (act = RT_ACT_LEAKY_RELU; act <= RT_ACT_GELU_TANH; act++)
+        for (act = RT_ACT_LEAKY_RELU; act <= RT_ACT_LAST; act++)
             ok &= check(&s, algo, 0, 1, act & 1, act, act & 3);
         printf("conv_fused: %-30s algo=%d ", c->what, algo);
         print_shape(stdout, &s);

@@ -34,6 +34,7 @@
 #include "test_rand.h"
 #include "test_conv_shape.h"
 #include "test_act_ref.h"
+#include "test_tally.h"
 
 static void print_shape(FILE *f, const rt_conv2d_shape *s)
 {
@@ -190,7 +191,7 @@ static void named_cases(void)
         ok &= check(&s, 0, 0, 0, RT_ACT_RELU, (i + 1) & 3);
         ok &= check(&s, 1, 1, 1, RT_ACT_CLIP, (i + 2) & 3);
         ok &= check(&s, 0, 1, 1, RT_ACT_NONE, (i + 3) & 3);
-        for (act = RT_ACT_LEAKY_RELU; act <= RT_ACT_GELU_TANH; act++)
+        for (act = RT_ACT_LEAKY_RELU; act <= RT_ACT_LAST; act++)
             ok &= check(&s, act & 1, 1, act & 2, act, act & 3);
         printf("conv_transpose: %-34s ", c->what);
         print_shape(stdout, &s);
@@ -215,7 +216,7 @@ static void random_cases(int count)
             rng_int(0, SW - 1), group);
         if (s.OH <= 0 || s.OW <= 0)
             continue;
-        check(&s, rng_int(0, 1), rng_int(0, 1), rng_int(0, 1), rng_int(0, RT_ACT_GELU_TANH),
+        check(&s, rng_int(0, 1), rng_int(0, 1), rng_int(0, 1), rng_int(0, RT_ACT_LAST),
               rng_int(0, 3));
         done++;
     }

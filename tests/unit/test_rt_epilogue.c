@@ -22,26 +22,9 @@
 #include <string.h>
 
 #include "../../runtime/rt.h"
+#include "test_act_ref.h"
 
 static int n_failed;
-
-static double ref_act(int act, double a, double b, double x)
-{
-    switch (act) {
-    case RT_ACT_RELU: return x > 0 ? x : 0;
-    case RT_ACT_CLIP: return x < a ? a : x > b ? b : x;
-    case RT_ACT_LEAKY_RELU: return x < 0 ? a * x : x;
-    case RT_ACT_HARD_SWISH: {
-        double h = x / 6 + 0.5;
-        return x * (h < 0 ? 0 : h > 1 ? 1 : h);
-    }
-    case RT_ACT_SIGMOID: return 1 / (1 + exp(-x));
-    case RT_ACT_GELU_ERF: return 0.5 * x * (1 + erf(x / sqrt(2.0)));
-    case RT_ACT_GELU_TANH:
-        return 0.5 * x * (1 + tanh(sqrt(2 / 3.14159265358979323846) * (x + 0.044715 * x * x * x)));
-    default: return x;
-    }
-}
 
 /* allowed |got - want| for activation act at x */
 static double tol(int act, double x, double want)
@@ -52,6 +35,7 @@ static double tol(int act, double x, double want)
     case RT_ACT_GELU_ERF: return 2e-7 * ax;
     case RT_ACT_HARD_SWISH: return 2e-7 * ax;   /* x/6 + 1/2 cancels near -3 */
     case RT_ACT_GELU_TANH: return 4e-7 * ax;
+    case RT_ACT_SILU: return 5e-7 * fabs(want) + 1e-30;
     default: return 1.2e-7 * fabs(want) + 1e-30;
     }
 }
@@ -59,13 +43,13 @@ static double tol(int act, double x, double want)
 static void activations(void)
 {
     static const char *names[] = {"none", "relu", "clip", "leaky_relu", "hard_swish",
-                                  "sigmoid", "gelu_erf", "gelu_tanh"};
+                                  "sigmoid", "gelu_erf", "gelu_tanh", "silu"};
     enum { N = 48001 };
     float *x = malloc(sizeof(float) * N), *y = malloc(sizeof(float) * N);
     int act, i;
     if (!x || !y)
         exit(2);
-    for (act = 0; act < 8; act++) {
+    for (act = 0; act <= RT_ACT_LAST; act++) {
         double lo = act == RT_ACT_SIGMOID ? -80 : -12, hi = -lo, worst = 0;
         int bad = 0;
         for (i = 0; i < N; i++)
@@ -73,7 +57,7 @@ static void activations(void)
         memcpy(y, x, sizeof(float) * N);
         rt_activate_n(act, -0.5f, 0.75f, y, N);
         for (i = 0; i < N; i++) {
-            double want = ref_act(act, -0.5, 0.75, x[i]);
+            double want = act_ref(act, -0.5, 0.75, x[i]);
             double err = fabs(y[i] - want), t = tol(act, x[i], want);
             if (!(err <= t)) {
                 if (bad++ < 3)
@@ -91,7 +75,7 @@ static void activations(void)
                 buf[j] = j < i ? (float)(j - 20) * 0.37f : 12345.0f;
             rt_activate_n(act, -0.5f, 0.75f, buf, i);
             for (j = 0; j < 41; j++) {
-                double want = j < i ? ref_act(act, -0.5, 0.75, (float)(j - 20) * 0.37f) : 12345.0;
+                double want = j < i ? act_ref(act, -0.5, 0.75, (float)(j - 20) * 0.37f) : 12345.0;
                 if (!(fabs(buf[j] - want) <= tol(act, (j - 20) * 0.37, want)))
                     bad++;
             }
@@ -168,7 +152,7 @@ static void blocks(void)
                         want += rows ? bias[i] : bias[j];
                     if (ep.residual)
                         want += res[i * LD + j];
-                    want = ref_act(act, -0.5, 0.75, want);
+                    want = act_ref(act, -0.5, 0.75, want);
                 }
                 if (!(fabs(c[i * LD + j] - want) <= 1e-6 * (1 + fabs(want))))
                     bad++;

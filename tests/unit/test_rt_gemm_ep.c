@@ -37,28 +37,11 @@
 #define SENTINEL (-777.0f)
 
 #define RNG_SEED 0x51ED27A3B01C9D45u
+#include "test_act_ref.h"
 #include "test_rand.h"
 
 static int n_cases, n_failed;
 static double worst_ratio;
-
-static double act_ref(int act, double alpha, double beta, double x)
-{
-    switch (act) {
-    case RT_ACT_RELU: return x > 0 ? x : 0;
-    case RT_ACT_CLIP: return x < alpha ? alpha : x > beta ? beta : x;
-    case RT_ACT_LEAKY_RELU: return x < 0 ? alpha * x : x;
-    case RT_ACT_HARD_SWISH: {
-        double h = x / 6 + 0.5;
-        return x * (h < 0 ? 0 : h > 1 ? 1 : h);
-    }
-    case RT_ACT_SIGMOID: return 1 / (1 + exp(-x));
-    case RT_ACT_GELU_ERF: return 0.5 * x * (1 + erf(x / sqrt(2.0)));
-    case RT_ACT_GELU_TANH:
-        return 0.5 * x * (1 + tanh(sqrt(2 / 3.14159265358979323846) * (x + 0.044715 * x * x * x)));
-    default: return x;
-    }
-}
 
 typedef struct {
     int tA, tB;             /* 0, 1, RT_GEMM_PACKED (packed from a tA/tB = pa/pb layout) */
@@ -236,7 +219,7 @@ static void random_case(Case *c, ptrdiff_t M, ptrdiff_t N, ptrdiff_t K)
     c->residual = rng_below(3);
     if (c->residual == 2)
         c->beta = 0.0f;     /* C holds the residual */
-    c->act = rng_below(8);
+    c->act = rng_below(RT_ACT_LAST + 1);
     c->act_alpha = c->act == RT_ACT_CLIP ? -0.5f : 0.1f;
     c->act_beta = 0.75f;
     c->pad = rng_below(2) * 3;
