@@ -352,7 +352,7 @@ RT_INTERNAL void rt_conv_store(const rt_conv_tile *t, const rt_conv_out *o,
         float *yr = o->y + r * o->ldy;
         const float *rr = o->res ? o->res + r * o->ldy : NULL;
         for (h = 0; h < 2; h++) {
-            ptrdiff_t at = t->yo[h];
+            ptrdiff_t at = t->yo[h], at0 = at;
             for (j = 0; j < 16; j++) {
                 float v;
                 if (!(t->vm[h] >> j & 1u))
@@ -360,8 +360,12 @@ RT_INTERNAL void rt_conv_store(const rt_conv_tile *t, const rt_conv_out *o,
                 v = acc[r * RT_CONV_NR + 16 * h + j] + b;
                 if (rr)
                     v += rr[at];
-                yr[at++] = rt_activate(o->act, o->alpha, o->beta, v);
+                yr[at++] = v;
             }
+            /* the run just stored is contiguous: the vectorised activation
+             * (exp-based ones cost a scalar libm call per element here) */
+            if (o->act != RT_ACT_NONE)
+                rt_activate_n(o->act, o->alpha, o->beta, yr + at0, at - at0);
         }
     }
 }

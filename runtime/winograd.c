@@ -352,12 +352,10 @@ RT_INTERNAL __m512 rt_wg_act512(__m512 v, int act, float alpha, float beta)
     }
     case RT_ACT_NONE:
         return v;
-    default: {
+    default: {   /* exp-based: the epilogue's vector forms */
         float f[16];
-        int j;
         _mm512_storeu_ps(f, v);
-        for (j = 0; j < 16; j++)
-            f[j] = rt_activate(act, alpha, beta, f[j]);
+        rt_activate_n(act, alpha, beta, f, 16);
         return _mm512_loadu_ps(f);
     }
     }
@@ -801,13 +799,15 @@ RT_INTERNAL void rt_wg_output(const rt_conv2d_shape *s, const rt_wg_geom *g,
                     const float *src = f + 16 * (c & 3) + 4 * (c >> 2); /* + 64 i */
                     float *yc = y + (m0 + c) * ohw + oh0 * s->OW + ow0;
                     const float *rc = res ? res + (m0 + c) * ohw + oh0 * s->OW + ow0 : NULL;
-                    for (i = 0; i < nr; i++)
-                        for (j = 0; j < nc; j++) {
-                            float val = src[64 * i + j];
-                            if (rc)
-                                val = rt_activate(act, alpha, beta, val + rc[i * s->OW + j]);
-                            yc[i * s->OW + j] = val;
-                        }
+                    for (i = 0; i < nr; i++) {
+                        float row[4];
+                        for (j = 0; j < nc; j++)
+                            row[j] = src[64 * i + j] + (rc ? rc[i * s->OW + j] : 0.0f);
+                        if (rc)   /* without one, r[] has its activation already */
+                            rt_activate_n(act, alpha, beta, row, nc);
+                        for (j = 0; j < nc; j++)
+                            yc[i * s->OW + j] = row[j];
+                    }
                 }
             }
         }
@@ -861,21 +861,25 @@ RT_INTERNAL void rt_wg_output(const rt_conv2d_shape *s, const rt_wg_geom *g,
                     }
                 }
             } else {
-                /* edges, residual, other activations: through memory */
+                /* edges, residual, other activations: through memory, the
+                 * activation on the whole tile at once (vectorised) */
                 float f[128];
                 int c, j;
                 for (i = 0; i < 16; i++)
                     _mm256_storeu_ps(f + 8 * i, r[i]);
+                for (c = 0; res && c < 8; c++) {
+                    const float *rc = res + (m0 + c) * ohw + oh0 * s->OW + ow0;
+                    for (i = 0; i < nr; i++)
+                        for (j = 0; j < nc; j++)
+                            f[8 * (4 * i + j) + c] += rc[i * s->OW + j];
+                }
+                if (act != RT_ACT_NONE)
+                    rt_activate_n(act, alpha, beta, f, 128);
                 for (c = 0; c < 8; c++) {
                     float *yc = y + (m0 + c) * ohw + oh0 * s->OW + ow0;
-                    const float *rc = res ? res + (m0 + c) * ohw + oh0 * s->OW + ow0 : NULL;
                     for (i = 0; i < nr; i++)
-                        for (j = 0; j < nc; j++) {
-                            float val = f[8 * (4 * i + j) + c];
-                            if (rc)
-                                val += rc[i * s->OW + j];
-                            yc[i * s->OW + j] = rt_activate(act, alpha, beta, val);
-                        }
+                        for (j = 0; j < nc; j++)
+                            yc[i * s->OW + j] = f[8 * (4 * i + j) + c];
                 }
             }
         }
