@@ -155,6 +155,19 @@ else()
             --work ${CMAKE_BINARY_DIR}/models-resize)
   set_tests_properties(models/resize PROPERTIES TIMEOUT 900)
 
+  # Real exported networks: the torch.onnx exports in tests/models/shipped
+  # (detector, text detector, recogniser, VAD with If + LSTM state, GRU,
+  # Loop), several input sizes each, and the pretrained ONNX files that PyPI
+  # packages ship (Silero VAD, RapidOCR PP-OCRv4, Magika), against ONNX Runtime.
+  add_test(NAME models/shipped
+    COMMAND ${PY} ${CMAKE_SOURCE_DIR}/tests/models/shipped.py --dlc $<TARGET_FILE:dlc>
+            --work ${CMAKE_BINARY_DIR}/models-shipped)
+  set_tests_properties(models/shipped PROPERTIES TIMEOUT 1800)
+  add_test(NAME models/pretrained
+    COMMAND ${PY} ${CMAKE_SOURCE_DIR}/tests/models/pretrained.py --dlc $<TARGET_FILE:dlc>
+            --work ${CMAKE_BINARY_DIR}/models-pretrained)
+  set_tests_properties(models/pretrained PROPERTIES TIMEOUT 1800)
+
   # Softplus, Mish and Swish at extreme inputs (overflow, underflow, +-inf,
   # NaN) and on constants folded by ir/interp.c, against ONNX Runtime.
   add_test(NAME models/activations
