@@ -364,25 +364,28 @@ RT_INTERNAL void rt_rnn_lstm_cell(const rt_rnn_dir *q, float *g, float *h, float
 {
     ptrdiff_t H = q->H, j;
     float *gi = g, *go = g + H, *gf = g + 2 * H, *gc = g + 3 * H;
-    if (q->peep)
+    if (q->peep) {
         for (j = 0; j < H; j++) {
             gi[j] += q->peep[j] * c[j];
             gf[j] += q->peep[2 * H + j] * c[j];
         }
-    rt_rnn_act_n(q->act[0], q->alpha[0], q->beta[0], q->clip, gi, q->tmp, H);
-    if (q->s->flags & RT_RNN_INPUT_FORGET) {
+        rt_rnn_act_n(q->act[0], q->alpha[0], q->beta[0], q->clip, gi, q->tmp, H);
+        rt_rnn_act_n(q->act[0], q->alpha[0], q->beta[0], q->clip, gf, q->tmp, H);
+    } else {
+        /* i, o, f side by side: one pass (o needs no new cell state) */
+        rt_rnn_act_n(q->act[0], q->alpha[0], q->beta[0], q->clip, gi, q->tmp, 3 * H);
+    }
+    if (q->s->flags & RT_RNN_INPUT_FORGET)
         for (j = 0; j < H; j++)
             gf[j] = 1.0f - gi[j];
-    } else {
-        rt_rnn_act_n(q->act[0], q->alpha[0], q->beta[0], q->clip, gf, q->tmp, H);
-    }
     rt_rnn_act_n(q->act[1], q->alpha[1], q->beta[1], q->clip, gc, q->tmp, H);
     for (j = 0; j < H; j++)
         c[j] = RT_FMA(gf[j], c[j], gi[j] * gc[j]);
-    if (q->peep)
+    if (q->peep) {
         for (j = 0; j < H; j++)
             go[j] += q->peep[H + j] * c[j];
-    rt_rnn_act_n(q->act[0], q->alpha[0], q->beta[0], q->clip, go, q->tmp, H);
+        rt_rnn_act_n(q->act[0], q->alpha[0], q->beta[0], q->clip, go, q->tmp, H);
+    }
     /* h(C) is not clipped: clip bounds the gates' inputs */
     memcpy(h, c, (size_t)H * sizeof(float));
     rt_rnn_act_n(q->act[2], q->alpha[2], q->beta[2], 0.0f, h, q->tmp, H);
