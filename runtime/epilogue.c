@@ -53,10 +53,7 @@ RT_API float rt_activate(int act, float alpha, float beta, float x)
 /* Coefficients fitted for this file (weighted least squares iterated
  * toward minimax, on Chebyshev nodes):
  *   EXP: e^r for |r| <= ln2/2, a polynomial of degree 6;
- *   ERF: erf(z) = z P(z^2) / Q(z^2) on [0, 4], P and Q of degree 5
- *        (erf rounds to 1 beyond 4); fit error 2e-8, float evaluation
- *        4e-7 (one rational instead of two polynomials and an exp: GELU
- *        epilogue 2x faster). */
+ *   ERF: in rt_common.h. */
 #define RT_EPI_EXP6 1.3836828293278813e-3f
 #define RT_EPI_EXP5 8.374815806746483e-3f
 #define RT_EPI_EXP4 4.166822507977486e-2f
@@ -67,18 +64,6 @@ RT_API float rt_activate(int act, float alpha, float beta, float x)
 #define RT_EPI_LN2_HI 0.693359375f        /* ln 2 = HI + LO, HI exact in 10 bits */
 #define RT_EPI_LN2_LO (-2.12194440e-4f)
 #define RT_EPI_LOG2E 1.44269504088896341f
-
-#define RT_EPI_ERFP5 1.974794031411875e-6f
-#define RT_EPI_ERFP4 2.8804223984479904e-4f
-#define RT_EPI_ERFP3 4.003740847110748e-3f
-#define RT_EPI_ERFP2 5.346776545047760e-2f
-#define RT_EPI_ERFP1 1.9625136256217957e-1f
-#define RT_EPI_ERFP0 1.128378987312317f
-#define RT_EPI_ERFQ5 3.7480534956557676e-5f
-#define RT_EPI_ERFQ4 1.216380507685244e-3f
-#define RT_EPI_ERFQ3 1.5444613061845303e-2f
-#define RT_EPI_ERFQ2 1.1647739261388779e-1f
-#define RT_EPI_ERFQ1 5.07254421710968e-1f
 
 #if defined(RT_EPILOGUE_AVX512)
 #define RT_EPI_V __m512

@@ -110,6 +110,23 @@ RT_INTERNAL void rt_tr16x16(__m512 *r)
 }
 #endif
 
+/* erf(z) = z P(z^2) / Q(z^2) on [0, 4], P and Q of degree 5 (erf rounds
+ * to 1 beyond 4), fitted for epilogue.c (weighted least squares iterated
+ * toward minimax, on Chebyshev nodes); fit error 2e-8, float evaluation
+ * 4e-7 (one rational instead of two polynomials and an exp: GELU epilogue
+ * 2x faster).  vmath.c's erff uses it too. */
+#define RT_EPI_ERFP5 1.974794031411875e-6f
+#define RT_EPI_ERFP4 2.8804223984479904e-4f
+#define RT_EPI_ERFP3 4.003740847110748e-3f
+#define RT_EPI_ERFP2 5.346776545047760e-2f
+#define RT_EPI_ERFP1 1.9625136256217957e-1f
+#define RT_EPI_ERFP0 1.128378987312317f
+#define RT_EPI_ERFQ5 3.7480534956557676e-5f
+#define RT_EPI_ERFQ4 1.216380507685244e-3f
+#define RT_EPI_ERFQ3 1.5444613061845303e-2f
+#define RT_EPI_ERFQ2 1.1647739261388779e-1f
+#define RT_EPI_ERFQ1 5.07254421710968e-1f
+
 #define RT_MIN(a, b) ((a) < (b) ? (a) : (b))
 #define RT_MAX(a, b) ((a) > (b) ? (a) : (b))
 

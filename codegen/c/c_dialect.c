@@ -60,6 +60,28 @@ static void infix(CRender *r, const char *op, const LExpr *a, const LExpr *b)
     pr(r->out, ")");
 }
 
+/* A float constant `e` stands for: a literal, or a constant buffer (not a
+ * graph input) read at a constant index, as scalar initializers are. */
+static bool const_float(const LExpr *e, double *v)
+{
+    if (e->kind == LE_CONST && ir_dtype_is_float(e->dt)) {
+        *v = e->f;
+        return true;
+    }
+    if (e->kind != LE_LOAD || !e->buf->data || e->buf->is_input || e->a->kind != LE_CONST)
+        return false;
+    int64_t i = e->a->i, n = ir_value_numel(e->buf);
+    if (i < 0 || i >= n)
+        return false;
+    if (e->buf->dtype == DT_FLOAT)
+        *v = ((const float *)e->buf->data)[i];
+    else if (e->buf->dtype == DT_DOUBLE)
+        *v = ((const double *)e->buf->data)[i];
+    else
+        return false;
+    return true;
+}
+
 /* libm name: expf for float (and float16), exp for double. */
 static const char *mathfn(DType dt, const char *base)
 {
@@ -126,6 +148,16 @@ static void unary(CRender *r, const LExpr *e)
     }
     if (!names[e->op])
         DLC_BUG("unary op %d has no C name", e->op);
+    /* float32 exp/log/tanh/erf: runtime/vmath.c, which vectorises */
+    bool vm = e->op == LU_EXP || e->op == LU_LOG || e->op == LU_TANH || e->op == LU_ERF ||
+              e->op == LU_LOG1P;
+    if (vm && dt != DT_DOUBLE) {
+        r->need_vmath = true;
+        pr(r->out, "rt_vmath_%sf(", names[e->op]);
+        expr(r, e->a);
+        pr(r->out, ")");
+        return;
+    }
     call1(r, mathfn(dt, names[e->op]), e->a);
 }
 
@@ -155,9 +187,19 @@ static void binary(CRender *r, const LExpr *e)
             call2(r, helper(r, "rem", dt), e->a, e->b);
         return;
     case LB_MOD: call2(r, helper(r, "mod", dt), e->a, e->b); return;
-    case LB_POW:
-        call2(r, fl ? mathfn(dt, "pow") : helper(r, "pow", dt), e->a, e->b);
+    case LB_POW: {
+        /* constant exponents that need no pow call */
+        double c;
+        const char *kind = NULL;
+        if (fl && const_float(e->b, &c))
+            kind = c == 1 ? "pow1" : c == 2 ? "pow2" : c == 3 ? "pow3" : c == -1 ? "powm1"
+                 : c == 0.5 ? "powhalf" : NULL;
+        if (kind)
+            call1(r, helper(r, kind, dt), e->a);
+        else
+            call2(r, fl ? mathfn(dt, "pow") : helper(r, "pow", dt), e->a, e->b);
         return;
+    }
     case LB_SHL: call2(r, helper(r, "shl", dt), e->a, e->b); return;
     case LB_SHR: call2(r, helper(r, "shr", dt), e->a, e->b); return;
     case LB_MIN: call2(r, helper(r, "min", dt), e->a, e->b); return;
@@ -247,7 +289,12 @@ static void expr(CRender *r, const LExpr *e)
     switch (e->kind) {
     case LE_CONST: constant(r, e); return;
     case LE_VAR: pr(r->out, "v%d", e->var); return;
-    case LE_LOAD:
+    case LE_LOAD: {
+        double c;
+        if (ir_dtype_is_float(e->dt) && const_float(e, &c)) {   /* a literal the compiler sees */
+            pr_float(r->out, c, e->dt != DT_DOUBLE);
+            return;
+        }
         r->value_used[e->buf->id] = true;
         if (e->buf->dtype == DT_FLOAT16) {
             r->need_half = true;
@@ -260,6 +307,7 @@ static void expr(CRender *r, const LExpr *e)
             pr(r->out, "]");
         }
         return;
+    }
     case LE_UNARY: unary(r, e); return;
     case LE_BINARY: binary(r, e); return;
     case LE_SELECT:
@@ -443,6 +491,18 @@ void cr_helpers(const CRender *r, Printer *p)
         pr(p, "static %s dlc_%s_%.*s(", strcmp(kind, "f2i") == 0 ? ct : ct, kind, short_len, ct);
         if (strcmp(kind, "f2i") == 0) {
             pr(p, "double x)\n{\n    return x != x ? 0 : (%s)x;\n}\n", ct);
+            continue;
+        }
+        if (strncmp(kind, "pow", 3) == 0 && kind[3]) {  /* x^c, c constant (binary()) */
+            static const char *const body[][2] = {
+                {"pow1", "x"}, {"pow2", "x * x"}, {"pow3", "x * x * x"}, {"powm1", "1 / x"},
+                /* pow(-0, 0.5) = +0 and pow(-inf, 0.5) = +inf, unlike sqrt */
+                {"powhalf", "x == -HUGE_VAL ? HUGE_VAL : sqrt(x) + 0"},
+            };
+            pr(p, "%s x)\n{\n", ct);
+            for (size_t j = 0; j < sizeof body / sizeof body[0]; j++)
+                if (strcmp(kind, body[j][0]) == 0)
+                    pr(p, "    return (%s)(%s);\n}\n", ct, body[j][1]);
             continue;
         }
         if (strcmp(kind, "abs") == 0 || strcmp(kind, "sign") == 0) {

@@ -15,6 +15,7 @@ typedef struct {
     const char *helpers[CH_MAX_HELPERS];
     int nhelpers;
     bool need_half;             /* runtime unit "half" */
+    bool need_vmath;            /* runtime unit "vmath" */
     bool need_parallel;         /* some loop is marked DLC_PARALLEL (OpenMP) */
     const LKernel *kernel;      /* the kernel being rendered */
 } CRender;

@@ -55,6 +55,8 @@ static void prelude(CgEmit *e, Printer *p)
     CState *t = e->target;
     if (t->r.need_half)
         cg_units_use(&t->units, "half");
+    if (t->r.need_vmath)
+        cg_units_use(&t->units, "vmath");
     pr(p, "#include <math.h>\n#include <stddef.h>\n#include <stdint.h>\n#include <string.h>\n");
     if (e->o->profile)
         pr(p, "#include <time.h>\n");
