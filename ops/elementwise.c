@@ -395,10 +395,13 @@ static LExpr *v_gelu(LKernel *k, Node *n, LExpr *const *in, int iv)
     LExpr *x = in[0];
     LExpr *half_x = bin(k, LB_MUL, num(k, x, 0.5), x);
     if (strcmp(ir_attr_string(n, "approximate", "none"), "tanh") == 0) {
+        /* x/2 (1 + tanh u) = x / (1 + e^(-2u)), u = sqrt(2/pi) (x + 0.044715 x^3):
+         * one exp and a division instead of tanh's exp, division and
+         * polynomial; no cancellation in 1 + tanh u for x < 0. */
         LExpr *x3 = bin(k, LB_MUL, bin(k, LB_MUL, x, x), x);
-        LExpr *inner = bin(k, LB_MUL, num(k, x, 0.7978845608028654),
-                           bin(k, LB_ADD, x, bin(k, LB_MUL, num(k, x, 0.044715), x3)));
-        return bin(k, LB_MUL, half_x, bin(k, LB_ADD, num(k, x, 1), un(k, LU_TANH, inner)));
+        LExpr *m2u = bin(k, LB_MUL, num(k, x, -2 * 0.7978845608028654),
+                         bin(k, LB_ADD, x, bin(k, LB_MUL, num(k, x, 0.044715), x3)));
+        return bin(k, LB_DIV, x, bin(k, LB_ADD, num(k, x, 1), un(k, LU_EXP, m2u)));
     }
     LExpr *e = un(k, LU_ERF, bin(k, LB_MUL, x, num(k, x, 0.7071067811865476)));
     return bin(k, LB_MUL, half_x, bin(k, LB_ADD, num(k, x, 1), e));
