@@ -416,3 +416,44 @@ bool lk_loads_only_at(const LExpr *e, const Value *v, int ivar)
     return lk_loads_only_at(e->a, v, ivar) && lk_loads_only_at(e->b, v, ivar) &&
            lk_loads_only_at(e->c, v, ivar);
 }
+
+bool lx_const_float(const LExpr *e, double *v)
+{
+    if (e->kind == LE_CONST && ir_dtype_is_float(e->dt)) {
+        *v = e->f;
+        return true;
+    }
+    if (e->kind != LE_LOAD || !e->buf->data || e->buf->is_input || e->a->kind != LE_CONST)
+        return false;
+    int64_t i = e->a->i, n = ir_value_numel(e->buf);
+    if (i < 0 || i >= n)
+        return false;
+    if (e->buf->dtype == DT_FLOAT)
+        *v = ((const float *)e->buf->data)[i];
+    else if (e->buf->dtype == DT_DOUBLE)
+        *v = ((const double *)e->buf->data)[i];
+    else if (e->buf->dtype == DT_FLOAT16)
+        *v = ir_h2f(((const uint16_t *)e->buf->data)[i]);
+    else
+        return false;
+    return true;
+}
+
+bool lx_equal(const LExpr *a, const LExpr *b)
+{
+    if (a == b)
+        return true;
+    if (!a || !b || a->kind != b->kind || a->dt != b->dt)
+        return false;
+    switch (a->kind) {
+    case LE_CONST:
+        if (ir_dtype_is_float(a->dt) ? a->f != b->f : a->i != b->i)
+            return false;
+        return true;
+    case LE_VAR: return a->var == b->var;
+    case LE_LOAD: return a->buf == b->buf && lx_equal(a->a, b->a);
+    default:
+        return a->op == b->op && lx_equal(a->a, b->a) && lx_equal(a->b, b->b) &&
+               lx_equal(a->c, b->c);
+    }
+}

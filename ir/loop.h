@@ -169,6 +169,11 @@ void lk_walk_exprs(LKernel *k, void (*fn)(LExpr *, void *), void *ctx);
 bool lk_reads(const LKernel *k, const Value *v);
 /* Does `e` read v only at element index `var ivar`? */
 bool lk_loads_only_at(const LExpr *e, const Value *v, int ivar);
+/* Is `e` a float constant: a literal, or a constant buffer (not a graph
+ * input) read at a constant index, as scalar initializers are? *v = it. */
+bool lx_const_float(const LExpr *e, double *v);
+/* Do a and b compute the same thing (the same tree)? */
+bool lx_equal(const LExpr *a, const LExpr *b);
 /* Copy `e`, replacing LE_VAR `from` by `to` (an expression). */
 LExpr *lx_subst(LKernel *dst, const LExpr *e, int from, LExpr *to);
 

@@ -95,6 +95,9 @@ bool pass_lower(Graph *g, Diag *d);
  * algorithm, weights packed for it, scratch, the runtime function. */
 bool pass_select_c(Graph *g, const Target *t, Diag *d);
 bool pass_fuse(Graph *g, Diag *d);
+/* GELU chains, once fused into one expression, rewritten to a cheaper
+ * formula (passes/fuse_gelu.c). */
+bool pass_fuse_gelu(Graph *g, Diag *d);
 bool pass_plan_memory(Graph *g, PlanStats *stats, Diag *d);
 /* Loops whose iterations may run at once, marked in each kernel's loop IR
  * (passes/mark_parallel.c); the per-kernel step, for tests. */

@@ -58,6 +58,7 @@ static const Step steps[] = {
     {"lower", pass_lower, NULL, false},
     {"select-c", NULL, select_c, false},
     {"fuse", pass_fuse, NULL, true},
+    {"fuse-gelu", pass_fuse_gelu, NULL, true},
     {"plan-memory", NULL, plan_memory, false},
     {"mark-parallel", pass_mark_parallel, NULL, false},
 };

@@ -193,6 +193,13 @@ else()
             --work ${CMAKE_BINARY_DIR}/models-rnn)
   set_tests_properties(models/rnn PROPERTIES TIMEOUT 600)
 
+  # GELU chains in exporters' spellings, rewritten by passes/fuse_gelu.c,
+  # against the exact formula in double.
+  add_test(NAME models/gelu
+    COMMAND ${PY} ${CMAKE_SOURCE_DIR}/tests/models/gelu.py --dlc $<TARGET_FILE:dlc>
+            --work ${CMAKE_BINARY_DIR}/models-gelu)
+  set_tests_properties(models/gelu PROPERTIES TIMEOUT 600)
+
   # Loop-level OpenMP: the same source with and without -fopenmp, gcc and clang.
   add_test(NAME models/threads
     COMMAND ${PY} ${CMAKE_SOURCE_DIR}/tests/models/threads.py --dlc $<TARGET_FILE:dlc>

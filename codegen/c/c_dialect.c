@@ -60,28 +60,6 @@ static void infix(CRender *r, const char *op, const LExpr *a, const LExpr *b)
     pr(r->out, ")");
 }
 
-/* A float constant `e` stands for: a literal, or a constant buffer (not a
- * graph input) read at a constant index, as scalar initializers are. */
-static bool const_float(const LExpr *e, double *v)
-{
-    if (e->kind == LE_CONST && ir_dtype_is_float(e->dt)) {
-        *v = e->f;
-        return true;
-    }
-    if (e->kind != LE_LOAD || !e->buf->data || e->buf->is_input || e->a->kind != LE_CONST)
-        return false;
-    int64_t i = e->a->i, n = ir_value_numel(e->buf);
-    if (i < 0 || i >= n)
-        return false;
-    if (e->buf->dtype == DT_FLOAT)
-        *v = ((const float *)e->buf->data)[i];
-    else if (e->buf->dtype == DT_DOUBLE)
-        *v = ((const double *)e->buf->data)[i];
-    else
-        return false;
-    return true;
-}
-
 /* libm name: expf for float (and float16), exp for double. */
 static const char *mathfn(DType dt, const char *base)
 {
@@ -191,7 +169,7 @@ static void binary(CRender *r, const LExpr *e)
         /* constant exponents that need no pow call */
         double c;
         const char *kind = NULL;
-        if (fl && const_float(e->b, &c))
+        if (fl && lx_const_float(e->b, &c))
             kind = c == 1 ? "pow1" : c == 2 ? "pow2" : c == 3 ? "pow3" : c == -1 ? "powm1"
                  : c == 0.5 ? "powhalf" : NULL;
         if (kind)
@@ -291,7 +269,7 @@ static void expr(CRender *r, const LExpr *e)
     case LE_VAR: pr(r->out, "v%d", e->var); return;
     case LE_LOAD: {
         double c;
-        if (ir_dtype_is_float(e->dt) && const_float(e, &c)) {   /* a literal the compiler sees */
+        if (ir_dtype_is_float(e->dt) && lx_const_float(e, &c)) {   /* a literal the compiler sees */
             pr_float(r->out, c, e->dt != DT_DOUBLE);
             return;
         }
