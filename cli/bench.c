@@ -277,9 +277,7 @@ static void *random_input(const Value *v, int index)
             break;
         }
         case DT_BFLOAT16: {
-            uint32_t u;
-            memcpy(&u, &x, 4);
-            uint16_t h = (uint16_t)(u >> 16);
+            uint16_t h = ir_f2bf(x);
             memcpy(at, &h, 2);
             break;
         }

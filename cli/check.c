@@ -17,6 +17,7 @@ static void default_tolerance(DType dt, double *atol, double *rtol)
     switch (dt) {
     case DT_FLOAT: *atol = 1e-5, *rtol = 1e-4; break;
     case DT_FLOAT16: *atol = 1e-3, *rtol = 1e-3; break;
+    case DT_BFLOAT16: *atol = 1e-2, *rtol = 1e-2; break;
     case DT_DOUBLE: *atol = 1e-9, *rtol = 1e-7; break;
     default: *atol = 0, *rtol = 0; break;
     }

@@ -33,7 +33,8 @@ static void copy_typed(const Onnx__TensorProto *t, DType dt, void *dst, int64_t 
         case DT_INT32: ((int32_t *)dst)[i] = t->int32_data[i]; break;
         case DT_INT16: ((int16_t *)dst)[i] = (int16_t)t->int32_data[i]; break;
         case DT_UINT16:
-        case DT_FLOAT16: ((uint16_t *)dst)[i] = (uint16_t)t->int32_data[i]; break;
+        case DT_FLOAT16:
+        case DT_BFLOAT16: ((uint16_t *)dst)[i] = (uint16_t)t->int32_data[i]; break;
         case DT_INT8: ((int8_t *)dst)[i] = (int8_t)t->int32_data[i]; break;
         case DT_UINT8: ((uint8_t *)dst)[i] = (uint8_t)t->int32_data[i]; break;
         case DT_BOOL: ((uint8_t *)dst)[i] = t->int32_data[i] != 0; break;

@@ -21,7 +21,7 @@ static const DTypeInfo dtype_info[] = {
     [DT_DOUBLE] = {"float64", "double", 8},
     [DT_UINT32] = {"uint32", "uint32_t", 4},
     [DT_UINT64] = {"uint64", "uint64_t", 8},
-    [DT_BFLOAT16] = {"bfloat16", NULL, 0},
+    [DT_BFLOAT16] = {"bfloat16", "uint16_t", 2},
     /* Known to ONNX, not handled by dlc: named in diagnostics only. */
     [DT_STRING + 9] = {"float8e4m3fn", NULL, 0},
     [DT_STRING + 10] = {"float8e4m3fnuz", NULL, 0},
@@ -75,7 +75,7 @@ bool ir_dtype_supported(DType t)
 
 bool ir_dtype_is_float(DType t)
 {
-    return t == DT_FLOAT || t == DT_DOUBLE || t == DT_FLOAT16;
+    return t == DT_FLOAT || t == DT_DOUBLE || t == DT_FLOAT16 || t == DT_BFLOAT16;
 }
 
 bool ir_dtype_is_signed_int(DType t)

@@ -209,6 +209,7 @@ double ir_const_f(const Value *v, int64_t i)
     case DT_FLOAT: return ((const float *)p)[i];
     case DT_DOUBLE: return ((const double *)p)[i];
     case DT_FLOAT16: return half_to_double(load_u16(p, i));
+    case DT_BFLOAT16: return ir_bf2f(load_u16(p, i));
     default: return (double)ir_const_i(v, i);
     }
 }
@@ -228,7 +229,8 @@ int64_t ir_const_i(const Value *v, int64_t i)
     case DT_UINT64: return (int64_t)((const uint64_t *)p)[i];
     case DT_FLOAT:
     case DT_DOUBLE:
-    case DT_FLOAT16: {
+    case DT_FLOAT16:
+    case DT_BFLOAT16: {
         double d = ir_const_f(v, i);
         if (!(d > -9.2e18 && d < 9.2e18))
             return 0;

@@ -41,3 +41,35 @@ uint16_t ir_f2h(float f)
     uint32_t steps = (uint32_t)rint(ldexp(a, 11 - e));
     return (uint16_t)(sign | (((uint32_t)(e + 13) << 10) + steps));
 }
+
+/* bfloat16 keeps float32's exponent: widening is exact, narrowing rounds
+ * the low 16 bits to nearest even in double arithmetic (no bit carries). */
+float ir_bf2f(uint16_t b)
+{
+    uint32_t bits = (uint32_t)b << 16;
+    float f;
+    memcpy(&f, &bits, sizeof f);
+    return f;
+}
+
+uint16_t ir_f2bf(float f)
+{
+    uint32_t x;
+    memcpy(&x, &f, sizeof x);
+    if (f != f)         /* quiet NaN, top payload bits kept */
+        return (uint16_t)(x >> 16 | 0x40u);
+    if (fabsf(f) == INFINITY)
+        return (uint16_t)(x >> 16);
+    uint32_t hi = x & 0xffff0000u;
+    float lo, up;
+    memcpy(&lo, &hi, sizeof lo);
+    /* the next bfloat16 away from zero (may overflow to inf, as it should) */
+    uint32_t hi2 = hi + 0x10000u;
+    memcpy(&up, &hi2, sizeof up);
+    /* past the largest bfloat16 the step up is to 2^128, which is inf */
+    double upv = (hi2 & 0x7f800000u) == 0x7f800000u ? copysign(0x1p128, (double)f) : (double)up;
+    double dl = fabs((double)f - lo), du = fabs(upv - f);
+    if (du < dl || (du == dl && (hi >> 16 & 1u)))
+        return (uint16_t)(hi2 >> 16);
+    return (uint16_t)(hi >> 16);
+}

@@ -20,7 +20,7 @@ typedef struct {
 
 static double round_to(DType dt, double x)
 {
-    if (dt == DT_FLOAT || dt == DT_FLOAT16)
+    if (dt == DT_FLOAT || dt == DT_FLOAT16 || dt == DT_BFLOAT16)
         return (float)x;
     return x;
 }
@@ -52,6 +52,7 @@ static Scalar load(Interp *in, const Value *v, int64_t idx)
     case DT_FLOAT: s.f = ((const float *)p)[idx]; break;
     case DT_DOUBLE: s.f = ((const double *)p)[idx]; break;
     case DT_FLOAT16: s.f = ir_h2f(((const uint16_t *)p)[idx]); break;
+    case DT_BFLOAT16: s.f = ir_bf2f(((const uint16_t *)p)[idx]); break;
     case DT_UINT64: s.i = (int64_t)((const uint64_t *)p)[idx]; break;
     default: s.i = ir_const_i(v, idx); break;
     }
@@ -70,6 +71,7 @@ static void store(Interp *in, Value *v, int64_t idx, Scalar s)
     case DT_FLOAT: ((float *)p)[idx] = (float)s.f; break;
     case DT_DOUBLE: ((double *)p)[idx] = s.f; break;
     case DT_FLOAT16: ((uint16_t *)p)[idx] = ir_f2h((float)s.f); break;
+    case DT_BFLOAT16: ((uint16_t *)p)[idx] = ir_f2bf((float)s.f); break;
     case DT_BOOL:
     case DT_UINT8: ((uint8_t *)p)[idx] = (uint8_t)s.i; break;
     case DT_INT8: ((int8_t *)p)[idx] = (int8_t)s.i; break;
@@ -244,7 +246,9 @@ static Scalar cast(const LExpr *e, Scalar a)
             r.f = (double)(uint64_t)a.i;
         else
             r.f = (double)a.i;
-        r.f = to == DT_FLOAT16 ? ir_h2f(ir_f2h((float)r.f)) : round_to(to, r.f);
+        r.f = to == DT_FLOAT16    ? ir_h2f(ir_f2h((float)r.f))
+              : to == DT_BFLOAT16 ? ir_bf2f(ir_f2bf((float)r.f))
+                                  : round_to(to, r.f);
         return r;
     }
     if (to == DT_BOOL) {

@@ -40,6 +40,9 @@ bool ir_dtype_is_unsigned(DType t);     /* unsigned ints and bool */
  * top payload bits (what generated code computes, so folding agrees). */
 float ir_h2f(uint16_t h);
 uint16_t ir_f2h(float f);
+/* bfloat16 (float32's top half) <-> float, round to nearest even. */
+float ir_bf2f(uint16_t b);
+uint16_t ir_f2bf(float f);
 
 /* ---- arena: owns every IR object; freed once ---- */
 typedef struct Arena Arena;

@@ -5,7 +5,7 @@
 
 DType lw_compute_type(DType t)
 {
-    return t == DT_FLOAT16 ? DT_FLOAT : t;
+    return t == DT_FLOAT16 || t == DT_BFLOAT16 ? DT_FLOAT : t;
 }
 
 LKernel *lw_kernel(Node *n)

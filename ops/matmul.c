@@ -630,7 +630,7 @@ static bool infer_einsum(Node *n, Diag *d)
     if (!op_inputs_known(n, d))
         return false;
     DType dt = n->in[0]->dtype;
-    if (!numeric(dt) || dt == DT_BFLOAT16)
+    if (!numeric(dt))
         return op_unsupported(d, n, "Einsum on %s", ir_dtype_name(dt));
     for (int i = 1; i < n->nin; i++)
         if (!op_same_dtype(n, d, 0, i))

@@ -69,7 +69,7 @@ static bool axis_view(Node *n, Diag *d, int axis, int64_t *outer, int64_t *inner
 static LExpr *lowest(LKernel *k, DType dt)
 {
     switch (dt) {
-    case DT_FLOAT: case DT_DOUBLE: case DT_FLOAT16: return lx_f(k, dt, -HUGE_VAL);
+    case DT_FLOAT: case DT_DOUBLE: case DT_FLOAT16: case DT_BFLOAT16: return lx_f(k, dt, -HUGE_VAL);
     case DT_INT8: return lx_i(k, dt, INT8_MIN);
     case DT_INT16: return lx_i(k, dt, INT16_MIN);
     case DT_INT32: return lx_i(k, dt, INT32_MIN);
@@ -81,7 +81,7 @@ static LExpr *lowest(LKernel *k, DType dt)
 static LExpr *highest(LKernel *k, DType dt)
 {
     switch (dt) {
-    case DT_FLOAT: case DT_DOUBLE: case DT_FLOAT16: return lx_f(k, dt, HUGE_VAL);
+    case DT_FLOAT: case DT_DOUBLE: case DT_FLOAT16: case DT_BFLOAT16: return lx_f(k, dt, HUGE_VAL);
     case DT_INT8: return lx_i(k, dt, INT8_MAX);
     case DT_INT16: return lx_i(k, dt, INT16_MAX);
     case DT_INT32: return lx_i(k, dt, INT32_MAX);
@@ -99,14 +99,14 @@ static LExpr *highest(LKernel *k, DType dt)
  * stores round by themselves). */
 static LStmt *store(LKernel *k, Value *buf, LExpr *idx, LExpr *val)
 {
-    if (val->dt != buf->dtype && !(buf->dtype == DT_FLOAT16 && val->dt == DT_FLOAT))
+    if (val->dt != buf->dtype && !(lw_compute_type(buf->dtype) == val->dt && val->dt == DT_FLOAT))
         val = lx_cast(k, buf->dtype, val);
     return ls_store(k, buf, idx, val);
 }
 
 static bool is_float_dtype(DType t)
 {
-    return t == DT_FLOAT || t == DT_DOUBLE || t == DT_FLOAT16;
+    return ir_dtype_is_float(t);
 }
 
 /* ---- Reduce* ---- */
@@ -421,8 +421,7 @@ static bool infer_arg(Node *n, Diag *d)
     if (!op_inputs_known(n, d))
         return false;
     const Value *x = n->in[0];
-    if (ir_dtype_size(x->dtype) == 0 || x->dtype == DT_STRING || x->dtype == DT_BOOL ||
-        x->dtype == DT_BFLOAT16)
+    if (ir_dtype_size(x->dtype) == 0 || x->dtype == DT_STRING || x->dtype == DT_BOOL)
         return op_unsupported(d, n, "%s on %s", n->op_type, ir_dtype_name(x->dtype));
     int axis;
     if (!arg_axis(n, d, &axis))
@@ -534,8 +533,7 @@ static bool infer_topk(Node *n, Diag *d)
     if (!op_inputs_known(n, d))
         return false;
     const Value *x = n->in[0];
-    if (ir_dtype_size(x->dtype) == 0 || x->dtype == DT_STRING || x->dtype == DT_BOOL ||
-        x->dtype == DT_BFLOAT16)
+    if (ir_dtype_size(x->dtype) == 0 || x->dtype == DT_STRING || x->dtype == DT_BOOL)
         return op_unsupported(d, n, "TopK on %s", ir_dtype_name(x->dtype));
     int axis;
     int64_t kk;
@@ -697,9 +695,9 @@ static bool lower_softmax(Node *n, Diag *d)
     ls_push(k, body, ls_assign(k, m, lx_bin(k, LB_MAX, lx_var(k, m), xv)));
 
     /* Pass 2: the sum of exp(x - max). Softmax keeps each exp in y, except
-     * for float16 where it recomputes rather than round twice. */
+     * for float16 and bfloat16, where it recomputes rather than round twice. */
     bool soft = strcmp(n->op_type, "Softmax") == 0;
-    bool keep_exp = soft && x->dtype != DT_FLOAT16;
+    bool keep_exp = soft && lw_compute_type(x->dtype) == x->dtype;
     int s = lk_var(k, ct);
     ls_push(k, row, ls_assign(k, s, lx_f(k, ct, 0)));
     body = loop(k, row, r.n, &j);
@@ -743,7 +741,7 @@ static bool infer_cumsum(Node *n, Diag *d)
         return false;
     const Value *x = n->in[0], *ax = n->in[1];
     DType dt = x->dtype;
-    if (ir_dtype_size(dt) == 0 || dt == DT_STRING || dt == DT_BOOL || dt == DT_BFLOAT16)
+    if (ir_dtype_size(dt) == 0 || dt == DT_STRING || dt == DT_BOOL)
         return op_unsupported(d, n, "%s on %s", n->op_type, ir_dtype_name(dt));
     if (x->shape.rank == 0) {
         diag_error(d, n, "input 0 '%s' is a scalar; %s needs rank >= 1", x->name, n->op_type);

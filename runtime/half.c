@@ -1,6 +1,6 @@
 /* rt-deps: */
-/* IEEE half precision <-> float, round to nearest even. Generated code
- * stores float16 tensors as uint16_t and computes in float. */
+/* IEEE half precision and bfloat16 <-> float, round to nearest even.
+ * Generated code stores both as uint16_t and computes in float. */
 #include "rt.h"
 
 RT_API float rt_h2f(uint16_t h)
@@ -51,4 +51,22 @@ RT_API uint16_t rt_f2h(float f)
     if (rem > 0x1000u || (rem == 0x1000u && (half & 1u)))
         half++;                             /* may carry into the exponent: correct */
     return (uint16_t)(sign | half);
+}
+
+RT_API float rt_bf2f(uint16_t b)
+{
+    uint32_t bits = (uint32_t)b << 16;
+    float f;
+    memcpy(&f, &bits, sizeof f);
+    return f;
+}
+
+RT_API uint16_t rt_f2bf(float f)
+{
+    uint32_t x;
+    memcpy(&x, &f, sizeof x);
+    if ((x & 0x7fffffffu) > 0x7f800000u)    /* NaN: keep it quiet */
+        return (uint16_t)(x >> 16 | 0x40u);
+    x += 0x7fffu + (x >> 16 & 1u);          /* to nearest even; inf stays inf */
+    return (uint16_t)(x >> 16);
 }

@@ -91,6 +91,9 @@ RT_API void rt_conv2d(const rt_conv2d_shape *s, const float *x,
 /* IEEE binary16 <-> float, round to nearest even (NaN stays NaN). */
 RT_API float rt_h2f(uint16_t h);
 RT_API uint16_t rt_f2h(float f);
+/* bfloat16 (float32's top 16 bits) <-> float, round to nearest even. */
+RT_API float rt_bf2f(uint16_t b);
+RT_API uint16_t rt_f2bf(float f);
 
 /* ---- epilogue.c ------------------------------------------------------ */
 

@@ -8,6 +8,7 @@ const char *cr_compute_type(DType dt)
 {
     switch (dt) {
     case DT_FLOAT16: return "float";
+    case DT_BFLOAT16: return "float";
     case DT_BOOL: return "int";
     default: return ir_dtype_ctype(dt);
     }
@@ -243,9 +244,9 @@ static void cast(CRender *r, const LExpr *e)
         pr(r->out, " != 0)");
         return;
     }
-    if (to == DT_FLOAT16) {    /* round through half precision */
+    if (to == DT_FLOAT16 || to == DT_BFLOAT16) {    /* round through the narrow type */
         r->need_half = true;
-        pr(r->out, "rt_h2f(rt_f2h((float)");
+        pr(r->out, to == DT_FLOAT16 ? "rt_h2f(rt_f2h((float)" : "rt_bf2f(rt_f2bf((float)");
         expr(r, e->a);
         pr(r->out, "))");
         return;
@@ -274,9 +275,9 @@ static void expr(CRender *r, const LExpr *e)
             return;
         }
         r->value_used[e->buf->id] = true;
-        if (e->buf->dtype == DT_FLOAT16) {
+        if (e->buf->dtype == DT_FLOAT16 || e->buf->dtype == DT_BFLOAT16) {
             r->need_half = true;
-            pr(r->out, "rt_h2f(t%d[", e->buf->id);
+            pr(r->out, "%s(t%d[", e->buf->dtype == DT_FLOAT16 ? "rt_h2f" : "rt_bf2f", e->buf->id);
             expr(r, e->a);
             pr(r->out, "])");
         } else {
@@ -320,9 +321,9 @@ static void store(CRender *r, const LStmt *s)
         pr(p, "    ");
     pr(p, "t%d[", s->buf->id);
     expr(r, s->idx);
-    if (s->buf->dtype == DT_FLOAT16) {
+    if (s->buf->dtype == DT_FLOAT16 || s->buf->dtype == DT_BFLOAT16) {
         r->need_half = true;
-        pr(p, "] = rt_f2h((float)");
+        pr(p, "] = %s((float)", s->buf->dtype == DT_FLOAT16 ? "rt_f2h" : "rt_f2bf");
     } else {
         pr(p, "] = (%s)(", ir_dtype_ctype(s->buf->dtype));
     }

@@ -25,6 +25,7 @@ compares (integers exactly). The cases:
 - topk_*: opsets 1 (attribute k), 10 and 11 (largest/smallest, ties lower
   index first), float32 and int64, along inner and outer axes.
 - nonzero_constant: NonZero of a constant mask, folded at compile time.
+- bfloat16_cast: Cast to bfloat16 at rounding midpoints and back.
 Prints `ok NAME` / `FAIL NAME: why` and `N passed, M failed`.
 """
 import argparse
@@ -207,7 +208,23 @@ def torch_export_cases(rng):
         yield f"torch_export_b{b}_t{t}", m, {"x": x}, ["--shape", f"x={b}x{t}x8"]
 
 
+def bfloat16_case(rng):
+    """float -> bfloat16 -> float on values at and next to rounding
+    midpoints (ONNX Runtime computes nothing else in bfloat16)."""
+    x = rng.standard_normal(64).astype(np.float32)
+    bits = x.view(np.uint32) & 0xffff0000
+    mid = (bits | 0x8000).view(np.float32)                  # exactly halfway
+    near = (bits | 0x8001).view(np.float32)                 # just above
+    x = np.concatenate([x, mid, near, [3.4e38, -0.0, 1e-40]]).astype(np.float32)
+    n = helper.make_node
+    nodes = [n("Cast", ["x"], ["b"], to=TensorProto.BFLOAT16),
+             n("Cast", ["b"], ["y"], to=TensorProto.FLOAT)]
+    m = make(nodes, [("x", TensorProto.FLOAT, [x.size])], ["y"], opset=13)
+    return "bfloat16_cast", m, {"x": x}, []
+
+
 def all_cases(rng):
+    yield bfloat16_case(rng)
     yield from torch_export_cases(rng)
     yield nonzero_case(rng)
     yield ("exported_chain", *exported_chain(rng))

@@ -65,7 +65,8 @@ static void test_dtypes(void)
     CHECK_EQ(2, ir_dtype_size(DT_FLOAT16));
     CHECK_EQ(1, ir_dtype_size(DT_BOOL));
     CHECK_EQ(0, ir_dtype_size(DT_STRING));
-    CHECK_EQ(0, ir_dtype_size(DT_BFLOAT16));
+    CHECK_EQ(2, ir_dtype_size(DT_BFLOAT16));
+    CHECK_EQ(0, ir_dtype_size((DType)17));     /* float8e4m3fn: named, not stored */
     CHECK_EQ(0, ir_dtype_size((DType)1000));
     CHECK(strcmp(ir_dtype_name(DT_INT64), "int64") == 0);
 }

@@ -1,6 +1,6 @@
 /* ir/half.c (what folding uses) against runtime/half.c (what generated
- * code uses): every half to float, and floats across the whole range to
- * half, must give the same bits. */
+ * code uses): every half and bfloat16 to float, and floats across the
+ * whole range to half and bfloat16, must give the same bits. */
 #include "check.h"
 #include "ir/ir.h"
 #include "runtime/rt.h"
@@ -47,6 +47,25 @@ int main(void)
             memcpy(&f, &u, sizeof f);
             expect_same("f2h", u, ir_f2h(f), rt_f2h(f));
             expect_same("f2h", u ^ 0x80000000u, ir_f2h(-f), rt_f2h(-f));
+        }
+    }
+    /* bfloat16 the same way: every value widened, floats across the range
+     * and each rounding midpoint (and its neighbours) narrowed */
+    for (uint32_t b = 0; b < 0x10000u; b++)
+        expect_same("bf2f", b, bits_of(ir_bf2f((uint16_t)b)), bits_of(rt_bf2f((uint16_t)b)));
+    for (uint64_t x = 0; x <= 0xffffffffu; x += 97) {
+        float f;
+        uint32_t u = (uint32_t)x;
+        memcpy(&f, &u, sizeof f);
+        expect_same("f2bf", u, ir_f2bf(f), rt_f2bf(f));
+    }
+    for (uint32_t b = 0; b < 0x10000u; b++) {
+        uint32_t mid = (b << 16) + 0x8000u;
+        for (int d = -1; d <= 1; d++) {
+            uint32_t u = mid + (uint32_t)d;
+            float f;
+            memcpy(&f, &u, sizeof f);
+            expect_same("f2bf", u, ir_f2bf(f), rt_f2bf(f));
         }
     }
     return check_report("test_ir_half");
