@@ -27,12 +27,13 @@ import os
 import sys
 
 import numpy as np
-import onnxruntime as ort
 from onnx import numpy_helper
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from run import check  # noqa: E402
+sys.path.insert(0, os.path.join(os.path.dirname(HERE), "tools"))
+from make_dataset import ort_set  # noqa: E402
+from run import run_case, tally  # noqa: E402
 
 TOL = ["--rtol", "1e-3", "--atol", "1e-4"]
 SILERO = "silero_vad/data"
@@ -92,20 +93,6 @@ def cases():
            lambda rng: {"bytes": rng.integers(0, 257, [1, 2048]).astype(np.int32)}, [])
 
 
-def write_dataset(model, folder, feeds):
-    options = ort.SessionOptions()
-    options.log_severity_level = 3
-    session = ort.InferenceSession(model, options, providers=["CPUExecutionProvider"])
-    names = [i.name for i in session.get_inputs()]
-    outputs = session.run(None, {n: feeds[n] for n in names})
-    os.makedirs(folder, exist_ok=True)
-    for prefix, keys, arrays in (("input", names, [feeds[n] for n in names]),
-                                 ("output", [o.name for o in session.get_outputs()], outputs)):
-        for j, (name, array) in enumerate(zip(keys, arrays)):
-            with open(os.path.join(folder, f"{prefix}_{j}.pb"), "wb") as f:
-                f.write(numpy_helper.from_array(np.asarray(array), name).SerializeToString())
-
-
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--dlc", required=True)
@@ -113,14 +100,14 @@ def main():
     p.add_argument("--only", nargs="*", help="case names to run (default: all)")
     p.add_argument("--timeout", type=float, default=900)
     args = p.parse_args()
-    passed = failed = 0
+    oks = []
     for seed, (name, path, shapes, make_feeds, extra) in enumerate(cases()):
         if args.only and name not in args.only:
             continue
         model = package_file(path)
         folder = os.path.join(args.work, name, "test_data_set_0")
         feeds = make_feeds(np.random.default_rng(seed))
-        write_dataset(model, folder, feeds)
+        ort_set(model, folder, feeds)
         if extra[:1] == ["--freeze"]:   # the input's value, as a tensor file
             path = os.path.join(args.work, name, f"{extra[1]}.pb")
             with open(path, "wb") as f:
@@ -128,12 +115,8 @@ def main():
             extra = ["--freeze", f"{extra[1]}={path}"]
         flags = TOL + extra + [a for n, s in shapes.items()
                                for a in ("--shape", f"{n}={'x'.join(map(str, s))}")]
-        ok, why = check(args.dlc, model, folder, flags, args.timeout)
-        print(f"{'PASS' if ok else 'FAIL'} {name}{' ' + why if why else ''}", flush=True)
-        passed += ok
-        failed += not ok
-    print(f"{passed} passed, {failed} failed")
-    return 1 if failed else 0
+        oks.append(run_case(args.dlc, name, model, folder, flags, args.timeout))
+    return tally(oks)
 
 
 if __name__ == "__main__":

@@ -86,6 +86,19 @@ def check(dlc, model, dataset, extra, timeout):
     return False, why
 
 
+def run_case(dlc, name, model, dataset, flags, timeout):
+    """`dlc check` of one case, printed as PASS/FAIL NAME [errors | why]."""
+    ok, why = check(dlc, model, dataset, flags, timeout)
+    print(f"{'PASS' if ok else 'FAIL'} {name}{' ' + why if why else ''}", flush=True)
+    return ok
+
+
+def tally(oks):
+    """Prints `N passed, M failed`; the exit status (1 if any failed)."""
+    print(f"{sum(oks)} passed, {len(oks) - sum(oks)} failed")
+    return 0 if all(oks) else 1
+
+
 def has_product(path):
     """Does the model hold a MatMul or Gemm node (at the top level)?"""
     graph = onnx.load(path, load_external_data=False).graph

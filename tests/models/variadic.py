@@ -20,12 +20,13 @@ import os
 import sys
 
 import numpy as np
-import onnxruntime as ort
 from onnx import TensorProto, helper, numpy_helper
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from run import check  # noqa: E402
+sys.path.insert(0, os.path.join(os.path.dirname(HERE), "tools"))
+from make_dataset import ort_set  # noqa: E402
+from run import run_case, tally  # noqa: E402
 
 
 def case(op, n, constant, rng):
@@ -54,7 +55,7 @@ def main():
     p.add_argument("--work", required=True)
     args = p.parse_args()
     rng = np.random.default_rng(0)
-    passed = failed = 0
+    oks = []
     for op in ("Sum", "Mean", "Max", "Min"):
         for n in (2, 17, 64):
             for constant in (False, True):
@@ -62,23 +63,14 @@ def main():
                 m, feeds = case(op, n, constant, rng)
                 folder = os.path.join(args.work, name)
                 data = os.path.join(folder, "test_data_set_0")
-                os.makedirs(data, exist_ok=True)
+                os.makedirs(folder, exist_ok=True)
                 path = os.path.join(folder, "model.onnx")
                 with open(path, "wb") as f:
                     f.write(m.SerializeToString())
-                s = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
-                (want,) = s.run(None, feeds)
-                for j, (nm, a) in enumerate(feeds.items()):
-                    with open(os.path.join(data, f"input_{j}.pb"), "wb") as f:
-                        f.write(numpy_helper.from_array(a, nm).SerializeToString())
-                with open(os.path.join(data, "output_0.pb"), "wb") as f:
-                    f.write(numpy_helper.from_array(want, "y2").SerializeToString())
-                ok, why = check(args.dlc, path, data, ["--rtol", "1e-6", "--atol", "1e-6"], 300)
-                print(f"{'PASS' if ok else 'FAIL'} {name}{' ' + why if why else ''}", flush=True)
-                passed += ok
-                failed += not ok
-    print(f"{passed} passed, {failed} failed")
-    return 1 if failed else 0
+                ort_set(path, data, feeds)
+                oks.append(run_case(args.dlc, name, path, data,
+                                    ["--rtol", "1e-6", "--atol", "1e-6"], 300))
+    return tally(oks)
 
 
 if __name__ == "__main__":

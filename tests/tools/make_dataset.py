@@ -108,6 +108,31 @@ def model_inputs(graph):
     return inputs
 
 
+def write_set(folder, inputs, outputs):
+    """folder/input_J.pb and output_J.pb from {name: array} dicts, in order."""
+    os.makedirs(folder, exist_ok=True)
+    for prefix, arrays in (("input", inputs), ("output", outputs)):
+        for j, (name, array) in enumerate(arrays.items()):
+            proto = numpy_helper.from_array(np.asarray(array), name)
+            with open(os.path.join(folder, f"{prefix}_{j}.pb"), "wb") as f:
+                f.write(proto.SerializeToString())
+
+
+def ort_set(model_path, folder, feeds):
+    """Runs model_path in ONNX Runtime (every graph optimisation on) on
+    feeds, {name: array} for every input it reads, and writes the data set;
+    returns the outputs as {name: array}."""
+    options = ort.SessionOptions()
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    options.log_severity_level = 3  # errors only: not its notes on unused initializers
+    session = ort.InferenceSession(model_path, options, providers=["CPUExecutionProvider"])
+    names = [i.name for i in session.get_inputs()]
+    results = session.run(None, {n: feeds[n] for n in names})
+    outputs = dict(zip([o.name for o in session.get_outputs()], results))
+    write_set(folder, {n: feeds[n] for n in names}, outputs)
+    return outputs
+
+
 def make_dataset(model_path, outdir, seed=0, shapes=None, sets=1):
     """Writes `sets` data sets for model_path under outdir; returns their folders."""
     # The graph's interface is all we read here; ORT loads the weights itself.
@@ -133,13 +158,7 @@ def make_dataset(model_path, outdir, seed=0, shapes=None, sets=1):
                  for v in inputs}
         results = session.run(output_names, feeds)
         folder = os.path.join(outdir, f"test_data_set_{i}")
-        os.makedirs(folder, exist_ok=True)
-        for prefix, names, arrays in (("input", list(feeds), list(feeds.values())),
-                                      ("output", output_names, results)):
-            for j, (name, array) in enumerate(zip(names, arrays)):
-                proto = numpy_helper.from_array(np.asarray(array), name)
-                with open(os.path.join(folder, f"{prefix}_{j}.pb"), "wb") as f:
-                    f.write(proto.SerializeToString())
+        write_set(folder, feeds, dict(zip(output_names, results)))
         folders.append(folder)
     return folders
 
