@@ -825,10 +825,13 @@ RT_CONV_INLINE void rt_conv_rows2(const float *restrict wp, const float *bc,
 #undef RT_CONV_LD8
 #undef RT_CONV_KEEP
 
-/* rt_conv_store for the activations min(max(v, lo), hi) (none, relu,
- * clip): the tile's stored lanes go, in order, to consecutive y (junk
- * lanes dropped), so each run of stored lanes is a vector copy with the
- * epilogue; run tails element by element with the same min/max. */
+/* The store for AVX2: the tile's stored lanes go, in order, to consecutive
+ * y (junk lanes dropped), so each run of stored lanes is a vector copy with
+ * bias and residual; the activations min(max(v, lo), hi) (none, relu, clip)
+ * are applied in that copy (run tails element by element with the same
+ * min/max), the others (SiLU, ...) by one rt_activate_n over the row's
+ * stored lanes (the generic rt_conv_store took a scalar loop and two calls
+ * per row: YOLOv8n's SiLU convolutions). */
 RT_INTERNAL void rt_conv_store8(const rt_conv_tile *t, const rt_conv_out *o,
                                 const float *acc)
 {
@@ -836,9 +839,11 @@ RT_INTERNAL void rt_conv_store8(const rt_conv_tile *t, const rt_conv_out *o,
     int nrun = 0, j = 0, r, k, i;
     const unsigned vm = t->vm[0] | t->vm[1] << 16;
     const ptrdiff_t at = t->cnt[0] ? t->yo[0] : t->yo[1];
-    const float lo = o->act == RT_ACT_NONE ? -INFINITY
+    const int clamp = o->act == RT_ACT_NONE || o->act == RT_ACT_RELU ||
+                      o->act == RT_ACT_CLIP;
+    const float lo = !clamp || o->act == RT_ACT_NONE ? -INFINITY
                      : o->act == RT_ACT_RELU ? 0.0f : o->alpha;
-    const float hi = o->act == RT_ACT_CLIP ? o->beta : INFINITY;
+    const float hi = clamp && o->act == RT_ACT_CLIP ? o->beta : INFINITY;
     const __m256 vlo = _mm256_set1_ps(lo), vhi = _mm256_set1_ps(hi);
     const __m128 slo = _mm_set_ss(lo), shi = _mm_set_ss(hi);
     if (vm == 0xFFFFFFFFu) { /* the common case: every lane stored */
@@ -884,6 +889,9 @@ RT_INTERNAL void rt_conv_store8(const rt_conv_tile *t, const rt_conv_out *o,
             if (res)
                 res += len[k];
         }
+        if (!clamp)
+            rt_activate_n(o->act, o->alpha, o->beta, o->y + r * o->ldy + at,
+                          t->cnt[0] + t->cnt[1]);
     }
 }
 
@@ -923,10 +931,7 @@ RT_INTERNAL RT_NOINLINE void rt_conv_kernel(const float *restrict wp,
                 rt_conv_rows2(w, bc, cs, cn, toff, kk, 0, m0, m1, m2, m3, more, acc);
         }
     }
-    if (o->act == RT_ACT_NONE || o->act == RT_ACT_RELU || o->act == RT_ACT_CLIP)
-        rt_conv_store8(t, o, acc);
-    else
-        rt_conv_store(t, o, acc);
+    rt_conv_store8(t, o, acc);
 }
 #else
 RT_INTERNAL RT_NOINLINE void rt_conv_kernel(const float *restrict wp,
