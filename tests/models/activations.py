@@ -51,9 +51,12 @@ import subprocess
 import sys
 
 import numpy as np
-import onnx
 import onnxruntime as ort
 from onnx import TensorProto, helper, numpy_helper
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                                "tools"))
+from make_dataset import write_case  # noqa: E402
 
 EXTREMES = [-1000, -200, -104, -100, -89, -88, -87, -20, -17, -1, -1e-8, -0.0, 0.0, 1e-8, 1,
             17, 20, 88, 89, 100, 1000, np.inf, -np.inf, np.nan]
@@ -128,19 +131,6 @@ CASES = [
     ("softplus_f64", single("Softplus", 22, np.float64, "numpy"), 1e-300, 1e-14),
     ("folded_f32", folded, 1e-40, 1e-6),
 ]
-
-
-def write_case(work, name, m, xs, ys):
-    mdir = os.path.join(work, name)
-    ddir = os.path.join(mdir, "test_data_set_0")
-    os.makedirs(ddir, exist_ok=True)
-    path = os.path.join(mdir, "model.onnx")
-    onnx.save(m, path)
-    for kind, arrays in (("input", xs), ("output", ys)):
-        for i, a in enumerate(arrays):
-            with open(os.path.join(ddir, f"{kind}_{i}.pb"), "wb") as f:
-                f.write(numpy_helper.from_array(np.asarray(a)).SerializeToString())
-    return path, ddir
 
 
 def main():

@@ -31,6 +31,10 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                                "tools"))
+from make_dataset import write_case  # noqa: E402
+
 K = math.sqrt(2 / math.pi)
 EXTREMES = [-20, -8, -4, -1e-30, -0.0, 0.0, 1e-30, 4, 8, 20, np.inf, -np.inf]
 TYPES = {np.float32: TensorProto.FLOAT, np.float16: TensorProto.FLOAT16}
@@ -117,17 +121,6 @@ CASES = [
 ]
 
 
-def write_case(work, name, m, x, y):
-    ddir = os.path.join(work, name, "test_data_set_0")
-    os.makedirs(ddir, exist_ok=True)
-    path = os.path.join(work, name, "model.onnx")
-    onnx.save(m, path)
-    for kind, a in (("input", x), ("output", y)):
-        with open(os.path.join(ddir, f"{kind}_0.pb"), "wb") as f:
-            f.write(numpy_helper.from_array(a).SerializeToString())
-    return path, ddir
-
-
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--dlc", required=True)
@@ -139,7 +132,7 @@ def main():
         rng = np.random.default_rng(5)
         x = np.concatenate([np.array(EXTREMES), rng.standard_normal(1000) * 3]).astype(dtype)
         y = ref(x.astype(np.float64)).astype(dtype)
-        path, ddir = write_case(args.work, name, model(nodes, consts, dtype, x.size), x, y)
+        path, ddir = write_case(args.work, name, model(nodes, consts, dtype, x.size), [x], [y])
         keep = os.path.join(args.work, name, "keep")
         p = subprocess.run([args.dlc, "check", path, ddir, "--atol", str(atol), "--rtol", str(rtol),
                             "--keep", keep], capture_output=True, text=True)

@@ -43,6 +43,10 @@ import onnx
 import onnxruntime as ort
 from onnx import TensorProto, helper, numpy_helper
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                                "tools"))
+from make_dataset import write_case  # noqa: E402
+
 ATOL, RTOL = 2e-5, 1e-4
 F = TensorProto.FLOAT
 
@@ -231,19 +235,6 @@ def ort_run(m, feeds):
     return s.run(None, feeds)
 
 
-def write_case(work, name, m, feeds, ys):
-    ddir = os.path.join(work, name, "test_data_set_0")
-    os.makedirs(ddir, exist_ok=True)
-    path = os.path.join(work, name, "model.onnx")
-    onnx.save(m, path)
-    xs = [feeds[i.name] for i in m.graph.input]
-    for kind, arrays in (("input", xs), ("output", ys)):
-        for i, a in enumerate(arrays):
-            with open(os.path.join(ddir, f"{kind}_{i}.pb"), "wb") as f:
-                f.write(numpy_helper.from_array(np.asarray(a)).SerializeToString())
-    return path, ddir
-
-
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--dlc", required=True)
@@ -260,7 +251,8 @@ def main():
             ys = to_batch_first(ort_run(t.model(t_outs, t_opset), t.feeds))
         else:
             ys = ort_run(m, b.feeds)
-        path, ddir = write_case(args.work, case.__name__, m, b.feeds, ys)
+        xs = [b.feeds[i.name] for i in m.graph.input]
+        path, ddir = write_case(args.work, case.__name__, m, xs, ys)
         p = subprocess.run([args.dlc, "check", path, ddir, "--atol", str(ATOL), "--rtol",
                             str(RTOL)], capture_output=True, text=True)
         ok = p.returncode == 0 and "check: PASS" in p.stdout

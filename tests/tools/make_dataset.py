@@ -118,6 +118,19 @@ def write_set(folder, inputs, outputs):
                 f.write(proto.SerializeToString())
 
 
+def write_case(work, name, model, inputs, outputs):
+    """work/name/model.onnx and its data set work/name/test_data_set_0 from
+    lists of arrays in the graph's input and output order; returns (model
+    path, data set folder)."""
+    folder = os.path.join(work, name, "test_data_set_0")
+    os.makedirs(folder, exist_ok=True)
+    path = os.path.join(work, name, "model.onnx")
+    onnx.save(model, path)
+    write_set(folder, {f"input_{i}": a for i, a in enumerate(inputs)},
+              {f"output_{i}": a for i, a in enumerate(outputs)})
+    return path, folder
+
+
 def ort_set(model_path, folder, feeds):
     """Runs model_path in ONNX Runtime (every graph optimisation on) on
     feeds, {name: array} for every input it reads, and writes the data set;
