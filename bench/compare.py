@@ -21,7 +21,6 @@ import time
 
 import numpy as np
 import onnxruntime as ort
-import openvino as ov
 
 
 def inputs(sess, rng):
@@ -55,7 +54,22 @@ def dlc_engine(dlc, model, work, feeds, names, ref):
     return lambda: lib.m_run(ip, op) and (ins, outs)  # keeps the arrays alive
 
 
+def alternate(engines, rounds, warmup=5):
+    """{name: [ms, ...]}: warmup + rounds rounds, each calling every engine
+    once, the order rotating so that each comes first equally often."""
+    order = list(engines)
+    times = {k: [] for k in order}
+    for r in range(warmup + rounds):
+        for k in order[r % len(order):] + order[:r % len(order)]:
+            t = time.perf_counter_ns()
+            engines[k]()
+            if r >= warmup:
+                times[k].append((time.perf_counter_ns() - t) / 1e6)
+    return times
+
+
 def main():
+    import openvino as ov  # here, so that other scripts can import this one
     if len(sys.argv) < 3:
         print(__doc__)
         return 2
@@ -80,19 +94,12 @@ def main():
     for n, dlc in enumerate(dlcs):
         os.makedirs(os.path.join(work, str(n)))
         engines[f"dlc[{n}]"] = dlc_engine(dlc, model, os.path.join(work, str(n)), feeds, names, ref)
-    order = list(engines)
-    times = {k: [] for k in order}
-    for r in range(35):
-        for k in order[r % len(order):] + order[:r % len(order)]:
-            t = time.perf_counter_ns()
-            engines[k]()
-            if r >= 5:
-                times[k].append((time.perf_counter_ns() - t) / 1e6)
+    times = alternate(engines, 30)
     cpu = next(line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo")
                if line.startswith("model name"))
     print(f"{cpu}, 1 thread, 30 alternating rounds after 5 warm-up; median (min / p90) ms")
     base = float(np.median(times["ONNX Runtime"]))
-    for k in order:
+    for k in times:
         t = np.array(times[k])
         print(f"{k:13s} {np.median(t):9.2f} ({t.min():8.2f} / {np.percentile(t, 90):8.2f})  "
               f"x ORT {np.median(t) / base:5.2f}")

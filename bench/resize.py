@@ -13,17 +13,17 @@ Runtime, then times the engines alternately (5 warm-up rounds, then
 ms and the ratio to ONNX Runtime's median, with the CPU's name.
 """
 import argparse
-import ctypes
 import os
-import subprocess
 import sys
 import tempfile
-import time
 
 import numpy as np
 import onnx
 import onnxruntime as ort
 from onnx import TensorProto, helper, numpy_helper
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from compare import alternate, dlc_engine  # noqa: E402
 
 SHAPES = [[1, 128, 80, 80], [1, 64, 160, 160]]
 MODES = {
@@ -42,23 +42,6 @@ def model(path, shape, attrs):
     m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)])
     m.ir_version = 7
     onnx.save(m, path)
-
-
-def dlc_engine(dlc, path, work, x, ref):
-    c = os.path.join(work, "m.c")
-    subprocess.run([dlc, path, "-o", c, "--name", "m"], check=True)
-    so = os.path.join(work, "m.so")
-    subprocess.run(["cc", "-O3", "-march=native", "-fPIC", "-shared", "-o", so, c, "-lm"],
-                   check=True)
-    lib = ctypes.CDLL(so)
-    y = np.empty_like(ref)
-    ip = (ctypes.c_void_p * 1)(x.ctypes.data)
-    op = (ctypes.c_void_p * 1)(y.ctypes.data)
-    lib.m_run(ip, op)
-    err = float(np.max(np.abs(y - ref)))
-    if err > 1e-5:
-        raise SystemExit(f"{dlc}: max abs error vs ONNX Runtime {err:.3g}")
-    return lambda: lib.m_run(ip, op) and (x, y)  # keeps the arrays alive
 
 
 def main():
@@ -88,17 +71,11 @@ def main():
             for n, dlc in enumerate(args.dlc):
                 d = os.path.join(work, f"{mode}_{shape[1]}_{n}")
                 os.makedirs(d)
-                engines[f"dlc[{n}]"] = dlc_engine(os.path.abspath(dlc), path, d, x, ref)
-            order = list(engines)
-            times = {k: [] for k in order}
-            for r in range(args.rounds + 5):
-                for k in order[r % len(order):] + order[:r % len(order)]:
-                    t = time.perf_counter_ns()
-                    engines[k]()
-                    if r >= 5:
-                        times[k].append((time.perf_counter_ns() - t) / 1e6)
+                engines[f"dlc[{n}]"] = dlc_engine(os.path.abspath(dlc), path, d, {"x": x},
+                                                  ["x"], [ref])
+            times = alternate(engines, args.rounds)
             base = float(np.median(times["ONNX Runtime"]))
-            for k in order:
+            for k in times:
                 t = np.array(times[k])
                 print(f"{case:26s} {k:13s} {np.median(t):8.3f} ({t.min():7.3f} / "
                       f"{np.percentile(t, 90):7.3f})  x ORT {np.median(t) / base:5.2f}")
