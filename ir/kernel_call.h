@@ -84,6 +84,8 @@ typedef struct {
     int64_t B, H, Sq, Sk, D, Dv;
     int64_t qb, qh, qi, kb, kh, kj, vb, vh, vj, ob, oh, oi;
     int64_t mb, mh, mi, mj;
+    int64_t nan_zero;   /* 1: a row whose softmax is NaN (every score -inf,
+                         * or a NaN or +inf among them) gives zeros */
     float scale;
 } KAttention;
 

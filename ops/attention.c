@@ -7,11 +7,12 @@
  * Inputs: Q, K, V and the optional mask (NULL when absent), each the
  * buffer the kernel reads through strides; output 0 as the pass chose it.
  * Attribute "shape" (ints) holds KAttention's sizes and strides in order (B,
- * H, Sq, Sk, D, Dv, then the Q, K, V, O and mask strides), "scale" the
+ * H, Sq, Sk, D, Dv, then the Q, K, V, O and mask strides, then nan_zero:
+ * NaN rows of the softmax become zeros), "scale" the
  * float scale. It lowers to one KC_ATTENTION kernel call. */
 #include "ops.h"
 
-#define ATTN_NINTS 22
+#define ATTN_NINTS 23
 
 static bool shape_of(const Node *n, KAttention *s)
 {
@@ -21,7 +22,7 @@ static bool shape_of(const Node *n, KAttention *s)
     int64_t *f[ATTN_NINTS] = {&s->B,  &s->H,  &s->Sq, &s->Sk, &s->D,  &s->Dv,
                               &s->qb, &s->qh, &s->qi, &s->kb, &s->kh, &s->kj,
                               &s->vb, &s->vh, &s->vj, &s->ob, &s->oh, &s->oi,
-                              &s->mb, &s->mh, &s->mi, &s->mj};
+                              &s->mb, &s->mh, &s->mi, &s->mj, &s->nan_zero};
     for (int i = 0; i < ATTN_NINTS; i++)
         *f[i] = a->ints[i];
     s->scale = ir_attr_float(n, "scale", 1.0f);

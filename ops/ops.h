@@ -45,6 +45,8 @@ typedef enum {
     OP_ROLE_SOFTMAX,    /* Softmax: attention's weights */
     OP_ROLE_TRANSPOSE,  /* Transpose (attribute perm): attention's operands */
     OP_ROLE_MATMUL,     /* MatMul: attention's two products */
+    OP_ROLE_ISNAN,      /* IsNaN: the NaN guard after attention's Softmax */
+    OP_ROLE_WHERE,      /* Where: that guard's select */
     /* Control flow, expanded into plain nodes by passes/control_flow.c. */
     OP_ROLE_IF,         /* If: then_branch / else_branch on a bool */
     OP_ROLE_LOOP,       /* Loop: body, trip count M, condition */

@@ -2,7 +2,7 @@
  *
  *   Q' = [scale·] [Transpose] Q        K' = [scale·] [Transpose] K (= K^T)
  *   S  = MatMul(Q', K') [· or / scalar]... [+ mask]
- *   P  = Softmax(S, last axis)
+ *   P  = Softmax(S, last axis) [-> Where(IsNaN(P), 0, P)]
  *   C  = MatMul(P, [Transpose] V) [-> Transpose]
  *
  * becomes one node (ops/attention.c) that calls runtime/attention.c: per
@@ -10,7 +10,9 @@
  * written straight into the layout the final Transpose gives. The Q, K
  * and V Transposes are not materialised: the kernel reads their inputs
  * through strides (the Reshape before them is a view). Scalar Mul/Div
- * constants on Q, on K or on the scores fold into one scale.
+ * constants on Q, on K or on the scores fold into one scale. The NaN
+ * guard torch's exporter writes after the Softmax (fully masked rows give
+ * zeros, not NaN) becomes the kernel's nan_zero flag.
  *
  * Conditions (anything else stays as it is): float32 throughout; scores of
  * rank 2..4 (batch dims become (batch, head)); Q, K, V and the scores with
@@ -190,6 +192,31 @@ static int position(const Graph *g, const Node *n)
     return -1;
 }
 
+/* Where(IsNaN(p), 0, p), p read by those two nodes only: the Where's
+ * output, both nodes taken into m; else p itself. */
+static Value *nan_guard(Graph *g, Value *p, Match *m, bool *guarded)
+{
+    Node *isn = NULL, *wh = NULL;
+    double z;
+    *guarded = false;
+    if (p->nuses != 2 || p->output_index >= 0)
+        return p;
+    for (int i = 0; i < g->nnodes; i++) {
+        Node *n = g->nodes[i];
+        if (match_role(n, OP_ROLE_ISNAN) && n->in[0] == p)
+            isn = n;
+        else if (match_role(n, OP_ROLE_WHERE) && n->in[2] == p)
+            wh = n;
+    }
+    if (!isn || !wh || match_sole_reader(g, isn->out[0]) != wh || wh->in[0] != isn->out[0] ||
+        wh->in[1] == p || !match_scalar(wh->in[1], &z) || z != 0.0 || !match_f32(wh->out[0]) ||
+        !ir_shape_equal(&wh->out[0]->shape, &p->shape) || wh->guard != isn->guard ||
+        !take(m, isn) || !take(m, wh))
+        return p;
+    *guarded = true;
+    return wh->out[0];
+}
+
 /* Tries the pattern rooted at the first MatMul mm. */
 static bool try_fuse(Graph *g, Node *mm)
 {
@@ -242,9 +269,11 @@ static bool try_fuse(Graph *g, Node *mm)
         return false;
     if (!take(&m, sm))
         return false;
-    Node *mm2 = match_sole_reader(g, sm->out[0]);
-    if (!match_role(mm2, OP_ROLE_MATMUL) || mm2->nin != 2 || mm2->in[0] != sm->out[0] ||
-        mm2->in[1] == sm->out[0] || !match_f32(mm2->in[1]) || mm2->in[1]->shape.rank != r ||
+    bool nan_zero;
+    Value *probs = nan_guard(g, sm->out[0], &m, &nan_zero);
+    Node *mm2 = match_sole_reader(g, probs);
+    if (!match_role(mm2, OP_ROLE_MATMUL) || mm2->nin != 2 || mm2->in[0] != probs ||
+        mm2->in[1] == probs || !match_f32(mm2->in[1]) || mm2->in[1]->shape.rank != r ||
         !match_f32(mm2->out[0]) || mm2->epi.act || mm2->epi.bias || mm2->epi.residual)
         return false;
     if (!take(&m, mm2))
@@ -310,7 +339,7 @@ static bool try_fuse(Graph *g, Node *mm)
             if (bases[i] && bases[i]->producer == m.nodes[j])
                 return false;
 
-    int64_t ints[22];
+    int64_t ints[23];
     int64_t qb, qh, kb, kh, vb, vh, ob, oh;
     View o = {out, r, {0}};
     memcpy(o.str, ostr, sizeof ostr);
@@ -318,9 +347,9 @@ static bool try_fuse(Graph *g, Node *mm)
     batch_strides(&kt, &kb, &kh);
     batch_strides(&v, &vb, &vh);
     batch_strides(&o, &ob, &oh);
-    int64_t vals[22] = {B,  H,  Sq, Sk, D,  Dv, qb, qh, q.str[r - 2], kb, kh, kt.str[r - 1],
+    int64_t vals[23] = {B,  H,  Sq, Sk, D,  Dv, qb, qh, q.str[r - 2], kb, kh, kt.str[r - 1],
                         vb, vh, v.str[r - 2], ob, oh, o.str[r - 2], mst[0], mst[1], mst[2],
-                        mst[3]};
+                        mst[3], nan_zero};
     memcpy(ints, vals, sizeof ints);
 
     /* rewrite `last` in place into the fused node */
@@ -346,8 +375,8 @@ static bool try_fuse(Graph *g, Node *mm)
     n->attrs = ir_alloc_array(g->arena, 2, sizeof(Attr));
     n->attrs[0].name = "shape";
     n->attrs[0].type = ATTR_INTS;
-    n->attrs[0].n = 22;
-    n->attrs[0].ints = ir_alloc_array(g->arena, 22, sizeof(int64_t));
+    n->attrs[0].n = 23;
+    n->attrs[0].ints = ir_alloc_array(g->arena, 23, sizeof(int64_t));
     memcpy(n->attrs[0].ints, ints, sizeof ints);
     n->attrs[1].name = "scale";
     n->attrs[1].type = ATTR_FLOAT;

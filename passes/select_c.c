@@ -282,20 +282,20 @@ static void select_attention(LKernel *k, LStmt *s)
 {
     const KCall *c = s->kc;
     const KAttention *a = &c->u.attn;
-    int64_t ints[22] = {a->B,  a->H,  a->Sq, a->Sk, a->D,  a->Dv, a->qb, a->qh,
+    int64_t ints[23] = {a->B,  a->H,  a->Sq, a->Sk, a->D,  a->Dv, a->qb, a->qh,
                         a->qi, a->kb, a->kh, a->kj, a->vb, a->vh, a->vj, a->ob,
-                        a->oh, a->oi, a->mb, a->mh, a->mi, a->mj};
+                        a->oh, a->oi, a->mb, a->mh, a->mi, a->mj, a->nan_zero};
     rt_attention_shape sh;
-    ptrdiff_t *f[22] = {&sh.B,  &sh.H,  &sh.Sq, &sh.Sk, &sh.D,  &sh.Dv, &sh.qb, &sh.qh,
+    ptrdiff_t *f[23] = {&sh.B,  &sh.H,  &sh.Sq, &sh.Sk, &sh.D,  &sh.Dv, &sh.qb, &sh.qh,
                         &sh.qi, &sh.kb, &sh.kh, &sh.kj, &sh.vb, &sh.vh, &sh.vj, &sh.ob,
-                        &sh.oh, &sh.oi, &sh.mb, &sh.mh, &sh.mi, &sh.mj};
-    for (int i = 0; i < 22; i++)
+                        &sh.oh, &sh.oi, &sh.mb, &sh.mh, &sh.mi, &sh.mj, &sh.nan_zero};
+    for (int i = 0; i < 23; i++)
         *f[i] = (ptrdiff_t)ints[i];
     k->runtime = "attention";
     k->scratch_bytes = (int64_t)rt_attention_scratch(&sh) * (int64_t)sizeof(float);
     s->kind = LS_CALL;
     s->fn = "rt_attention";
-    ls_params(k, s, "rt_attention_shape", ints, 22);
+    ls_params(k, s, "rt_attention_shape", ints, 23);
     ls_arg_float(k, s, a->scale);
     for (int i = 0; i < 4; i++)
         arg_operand(k, s, c->in[i]);

@@ -15,7 +15,8 @@
  *
  * Numerics: the softmax subtracts each row's max before exp, as rt_softmax
  * does; a row whose scores are all -inf, or that holds a NaN, comes out
- * NaN (as the formula gives).
+ * NaN (as the formula gives), or zeros with nan_zero set (its weights are
+ * then all NaN, so the guard zeroes them all).
  *
  * Threads (OpenMP, #ifdef _OPENMP): the (batch, head, row block) items are
  * split statically among up to RT_ATTN_SLOTS threads, each with its own
@@ -227,6 +228,18 @@ RT_INTERNAL void rt_attention_pack_kt(const float *k, ptrdiff_t ldk, ptrdiff_t S
 }
 #endif
 
+/* nan_zero: rows whose 1 / sum is NaN get zero weights and factor. */
+RT_INTERNAL void rt_attention_nan_rows(float *sp, float *inv, ptrdiff_t rows, ptrdiff_t Sk)
+{
+    ptrdiff_t i, j;
+    for (i = 0; i < rows; i++)
+        if (inv[i] != inv[i]) {
+            for (j = 0; j < Sk; j++)
+                sp[i * Sk + j] = 0.0f;
+            inv[i] = 0.0f;
+        }
+}
+
 /* Item `it` (batch, head, row block) with one scratch slot. */
 RT_INTERNAL void rt_attention_item(const rt_attention_shape *s, ptrdiff_t rb, ptrdiff_t it,
                                    float scale, const float *q, const float *k,
@@ -258,6 +271,8 @@ RT_INTERNAL void rt_attention_item(const rt_attention_shape *s, ptrdiff_t rb, pt
                              sp, Sk);
         for (i = 0; i < rows; i++)
             inv[i] = rt_attention_row(sp + i * Sk, NULL, 0, Sk);
+        if (s->nan_zero)
+            rt_attention_nan_rows(sp, inv, rows, Sk);
         /* O = exp(scores) V / sums */
         rt_attention_product(rows, s->Dv, Sk, 1.0f, inv, NULL, 0, 0, sp, Sk, vp, s->vj, op,
                              s->oi);
@@ -269,6 +284,8 @@ RT_INTERNAL void rt_attention_item(const rt_attention_shape *s, ptrdiff_t rb, pt
         const float *mp = mask ? mask + b * s->mb + h * s->mh + (r0 + i) * s->mi : NULL;
         inv[i] = rt_attention_row(sp + i * Sk, mp, s->mj, Sk);
     }
+    if (s->nan_zero)
+        rt_attention_nan_rows(sp, inv, rows, Sk);
     /* O = exp(scores) V, then each row / its sum */
     rt_sgemm(0, 0, rows, s->Dv, Sk, 1.0f, sp, Sk, vp, s->vj, 0.0f, op, s->oi, gs);
     for (i = 0; i < rows; i++) {

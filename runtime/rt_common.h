@@ -154,11 +154,14 @@ typedef struct {
  * (b, h, row, col) of Q sits at q[b*qb + h*qh + row*qi + col] (the last
  * axis contiguous), likewise K (kb, kh, kj), V (vb, vh, vj), O (ob, oh, oi).
  * The mask (optional) is read at b*mb + h*mh + row*mi + col*mj; a stride 0
- * broadcasts (mj is 0 or 1). */
+ * broadcasts (mj is 0 or 1). nan_zero 1: a row whose softmax is NaN (all
+ * its scores -inf, or a NaN or +inf among them) is written as zeros, what
+ * exporters' Where(IsNaN(P), 0, P) guard after the Softmax asks for. */
 typedef struct {
     ptrdiff_t B, H, Sq, Sk, D, Dv;
     ptrdiff_t qb, qh, qi, kb, kh, kj, vb, vh, vj, ob, oh, oi;
     ptrdiff_t mb, mh, mi, mj;
+    ptrdiff_t nan_zero;
 } rt_attention_shape;
 
 /* One ONNX RNN / GRU / LSTM node over a whole sequence (rnn.c); the

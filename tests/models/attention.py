@@ -53,7 +53,8 @@ class G(graph_builder.G):
 
 
 def block(g, b=1, s=8, h=2, d=8, sk=None, mask=None, scale="div", scale_on="scores",
-          k_form="perm0231", softmax_axis=-1, extra=None, v_form="normal", out_perm=(0, 2, 1, 3)):
+          k_form="perm0231", softmax_axis=-1, extra=None, v_form="normal", out_perm=(0, 2, 1, 3),
+          nan_guard=None):
     """One attention block on input x [b, s, h*d] (keys and values from a
     second input of sk rows when sk is given); returns the output names."""
     e = h * d
@@ -64,11 +65,15 @@ def block(g, b=1, s=8, h=2, d=8, sk=None, mask=None, scale="div", scale_on="scor
     q = g.heads(g.linear(x, e, e), b, s, h, d, [0, 2, 1, 3])
     if scale_on == "q":
         q = g.op("Mul", [q, g.const(1.0 / c)])
+    elif scale_on == "qk":  # torch's SDPA export: sqrt(scale) on each side
+        q = g.op("Mul", [q, g.const(1.0 / np.sqrt(c))])
     if k_form == "perm0231":
         kt = g.heads(g.linear(y, e, e), b, sk, h, d, [0, 2, 3, 1])
     else:  # [b, h, sk, d], then a transposed view of it
         k = g.heads(g.linear(y, e, e), b, sk, h, d, [0, 2, 1, 3])
         kt = g.op("Transpose", [k], perm=[0, 1, 3, 2])
+    if scale_on == "qk":
+        kt = g.op("Mul", [kt, g.const(1.0 / np.sqrt(c))])
     if v_form == "normal":
         v = g.heads(g.linear(y, e, e), b, sk, h, d, [0, 2, 1, 3])
     elif v_form == "two_transposes":  # [b, h, d, sk] transposed back: composes to normal
@@ -86,6 +91,8 @@ def block(g, b=1, s=8, h=2, d=8, sk=None, mask=None, scale="div", scale_on="scor
         sc = g.op("Div", [sc, g.const(c)])
     p = g.op("Softmax", [sc], axis=softmax_axis) if softmax_axis is not None else \
         g.op("Softmax", [sc])
+    if nan_guard is not None:  # Where(IsNaN(P), c, P): torch's guard for fully masked rows
+        p = g.op("Where", [g.op("IsNaN", [p]), g.const(np.float32(nan_guard)), p])
     ctx = g.op("MatMul", [p, v])
     outs = []
     if extra == "scores_out":
@@ -160,6 +167,20 @@ def models():
     def v_two_transposes(g):
         return block(g, s=8, h=2, d=8, v_form="two_transposes")
 
+    def sdpa_bool_mask(g, guard=0.0):
+        # torch.onnx's SDPA form: a bool mask made additive by Where(m, 0, -inf),
+        # sqrt(scale) on Q and on K, the NaN guard after Softmax; query rows 2
+        # and 5 see no key at all (their softmax is NaN, the guard zeroes it)
+        s = 9
+        keep = g.rng.random([1, 1, s, s]) < 0.7
+        keep[..., [2, 5], :] = False
+        neg = g.op("Where", [g.const(keep, np.bool_), g.const(np.float32(0)),
+                             g.const(np.float32(-np.inf))])
+        return block(g, s=s, h=3, d=8, mask=neg, scale_on="qk", nan_guard=guard)
+
+    def sdpa_guard_not_zero(g):
+        return sdpa_bool_mask(g, guard=0.5)
+
     def v_rows_strided(g):
         return block(g, s=8, h=2, d=8, v_form="strided")
 
@@ -175,12 +196,14 @@ def models():
         ("rank3", rank3, 13, 1),
         ("opset11_last_axis", opset11_last_axis, 11, 1),
         ("v_two_transposes", v_two_transposes, 13, 1),
+        ("sdpa_bool_mask", sdpa_bool_mask, 17, 1),
         ("opset11_default_axis", opset11_default_axis, 11, 0),
         ("softmax_not_last", softmax_not_last, 13, 0),
         ("scores_also_output", scores_also_output, 13, 0),
         ("scale_after_mask", scale_after_mask, 13, 0),
         ("mask_widens", mask_widens, 13, 0),
         ("v_rows_strided", v_rows_strided, 13, 0),
+        ("sdpa_guard_not_zero", sdpa_guard_not_zero, 17, 0),
     ]
 
 
