@@ -1,6 +1,9 @@
 /* Elementwise fusion: a producer whose only reader is an elementwise
  * kernel over the same index space is folded into that reader's
- * expression, so a chain of elementwise ops becomes one loop. */
+ * expression, so a chain of elementwise ops becomes one loop. The reader
+ * may read it more than once (HardSwish written out reads x twice): the
+ * expression is then repeated in the tree, and the C compiler computes it
+ * once. */
 #include "passes.h"
 #include "../ops/ops.h"
 
@@ -41,11 +44,20 @@ static void rebuild(LKernel *k)
     ls_push(k, k->root, loop);
 }
 
+/* Is every use of v one of c's inputs? */
+static bool only_read_by(const Value *v, const Node *c)
+{
+    int n = 0;
+    for (int i = 0; i < c->nin; i++)
+        n += c->in[i] == v;
+    return n > 0 && v->nuses == n && v->output_index < 0;
+}
+
 static bool try_fuse(Graph *g, Node *p, Node *c)
 {
     LKernel *pk = p->kernel, *ck = c->kernel;
     Value *v = pk->out;
-    if (!match_single_use(v) || p->nout != 1 || p->guard != c->guard)
+    if (!only_read_by(v, c) || p->nout != 1 || p->guard != c->guard)
         return false;
     if (ir_value_numel(v) != ir_value_numel(ck->out) || !lk_loads_only_at(ck->value, v, ck->ivar))
         return false;

@@ -21,7 +21,7 @@
 #include <math.h>
 #include <string.h>
 
-enum { DEG_X = 3, DEG_A = 1 };
+enum { DEG_X = 3, DEG_A = 1, MAX_CANDIDATES = 64 };
 
 /* c[i][j]: the coefficient of x^i A^j */
 typedef struct {
@@ -160,16 +160,11 @@ static bool only(const Poly *p, int i0, int j0, int i1, int j1)
     return true;
 }
 
-/* The GELU at e rewritten, or NULL. */
-static LExpr *gelu(LKernel *k, const LExpr *e)
+/* The GELU of x at e (atom its tanh or erf) rewritten, or NULL. */
+static LExpr *gelu_of(LKernel *k, const LExpr *e, const LExpr *atom, const LExpr *x)
 {
-    int n = 0;
-    const LExpr *atom = find_atom(e, NULL, &n);
-    if (n != 1 || e->dt == DT_DOUBLE || !ir_dtype_is_float(e->dt))
-        return NULL;
-    const LExpr *x = first_leaf(atom->a);
     Poly u, g;
-    if (!x || !poly_of(atom->a, x, NULL, &u) || !poly_of(e, x, atom, &g))
+    if (!poly_of(atom->a, x, NULL, &u) || !poly_of(e, x, atom, &g))
         return NULL;
     /* a(x) = 0.5 x + 0.5 x A */
     if (!only(&g, 1, 0, 1, 1) || !near(g.c[1][0], 0.5, 1e-6) || !near(g.c[1][1], 0.5, 1e-6))
@@ -195,6 +190,41 @@ static LExpr *gelu(LKernel *k, const LExpr *e)
     LExpr *h = lx_bin(k, LB_MUL, xe, lx_f(k, dt, 0.5));
     LExpr *er = lx_un(k, LU_ERF, lx_bin(k, LB_MUL, xe, lx_f(k, dt, sqrt(0.5))));
     return lx_bin(k, LB_ADD, h, lx_bin(k, LB_MUL, h, er));
+}
+
+/* The GELU at e rewritten, or NULL. x is the first leaf of the tanh's or
+ * erf's argument, or failing that a larger operand of that argument's
+ * arithmetic: fusion may have inlined x's own expression (a bias add read
+ * three times), whose leaf is then not x. */
+static LExpr *gelu(LKernel *k, const LExpr *e)
+{
+    int n = 0;
+    const LExpr *atom = find_atom(e, NULL, &n);
+    if (n != 1 || e->dt == DT_DOUBLE || !ir_dtype_is_float(e->dt))
+        return NULL;
+    const LExpr *x = first_leaf(atom->a);
+    LExpr *r = x ? gelu_of(k, e, atom, x) : NULL;
+    /* the candidates: operands along the argument's arithmetic, outermost first */
+    const LExpr *stack[MAX_CANDIDATES];
+    int top = 0;
+    if (!r && is_arith(atom->a)) {
+        stack[top++] = atom->a->a;
+        if (atom->a->kind == LE_BINARY)
+            stack[top++] = atom->a->b;
+    }
+    while (!r && top > 0) {
+        const LExpr *c = stack[--top];
+        double v;
+        if (lx_const_float(c, &v))
+            continue;
+        r = gelu_of(k, e, atom, c);
+        if (!r && is_arith(c) && top + 2 <= MAX_CANDIDATES) {
+            stack[top++] = c->a;
+            if (c->kind == LE_BINARY)
+                stack[top++] = c->b;
+        }
+    }
+    return r;
 }
 
 typedef struct {
