@@ -20,6 +20,7 @@ typedef struct {
     char *names, *ops;
     double ns;                  /* summed over the timed runs */
     double flops;               /* per run */
+    double bytes;               /* tensor bytes read and written per run */
 } KernelTime;
 
 typedef struct {
@@ -429,11 +430,12 @@ static bool read_results(const char *path, int runs, Results *res)
         line[strcspn(line, "\n")] = 0;
         long long ns;
         unsigned long long kns;
-        double flops;
+        double flops, bytes;
         int used = 0;
         if (sscanf(line, "run %lld", &ns) == 1 && res->nruns < runs) {
             res->ms[res->nruns++] = (double)ns * 1e-6;
-        } else if (sscanf(line, "kernel %llu %lf %n", &kns, &flops, &used) == 2 && used > 0) {
+        } else if (sscanf(line, "kernel %llu %lf %lf %n", &kns, &flops, &bytes, &used) == 3 &&
+                   used > 0) {
             if (res->nk == capk) {
                 capk = capk ? 2 * capk : 64;
                 KernelTime *nk = realloc(res->k, (size_t)capk * sizeof *nk);
@@ -451,6 +453,7 @@ static bool read_results(const char *path, int runs, Results *res)
             k->ops = strdup(tab ? tab + 1 : "");
             k->ns = (double)kns;
             k->flops = flops;
+            k->bytes = bytes;
             ok = k->names && k->ops;
         } else {
             ok = false;
@@ -536,6 +539,7 @@ typedef struct {
     double ms;                  /* per run */
     double share;               /* of the summed kernel time, 0..1 */
     double gflops;              /* -1: no FLOP count or no time */
+    double gbps;                /* GB/s of k->bytes; -1: no bytes or no time */
     double peak_pct;            /* -1: unknown */
 } KernelRow;
 
@@ -565,6 +569,7 @@ static KernelRow *kernel_rows(const Results *res, int runs, int threads, double 
         r->ms = r->k->ns / runs * 1e-6;
         r->share = total_ns > 0 ? r->k->ns / total_ns : 0;
         r->gflops = r->k->flops > 0 && r->k->ns > 0 ? r->k->flops * runs / r->k->ns : -1;
+        r->gbps = r->k->bytes > 0 && r->k->ns > 0 ? r->k->bytes * runs / r->k->ns : -1;
         r->peak_pct = r->gflops >= 0 && peak > 0 ? 100 * r->gflops / (peak * threads) : -1;
     }
     qsort(rows, (size_t)res->nk, sizeof *rows, cmp_row);
@@ -615,16 +620,19 @@ static void print_text(const BenchOptions *o, const Toolchain *t, const Results 
     printf("profile: %d kernels, %s ms per run (%.1f%% of the mean latency); %s %d:\n", res->nk,
            fmt_ms(b[0], total_ms), s->mean > 0 ? 100 * total_ms / s->mean : 0,
            top == res->nk ? "all" : "top", top);
-    printf("%10s %7s %9s %7s  %s\n", "ms/run", "share", "GFLOP/s", "%peak", "node(s) (op)");
+    printf("%10s %7s %9s %7s %8s  %s\n", "ms/run", "share", "GFLOP/s", "%peak", "GB/s",
+           "node(s) (op)");
     for (int i = 0; i < top; i++) {
         const KernelRow *r = &rows[i];
-        char g[32] = "-", pk[32] = "-";
+        char g[32] = "-", pk[32] = "-", bw[32] = "-";
         if (r->gflops >= 0)
             snprintf(g, sizeof g, "%.2f", r->gflops);
         if (r->peak_pct >= 0)
             snprintf(pk, sizeof pk, "%.1f", r->peak_pct);
-        printf("%10s %6.1f%% %9s %7s  %s (%s)\n", fmt_ms(b[0], r->ms), 100 * r->share, g, pk,
-               r->k->names, r->k->ops);
+        if (r->gbps >= 0)
+            snprintf(bw, sizeof bw, "%.2f", r->gbps);
+        printf("%10s %6.1f%% %9s %7s %8s  %s (%s)\n", fmt_ms(b[0], r->ms), 100 * r->share, g,
+               pk, bw, r->k->names, r->k->ops);
     }
     free(rows);
 }
@@ -674,6 +682,11 @@ static void print_json(const BenchOptions *o, const Toolchain *t, const Results 
             printf(", \"peak_pct\": ");
             if (r->peak_pct >= 0)
                 printf("%.3f", r->peak_pct);
+            else
+                printf("null");
+            printf(", \"bytes\": %.1f, \"gbps\": ", r->k->bytes);
+            if (r->gbps >= 0)
+                printf("%.4f", r->gbps);
             else
                 printf("null");
             printf("}");

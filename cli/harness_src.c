@@ -8,8 +8,8 @@
  *       WARMUP untimed runs, then RUNS timed ones, each a clock_gettime
  *       pair around one model_run_with_workspace (a 64-byte aligned
  *       workspace); writes one "run NS" line per timed run to RESULTS,
- *       then, in a profile build, one "kernel NS FLOPS NAMES<tab>OPS" line
- *       per kernel (NS summed over the timed runs).
+ *       then, in a profile build, one "kernel NS FLOPS BYTES NAMES<tab>OPS"
+ *       line per kernel (NS summed over the timed runs).
  *
  * Exit status: 10 bad arguments, 11 an input unreadable, 12 out of memory,
  * 13 the model failed, 14 an output or RESULTS unwritable. */
@@ -93,8 +93,9 @@ const char cli_harness_src[] =
     "        fprintf(f, \"run %lld\\n\", t[i]);\n"
     "#ifdef MODEL_PROFILE_COUNT\n"
     "    for (i = 0; i < MODEL_PROFILE_COUNT; i++)\n"
-    "        fprintf(f, \"kernel %llu %.1f %s\\t%s\\n\", model_profile_ns[i],\n"
-    "                model_profile_flops[i], model_profile_names[i], model_profile_ops[i]);\n"
+    "        fprintf(f, \"kernel %llu %.1f %.1f %s\\t%s\\n\", model_profile_ns[i],\n"
+    "                model_profile_flops[i], model_profile_bytes[i], model_profile_names[i],\n"
+    "                model_profile_ops[i]);\n"
     "#endif\n"
     "    if (fclose(f) != 0)\n"
     "        return 14;\n"

@@ -103,6 +103,7 @@ static void emit_kernels(CgEmit *e, const CgTarget *t, Printer *body)
         if (e->o->profile) {
             e->prof_nodes[e->nprof] = n;
             e->prof_flops[e->nprof] = cg_kernel_flops(n->kernel);
+            e->prof_bytes[e->nprof] = cg_kernel_bytes(g, n);
             e->nprof++;
         }
     }
@@ -120,6 +121,7 @@ static void emit_source(CgEmit *e, const CgTarget *t, Printer *p)
     if (e->o->profile) {
         e->prof_nodes = ir_alloc_array(g->arena, (size_t)g->nnodes + 1, sizeof *e->prof_nodes);
         e->prof_flops = ir_alloc_array(g->arena, (size_t)g->nnodes + 1, sizeof *e->prof_flops);
+        e->prof_bytes = ir_alloc_array(g->arena, (size_t)g->nnodes + 1, sizeof *e->prof_bytes);
     }
     t->begin(e);
     /* Kernels first, into their own buffer, to learn what they need. */

@@ -17,6 +17,7 @@ struct CgEmit {
     /* --profile: the timed kernels, in execution order */
     const Node **prof_nodes;
     double *prof_flops;         /* floating-point ops per run */
+    double *prof_bytes;         /* tensor bytes read and written per run */
     int nprof;
     void *target;               /* the target's own state (CgTarget.begin) */
 };

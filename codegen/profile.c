@@ -7,6 +7,8 @@
  * the C compiler emits. */
 #include "profile.h"
 
+#include <string.h>
+
 static bool counts_unary(LUnaryOp op)
 {
     return op != LU_NOT && op != LU_BITNOT && op != LU_ISNAN && op != LU_ISINF;
@@ -71,6 +73,39 @@ double cg_kernel_flops(const LKernel *k)
     return k && k->root ? stmt_flops(k->root) : 0;
 }
 
+/* Adds v's bytes unless v is NULL or already in seen[0..*n). */
+static double add_once(const Value **seen, int *n, const Value *v, double bytes)
+{
+    if (!v)
+        return 0;
+    for (int i = 0; i < *n; i++)
+        if (seen[i] == v)
+            return 0;
+    seen[(*n)++] = v;
+    return bytes;
+}
+
+double cg_kernel_bytes(Graph *g, const Node *n)
+{
+    const Value **seen = ir_alloc_array(g->arena, (size_t)(n->nin + n->nout + 2), sizeof *seen);
+    int nseen = 0;
+    double sum = 0, out = 0;
+    for (int i = 0; i < n->nout; i++)
+        if (n->out[i])
+            out += add_once(seen, &nseen, n->out[i], (double)ir_value_bytes(n->out[i]));
+    /* A gather reads only the rows (elements) it writes, not its table. */
+    bool gather = strncmp(n->op_type, "Gather", 6) == 0;
+    for (int i = 0; i < n->nin; i++)
+        if (n->in[i])
+            sum += add_once(seen, &nseen, n->in[i],
+                            gather && i == 0 && (double)ir_value_bytes(n->in[i]) > out
+                                ? out : (double)ir_value_bytes(n->in[i]));
+    sum += add_once(seen, &nseen, n->epi.bias, n->epi.bias ? (double)ir_value_bytes(n->epi.bias) : 0);
+    sum += add_once(seen, &nseen, n->epi.residual,
+                    n->epi.residual ? (double)ir_value_bytes(n->epi.residual) : 0);
+    return sum + out;
+}
+
 /* ---- the tables of a profile build ---- */
 
 static void profile_strings(CgEmit *e, Printer *p, const char *what, bool ops)
@@ -106,6 +141,13 @@ void cg_profile_tables(CgEmit *e, Printer *p)
        e->P, e->UP, e->UP);
     for (int i = 0; i < e->nprof; i++)
         pr(p, "    %.1f,\n", e->prof_flops[i]);
+    if (!e->nprof)
+        pr(p, "    0.0,\n");
+    pr(p, "};\n");
+    pr(p, "const double %s_profile_bytes[%s_PROFILE_COUNT > 0 ? %s_PROFILE_COUNT : 1] = {\n",
+       e->P, e->UP, e->UP);
+    for (int i = 0; i < e->nprof; i++)
+        pr(p, "    %.1f,\n", e->prof_bytes[i]);
     if (!e->nprof)
         pr(p, "    0.0,\n");
     pr(p, "};\n");
@@ -145,6 +187,9 @@ void cg_profile_header(CgEmit *e, Printer *p)
     pr(p, "extern const char *const %s_profile_ops[%s];\n", e->P, n);
     pr(p, "/* Floating-point operations in one run; nanoseconds summed over runs. */\n");
     pr(p, "extern const double %s_profile_flops[%s];\n", e->P, n);
+    pr(p, "/* Bytes of the distinct tensors each kernel reads and writes (a gather's\n"
+          " * table as much as it writes): the least memory traffic of one run. */\n");
+    pr(p, "extern const double %s_profile_bytes[%s];\n", e->P, n);
     pr(p, "extern unsigned long long %s_profile_ns[%s];\n", e->P, n);
     pr(p, "/* Zeroes %s_profile_ns. */\nvoid %s_profile_reset(void);\n\n", e->P, e->P);
 }

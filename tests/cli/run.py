@@ -372,6 +372,9 @@ def conv_model():
 
 # 2 N M OH OW (C / group) KH KW
 CONV_FLOPS = {"conv1": 2 * 1 * 16 * 32 * 32 * 8 * 3 * 3, "conv2": 2 * 1 * 16 * 32 * 32 * (16 // 2) * 3 * 3}
+# the least bytes each conv moves: input, weights (and bias), output, float32
+CONV_BYTES = {"conv1": 4 * (8 * 32 * 32 + 16 * 8 * 9 + 16 + 16 * 32 * 32),
+              "conv2": 4 * (16 * 32 * 32 + 16 * 8 * 9 + 16 * 32 * 32)}
 
 
 def bench_json(ctx, *args):
@@ -441,6 +444,13 @@ def check_bench_profile(ctx):
                 assert k["flops"] >= flops and k["flops"] <= flops * 1.1, (node, k["flops"], flops)
         if k["flops"] > 0 and k["ms"] > 0:
             assert abs(k["gflops"] - k["flops"] / (k["ms"] * 1e6)) <= 0.01 * k["gflops"] + 1e-3, k
+        # bytes: every tensor once (packed weights may be padded, hence the slack)
+        for node, least in CONV_BYTES.items():
+            if node in k["names"].split("+"):
+                assert least <= k["bytes"] <= 1.5 * least + 4096, (node, k["bytes"], least)
+        assert k["bytes"] > 0, k
+        if k["ms"] > 0:
+            assert abs(k["gbps"] - k["bytes"] / (k["ms"] * 1e6)) <= 0.01 * k["gbps"] + 1e-3, k
     r = ctx.dlc_run("bench", "--profile", m, "--runs", "3", "--top", "2", "--peak-gflops", "123.5")
     assert r.returncode == 0, r.stderr
     assert "peak: 123.5 GFLOP/s per core (given)" in r.stdout, r.stdout
@@ -450,6 +460,7 @@ def check_bench_profile(ctx):
     rows = [ln for ln in lines[head[0] + 1:] if ln.strip()]
     assert len(rows) == 2, f"--top 2 printed {len(rows)} rows: {r.stdout}"
     assert "conv" in r.stdout and "(Conv" in r.stdout, r.stdout
+    assert "GB/s" in lines[head[0]], lines[head[0]]
     r = ctx.dlc_run("bench", "--profile", m, "--runs", "2")
     assert re.search(r"peak: [0-9.]+ GFLOP/s per core \(measured\)", r.stdout), r.stdout
 
@@ -462,7 +473,7 @@ def check_profile_build(ctx):
     assert r.returncode == 0, r.stderr
     hdr = open(ctx.path("prof.h")).read()
     for word in ("PNET_PROFILE_COUNT", "pnet_profile_names", "pnet_profile_ops", "pnet_profile_flops",
-                 "pnet_profile_ns", "pnet_profile_reset", "not reentrant"):
+                 "pnet_profile_bytes", "pnet_profile_ns", "pnet_profile_reset", "not reentrant"):
         assert word in hdr, f"header lacks {word!r}"
     count = int(re.search(r"PNET_PROFILE_COUNT (\d+)", hdr).group(1))
     x = np.random.default_rng(7).standard_normal((1, 8, 32, 32)).astype(np.float32)
