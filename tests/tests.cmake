@@ -200,6 +200,14 @@ else()
             --work ${CMAKE_BINARY_DIR}/models-gelu)
   set_tests_properties(models/gelu PROPERTIES TIMEOUT 600)
 
+  # bench/nodes.py (dlc's profile beside ONNX Runtime's, per original node)
+  # on a small network: the table, positive times on both sides, every
+  # kernel and ORT node mapped onto the model's nodes.
+  add_test(NAME bench/nodes
+    COMMAND ${PY} ${CMAKE_SOURCE_DIR}/tests/bench/nodes.py --dlc $<TARGET_FILE:dlc>
+            --work ${CMAKE_BINARY_DIR}/bench-nodes)
+  set_tests_properties(bench/nodes PROPERTIES TIMEOUT 600)
+
   # Loop-level OpenMP: the same source with and without -fopenmp, gcc and clang.
   add_test(NAME models/threads
     COMMAND ${PY} ${CMAKE_SOURCE_DIR}/tests/models/threads.py --dlc $<TARGET_FILE:dlc>
