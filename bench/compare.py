@@ -54,6 +54,20 @@ def dlc_engine(dlc, model, work, feeds, names, ref):
     return lambda: lib.m_run(ip, op) and (ins, outs)  # keeps the arrays alive
 
 
+def openvino_config(threads):
+    """OpenVINO's CPU plugin settings for a latency comparison: float32
+    arithmetic (it would pick bf16 on CPUs that have it), the latency hint,
+    one stream of `threads` threads."""
+    return {"INFERENCE_NUM_THREADS": threads, "NUM_STREAMS": 1,
+            "INFERENCE_PRECISION_HINT": "f32", "PERFORMANCE_HINT": "LATENCY"}
+
+
+def openvino_model(model, threads):
+    """model (a path) compiled by OpenVINO's CPU plugin with openvino_config."""
+    import openvino as ov
+    return ov.Core().compile_model(model, "CPU", openvino_config(threads))
+
+
 def alternate(engines, rounds, warmup=5):
     """{name: [ms, ...]}: warmup + rounds rounds, each calling every engine
     once, the order rotating so that each comes first equally often."""
@@ -69,7 +83,6 @@ def alternate(engines, rounds, warmup=5):
 
 
 def main():
-    import openvino as ov  # here, so that other scripts can import this one
     if len(sys.argv) < 3:
         print(__doc__)
         return 2
@@ -80,9 +93,8 @@ def main():
     sess = ort.InferenceSession(model, so, providers=["CPUExecutionProvider"])
     feeds = inputs(sess, np.random.default_rng(0))
     ref = sess.run(None, feeds)
-    compiled = ov.Core().compile_model(model, "CPU", {
-        "INFERENCE_NUM_THREADS": 1, "INFERENCE_PRECISION_HINT": "f32",
-        "PERFORMANCE_HINT": "LATENCY"})
+    # openvino is imported in openvino_model, so that scripts without it can import this one
+    compiled = openvino_model(model, 1)
     req = compiled.create_infer_request()
     ov_in = [feeds[i.get_any_name()] for i in compiled.inputs]
     ov_out = list(req.infer(ov_in).values())

@@ -511,7 +511,8 @@ def main():
     dlc_total = sum(r["dlc_ms"] for r in rows)
     ort_total = sum(r["ort_ms"] for r in rows)
     top = rows if args.top == 0 else rows[:args.top]
-    print(f"{os.path.basename(args.model)}: {args.threads} thread{'s' if args.threads > 1 else ''}, "
+    plural = "s" if args.threads > 1 else ""
+    print(f"{os.path.basename(args.model)}: {args.threads} thread{plural}, "
           f"{args.runs} runs after {args.warmup} warm-up; {args.dlc} "
           f"--profile against the ONNX Runtime {ort_version} profiler; ms per run")
     print(f"{len(rows)} groups of original nodes; {len(top)} where dlc loses most:")

@@ -1,15 +1,28 @@
-"""dlc against ONNX Runtime on full-size networks, side by side.
+"""dlc against ONNX Runtime and OpenVINO on full-size networks, side by side.
 
 usage: .venv/bin/python bench/run.py [--dlc build/dlc] [--baseline-dlc PATH]
            [--models resnet50,mobilenetv2,squeezenet1_1,bert_base,yolov8n,...]
            [--threads 1,2] [--runs 20] [--warmup 5] [--seed 0] [--gap-ms MS]
-           [--peak-gflops X] [--json out.json] [--plot out.png]
+           [--peak-gflops X] [--json out.json] [--plot out.png] [--no-openvino]
            [--work build/bench] [--cc cc] [--cflags "-O3 -march=native"]
 
 A benchmark, not a test: it exits 0 however slow dlc is, 1 when a model
 failed to generate, compile, build or run, or when dlc's outputs do not
 match ONNX Runtime's (such a model is not timed and reads FAIL), 2 on bad
 usage.
+
+OpenVINO (PyPI `openvino`, not in requirements.txt) is the third engine
+when the Python running this script can import it and --no-openvino is
+not given; otherwise run.py says so once and compares dlc with ONNX
+Runtime alone, as before. Its CPU plugin compiles the ONNX file with
+bench/compare.py's openvino_config: INFERENCE_PRECISION_HINT f32 (it
+would pick bf16 where the CPU has it), PERFORMANCE_HINT LATENCY,
+NUM_STREAMS 1 and INFERENCE_NUM_THREADS T, the settings it reports back
+being kept in the JSON ("ov_settings"). A model OpenVINO cannot compile,
+or whose outputs it computes outside the tolerances below, is timed
+without it (its row reads n/a, the reason is printed and kept as
+"ov_error"); that is no failure of dlc's and does not change the exit
+status.
 
 What it does, per model:
   1. writes WORK/NAME.onnx with bench/models/make.py unless it is there;
@@ -32,30 +45,43 @@ What it does, per model:
        - creates the ONNX Runtime session (CPUExecutionProvider,
          ORT_ENABLE_ALL, intra_op_num_threads=T, inter_op_num_threads=1)
          and runs it once with the plain `run` API: the reference outputs;
+       - with OpenVINO, compiles the model for its CPU plugin (also with the
+         process's whole CPU mask), binds the example arrays as its input
+         tensors once (shared memory, not copied) and runs it once;
        - compares: a float element matches when
          |dlc - ort| <= atol + rtol * |ort| (1e-3 and 1e-3; NaN matches NaN),
-         integers exactly; a mismatch stops the worker (status FAIL);
-       - times the two alternately in the same process: --warmup rounds,
-         then --runs rounds, each one dlc call and one ORT call, in turn
-         dlc first and ORT first (with --baseline-dlc, below, three calls
-         a round, in each of their six orders in turn, so that each engine
-         comes first, and right after each other one, equally often).
+         integers exactly; a mismatch of dlc's stops the worker (status
+         FAIL), one of OpenVINO's leaves it out (above);
+       - times the engines alternately in the same process: --warmup
+         rounds, then --runs rounds, each calling every engine once (dlc,
+         ORT, OpenVINO, the baseline dlc below), the rounds taking in turn
+         the orders of a balanced (Williams) design, so that each engine
+         comes first, and right after each other one, equally often: for
+         two engines dlc first and ORT first, for three their six orders.
          Each call is timed alone with time.perf_counter_ns(): around the
          ctypes call for dlc, around sess.run_with_iobinding() for ORT,
          whose inputs and outputs are bound once, before timing, to
-         preallocated numpy arrays (so neither side allocates or copies
-         outputs in the timed region).
+         preallocated numpy arrays, and around InferRequest.infer(
+         share_outputs=True) for OpenVINO, whose inputs are bound once and
+         whose outputs stay in its own tensors (so no engine allocates or
+         copies inputs or outputs in the timed region).
          At 2 or more threads each call is preceded by an untimed idle
          gap (--gap-ms, default 50 ms; 0 at 1 thread) so that the other
          engine's threads have stopped spinning when it starts.
          The garbage collector is off while timing; the outputs are checked
          again after the last round.
   5. reports medians (never means: the machine is shared), min and p90
-     (numpy's linear interpolation), the ratio of medians dlc/ORT (lower
-     is better) and the share of the fp32 peak each reaches:
+     (numpy's linear interpolation), the ratios of medians dlc/ORT,
+     dlc/OV and dlc/best, best being the faster peer of the row (ORT or
+     OpenVINO; ORT when it is the only one), lower is better, and the
+     share of the fp32 peak each engine reaches:
      FLOPs / median / (peak GFLOP/s per core x T), the peak that
      `dlc bench --profile` measures on this machine unless --peak-gflops
-     gives one.
+     gives one ("ratio", "dlc_ov_ratio", "best_peer", "dlc_best_ratio",
+     "ov", "ov_ns", "ov_pct_peak" in the JSON);
+  6. ends with the geometric mean of dlc/best (and of dlc/ORT, dlc/OV)
+     over the models that ran, per thread count, with the worst dlc/best
+     ("summary" in the JSON).
 
 Against another dlc (--baseline-dlc PATH, say the previous main's build):
 step 3 runs again with that binary into WORK/NAME.base.c and
@@ -66,7 +92,7 @@ against ONNX Runtime in the same way (a mismatch in either build reads
 FAIL) and times it as a third engine in the same rounds, with the same
 idle gap. The report adds its median (min / p90), its ratio to ORT and
 dlc / baseline ("base", "base_ratio", "dlc_base_ratio", "base_ns",
-"base_check" in the JSON; a line at the baseline's ratio on each bar of
+"base_check" in the JSON; a line at the baseline's latency on dlc's bar of
 the plot). Its peak RSS ("base_peak_rss_bytes") is taken after dlc's, so
 what the two share (the OpenMP runtime's threads) counts in dlc's only.
 
@@ -77,26 +103,28 @@ the peak resident set size (VmHWM) is reset by writing 5 to
 /proc/self/clear_refs, VmRSS is read, then the session is created and run
 once with `run` and once with the IO binding; ORT's figure is VmHWM after
 that minus VmRSS before, i.e. everything session creation and running cost
-(weights included) at its highest point. dlc's measured figure is the same,
-taken earlier in the same process around loading the library and its first
-run (weight pages touched, code, and the workspace, which is mmap'd afresh
-so that no already-resident heap block hides it). Where clear_refs cannot
+(weights included) at its highest point. OpenVINO's ("ov_peak_rss_bytes")
+is the same around compiling the model and its first run, and dlc's
+measured figure too, taken earlier in the same process around loading the
+library and its first run (weight pages touched, code, and the workspace,
+which is mmap'd afresh so that no already-resident heap block hides it). Where clear_refs cannot
 be written the worker falls back on the growth of
 getrusage(RUSAGE_SELF).ru_maxrss, a lower bound, and says so
 ("rss_method" in the JSON). Memory the Python heap had already freed and
 kept resident before a phase may be reused by it unseen, so both figures
 are growth, not totals of the process.
 
-Threads: dlc's runtime threads with OpenMP (`-fopenmp`). Both sides keep
-their default waiting policies (libgomp and ORT spin briefly after a
-parallel region, then sleep); at 2 or more threads the idle gap lets
-either side's spinning end before the other runs, dlc's OpenMP threads
+Threads: dlc's runtime threads with OpenMP (`-fopenmp`). All engines keep
+their default waiting policies (libgomp, ORT and OpenVINO's TBB spin
+briefly after a parallel region, then sleep); at 2 or more threads the
+idle gap lets each one's spinning end before the next runs, dlc's OpenMP threads
 are bound one per CPU (OMP_PROC_BIND=true unless set; an unbound worker
 woken after the gap often landed on the main thread's CPU), and ONNX
-Runtime's pool is created with the process's whole CPU mask, so it is
-not confined to the CPU OpenMP bound the main thread to. Alternating the
-order of the two calls each round spreads any effect of one on the other
-evenly.
+Runtime's pool and OpenVINO's threads are created with the process's
+whole CPU mask, so they are not confined to the CPU OpenMP bound the main
+thread to (OpenVINO binds its own threads to CPUs, ENABLE_CPU_PINNING
+being its default). Rotating the order of the calls each round spreads
+any effect of one on another evenly.
 
 Where the threads' CPUs sit: before and after each run at 2 or more
 threads, bench/c2c.c (built into WORK) times handing a cache line between
@@ -110,17 +138,18 @@ other reads crosses between the caches (a 2 MB buffer read back at
 15.5 (ONNX Runtime hardly slowed). A row whose figures are high was
 measured in that placement.
 
-The JSON (--json) holds the versions (ONNX Runtime, onnx, numpy, Python,
-dlc, cc), the machine, the options, and per model and thread count every
-raw time in nanoseconds, the summaries, errors and memory figures.
---plot writes a PNG bar chart of the ratios (matplotlib, Agg backend).
+The JSON (--json) holds the versions (ONNX Runtime, OpenVINO, onnx, numpy,
+Python, dlc, cc), the machine, the options, and per model and thread count
+every raw time in nanoseconds, the summaries, errors and memory figures.
+--plot writes a PNG bar chart (matplotlib, Agg backend): a panel per
+thread count, per model a bar per engine, its median over the best
+peer's, so that dlc's bar is dlc/best and the best peer's is 1.
 """
 import argparse
 import ctypes
 import datetime
 import gc
 import hashlib
-import itertools
 import json
 import mmap
 import os
@@ -140,7 +169,8 @@ ALL_MODELS = ["resnet50", "mobilenetv2", "squeezenet1_1", "bert_base", "yolov8n"
 ATOL = 1e-3
 RTOL = 1e-3
 # the worker's engines: result keys (times "dlc_ns", summary "dlc", ...) -> names
-LABELS = {"dlc": "dlc", "ort": "ORT", "base": "baseline dlc"}
+LABELS = {"dlc": "dlc", "ort": "ORT", "ov": "OpenVINO", "base": "baseline dlc"}
+PEERS = ("ort", "ov")   # the engines dlc is measured against
 CHECK_FIELDS = {"dlc": "check", "base": "base_check"}
 
 # ONNX TensorProto data type code -> numpy dtype name
@@ -241,6 +271,21 @@ def compare(got, ref, atol, rtol):
     return out
 
 
+def balanced_orders(n):
+    """Orders of n engines (a Williams design) in which each engine comes
+    first, and right after each other one, equally often: n orders for even
+    n, 2n for odd n (for 2 and 3 engines: every order)."""
+    first, lo, hi = [0], 1, n - 1
+    while lo <= hi:
+        first.append(lo)
+        lo += 1
+        if lo <= hi:
+            first.append(hi)
+            hi -= 1
+    rows = [[(e + r) % n for e in first] for r in range(n)]
+    return rows if n % 2 == 0 else rows + [row[::-1] for row in rows]
+
+
 # --------------------------------------------------------------------------
 # the worker: one (model, threads) measurement in a process of its own
 
@@ -331,6 +376,54 @@ def load_dlc(lib_path, header_path, name, feeds):
             "ws_size": ws_size, "peak": mem.peak, "keep": (lib, inputs, ws_map, ws_arr)}
 
 
+def load_openvino(onnx_path, threads, feeds, out_names):
+    """OpenVINO's CPU plugin on the model (bench/compare.py's settings), its
+    inputs bound once to the feed arrays (shared, not copied), run once.
+    Returns (run, outputs {name: array}, peak RSS growth, the settings it
+    reports); raises WorkerError when it cannot compile or run the model."""
+    import openvino as ov
+    sys.path.insert(0, HERE)
+    from compare import openvino_model
+    with PeakRss() as mem:
+        try:
+            compiled = openvino_model(onnx_path, threads)
+            req = compiled.create_infer_request()
+            for i, port in enumerate(compiled.inputs):
+                key = next((k for k in port.get_names() if k in feeds), None)
+                if key is None:
+                    raise WorkerError(f"OpenVINO input {i} {sorted(port.get_names())} is not "
+                                      f"among the example inputs {list(feeds)}")
+                req.set_input_tensor(i, ov.Tensor(feeds[key], shared_memory=True))
+            req.infer()
+        except WorkerError:
+            raise
+        except Exception as e:  # OpenVINO raises RuntimeError and others of its own
+            raise WorkerError(f"OpenVINO: {type(e).__name__}: {str(e).strip()[:400]}")
+    ports = {}
+    for i, port in enumerate(compiled.outputs):
+        for k in port.get_names():
+            ports[k] = i
+    missing = [n for n in out_names if n not in ports]
+    if missing:
+        raise WorkerError(f"OpenVINO has no output {missing}")
+
+    def outputs():
+        return {n: req.get_output_tensor(ports[n]).data for n in out_names}
+
+    def run():
+        req.infer(share_outputs=True)   # outputs stay in OpenVINO's tensors, not copied
+
+    settings = {}
+    for key in ("INFERENCE_NUM_THREADS", "NUM_STREAMS", "INFERENCE_PRECISION_HINT",
+                "PERFORMANCE_HINT", "ENABLE_CPU_PINNING", "ENABLE_HYPER_THREADING",
+                "SCHEDULING_CORE_TYPE"):
+        try:
+            settings[key] = str(compiled.get_property(key))
+        except Exception:  # a property this version lacks
+            pass
+    return run, outputs, mem.peak, settings, (compiled, req)
+
+
 def worker(args):
     import numpy as np
     import onnxruntime as ort
@@ -402,6 +495,28 @@ def worker(args):
                                f"vs ORT {out_names}")
             return finish()
 
+    # --- OpenVINO: like ONNX Runtime, created with the whole CPU mask. A
+    # model it cannot run, or runs to other outputs, is timed without it.
+    ov = None
+    if args.openvino:
+        os.sched_setaffinity(0, full_mask)
+        try:
+            run, ov_outputs, peak, settings, keep = load_openvino(args.onnx, threads, feeds,
+                                                                  out_names)
+            result["ov_peak_rss_bytes"] = peak
+            result["ov_settings"] = settings
+            result["ov_check"] = [dict(compare(ov_outputs()[n], r, args.atol, args.rtol), name=n)
+                                  for n, r in zip(out_names, ref)]
+            if all(c["ok"] for c in result["ov_check"]):
+                ov = (run, ov_outputs, keep)
+            else:
+                result["ov_error"] = "outputs differ from ORT: " + "; ".join(
+                    f"'{c['name']}' max_abs {c.get('max_abs', 0):.3g}"
+                    for c in result["ov_check"] if not c["ok"])
+        except WorkerError as e:
+            result["ov_error"] = str(e)
+        os.sched_setaffinity(0, dlc_mask)
+
     # --- the check: "check" (dlc) and "base_check", "_after" once timed
     def check(after=""):
         ok = True
@@ -410,18 +525,25 @@ def worker(args):
             result[field] = [dict(compare(b, r, args.atol, args.rtol), name=k)
                              for (k, b), r in zip(d["outputs"], ref)]
             ok = ok and all(c["ok"] for c in result[field])
+        if ov and after:
+            result["ov_check" + after] = [
+                dict(compare(ov[1]()[n], r, args.atol, args.rtol), name=n)
+                for n, r in zip(out_names, ref)]
+            ok = ok and all(c["ok"] for c in result["ov_check" + after])
         return ok
 
     if not check():
         result["status"] = "FAIL"
         return finish()
 
-    # --- timing: each round calls every engine once, in one of the orders
-    # of all of them, the next order each round
+    # --- timing: each round calls every engine once, in one of the
+    # balanced orders, the next order each round
     clock = time.perf_counter_ns
     calls = [(key, d["run"], d["args"]) for key, d in dlcs.items()]
     calls.insert(1, ("ort", sess.run_with_iobinding, (binding,)))
-    orders = list(itertools.permutations(calls))
+    if ov:
+        calls.insert(2, ("ov", ov[0], ()))
+    orders = [[calls[i] for i in order] for order in balanced_orders(len(calls))]
     times = {key: [] for key, _, _ in calls}
     bad = []
 
@@ -439,7 +561,7 @@ def worker(args):
                 if gap:
                     time.sleep(gap)
                 t0 = clock()
-                st = fn(*fn_args)  # ORT's returns None, dlc's its status
+                st = fn(*fn_args)  # ORT's and OpenVINO's return None, dlc's its status
                 t1 = clock()
                 if st:
                     bad.append((key, st))
@@ -623,6 +745,8 @@ def run_worker(args, name, onnx_path, stems, threads):
            "--warmup", str(args.warmup), "--seed", str(args.seed),
            "--gap-ms", repr(args.gap_ms),
            "--atol", repr(args.atol), "--rtol", repr(args.rtol), "--out", out]
+    if args.openvino:
+        cmd.append("--openvino")
     for opt, stem in zip(("--", "--base-"), stems):
         _, h_path, lib_path = build_paths(args, stem)
         cmd += [opt + "lib", lib_path, opt + "header", h_path]
@@ -742,19 +866,44 @@ def c2c_text(pair):
     return "/".join("?" if v is None else str(v) for v in pair)
 
 
+def geomean(xs):
+    import math
+    return math.exp(sum(math.log(x) for x in xs) / len(xs)) if xs else None
+
+
+def summary(report, thread_counts):
+    """Per thread count, the geometric means over the models that ran of
+    dlc / best peer, dlc / ORT and dlc / OpenVINO (where it ran)."""
+    out = {}
+    for t in thread_counts:
+        rows = [r for m in report["models"] for r in m["results"]
+                if r["threads"] == t and r["status"] == "ok"]
+        ov = [r["dlc_ov_ratio"] for r in rows if "dlc_ov_ratio" in r]
+        out[str(t)] = {
+            "models": len(rows),
+            "geomean_dlc_best": geomean([r["dlc_best_ratio"] for r in rows]),
+            "geomean_dlc_ort": geomean([r["ratio"] for r in rows]),
+            "geomean_dlc_ov": geomean(ov), "models_with_ov": len(ov),
+            "worst_dlc_best": max((r["dlc_best_ratio"] for r in rows), default=None)}
+    return out
+
+
 def print_tables(report):
     meta = report["meta"]
     peak = meta["peak_gflops_per_core"]
     load = (meta["machine"]["loadavg_start"][0], meta["machine"]["loadavg_end"][0])
+    ov = bool(meta.get("openvino"))
     log("")
     log(f"{meta['dlc_version'] or 'dlc ?'} ({meta['git'] or '?'}) vs ONNX Runtime "
-        f"{meta['onnxruntime']} | {meta['machine']['cpu']}, {meta['machine']['logical_cpus']} "
+        f"{meta['onnxruntime']}" + (f" and OpenVINO {meta['openvino'].split('-')[0]}" if ov else "")
+        + f" | {meta['machine']['cpu']}, {meta['machine']['logical_cpus']} "
         f"CPUs | {meta['runs']} rounds after {meta['warmup']} warm-up | "
         f"peak {peak:.0f} GFLOP/s per core ({meta['peak_source']}) | "
         f"load average {load[0]:.1f} at start, "
         f"{load[1]:.1f} at end")
-    log("latency in ms: median (min / p90); ratio = dlc median / ORT median, lower is better; "
-        "%pk = share of fp32 peak x threads")
+    log("latency in ms: median (min / p90); ratios of medians, lower is better for dlc"
+        + ("; best = the faster of ORT and OV (OpenVINO)" if ov else "")
+        + "; %pk = share of fp32 peak x threads")
     base = "baseline_dlc" in meta
     if base:
         log(f"base = the baseline, {meta['baseline_dlc_version'] or 'dlc ?'} "
@@ -764,14 +913,21 @@ def print_tables(report):
     def lat(s):
         return f"{s['median_ms']:8.2f} ({s['min_ms']:7.2f} / {s['p90_ms']:7.2f})"
 
+    def pct(x):
+        return f"{'-' if x is None else f'{x:6.1f}%':>7s}"
+
     hdr = (f"{'model':14s} {'T':>2s} {'check':6s} {'GFLOP':>6s} | {'dlc ms':>8s} "
            f"{'(min / p90)':>17s} | {'ORT ms':>8s} {'(min / p90)':>17s} | "
-           f"{'dlc/ORT':>7s} | "
+           + (f"{'OV ms':>8s} {'(min / p90)':>17s} | " if ov else "")
+           + f"{'dlc/ORT':>7s} "
+           + (f"{'dlc/OV':>7s} {'dlc/best':>8s} " if ov else "") + "| "
            + (f"{'base ms':>8s} {'(min / p90)':>17s} | {'base/ORT':>8s} {'dlc/base':>8s} | "
               if base else "")
-           + f"{'dlc %pk':>7s} {'ORT %pk':>7s} | {'c2c ns':>9s}")
+           + f"{'dlc %pk':>7s} {'ORT %pk':>7s} " + (f"{'OV %pk':>7s} " if ov else "")
+           + f"| {'c2c ns':>9s}")
     log(hdr)
     log("-" * len(hdr))
+    ov_notes = []
     for m in report["models"]:
         gf = m.get("gflop")
         gfs = f"{gf:6.2f}" if gf else f"{'?':>6s}"
@@ -782,25 +938,43 @@ def print_tables(report):
                 log(f"{m['name']:14s} {t:>2s} {r['status']:6s} {gfs} | "
                     f"{(r.get('error') or m.get('error') or 'outputs differ from ORT')[:90]}")
                 continue
-            dp = r.get("dlc_pct_peak")
-            op = r.get("ort_pct_peak")
+            if ov and "ov" not in r:
+                ov_notes.append(f"{m['name']} T={t}: {r.get('ov_error', 'not run')}")
+            ov_cols = ""
+            if ov:
+                ov_cols = (f"{lat(r['ov'])} | " if "ov" in r else f"{'n/a':>8s} {'':17s} | ")
             log(f"{m['name']:14s} {t:>2s} {'ok':6s} {gfs} | {lat(r['dlc'])} | {lat(r['ort'])} | "
-                f"{r['ratio']:6.2f}x | "
+                + ov_cols + f"{r['ratio']:6.2f}x "
+                + ((f"{r['dlc_ov_ratio']:6.2f}x " if "ov" in r else f"{'-':>7s} ")
+                   + f"{r['dlc_best_ratio']:7.2f}x " if ov else "") + "| "
                 + (f"{lat(r['base'])} | {r['base_ratio']:7.2f}x {r['dlc_base_ratio']:7.2f}x | "
                    if base else "")
-                + f"{'-' if dp is None else f'{dp:6.1f}%':>7s} "
-                f"{'-' if op is None else f'{op:6.1f}%':>7s} | "
-                f"{c2c_text(r.get('c2c_ns')):>9s}")
+                + pct(r.get("dlc_pct_peak")) + " " + pct(r.get("ort_pct_peak")) + " "
+                + (pct(r.get("ov_pct_peak")) + " " if ov else "")
+                + f"| {c2c_text(r.get('c2c_ns')):>9s}")
+    for note in ov_notes:
+        log(f"OpenVINO not timed on {note}")
+    for t, sm in report.get("summary", {}).items():
+        if not sm["models"]:
+            continue
+        line = (f"geometric mean over {sm['models']} model{'s' if sm['models'] != 1 else ''} "
+                f"at {t} thread{'s' if t != '1' else ''}: dlc/best peer "
+                f"{sm['geomean_dlc_best']:.3f} (worst {sm['worst_dlc_best']:.2f}), "
+                f"dlc/ORT {sm['geomean_dlc_ort']:.3f}")
+        if sm["models_with_ov"]:
+            line += f", dlc/OV {sm['geomean_dlc_ov']:.3f} (over {sm['models_with_ov']})"
+        log(line + ("" if ov else "; the best peer is ORT, the only one"))
     if any(r.get("c2c_ns") for m in report["models"] for r in m["results"]):
         log("c2c ns: one-way core-to-core latency before / after the row (bench/c2c.c); a "
             "high figure (175 ns against 45 on the development VM) means the two CPUs did not "
             "share a cache, which slows 2-thread runs (dlc's more than ONNX Runtime's)")
     log("")
     log("memory in MB: dlc arena = NAME_WORKSPACE_SIZE (naive sum of its tensors); "
-        "dlc/ORT peak = peak RSS growth measured in the worker; "
-        "max errors vs ORT over all outputs")
+        "dlc/ORT" + ("/OV" if ov else "") + " peak = peak RSS growth measured in the worker; "
+        "max errors (dlc's) vs ORT over all outputs")
     hdr = (f"{'model':14s} {'T':>2s} | {'arena':>7s} {'(naive)':>9s} {'dlc peak':>9s} | "
-           f"{'ORT peak':>9s} | {'weights':>8s} {'file':>8s} | {'max abs':>9s} {'max rel':>9s}")
+           f"{'ORT peak':>9s} " + (f"{'OV peak':>9s} " if ov else "")
+           + f"| {'weights':>8s} {'file':>8s} | {'max abs':>9s} {'max rel':>9s}")
     log(hdr)
     log("-" * len(hdr))
     for m in report["models"]:
@@ -812,7 +986,8 @@ def print_tables(report):
             mrel = max((c["max_rel"] for c in fl if c.get("max_rel") is not None), default=None)
             log(f"{m['name']:14s} {t:>2s} | {mb(m.get('workspace_bytes')):>7s} "
                 f"{'(' + mb(m.get('workspace_naive_bytes')) + ')':>9s} "
-                f"{mb(r.get('dlc_peak_rss_bytes')):>9s} | {mb(r.get('ort_peak_rss_bytes')):>9s} | "
+                f"{mb(r.get('dlc_peak_rss_bytes')):>9s} | {mb(r.get('ort_peak_rss_bytes')):>9s} "
+                + (f"{mb(r.get('ov_peak_rss_bytes')):>9s} " if ov else "") + "| "
                 f"{mb(m.get('weights_bytes')):>8s} {mb(m.get('file_bytes')):>8s} | "
                 f"{'-' if mabs is None else f'{mabs:.2e}':>9s} "
                 f"{'-' if mrel is None else f'{mrel:.2e}':>9s}")
@@ -829,62 +1004,79 @@ def print_tables(report):
 
 
 def plot(report, path):
+    """One panel per thread count; per model a bar per engine: its median
+    latency / the best peer's (dlc's bar is dlc/best; the best peer's is
+    1.0), a black line on dlc's at the baseline's."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    models = [m for m in report["models"]]
+    models = list(report["models"])
     threads = sorted({r["threads"] for m in models for r in m["results"]} or {1})
-    width = min(0.8 / max(len(threads), 1), 0.3)
-    fig, ax = plt.subplots(figsize=(max(6.0, 1.9 * len(models) + 2), 4.6), dpi=120)
-    colors = plt.get_cmap("tab10")
+    engines = ["dlc", "ort"] + (["ov"] if report["meta"].get("openvino") else [])
+    colors = {"dlc": "tab:blue", "ort": "tab:orange", "ov": "tab:green"}
+    width = 0.8 / len(engines)
+
+    def rel(r, key):
+        return r[key]["median_ms"] / r[r["best_peer"]]["median_ms"]
+
     top = 1.0
     for m in models:
         for r in m["results"]:
             if r["status"] == "ok":
-                top = max(top, r["ratio"], r.get("base_ratio", 0))
+                top = max([top] + [rel(r, k) for k in engines + ["base"] if k in r])
     ymax = top * 1.18
-    for j, t in enumerate(threads):
+    fig, axes = plt.subplots(len(threads), 1, squeeze=False, dpi=120,
+                             figsize=(max(6.0, 1.5 * len(models) + 2), 3.6 * len(threads) + 0.6))
+    for ax, t in zip(axes[:, 0], threads):
         for i, m in enumerate(models):
-            x = i + width * (j + 0.5 - len(threads) / 2)
             r = next((r for r in m["results"] if r["threads"] == t), None)
             if r is None:
                 continue
-            if r["status"] == "ok":
-                ax.bar(x, r["ratio"], width * 0.92, color=colors(j))
-                if "base_ratio" in r:
-                    ax.plot([x - width * 0.46, x + width * 0.46], [r["base_ratio"]] * 2,
-                            color="black", linewidth=2)
-                ax.text(x, r["ratio"] + ymax * 0.01, f"{r['ratio']:.2f}x", ha="center",
-                        va="bottom", fontsize=8,
-                        bbox=dict(facecolor="white", edgecolor="none", pad=0.6))
-            else:
-                ax.bar(x, ymax * 0.12, width * 0.92, color="none", edgecolor="crimson",
-                       hatch="///")
-                ax.text(x, ymax * 0.13, r["status"], ha="center", va="bottom",
+            if r["status"] != "ok":
+                ax.bar(i, ymax * 0.12, 0.8, color="none", edgecolor="crimson", hatch="///")
+                ax.text(i, ymax * 0.13, r["status"], ha="center", va="bottom",
                         fontsize=8, color="crimson", fontweight="bold")
-    # one legend entry per thread count
-    handles = [plt.Rectangle((0, 0), 1, 1, color=colors(j)) for j in range(len(threads))]
-    labels = [f"{t} thread{'s' if t != 1 else ''}" for t in threads]
-    ax.axhline(1.0, color="black", linewidth=1, linestyle="--")
-    handles.append(plt.Line2D([0], [0], color="black", linewidth=1, linestyle="--"))
-    labels.append("parity with ORT")
+                continue
+            for j, key in enumerate(engines):
+                x = i + width * (j + 0.5 - len(engines) / 2)
+                if key not in r:
+                    ax.text(x, ymax * 0.02, "n/a", ha="center", va="bottom", fontsize=7,
+                            rotation=90, color=colors[key])
+                    continue
+                v = rel(r, key)
+                ax.bar(x, v, width * 0.92, color=colors[key])
+                if key == "dlc":
+                    if "base" in r:
+                        ax.plot([x - width * 0.46, x + width * 0.46], [rel(r, "base")] * 2,
+                                color="black", linewidth=2)
+                    ax.text(x, v + ymax * 0.01, f"{v:.2f}x", ha="center", va="bottom",
+                            fontsize=8, bbox=dict(facecolor="white", edgecolor="none", pad=0.6))
+        ax.axhline(1.0, color="black", linewidth=1, linestyle="--")
+        sm = report.get("summary", {}).get(str(t))
+        gm = f"; geometric mean dlc/best {sm['geomean_dlc_best']:.2f}" \
+            if sm and sm["models"] else ""
+        ax.set_title(f"{t} thread{'s' if t != 1 else ''}{gm}", fontsize=9)
+        ax.set_xticks(range(len(models)))
+        ax.set_xticklabels([m["name"] for m in models], fontsize=8)
+        ax.set_xlim(-0.6, len(models) - 0.4)
+        ax.set_ylim(0, ymax * 1.12)
+        ax.set_ylabel("median / best peer's\n(lower is better)", fontsize=8)
+        ax.spines["top"].set_visible(False)
+        ax.spines["right"].set_visible(False)
+    handles = [plt.Rectangle((0, 0), 1, 1, color=colors[k]) for k in engines]
+    labels = [{"dlc": "dlc", "ort": "ONNX Runtime", "ov": "OpenVINO"}[k] for k in engines]
     if "baseline_dlc" in report["meta"]:
         handles.append(plt.Line2D([0], [0], color="black", linewidth=2))
-        labels.append("baseline dlc / ORT")
-    ax.legend(handles, labels, loc="upper right", fontsize=8, frameon=False)
-    ax.set_xticks(range(len(models)))
-    ax.set_xticklabels([m["name"] for m in models])
-    ax.set_xlim(-0.6, len(models) - 0.4)
-    ax.set_ylim(0, ymax * 1.12)
-    ax.set_ylabel("dlc / ORT median latency (lower is better)")
+        labels.append("baseline dlc")
+    axes[0, 0].legend(handles, labels, loc="upper right", fontsize=8, frameon=False,
+                      ncol=len(labels))
     meta = report["meta"]
-    ax.set_title(f"dlc vs ONNX Runtime {meta['onnxruntime']}, "
-                 f"{meta['runs']} alternating rounds, medians\n"
+    peers = f"ONNX Runtime {meta['onnxruntime']}" + (
+        f" and OpenVINO {meta['openvino'].split('-')[0]}" if meta.get("openvino") else "")
+    fig.suptitle(f"dlc vs {peers}, {meta['runs']} alternating rounds, medians\n"
                  f"{meta['machine']['cpu']}, {meta['machine']['logical_cpus']} CPUs, "
                  f"{meta['date'][:10]}, dlc {meta['git'] or ''}", fontsize=9)
-    ax.spines["top"].set_visible(False)
-    ax.spines["right"].set_visible(False)
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
@@ -930,9 +1122,19 @@ def driver(args):
     pin = pinned_version("onnxruntime")
     if pin and pin != ort.__version__:
         log(f"run.py: warning: onnxruntime {ort.__version__} is not the pinned {pin}")
+    ov_version = None
+    if not args.no_openvino:
+        try:
+            import openvino
+            ov_version = openvino.__version__
+        except ImportError as e:
+            log(f"run.py: note: no OpenVINO in this Python ({e}; pip install openvino): "
+                "comparing with ONNX Runtime only")
+    args.openvino = ov_version is not None
     report = {"meta": {
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "onnxruntime": ort.__version__, "onnxruntime_pinned": pin,
+        "openvino": ov_version,
         "onnx": onnx.__version__, "numpy": np.__version__,
         "python": platform.python_version(),
         "dlc": args.dlc, "dlc_version": first_line([args.dlc, "--version"]),
@@ -942,14 +1144,21 @@ def driver(args):
         "runs": args.runs, "warmup": args.warmup, "seed": args.seed,
         "atol": args.atol, "rtol": args.rtol,
         "peak_gflops_per_core": args.peak_gflops, "peak_source": "--peak-gflops",
-        "timing": ("alternating rounds in one process, one dlc and one ORT call each, "
-                   "order flipped every round; perf_counter_ns around the ctypes call of "
-                   "NAME_run_with_workspace and around InferenceSession.run_with_iobinding "
-                   "with inputs and outputs bound to preallocated arrays; gc off"),
+        "timing": ("alternating rounds in one process, one call of each engine each, "
+                   "in balanced orders (each engine first, and right after each other one, "
+                   "equally often); perf_counter_ns around the ctypes call of "
+                   "NAME_run_with_workspace, around InferenceSession.run_with_iobinding "
+                   "with inputs and outputs bound to preallocated arrays, and around "
+                   "OpenVINO's InferRequest.infer; gc off"),
         "ort_session": ("CPUExecutionProvider, ORT_ENABLE_ALL, intra_op_num_threads=T, "
                         "inter_op_num_threads=1, sequential"),
-        "memory": ("peak RSS growth over session creation + first runs (ORT) and over "
-                   "library load + first run (dlc), each in the worker process"),
+        "openvino_settings": ("CPU plugin, INFERENCE_PRECISION_HINT f32, PERFORMANCE_HINT "
+                              "LATENCY, NUM_STREAMS 1, INFERENCE_NUM_THREADS T (bench/compare.py "
+                              "openvino_config); inputs bound once as shared tensors, "
+                              "infer(share_outputs=True) timed") if ov_version else None,
+        "memory": ("peak RSS growth over session creation + first runs (ORT), model "
+                   "compilation + first run (OpenVINO) and library load + first run (dlc), "
+                   "each in the worker process"),
         "flops": "2 x multiply-adds of Conv, Gemm, MatMul, shapes from onnx shape inference",
         "c2c": ("c2c_ns: one-way latency of a cache line between two bound OpenMP threads "
                 "(bench/c2c.c), before and after each run at T >= 2"),
@@ -958,9 +1167,8 @@ def driver(args):
         report["meta"].update(
             baseline_dlc=args.baseline_dlc,
             baseline_dlc_version=first_line([args.baseline_dlc, "--version"]))
-        report["meta"]["timing"] += (
-            "; with baseline_dlc a third call per round, that build's library, and the "
-            "rounds take the six orders of the three in turn instead")
+        report["meta"]["timing"] += ("; with baseline_dlc one more call per round, to that "
+                                     "build's library")
 
     c2c = build_c2c(args) if max(thread_counts) >= 2 and not args.no_openmp else None
     missing = [m for m in models if not os.path.exists(os.path.join(args.work, f"{m}.onnx"))]
@@ -1021,6 +1229,16 @@ def driver(args):
             entry["results"].append(r)
             if r["status"] == "ok":
                 r["ratio"] = r["dlc"]["median_ms"] / r["ort"]["median_ms"]
+                if "ov" in r:
+                    r["dlc_ov_ratio"] = r["dlc"]["median_ms"] / r["ov"]["median_ms"]
+                r["best_peer"] = min((k for k in PEERS if k in r),
+                                     key=lambda k: r[k]["median_ms"])
+                r["dlc_best_ratio"] = r["dlc"]["median_ms"] / r[r["best_peer"]]["median_ms"]
+                peers = f", ORT {r['ort']['median_ms']:.2f} ms"
+                if "ov" in r:
+                    peers += f", OpenVINO {r['ov']['median_ms']:.2f} ms"
+                elif r.get("ov_error"):
+                    peers += f" (OpenVINO not timed: {r['ov_error'][:120]})"
                 base = ""
                 if "base" in r:
                     r["base_ratio"] = r["base"]["median_ms"] / r["ort"]["median_ms"]
@@ -1032,8 +1250,10 @@ def driver(args):
                         gflops = flops / 1e9 / (r[side]["median_ms"] / 1e3)
                         r[f"{side}_gflops"] = gflops
                         r[f"{side}_pct_peak"] = 100.0 * gflops / (args.peak_gflops * t)
-                log(f"{name} T={t}: dlc {r['dlc']['median_ms']:.2f} ms, ORT "
-                    f"{r['ort']['median_ms']:.2f} ms, dlc/ORT {r['ratio']:.2f}" + base
+                log(f"{name} T={t}: dlc {r['dlc']['median_ms']:.2f} ms{peers}, dlc/ORT "
+                    f"{r['ratio']:.2f}"
+                    + (f", dlc/OpenVINO {r['dlc_ov_ratio']:.2f}" if "ov" in r else "")
+                    + f", dlc/best {r['dlc_best_ratio']:.2f}" + base
                     + (f", core-to-core {c2c_text(r['c2c_ns'])} ns" if t >= 2 else ""))
             else:
                 failed = True
@@ -1048,6 +1268,7 @@ def driver(args):
                 log(f"{name} T={t}: {r['status']} {r.get('error', '')}")
 
     report["meta"]["machine"]["loadavg_end"] = list(os.getloadavg())
+    report["summary"] = summary(report, thread_counts)
     print_tables(report)
     if args.json:
         with open(args.json, "w") as f:
@@ -1094,6 +1315,8 @@ def main():
                     help="optimisation flags (default '-O3 -march=native'; "
                          "-fPIC -shared -fopenmp are added)")
     ap.add_argument("--no-openmp", action="store_true", help="build without -fopenmp")
+    ap.add_argument("--no-openvino", action="store_true",
+                    help="compare with ONNX Runtime only, even where openvino is installed")
     ap.add_argument("--timeout", type=int, default=3600,
                     help="seconds one (model, threads) worker may take (default 3600)")
     # internal: one measurement in a fresh process
@@ -1105,6 +1328,7 @@ def main():
     ap.add_argument("--base-lib", help=argparse.SUPPRESS)
     ap.add_argument("--base-header", help=argparse.SUPPRESS)
     ap.add_argument("--out", help=argparse.SUPPRESS)
+    ap.add_argument("--openvino", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.worker:
         args.threads = int(args.threads)

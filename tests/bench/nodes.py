@@ -31,7 +31,8 @@ def model(path):
     rng = np.random.default_rng(3)
 
     def const(name, shape, scale=0.2):
-        return numpy_helper.from_array((rng.standard_normal(shape) * scale).astype(np.float32), name)
+        a = (rng.standard_normal(shape) * scale).astype(np.float32)
+        return numpy_helper.from_array(a, name)
 
     inits = [const("w1", [16, 8, 3, 3]), const("b1", [16]),
              numpy_helper.from_array((np.abs(rng.standard_normal(16)) + 0.5).astype(np.float32),
@@ -118,7 +119,8 @@ def main():
                   f"{node}: no time on both sides: {g and (g['dlc_ms'], g['ort_ms'])}")
         g = group_of("conv1")
         check(g is not None and {"bn1", "relu1"} <= set(g["nodes"]),
-              f"conv1's group lacks the BatchNormalization and Relu fused into it: {g and g['nodes']}")
+              f"conv1's group lacks the BatchNormalization and Relu fused into it: "
+              f"{g and g['nodes']}")
     bad = subprocess.run([sys.executable, NODES, path, "--dlc", args.dlc, "--shape", "x=1xq"],
                          capture_output=True, text=True, timeout=120)
     check(bad.returncode == 2 and "--shape" in bad.stderr,
