@@ -191,10 +191,13 @@ def ort_profile(args, model_path, feeds, work):
     so.add_session_config_entry(
         "session.optimized_model_external_initializers_min_size_in_bytes", "1024")
     so.log_severity_level = 3   # not the warning that the saved graph is host-specific
-    sess = ort.InferenceSession(model_path, so, providers=["CPUExecutionProvider"])
     feed = dict(feeds)
-    for _ in range(args.warmup + args.runs):
-        sess.run(None, feed)
+    try:
+        sess = ort.InferenceSession(model_path, so, providers=["CPUExecutionProvider"])
+        for _ in range(args.warmup + args.runs):
+            sess.run(None, feed)
+    except Exception as e:  # onnxruntime's own exception types
+        fail(f"ONNX Runtime: {type(e).__name__}: {str(e).strip()[:2000]}")
     with open(sess.end_profiling()) as f:
         events = json.load(f)
     runs = sorted((e for e in events if e.get("cat") == "Session" and e["name"] == "model_run"),
