@@ -100,14 +100,14 @@ def named_copy(path, work):
         seen.add(name)
     if not renamed:
         return path
-    # external data stays where it is: point the copy at it
-    base = os.path.dirname(os.path.abspath(path))
-    for t in model.graph.initializer:
-        for e in t.external_data:
-            if e.key == "location" and not os.path.isabs(e.value):
-                e.value = os.path.join(base, e.value)
+    names = [n.name for n in model.graph.node]
+    model = onnx.load(path)     # with its weights, wherever they are
+    for n, name in zip(model.graph.node, names):
+        n.name = name
     out = os.path.join(work, "named.onnx")
-    onnx.save(model, out)
+    # past protobuf's 2 GB the weights go beside it
+    onnx.save(model, out, save_as_external_data=model.ByteSize() > (1 << 31) - (1 << 26),
+              location="named.onnx.data")
     return out
 
 
@@ -369,8 +369,9 @@ def ort_events_to_nodes(per_node, opt):
     return out, unknown
 
 
-def build_groups(graph, dlc, ort_nodes, cover, attach, runs):
+def build_groups(graph, opt, dlc, ort_nodes, cover, attach, runs):
     gnodes = list(graph.node)
+    onodes = list(opt.graph.node)
     names = {n.name: i for i, n in enumerate(gnodes)}
     uf = Groups(len(gnodes) + 1)
     loose = len(gnodes)         # the group of whatever maps to no original node
@@ -408,20 +409,12 @@ def build_groups(graph, dlc, ort_nodes, cover, attach, runs):
         g = group(min(own) if own else loose)
         g["nodes"].update(own or [loose])
         g["ort_ms"] += ms / runs
-        g["ort_nodes"][opt_label(j)] += ms / runs
+        g["ort_nodes"][f"{onodes[j].name} ({onodes[j].op_type})"] += ms / runs
     # every original node covered on either side, for the record
     for own in cover.values():
         for i in own:
             group(i)["nodes"].add(i)
     return list(groups.values()), loose
-
-
-OPT_NODES = []      # optimized graph's (name, op) by position, for labels
-
-
-def opt_label(j):
-    name, op = OPT_NODES[j]
-    return f"{name} ({op})"
 
 
 def describe(g, gnodes, loose):
@@ -484,10 +477,9 @@ def main():
 
     dlc = dlc_profile(args, model_path, inputs_dir)
     per_node, ort_run_ms, opt, ort_version = ort_profile(args, model_path, feeds, work)
-    OPT_NODES[:] = [(n.name, n.op_type) for n in opt.graph.node]
     cover, attach = ort_cover(model.graph, opt)
     ort_nodes, ort_unknown = ort_events_to_nodes(per_node, opt)
-    groups, loose = build_groups(model.graph, dlc, ort_nodes, cover, attach, args.runs)
+    groups, loose = build_groups(model.graph, opt, dlc, ort_nodes, cover, attach, args.runs)
     for name, ms in ort_unknown:    # profile names the saved graph lacks (should not happen)
         groups.append({"nodes": {loose}, "dlc_ms": 0.0, "ort_ms": ms / args.runs, "flops": 0.0,
                        "bytes": 0.0, "kernels": [], "ort_nodes": {name: ms / args.runs}})
