@@ -6,6 +6,7 @@
  * nothing. A count is an estimate of the work, not of the instructions
  * the C compiler emits. */
 #include "profile.h"
+#include "../ops/ops.h"
 
 #include <string.h>
 
@@ -93,8 +94,8 @@ double cg_kernel_bytes(Graph *g, const Node *n)
     for (int i = 0; i < n->nout; i++)
         if (n->out[i])
             out += add_once(seen, &nseen, n->out[i], (double)ir_value_bytes(n->out[i]));
-    /* A gather reads only the rows (elements) it writes, not its table. */
-    bool gather = strncmp(n->op_type, "Gather", 6) == 0;
+    /* A gather or slice reads only the elements it writes, not its table. */
+    bool gather = n->op && (n->op->flags & OPF_READS_PART);
     for (int i = 0; i < n->nin; i++)
         if (n->in[i])
             sum += add_once(seen, &nseen, n->in[i],

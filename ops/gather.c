@@ -463,11 +463,14 @@ static const AttrSpec a_batch_dims[] = {{"batch_dims", ATTR_INT}, {NULL, 0}};
 
 const OpDesc op_rows_gather[] = {
     {.name = "Gather", .since = 1, .min_in = 2, .max_in = 2, .min_out = 1, .max_out = 1,
-     .attrs = a_axis, .infer = infer_gather, .lower = lower_gather},
+     .attrs = a_axis, .infer = infer_gather, .lower = lower_gather,
+     .flags = OPF_READS_PART},
     {.name = "GatherElements", .since = 11, .min_in = 2, .max_in = 2, .min_out = 1, .max_out = 1,
-     .attrs = a_axis, .infer = infer_gather_elements, .lower = lower_gather_elements},
+     .attrs = a_axis, .infer = infer_gather_elements, .lower = lower_gather_elements,
+     .flags = OPF_READS_PART},
     {.name = "GatherND", .since = 11, .min_in = 2, .max_in = 2, .min_out = 1, .max_out = 1,
-     .attrs = a_batch_dims, .infer = infer_gather_nd, .lower = lower_gather_nd},
+     .attrs = a_batch_dims, .infer = infer_gather_nd, .lower = lower_gather_nd,
+     .flags = OPF_READS_PART},
     {.name = "Scatter", .since = 9, .until = 10, .min_in = 3, .max_in = 3, .min_out = 1,
      .max_out = 1, .attrs = a_axis, .infer = infer_scatter_elements,
      .lower = lower_scatter_elements},

@@ -30,6 +30,9 @@ enum {
      * with the output channels along its dim 0, and its bias, input
      * bias_in (passes/fold_batchnorm.c): Conv. */
     OPF_FOLDS_AFFINE = 1 << 6,
+    /* Reads only the elements of input 0 it writes out, at most (Gather,
+     * GatherElements, GatherND, Slice): what a profile counts as moved. */
+    OPF_READS_PART = 1 << 7,
 };
 
 /* What the pattern passes (passes/fuse_epilogue.c, fuse_attention.c) look

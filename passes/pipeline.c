@@ -59,6 +59,7 @@ static const Step steps[] = {
     {"select-c", NULL, select_c, false},
     {"fuse", pass_fuse, NULL, true},
     {"fuse-gelu", pass_fuse_gelu, NULL, true},
+    {"split-broadcast", pass_split_broadcast, NULL, false},
     {"plan-memory", NULL, plan_memory, false},
     {"mark-parallel", pass_mark_parallel, NULL, false},
 };
