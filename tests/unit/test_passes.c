@@ -113,6 +113,33 @@ static void test_fusion_and_dce(void)
     ir_graph_free(g);
 }
 
+/* y[4,32] = x[4,32] + b[4,1]: a loop over rows around a contiguous loop
+ * over columns, the row's b read once before it (split-broadcast). */
+static void test_split_broadcast(void)
+{
+    Graph *g = ir_graph_new("split.onnx");
+    Value *x = tensor(g, "x", 128, true), *b = tensor(g, "b", 4, true);
+    Value *y = ir_value_new(g, "y");
+    x->shape.rank = 2, x->shape.dim[0] = 4, x->shape.dim[1] = 32;
+    b->shape.rank = 2, b->shape.dim[0] = 4, b->shape.dim[1] = 1;
+    node(g, "Add", x, b, y);
+    Value *ins[2] = {x, b};
+    set_inputs(g, ins, 2);
+    set_outputs(g, &y, 1);
+    PlanStats st;
+    CHECK(run(g, true, &st));
+    CHECK_EQ(1, ir_live_nodes(g));
+    LKernel *k = g->nodes[0]->kernel;
+    CHECK(k && !k->elementwise && k->root->n == 1);
+    LStmt *outer = k && k->root->n == 1 ? k->root->body[0] : NULL;
+    CHECK(outer && outer->kind == LS_FOR && outer->extent == 4 && outer->n == 2);
+    if (outer && outer->n == 2) {
+        CHECK(outer->body[0]->kind == LS_ASSIGN);
+        CHECK(outer->body[1]->kind == LS_FOR && outer->body[1]->extent == 32);
+    }
+    ir_graph_free(g);
+}
+
 /* A chain of unary ops runs in place: one buffer for every intermediate. */
 static void test_inplace_chain(void)
 {
@@ -245,6 +272,7 @@ static void test_planner_random(int seed)
 int main(void)
 {
     devnull = fopen("/dev/null", "w");
+    test_split_broadcast();
     test_constant_folding();
     test_fusion_and_dce();
     test_inplace_chain();
