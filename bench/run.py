@@ -165,7 +165,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 MODELS_DIR = os.path.join(HERE, "models")
 ALL_MODELS = ["resnet50", "mobilenetv2", "squeezenet1_1", "bert_base", "yolov8n", "yolov8n_320",
-              "dbnet", "crnn"]
+              "dbnet", "crnn", "minilm_l6", "minilm_l6_384", "distilbert", "vit_s16", "decoder_kv",
+              "byte_cnn", "unet", "efficientnet_b0", "convnext_blocks", "mlp_b1", "mlp_b64"]
 ATOL = 1e-3
 RTOL = 1e-3
 # the worker's engines: result keys (times "dlc_ns", summary "dlc", ...) -> names
