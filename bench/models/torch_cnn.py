@@ -2,7 +2,7 @@
 definitions (random weights from torch's seeded generator), exported with
 torch.onnx.export (TorchScript exporter, opset 17, BatchNorm folded).
 
-usage: python torch_cnn.py ARCH OUT.onnx [--seed N]
+usage: python torch_cnn.py ARCH OUT.onnx [--seed N] [--dynamo]
 
     byte_cnn         a byte-content classifier in the shape of Google's
                      Magika: 2,048 byte values (0-255, 256 = padding) ->
@@ -193,18 +193,18 @@ class ConvNeXtBlocks(nn.Module):
 def main():
     archs = ("byte_cnn", "unet", "efficientnet_b0", "convnext_blocks")
     if len(sys.argv) < 2 or sys.argv[1] not in archs:
-        sys.exit(f"usage: {sys.argv[0]} {'|'.join(archs)} OUT.onnx [--seed N]")
+        sys.exit(f"usage: {sys.argv[0]} {'|'.join(archs)} OUT.onnx [--seed N] [--dynamo]")
     arch = sys.argv.pop(1)
     a = parse(__doc__)
     torch.manual_seed(a.seed)
     if arch == "byte_cnn":
-        export(ByteCNN(), (torch.randint(0, 257, (1, 2048)),), a.out, ["bytes"], ["probs"])
+        export(a, ByteCNN(), (torch.randint(0, 257, (1, 2048)),), ["bytes"], ["probs"])
         return
     size = 256 if arch == "unet" else 224
     model = {"unet": UNet, "efficientnet_b0": EfficientNetB0,
              "convnext_blocks": ConvNeXtBlocks}[arch]()
     calibrate(model, torch.randn(4, 3, size, size))
-    export(model, (torch.randn(1, 3, size, size),), a.out, ["input"], ["output"])
+    export(a, model, (torch.randn(1, 3, size, size),), ["input"], ["output"])
 
 
 if __name__ == "__main__":

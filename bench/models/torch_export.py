@@ -20,19 +20,23 @@ OPSET = 17
 
 
 def parse(doc, **extra):
-    """OUT.onnx, --seed, and any extra --options (name -> default value)."""
+    """OUT.onnx, --seed, --dynamo and any extra --options (name -> default)."""
     ap = argparse.ArgumentParser(description=doc.split("\n")[0])
     ap.add_argument("out")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--dynamo", action="store_true",
+                    help="the torch.export-based exporter (torch 2.15's default)")
     for name, default in extra.items():
         ap.add_argument(f"--{name.replace('_', '-')}", type=type(default), default=default)
     return ap.parse_args()
 
 
-def export(model, args, path, input_names, output_names, dynamo=False):
-    """torch.onnx.export with static shapes. dynamo=False is the TorchScript
-    exporter, the one Hugging Face Optimum and most tutorials use; torch 2.15
-    defaults to dynamo=True. Both fold eval-mode BatchNorm into the convs."""
+def export(opts, model, args, input_names, output_names):
+    """torch.onnx.export to opts.out with static shapes. Without --dynamo it
+    is the TorchScript exporter (dynamo=False), the one Hugging Face Optimum
+    and most tutorials use; torch 2.15 defaults to dynamo=True. Both fold
+    eval-mode BatchNorm into the convs."""
+    path, dynamo = opts.out, opts.dynamo
     model.eval()
     with torch.no_grad():
         torch.onnx.export(model, args, path, input_names=input_names,

@@ -3,7 +3,7 @@ architecture, random weights from torch's seeded generator; nothing is
 downloaded), exported with torch.onnx.export (TorchScript, opset 17) the
 way Optimum exports them: positional token inputs, static [1, seq].
 
-usage: python torch_hf.py ARCH OUT.onnx [--seq N] [--seed N]
+usage: python torch_hf.py ARCH OUT.onnx [--seq N] [--seed N] [--dynamo]
 
     minilm      BertModel, all-MiniLM-L6-v2 config; input_ids,
                 attention_mask, token_type_ids -> last_hidden_state
@@ -73,7 +73,7 @@ def ids(seq, vocab):
 
 def main():
     if len(sys.argv) < 2 or sys.argv[1] not in ("minilm", "distilbert", "vit_s16", "llama_kv"):
-        sys.exit(f"usage: {sys.argv[0]} minilm|distilbert|vit_s16|llama_kv OUT.onnx [--seq N]")
+        sys.exit(f"usage: {sys.argv[0]} minilm|distilbert|vit_s16|llama_kv OUT.onnx [--seq N] [--dynamo]")
     arch = sys.argv.pop(1)
     a = parse(__doc__, seq=128)
     torch.manual_seed(a.seed)
@@ -82,17 +82,17 @@ def main():
         model = tf.BertModel(tf.BertConfig(**MINILM), add_pooling_layer=False).eval()
         names = ["input_ids", "attention_mask", "token_type_ids"]
         args = (ids(a.seq, MINILM["vocab_size"]), ones, torch.zeros_like(ones))
-        export(Hidden(model, names, ["last_hidden_state"]), args, a.out, names,
+        export(a, Hidden(model, names, ["last_hidden_state"]), args, names,
                ["last_hidden_state"])
     elif arch == "distilbert":
         model = tf.DistilBertModel(tf.DistilBertConfig()).eval()
         names = ["input_ids", "attention_mask"]
-        export(Hidden(model, names, ["last_hidden_state"]), (ids(a.seq, 30522), ones), a.out,
-               names, ["last_hidden_state"])
+        export(a, Hidden(model, names, ["last_hidden_state"]), (ids(a.seq, 30522), ones), names,
+               ["last_hidden_state"])
     elif arch == "vit_s16":
         model = tf.ViTModel(tf.ViTConfig(**VIT_S16)).eval()
         outs = ["last_hidden_state", "pooler_output"]
-        export(Hidden(model, ["pixel_values"], outs), (torch.randn(1, 3, 224, 224),), a.out,
+        export(a, Hidden(model, ["pixel_values"], outs), (torch.randn(1, 3, 224, 224),),
                ["pixel_values"], outs)
     else:
         cfg = tf.LlamaConfig(**LLAMA)
@@ -107,8 +107,8 @@ def main():
                 present_names.append(f"present.{i}.{k}")
         args = (ids(1, cfg.vocab_size), torch.ones(1, a.seq, dtype=torch.int64),
                 torch.tensor([[past_len]]), *past)
-        export(Decoder(model), args, a.out, ["input_ids", "attention_mask", "position_ids",
-                                            *past_names], ["last_hidden_state", *present_names])
+        names = ["input_ids", "attention_mask", "position_ids", *past_names]
+        export(a, Decoder(model), args, names, ["last_hidden_state", *present_names])
 
 
 if __name__ == "__main__":

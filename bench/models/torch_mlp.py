@@ -4,7 +4,7 @@ torch (random weights from torch's seeded generator) and exported with
 torch.onnx.export (TorchScript, opset 17), which writes each Linear on a
 2-D input as one Gemm (transB=1).
 
-usage: python torch_mlp.py OUT.onnx [--batch N] [--seed N]
+usage: python torch_mlp.py OUT.onnx [--batch N] [--seed N] [--dynamo]
 """
 import torch
 from torch import nn
@@ -20,7 +20,7 @@ def main():
     for m in model:  # He-normal: activations stay O(1) (torch's default shrinks them)
         if isinstance(m, nn.Linear):
             nn.init.kaiming_normal_(m.weight)
-    export(model, (torch.randn(a.batch, 1024),), a.out, ["input"], ["output"])
+    export(a, model, (torch.randn(a.batch, 1024),), ["input"], ["output"])
 
 
 if __name__ == "__main__":
