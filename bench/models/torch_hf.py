@@ -72,8 +72,10 @@ def ids(seq, vocab):
 
 
 def main():
-    if len(sys.argv) < 2 or sys.argv[1] not in ("minilm", "distilbert", "vit_s16", "llama_kv"):
-        sys.exit(f"usage: {sys.argv[0]} minilm|distilbert|vit_s16|llama_kv OUT.onnx [--seq N] [--dynamo]")
+    archs = ("minilm", "distilbert", "vit_s16", "llama_kv")
+    if len(sys.argv) < 2 or sys.argv[1] not in archs:
+        sys.exit(f"usage: {sys.argv[0]} {'|'.join(archs)} OUT.onnx [--seq N] [--seed N] "
+                 "[--dynamo]")
     arch = sys.argv.pop(1)
     a = parse(__doc__, seq=128)
     torch.manual_seed(a.seed)
