@@ -34,7 +34,8 @@ which needs requirements-bench.txt (torch, transformers); static shapes:
 
 Writes OUTDIR/NAME.onnx (OUTDIR/NAME_dynamic.onnx with --dynamic-shapes:
 a symbolic batch dim for the CNNs, symbolic batch and sequence for BERT,
-whose Reshape shapes are then computed by Shape/Gather/Concat subgraphs).
+whose Reshape shapes are then computed by Shape/Gather/Concat subgraphs;
+the onnx.helper models only).
 Each file is checked with onnx.checker (and an exported one's inputs
 against those its example() feeds). --verify then runs each model in
 ONNX Runtime on the CPU, single-threaded, on a seeded input and prints the
