@@ -1474,20 +1474,36 @@ RT_INTERNAL void rt_dw_plane_s1pair(const rt_conv2d_shape *s, const float *xc,
  * MobileNetV2, 7x7 2x and 14x14 1.1-1.2x faster blocked, 28x28 and the
  * stride-2 layers reading 28 or 56 columns slower. */
 #define RT_DW_CB_MAXW 16
+/* Other kernels (5x5, 7x7, dilated, any stride), which the per-channel
+ * paths serve less well: rows up to this wide (EfficientNet-B0's 5x5
+ * layers from 56x56 stride 2 down to 7x7) and up to RT_DW_CB_TAPS taps. */
+#define RT_DW_CB_MAXW_K 64
+#define RT_DW_CB_TAPS 49
+
+/* Buffer rows and columns: (O - 1) * S + (K - 1) * D + 1. */
+RT_INTERNAL ptrdiff_t rt_dw_blocked_hp(const rt_conv2d_shape *s)
+{
+    return (ptrdiff_t)(s->OH - 1) * s->SH + (ptrdiff_t)(s->KH - 1) * s->DH + 1;
+}
+
+RT_INTERNAL ptrdiff_t rt_dw_blocked_wp(const rt_conv2d_shape *s)
+{
+    return (ptrdiff_t)(s->OW - 1) * s->SW + (ptrdiff_t)(s->KW - 1) * s->DW + 1;
+}
 
 RT_INTERNAL int rt_dw_blocked(const rt_conv2d_shape *s)
 {
-    return s->KH == 3 && s->KW == 3 && s->DH == 1 && s->DW == 1 && s->SH == s->SW &&
-           (s->SW == 1 || s->SW == 2) && (s->OW - 1) * s->SW + 3 <= RT_DW_CB_MAXW &&
-           s->C >= 16;
+    if (s->C < 16)
+        return 0;
+    if (s->KH == 3 && s->KW == 3 && s->DH == 1 && s->DW == 1)
+        return s->SH == s->SW && (s->SW == 1 || s->SW == 2) &&
+               rt_dw_blocked_wp(s) <= RT_DW_CB_MAXW;
+    return s->KH * s->KW <= RT_DW_CB_TAPS && rt_dw_blocked_wp(s) <= RT_DW_CB_MAXW_K;
 }
 
-/* Buffer rows and columns: (O - 1) * S + 3. */
 RT_INTERNAL size_t rt_dw_blocked_floats(const rt_conv2d_shape *s)
 {
-    size_t hp = (size_t)(s->OH - 1) * (size_t)s->SH + 3;
-    size_t wp = (size_t)(s->OW - 1) * (size_t)s->SW + 3;
-    return hp * wp * 16 + 16;
+    return (size_t)rt_dw_blocked_hp(s) * (size_t)rt_dw_blocked_wp(s) * 16 + 16;
 }
 
 RT_API size_t rt_conv2d_dw_scratch(const rt_conv2d_shape *s)
@@ -1506,18 +1522,21 @@ RT_INTERNAL void rt_dw_blocked_run(const rt_conv2d_shape *s, const float *x,
                                    float beta, float *y, ptrdiff_t nc, float *b)
 {
     const ptrdiff_t hw = (ptrdiff_t)s->H * s->W, ohw = (ptrdiff_t)s->OH * s->OW;
-    const ptrdiff_t S = s->SW;
-    const ptrdiff_t hp = (ptrdiff_t)(s->OH - 1) * S + 3, wp = (ptrdiff_t)(s->OW - 1) * S + 3;
+    const ptrdiff_t hp = rt_dw_blocked_hp(s), wp = rt_dw_blocked_wp(s);
+    const int kk = s->KH * s->KW, k3 = kk == 9 && s->DW == 1 && s->DH == 1;
     const __mmask16 cm = rt_dw_mask(nc);
     __m512 wv[9], vb, r[16];
+    float wt[RT_DW_CB_TAPS * 16];   /* other kernels: tap t's weights at wt[16 t] */
+    ptrdiff_t toff[RT_DW_CB_TAPS];  /* and its offset in the buffer */
     ptrdiff_t i, k, p, q, row;
     int t;
     /* weights and bias, lane = channel */
-    for (t = 0; t < 9; t++) {
-        float f[16] = {0};
-        for (k = 0; k < nc; k++)
-            f[k] = w[k * 9 + t];
-        wv[t] = _mm512_loadu_ps(f);
+    for (t = 0; t < kk; t++) {
+        for (k = 0; k < 16; k++)
+            wt[t * 16 + k] = k < nc ? w[k * kk + t] : 0.0f;
+        toff[t] = ((t / s->KW) * s->DH * wp + (t % s->KW) * s->DW) * 16;
+        if (k3)
+            wv[t] = _mm512_loadu_ps(wt + t * 16);
     }
     vb = bias ? _mm512_maskz_loadu_ps(cm, bias) : _mm512_setzero_ps();
     /* zero padding: rows outside the input, and the columns left/right */
@@ -1557,8 +1576,17 @@ RT_INTERNAL void rt_dw_blocked_run(const rt_conv2d_shape *s, const float *x,
         ptrdiff_t oh = p / s->OW, ow = p % s->OW;
         for (i = 0; i < 16; i++) {
             __m512 acc = vb;
-            if (p + i < ohw) {
-                const float *bp = b + (oh * S * wp + ow * S) * 16;
+            if (p + i < ohw && !k3) {
+                const float *bp = b + (oh * s->SH * wp + ow * s->SW) * 16;
+                for (t = 0; t < kk; t++)
+                    acc = _mm512_fmadd_ps(_mm512_loadu_ps(wt + t * 16),
+                                          _mm512_loadu_ps(bp + toff[t]), acc);
+                if (++ow == s->OW) {
+                    ow = 0;
+                    oh++;
+                }
+            } else if (p + i < ohw) {
+                const float *bp = b + (oh * s->SH * wp + ow * s->SW) * 16;
                 acc = _mm512_fmadd_ps(wv[0], _mm512_loadu_ps(bp), acc);
                 acc = _mm512_fmadd_ps(wv[1], _mm512_loadu_ps(bp + 16), acc);
                 acc = _mm512_fmadd_ps(wv[2], _mm512_loadu_ps(bp + 32), acc);
@@ -1677,7 +1705,7 @@ RT_API void rt_conv2d_dw(const rt_conv2d_shape *s, const float *x,
             tid = omp_get_thread_num();
 #  endif
             b = (float *)(void *)(((uintptr_t)(scratch + (size_t)tid * bf) + 63) / 64 * 64);
-            rt_dw_blocked_run(s, x + (n * s->C + c0) * hw, w + c0 * 9, bias ? bias + c0 : NULL,
+            rt_dw_blocked_run(s, x + (n * s->C + c0) * hw, w + c0 * s->KH * s->KW, bias ? bias + c0 : NULL,
                               residual ? residual + (n * s->C + c0) * ohw : NULL, act,
                               alpha, beta, y + (n * s->C + c0) * ohw,
                               RT_MIN(16, s->C - c0), b);

@@ -141,6 +141,12 @@ static const int shapes[][12] = {
     {1, 2, 9, 21, 5, 5, 1, 1, 4, 4, 0, 0},     /* padding only top/left, > half the kernel */
     {1, 2, 3, 4, 5, 5, 1, 1, 2, 2, 2, 2},      /* kernel larger than the plane */
     {1, 2, 4, 800, 11, 11, 1, 1, 5, 5, 5, 5},  /* window too large: generic */
+    {1, 20, 13, 13, 5, 5, 2, 1, 2, 2, 2, 2},   /* 5x5 s2, C >= 16 (blocked) */
+    {1, 17, 7, 7, 5, 5, 1, 1, 2, 2, 2, 2},     /* EfficientNet's 7x7 5x5 (blocked, 1 spare lane) */
+    {2, 16, 9, 10, 7, 7, 1, 1, 3, 3, 3, 3},    /* 7x7 (blocked) */
+    {1, 18, 12, 12, 3, 3, 1, 2, 2, 2, 2, 2},   /* 3x3 dilation 2 (blocked, general taps) */
+    {1, 33, 11, 9, 5, 5, 3, 1, 1, 2, 0, 1},    /* stride 3, uneven padding (blocked) */
+    {1, 16, 40, 70, 5, 5, 1, 1, 2, 2, 2, 2},   /* rows too wide to block: window */
     {1, 3, 15, 14, 3, 1, 1, 1, 1, 0, 1, 0},    /* 3x1 */
     {2, 3, 15, 14, 1, 3, 2, 1, 0, 1, 0, 1},    /* 1x3 s2 */
     {1, 3, 17, 19, 3, 3, 3, 1, 1, 1, 1, 1},    /* stride 3 */
