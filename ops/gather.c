@@ -464,7 +464,7 @@ static const AttrSpec a_batch_dims[] = {{"batch_dims", ATTR_INT}, {NULL, 0}};
 const OpDesc op_rows_gather[] = {
     {.name = "Gather", .since = 1, .min_in = 2, .max_in = 2, .min_out = 1, .max_out = 1,
      .attrs = a_axis, .infer = infer_gather, .lower = lower_gather,
-     .flags = OPF_READS_PART},
+     .flags = OPF_READS_PART, .role = OP_ROLE_GATHER},
     {.name = "GatherElements", .since = 11, .min_in = 2, .max_in = 2, .min_out = 1, .max_out = 1,
      .attrs = a_axis, .infer = infer_gather_elements, .lower = lower_gather_elements,
      .flags = OPF_READS_PART},

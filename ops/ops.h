@@ -50,6 +50,7 @@ typedef enum {
     OP_ROLE_MATMUL,     /* MatMul: attention's two products */
     OP_ROLE_ISNAN,      /* IsNaN: the NaN guard after attention's Softmax */
     OP_ROLE_WHERE,      /* Where: that guard's select */
+    OP_ROLE_GATHER,     /* Gather (attribute axis): moved before elementwise producers */
     /* Control flow, expanded into plain nodes by passes/control_flow.c. */
     OP_ROLE_IF,         /* If: then_branch / else_branch on a bool */
     OP_ROLE_LOOP,       /* Loop: body, trip count M, condition */

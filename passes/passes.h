@@ -98,6 +98,9 @@ bool pass_fuse(Graph *g, Diag *d);
 /* GELU chains, once fused into one expression, rewritten to a cheaper
  * formula (passes/fuse_gelu.c). */
 bool pass_fuse_gelu(Graph *g, Diag *d);
+/* Gather(f(T), idx) -> f(Gather(T, idx)) for elementwise f
+ * (passes/gather_first.c). */
+bool pass_gather_first(Graph *g, Diag *d);
 /* Splits broadcasting elementwise loops into an outer and a contiguous
  * inner loop (passes/split_broadcast.c). */
 bool pass_split_broadcast(Graph *g, Diag *d);

@@ -51,6 +51,7 @@ static const Step steps[] = {
     {"bind-inputs", NULL, bind_inputs, false},
     {"infer+fold", NULL, infer_fold, false},
     {"simplify", pass_simplify, NULL, false},
+    {"gather-first", pass_gather_first, NULL, false},
     {"fold-batchnorm", pass_fold_batchnorm, NULL, false},
     {"dce", pass_dce, NULL, false},
     {"fuse-attention", pass_fuse_attention, NULL, true},

@@ -199,6 +199,12 @@ else()
     COMMAND ${PY} ${CMAKE_SOURCE_DIR}/tests/models/gelu.py --dlc $<TARGET_FILE:dlc>
             --work ${CMAKE_BINARY_DIR}/models-gelu)
   set_tests_properties(models/gelu PROPERTIES TIMEOUT 600)
+  # Gathers from elementwise-computed tables, moved before them by
+  # passes/gather_first.c, against ONNX Runtime
+  add_test(NAME models/gather_first
+    COMMAND ${PY} ${CMAKE_SOURCE_DIR}/tests/models/gather_first.py --dlc $<TARGET_FILE:dlc>
+            --work ${CMAKE_BINARY_DIR}/models-gather-first)
+  set_tests_properties(models/gather_first PROPERTIES TIMEOUT 600)
 
   # bench/nodes.py (dlc's profile beside ONNX Runtime's, per original node)
   # on a small network: the table, positive times on both sides, every
