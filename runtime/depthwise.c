@@ -1574,18 +1574,38 @@ RT_INTERNAL void rt_dw_blocked_run(const rt_conv2d_shape *s, const float *x,
     for (p = 0; p < ohw; p += 16) {
         __mmask16 pm = rt_dw_mask(ohw - p);
         ptrdiff_t oh = p / s->OW, ow = p % s->OW;
-        for (i = 0; i < 16; i++) {
-            __m512 acc = vb;
-            if (p + i < ohw && !k3) {
-                const float *bp = b + (oh * s->SH * wp + ow * s->SW) * 16;
-                for (t = 0; t < kk; t++)
-                    acc = _mm512_fmadd_ps(_mm512_loadu_ps(wt + t * 16),
-                                          _mm512_loadu_ps(bp + toff[t]), acc);
-                if (++ow == s->OW) {
-                    ow = 0;
-                    oh++;
+        if (!k3) {
+            /* four pixels at a time: each weight vector loaded once for
+             * four independent sums (one sum's chain of dependent FMAs
+             * left a 7x7 layer latency-bound) */
+            for (i = 0; i < 16; i += 4) {
+                const float *bp[4];
+                __m512 a0 = vb, a1 = vb, a2 = vb, a3 = vb;
+                int j;
+                for (j = 0; j < 4; j++) {
+                    /* pixels past the plane read pixel p's window: in the buffer */
+                    bp[j] = b + (oh * s->SH * wp + ow * s->SW) * 16;
+                    if (p + i + j < ohw && ++ow == s->OW) {
+                        ow = 0;
+                        oh = RT_MIN(oh + 1, (ptrdiff_t)s->OH - 1);
+                    }
                 }
-            } else if (p + i < ohw) {
+                for (t = 0; t < kk; t++) {
+                    __m512 wt_ = _mm512_loadu_ps(wt + t * 16);
+                    a0 = _mm512_fmadd_ps(wt_, _mm512_loadu_ps(bp[0] + toff[t]), a0);
+                    a1 = _mm512_fmadd_ps(wt_, _mm512_loadu_ps(bp[1] + toff[t]), a1);
+                    a2 = _mm512_fmadd_ps(wt_, _mm512_loadu_ps(bp[2] + toff[t]), a2);
+                    a3 = _mm512_fmadd_ps(wt_, _mm512_loadu_ps(bp[3] + toff[t]), a3);
+                }
+                r[i] = a0;
+                r[i + 1] = a1;
+                r[i + 2] = a2;
+                r[i + 3] = a3;
+            }
+        }
+        for (i = 0; i < 16 && k3; i++) {
+            __m512 acc = vb;
+            if (p + i < ohw) {
                 const float *bp = b + (oh * s->SH * wp + ow * s->SW) * 16;
                 acc = _mm512_fmadd_ps(wv[0], _mm512_loadu_ps(bp), acc);
                 acc = _mm512_fmadd_ps(wv[1], _mm512_loadu_ps(bp + 16), acc);
