@@ -98,6 +98,15 @@ add_test(NAME models/variadic
 set_tests_properties(models/variadic PROPERTIES LABELS "asan" ENVIRONMENT "${CHECK_ENV}"
                      TIMEOUT 900)
 
+# A test script run on dlc: SCRIPT --dlc DLC --work BUILD/WORK [ARGS...],
+# with a time limit.
+function(dlc_script_test name script work timeout)
+  add_test(NAME ${name}
+    COMMAND ${PY} ${CMAKE_SOURCE_DIR}/${script} --dlc $<TARGET_FILE:dlc>
+            --work ${CMAKE_BINARY_DIR}/${work} ${ARGN})
+  set_tests_properties(${name} PROPERTIES TIMEOUT ${timeout})
+endfunction()
+
 # If, Loop and Scan (run-time and folded conditions, nested scopes, run-time
 # trip counts with early exit and the loop-bound status) against ONNX Runtime.
 add_test(NAME models/control_flow
@@ -136,112 +145,66 @@ else()
   set_tests_properties(conformance/clang PROPERTIES FIXTURES_REQUIRED onnx_data
                        ENVIRONMENT "CC=clang" TIMEOUT 1200)
 
-  add_test(NAME models
-    COMMAND ${PY} ${CMAKE_SOURCE_DIR}/tests/models/run.py --dlc $<TARGET_FILE:dlc>
-            --work ${CMAKE_BINARY_DIR}/models)
-  set_tests_properties(models PROPERTIES TIMEOUT 2400)
+  dlc_script_test(models tests/models/run.py models 2400)
 
   # Each epilogue pattern fuses and matches ONNX Runtime.
-  add_test(NAME models/epilogue
-    COMMAND ${PY} ${CMAKE_SOURCE_DIR}/tests/models/epilogue.py --dlc $<TARGET_FILE:dlc>
-            --work ${CMAKE_BINARY_DIR}/models-epilogue --require-fused)
-  set_tests_properties(models/epilogue PROPERTIES TIMEOUT 1200)
+  dlc_script_test(models/epilogue tests/models/epilogue.py models-epilogue 1200 --require-fused)
 
   # Attention fusion: each variant fuses (or must not) and matches ONNX Runtime.
-  add_test(NAME models/attention
-    COMMAND ${PY} ${CMAKE_SOURCE_DIR}/tests/models/attention.py --dlc $<TARGET_FILE:dlc>
-            --work ${CMAKE_BINARY_DIR}/models-attention)
-  set_tests_properties(models/attention PROPERTIES TIMEOUT 1200)
+  dlc_script_test(models/attention tests/models/attention.py models-attention 1200)
 
   # Pooling edge cases (NaN, infinities, signed zeros, borders) vs a float64 reference.
-  add_test(NAME models/pool
-    COMMAND ${PY} ${CMAKE_SOURCE_DIR}/tests/models/pool.py --dlc $<TARGET_FILE:dlc>
-            --work ${CMAKE_BINARY_DIR}/models-pool)
-  set_tests_properties(models/pool PROPERTIES TIMEOUT 600)
+  dlc_script_test(models/pool tests/models/pool.py models-pool 600)
 
   # Resize / Upsample in small real graphs (shape chains, a detector neck,
   # every mode) against ONNX Runtime.
-  add_test(NAME models/resize
-    COMMAND ${PY} ${CMAKE_SOURCE_DIR}/tests/models/resize.py --dlc $<TARGET_FILE:dlc>
-            --work ${CMAKE_BINARY_DIR}/models-resize)
-  set_tests_properties(models/resize PROPERTIES TIMEOUT 900)
+  dlc_script_test(models/resize tests/models/resize.py models-resize 900)
 
   # Real exported networks: the torch.onnx exports in tests/models/shipped
   # (detector, text detector, recogniser, VAD with If + LSTM state, GRU,
   # Loop), several input sizes each, and the pretrained ONNX files that PyPI
   # packages ship (Silero VAD, RapidOCR PP-OCRv4, Magika), against ONNX Runtime.
-  add_test(NAME models/shipped
-    COMMAND ${PY} ${CMAKE_SOURCE_DIR}/tests/models/shipped.py --dlc $<TARGET_FILE:dlc>
-            --work ${CMAKE_BINARY_DIR}/models-shipped)
-  set_tests_properties(models/shipped PROPERTIES TIMEOUT 1800)
-  add_test(NAME models/pretrained
-    COMMAND ${PY} ${CMAKE_SOURCE_DIR}/tests/models/pretrained.py --dlc $<TARGET_FILE:dlc>
-            --work ${CMAKE_BINARY_DIR}/models-pretrained)
-  set_tests_properties(models/pretrained PROPERTIES TIMEOUT 1800)
+  dlc_script_test(models/shipped tests/models/shipped.py models-shipped 1800)
+  dlc_script_test(models/pretrained tests/models/pretrained.py models-pretrained 1800)
 
   # Softplus, Mish and Swish at extreme inputs (overflow, underflow, +-inf,
   # NaN) and on constants folded by ir/interp.c, against ONNX Runtime.
-  add_test(NAME models/activations
-    COMMAND ${PY} ${CMAKE_SOURCE_DIR}/tests/models/activations.py --dlc $<TARGET_FILE:dlc>
-            --work ${CMAKE_BINARY_DIR}/models-activations)
-  set_tests_properties(models/activations PROPERTIES TIMEOUT 600)
+  dlc_script_test(models/activations tests/models/activations.py models-activations 600)
 
   # RNN / GRU / LSTM graphs (a BiLSTM tagger, GRU stacks, state in/out,
   # layout 1, sequence_lens, every activation) against ONNX Runtime.
-  add_test(NAME models/rnn
-    COMMAND ${PY} ${CMAKE_SOURCE_DIR}/tests/models/rnn.py --dlc $<TARGET_FILE:dlc>
-            --work ${CMAKE_BINARY_DIR}/models-rnn)
-  set_tests_properties(models/rnn PROPERTIES TIMEOUT 600)
+  dlc_script_test(models/rnn tests/models/rnn.py models-rnn 600)
 
   # GELU chains in exporters' spellings, rewritten by passes/fuse_gelu.c,
   # against the exact formula in double.
-  add_test(NAME models/gelu
-    COMMAND ${PY} ${CMAKE_SOURCE_DIR}/tests/models/gelu.py --dlc $<TARGET_FILE:dlc>
-            --work ${CMAKE_BINARY_DIR}/models-gelu)
-  set_tests_properties(models/gelu PROPERTIES TIMEOUT 600)
+  dlc_script_test(models/gelu tests/models/gelu.py models-gelu 600)
   # Gathers from elementwise-computed tables, moved before them by
   # passes/gather_first.c, against ONNX Runtime
-  add_test(NAME models/gather_first
-    COMMAND ${PY} ${CMAKE_SOURCE_DIR}/tests/models/gather_first.py --dlc $<TARGET_FILE:dlc>
-            --work ${CMAKE_BINARY_DIR}/models-gather-first)
-  set_tests_properties(models/gather_first PROPERTIES TIMEOUT 600)
+  dlc_script_test(models/gather_first tests/models/gather_first.py models-gather-first 600)
 
   # bench/nodes.py (dlc's profile beside ONNX Runtime's, per original node)
   # on a small network: the table, positive times on both sides, every
   # kernel and ORT node mapped onto the model's nodes.
-  add_test(NAME bench/nodes
-    COMMAND ${PY} ${CMAKE_SOURCE_DIR}/tests/bench/nodes.py --dlc $<TARGET_FILE:dlc>
-            --work ${CMAKE_BINARY_DIR}/bench-nodes)
-  set_tests_properties(bench/nodes PROPERTIES TIMEOUT 600)
+  dlc_script_test(bench/nodes tests/bench/nodes.py bench-nodes 600)
 
   # Loop-level OpenMP: the same source with and without -fopenmp, gcc and clang.
-  add_test(NAME models/threads
-    COMMAND ${PY} ${CMAKE_SOURCE_DIR}/tests/models/threads.py --dlc $<TARGET_FILE:dlc>
-            --work ${CMAKE_BINARY_DIR}/models-threads --cc gcc clang)
-  set_tests_properties(models/threads PROPERTIES TIMEOUT 1200)
+  dlc_script_test(models/threads tests/models/threads.py models-threads 1200 --cc gcc clang)
 
-  # --blas openblas (float MatMul/Gemm on cblas_sgemm): the MLP and attention
-  # models against ONNX Runtime (run.py's tolerances; the generated code must
-  # call OpenBLAS), and every Gemm/MatMul conformance case through a dlc that
-  # adds --blas openblas. Only where OpenBLAS is installed (scripts/setup.sh).
-  # Gemm/MatMul shapes (transposes, M/N/K of 1, broadcast batches, bias forms,
-  # fused epilogues) against float64 NumPy, on each backend.
   # Shape-computing chains as exporters write them, --freeze, TopK and
   # Einsum (GEMM and loop paths) against ONNX Runtime.
-  add_test(NAME models/shape_ops
-    COMMAND ${PY} ${CMAKE_SOURCE_DIR}/tests/models/shape_ops.py --dlc $<TARGET_FILE:dlc>
-            --work ${CMAKE_BINARY_DIR}/models-shape-ops)
-  set_tests_properties(models/shape_ops PROPERTIES TIMEOUT 600)
-  add_test(NAME models/products
-    COMMAND ${PY} ${CMAKE_SOURCE_DIR}/tests/models/products.py --dlc $<TARGET_FILE:dlc>
-            --work ${CMAKE_BINARY_DIR}/models-products)
-  set_tests_properties(models/products PROPERTIES TIMEOUT 600)
+  dlc_script_test(models/shape_ops tests/models/shape_ops.py models-shape-ops 600)
+  # Gemm/MatMul shapes (transposes, M/N/K of 1, broadcast batches, bias forms,
+  # fused epilogues) against float64 NumPy, on each backend.
+  dlc_script_test(models/products tests/models/products.py models-products 600)
+  # --blas openblas (float MatMul/Gemm on cblas_sgemm): the products, the MLP
+  # and attention models against ONNX Runtime (run.py's tolerances; the
+  # generated code must call OpenBLAS), and every Gemm/MatMul conformance case
+  # through a dlc that adds --blas openblas. Only where OpenBLAS is installed
+  # (scripts/setup.sh).
   find_library(DLC_OPENBLAS_LIB openblas)
   if(DLC_OPENBLAS_LIB)
-    add_test(NAME models/products-openblas
-      COMMAND ${PY} ${CMAKE_SOURCE_DIR}/tests/models/products.py --dlc $<TARGET_FILE:dlc>
-              --work ${CMAKE_BINARY_DIR}/models-products-openblas --blas openblas)
-    set_tests_properties(models/products-openblas PROPERTIES TIMEOUT 600)
+    dlc_script_test(models/products-openblas tests/models/products.py models-products-openblas
+                    600 --blas openblas)
     add_test(NAME models/openblas
       COMMAND ${PY} ${CMAKE_SOURCE_DIR}/tests/models/run.py --dlc $<TARGET_FILE:dlc>
               --work ${CMAKE_BINARY_DIR}/models-openblas --only mlp attention --blas openblas)
