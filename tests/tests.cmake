@@ -187,6 +187,11 @@ else()
   # kernel and ORT node mapped onto the model's nodes.
   dlc_script_test(bench/nodes tests/bench/nodes.py bench-nodes 600)
 
+  # No kernel taking over 5 % of a model's time runs as a scalar loop (gcc's
+  # vectoriser report on the profiled code): the benchmark networks that need
+  # no torch, the exported ones in tests/models/shipped, the pretrained files.
+  dlc_script_test(bench/scalar_fallback tests/bench/scalar_fallback.py bench-scalar 1800)
+
   # Loop-level OpenMP: the same source with and without -fopenmp, gcc and clang.
   dlc_script_test(models/threads tests/models/threads.py models-threads 1200 --cc gcc clang)
 
