@@ -545,8 +545,10 @@ RT_CONV_INLINE void rt_conv_put_fast(__m512 v0, __m512 v1, float b,
         __m512 b0 = (full) ? _mm512_loadu_ps(b)                                \
                            : _mm512_maskz_loadu_ps(m0, b);                   \
         __m512 b1, a;                                                          \
-        _mm_prefetch((const char *)((b) + pf), _MM_HINT_T0);                   \
-        _mm_prefetch((const char *)((b) + pf + 16), _MM_HINT_T0);              \
+        if ((full) != 2) { /* 2: a packed slice, in L1 already */              \
+            _mm_prefetch((const char *)((b) + pf), _MM_HINT_T0);               \
+            _mm_prefetch((const char *)((b) + pf + 16), _MM_HINT_T0);          \
+        }                                                                      \
         _mm_prefetch((const char *)(wp + RT_CONV_WPF), _MM_HINT_T0);           \
         b1 = (full) ? _mm512_loadu_ps((b) + 16)                                \
                     : _mm512_maskz_loadu_ps(m1, (b) + 16);                     \
@@ -599,8 +601,12 @@ RT_INTERNAL RT_NOINLINE void rt_conv_kernel(const float *restrict wp,
         /* 1x1 (and 1-tap) convolutions, whole tiles: unmasked loads, one
          * pointer stepping through the channels (MobileNetV2's 16 -> 96
          * 1x1: 0.215 -> 0.197 ms alone) */
-        for (c = 0, bc += toff[0]; c < nc; c++, bc += cs)
-            RT_CONV_STEP(bc, 1);
+        if (pf)
+            for (c = 0, bc += toff[0]; c < nc; c++, bc += cs)
+                RT_CONV_STEP(bc, 1);
+        else
+            for (c = 0, bc += toff[0]; c < nc; c++, bc += cs)
+                RT_CONV_STEP(bc, 2);
     } else {
         for (c = 0; c < nc; c++, bc += cs)
             for (i = 0; i < kk; i++)
@@ -1002,10 +1008,11 @@ RT_INTERNAL RT_NOINLINE void rt_conv_kernel(const float *restrict wp,
 
 /* ---- the implicit GEMM -------------------------------------------------- */
 
-/* Panels of one group per weight block: their weights fit RT_CONV_WBLOCK. */
-RT_INTERNAL ptrdiff_t rt_conv_block(const rt_conv_geom *g)
+/* Panels of one group per weight block: their weights for k steps (a
+ * slice of K, or all of it) fit RT_CONV_WBLOCK. */
+RT_INTERNAL ptrdiff_t rt_conv_block(const rt_conv_geom *g, ptrdiff_t k)
 {
-    ptrdiff_t per = g->K * RT_CONV_MR * (ptrdiff_t)sizeof(float);
+    ptrdiff_t per = k * RT_CONV_MR * (ptrdiff_t)sizeof(float);
     ptrdiff_t b = RT_CONV_WBLOCK / (per > 0 ? per : 1);
     return RT_MAX(1, RT_MIN(b, g->npanel));
 }
@@ -1120,15 +1127,16 @@ RT_INTERNAL void rt_conv_gemm_group(const rt_conv2d_shape *s,
                                     float alpha, float beta, float *yg,
                                     int tid, int nt)
 {
-    ptrdiff_t ntiles = (g->P + RT_CONV_NR - 1) / RT_CONV_NR;
-    ptrdiff_t blk = rt_conv_block(g), ohw = (ptrdiff_t)s->OH * s->OW;
-    ptrdiff_t qb, jt, q;
+    ptrdiff_t ntiles = (g->P + RT_CONV_NR - 1) / RT_CONV_NR, ohw = (ptrdiff_t)s->OH * s->OW;
+    ptrdiff_t qb, jt, q, c0;
     const int pfo = g->K >= RT_CONV_PFO_THIS_K   ? RT_CONV_PFO_THIS
                     : g->K <= RT_CONV_PFO_NEXT_K ? RT_CONV_PFO_NEXT
                                                  : 0;
     const int late = rt_conv_act_late(act);
     /* not when y is the residual: the partial sums would overwrite it */
     const ptrdiff_t cb = rg && rg == yg ? g->cg : rt_conv_slice(g);
+    /* panels per block: their weights for one slice fit L2 */
+    const ptrdiff_t blk = rt_conv_block(g, RT_MIN(cb, g->cg) * g->kk);
 #if defined(RT_CONV_AVX512)
     /* a tile's input slice packed once for all the panels that read it */
     const int pack = cb < g->cg || (g->kk > 1 && g->npanel >= 4 && g->K <= RT_CONV_KC);
@@ -1136,19 +1144,23 @@ RT_INTERNAL void rt_conv_gemm_group(const rt_conv2d_shape *s,
     static const ptrdiff_t tap0[1] = {0};
 #endif
     for (qb = 0; qb < g->npanel; qb += blk) {
-        ptrdiff_t nq = RT_MIN(blk, g->npanel - qb), t0, t1, q0, q1, c0;
+        ptrdiff_t nq = RT_MIN(blk, g->npanel - qb), t0, t1, q0, q1;
         rt_conv_split(ntiles, nq, tid, nt, &t0, &t1, &q0, &q1);
-        for (jt = t0; jt < t1; jt++) {
-            rt_conv_tile t;
-            ptrdiff_t p0 = jt * RT_CONV_NR;
-            rt_conv_tile_info(s, g->wq, p0, RT_MIN(RT_CONV_NR, g->P - p0), &t);
-            c0 = 0;
-            do {    /* once at least: no input channels still store the bias */
+        /* slices outside the tiles: a slice's weights stay in L2 while
+         * every tile adds its share (y holds the partial sums) */
+        c0 = 0;
+        do {    /* once at least: no input channels still store the bias */
+            const int last = c0 + cb >= g->cg;
+            for (jt = t0; jt < t1; jt++) {
+                rt_conv_tile t, tp;
+                ptrdiff_t p0 = jt * RT_CONV_NR;
                 /* the kernel's operands: the slice as it is, or packed */
                 const float *sp = src + c0 * g->cs;
                 const ptrdiff_t *st = toff;
-                ptrdiff_t scs = g->cs, snc = RT_MIN(cb, g->cg - c0), skk = g->kk, pf = RT_CONV_NR;
-                rt_conv_tile tp = t;
+                ptrdiff_t scs = g->cs, snc = RT_MIN(cb, g->cg - c0), skk = g->kk;
+                ptrdiff_t pf = RT_CONV_NR;
+                rt_conv_tile_info(s, g->wq, p0, RT_MIN(RT_CONV_NR, g->P - p0), &t);
+                tp = t;
 #if defined(RT_CONV_AVX512)
                 if (pack) {
                     rt_conv_pack_slice(&t, sp, g->cs, snc, toff, g->kk, pk);
@@ -1164,7 +1176,6 @@ RT_INTERNAL void rt_conv_gemm_group(const rt_conv2d_shape *s,
 #endif
                 for (q = qb + q0; q < qb + q1; q++) {
                     ptrdiff_t m0 = q * RT_CONV_MR;
-                    int last = c0 + cb >= g->cg;
                     rt_conv_out o;
                     o.y = yg + m0 * ohw;
                     o.ldy = ohw;
@@ -1179,12 +1190,12 @@ RT_INTERNAL void rt_conv_gemm_group(const rt_conv2d_shape *s,
                                    sp, scs, snc, st, skk, &tp, &o,
                                    q == qb + q0 && jt + 1 < t1 ? pf : 0, pfo);
                 }
-                c0 += cb;
-            } while (c0 < g->cg);
-            if (late && ((jt + 1 - t0) % RT_CONV_ACT_TILES == 0 || jt + 1 == t1))
-                rt_conv_late_act(s, g, jt + 1 - ((jt - t0) % RT_CONV_ACT_TILES + 1), jt + 1,
-                                 qb + q0, qb + q1, act, alpha, beta, yg);
-        }
+                if (late && last && ((jt + 1 - t0) % RT_CONV_ACT_TILES == 0 || jt + 1 == t1))
+                    rt_conv_late_act(s, g, jt + 1 - ((jt - t0) % RT_CONV_ACT_TILES + 1), jt + 1,
+                                     qb + q0, qb + q1, act, alpha, beta, yg);
+            }
+            c0 += cb;
+        } while (c0 < g->cg);
     }
 }
 
