@@ -11,6 +11,8 @@
 #include "../runtime/rt_pool.h"
 #include "../runtime/rt_resize.h"
 
+#include <float.h>
+#include <math.h>
 #include <string.h>
 
 /* Epilogue codes pass through unchanged. */
@@ -408,6 +410,36 @@ static void select_rnn(LKernel *k, LStmt *s)
     ls_arg_scratch(k, s);
 }
 
+/* The constant float operands of a heavy kernel (its weights) are
+ * multiplied in every run: their subnormals become signed zeros. On x86
+ * each multiply with a subnormal operand takes a microcode assist of 100+
+ * cycles; the digits example's 228 subnormal weights (an MLP trained with
+ * weight decay) made its first Gemm 45x slower than with them zeroed. A
+ * subnormal weight times any input below 2^24 is under 2^-102: below the
+ * rounding of any sum that has a normal term. */
+static void flush_subnormal_weights(Graph *g, const KCall *c)
+{
+    for (int i = 0; i < KC_MAX_IN; i++) {
+        Value *v = c->in[i].buf;
+        if (!v || !v->data || v->dtype != DT_FLOAT || v->output_index >= 0)
+            continue;
+        int64_t n = ir_value_numel(v);
+        const float *p = v->data;
+        float *copy = NULL;
+        for (int64_t j = 0; j < n; j++) {
+            if (p[j] == 0.0f || !(fabsf(p[j]) < FLT_MIN))
+                continue;
+            if (!copy) {    /* the data may be the model file's bytes: copy once */
+                copy = ir_alloc_array(g->arena, (size_t)n, sizeof(float));
+                memcpy(copy, p, (size_t)n * sizeof(float));
+            }
+            copy[j] = copysignf(0.0f, p[j]);
+        }
+        if (copy)
+            v->data = copy;
+    }
+}
+
 bool pass_select_c(Graph *g, const Target *t, Diag *d)
 {
     (void)d;
@@ -421,6 +453,7 @@ bool pass_select_c(Graph *g, const Target *t, Diag *d)
             LStmt *s = k->root->body[j];
             if (s->kind != LS_KERNEL)
                 continue;
+            flush_subnormal_weights(g, s->kc);
             switch (s->kc->kind) {
             case KC_CONV2D: select_conv(k, s, t); break;
             case KC_GEMM: select_gemm(k, s, t); break;

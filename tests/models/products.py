@@ -7,7 +7,8 @@ Each case is one small model: Gemm with every transA/transB pair, alpha,
 beta and a bias broadcast from [N], [M, 1] or [M, N], with M, N or K equal
 to 1 (the matrix-vector paths) or not; MatMul with batched and broadcast
 operands; MatMul + Add (bias) + Relu and + Add (residual), which the
-compiler fuses into the product's epilogue. Inputs are random floats
+compiler fuses into the product's epilogue; a Gemm whose weights include
+subnormals (stored as zeros by the C target). Inputs are random floats
 (weights constant, so the built-in backend prepacks them), the reference
 is computed in float64 and written as output_0.pb, and
 
@@ -86,6 +87,15 @@ def cases(rng):
              helper.make_node("Add", ["t", "res"], ["y"])]
     yield ("matmul_residual", model(nodes, [("a", a), ("res", res)], [("w", w)], (6, 24)),
            [a, res], a @ w + res)
+    # subnormal weights (as weight decay leaves them): the C target stores
+    # them as zeros, which must stay within the tolerance
+    ws = r(16, 24) * (rng.random((16, 24)) < 0.7)
+    ws[rng.random((16, 24)) < 0.4] = 1e-40
+    ws[0, :4] = [-1e-39, 1e-45, -1e-45, 5e-41]
+    ws = ws.astype(np.float32)
+    node = helper.make_node("Gemm", ["a", "w"], ["y"])
+    yield ("gemm_subnormal_weights", model([node], [("a", a)], [("w", ws)], (6, 24)), [a],
+           a @ ws.astype(np.float64))
 
 
 def main():
