@@ -15,7 +15,6 @@ still does.
 """
 import argparse
 import os
-import subprocess
 import sys
 
 import numpy as np
@@ -25,6 +24,8 @@ from onnx import TensorProto, helper, numpy_helper
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
                                 "tools"))
 import make_dataset  # noqa: E402
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from run import check, tally  # noqa: E402
 
 V, D = 1000, 64
 
@@ -83,9 +84,8 @@ def main():
     ap.add_argument("--dlc", required=True)
     ap.add_argument("--work", required=True)
     args = ap.parse_args()
-    failed = total = 0
+    oks = []
     for name, m, ids, moves in cases(np.random.default_rng(11)):
-        total += 1
         folder = os.path.join(args.work, name)
         os.makedirs(folder, exist_ok=True)
         path = os.path.join(folder, "model.onnx")
@@ -93,24 +93,20 @@ def main():
         data = os.path.join(folder, "test_data_set_0")
         make_dataset.ort_set(path, data, {"ids": ids})
         keep = os.path.join(folder, "keep")
-        p = subprocess.run([args.dlc, "check", path, data, "--atol", "1e-6", "--rtol", "1e-5",
-                            "--keep", keep], capture_output=True, text=True)
-        ok = p.returncode == 0 and "check: PASS" in p.stdout
-        note = ""
+        ok, why = check(args.dlc, path, data, ["--atol", "1e-6", "--rtol", "1e-5", "--keep", keep],
+                        600)
+        note = f" {why}" if why else ""
         if ok:
             table = f"[3,{V}]" if name == "axis1_unary" else f"[{V},{D}]"
             with open(os.path.join(keep, "model.c")) as f:
                 whole = any(table in line and "(Gather)" not in line
                             for line in f if line.lstrip().startswith("/* node "))
             ok = whole != moves
-            note = f" (a kernel over the whole table: {'yes' if whole else 'no'}, want " \
-                   f"{'no' if moves else 'yes'})"
-        print(("PASS " if ok else "FAIL ") + name + note)
-        if not ok:
-            failed += 1
-            print(p.stdout[-2000:] + p.stderr[-2000:])
-    print(f"{total - failed} passed, {failed} failed")
-    return 1 if failed else 0
+            note += f" (a kernel over the whole table: {'yes' if whole else 'no'}, want " \
+                    f"{'no' if moves else 'yes'})"
+        print(("PASS " if ok else "FAIL ") + name + note, flush=True)
+        oks.append(ok)
+    return tally(oks)
 
 
 if __name__ == "__main__":
