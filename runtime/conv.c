@@ -1095,24 +1095,13 @@ RT_INTERNAL int rt_conv_act_late(int act)
              act == RT_ACT_LEAKY_RELU || act == RT_ACT_HARD_SWISH);
 }
 
-/* act over the outputs of tiles [j0, j1) (a contiguous run of each output
- * channel's plane) for the rows of panels [q0, q1). */
-RT_INTERNAL void rt_conv_late_act(const rt_conv2d_shape *s, const rt_conv_geom *g,
-                                  ptrdiff_t j0, ptrdiff_t j1, ptrdiff_t q0, ptrdiff_t q1,
-                                  int act, float alpha, float beta, float *yg)
+/* act over y[lo, hi) of each output channel of panels [q0, q1): the run
+ * the last chunk of tiles stored. */
+RT_INTERNAL void rt_conv_late_act(const rt_conv_geom *g, ptrdiff_t ohw, ptrdiff_t lo,
+                                  ptrdiff_t hi, ptrdiff_t q0, ptrdiff_t q1, int act,
+                                  float alpha, float beta, float *yg)
 {
-    ptrdiff_t ohw = (ptrdiff_t)s->OH * s->OW, lo = ohw, hi = 0, jt, m;
-    for (jt = j0; jt < j1; jt++) {
-        rt_conv_tile t;
-        int h;
-        rt_conv_tile_info(s, g->wq, jt * RT_CONV_NR, RT_MIN(RT_CONV_NR, g->P - jt * RT_CONV_NR),
-                          &t);
-        for (h = 0; h < 2; h++)
-            if (t.cnt[h]) {
-                lo = RT_MIN(lo, t.yo[h]);
-                hi = RT_MAX(hi, t.yo[h] + t.cnt[h]);
-            }
-    }
+    ptrdiff_t m;
     if (hi <= lo)
         return;
     for (m = q0 * RT_CONV_MR; m < RT_MIN(q1 * RT_CONV_MR, g->mg); m++)
@@ -1151,6 +1140,7 @@ RT_INTERNAL void rt_conv_gemm_group(const rt_conv2d_shape *s,
         c0 = 0;
         do {    /* once at least: no input channels still store the bias */
             const int last = c0 + cb >= g->cg;
+            ptrdiff_t lo = ohw, hi = 0;  /* y run of the chunk so far */
             for (jt = t0; jt < t1; jt++) {
                 rt_conv_tile t, tp;
                 ptrdiff_t p0 = jt * RT_CONV_NR;
@@ -1190,9 +1180,19 @@ RT_INTERNAL void rt_conv_gemm_group(const rt_conv2d_shape *s,
                                    sp, scs, snc, st, skk, &tp, &o,
                                    q == qb + q0 && jt + 1 < t1 ? pf : 0, pfo);
                 }
-                if (late && last && ((jt + 1 - t0) % RT_CONV_ACT_TILES == 0 || jt + 1 == t1))
-                    rt_conv_late_act(s, g, jt + 1 - ((jt - t0) % RT_CONV_ACT_TILES + 1), jt + 1,
-                                     qb + q0, qb + q1, act, alpha, beta, yg);
+                if (late && last) {
+                    int h;
+                    for (h = 0; h < 2; h++)
+                        if (t.cnt[h]) {
+                            lo = RT_MIN(lo, t.yo[h]);
+                            hi = RT_MAX(hi, t.yo[h] + t.cnt[h]);
+                        }
+                    if ((jt + 1 - t0) % RT_CONV_ACT_TILES == 0 || jt + 1 == t1) {
+                        rt_conv_late_act(g, ohw, lo, hi, qb + q0, qb + q1, act, alpha, beta, yg);
+                        lo = ohw;
+                        hi = 0;
+                    }
+                }
             }
             c0 += cb;
         } while (c0 < g->cg);
