@@ -310,7 +310,7 @@ static int write_inputs(const BenchOptions *o, Graph *g, const char *dir)
         snprintf(path, sizeof path, "%s/in%d.bin", dir, i);
         bool ok;
         if (o->inputs) {
-            Value *v = cli_load_input(g, o->inputs, i, &d);
+            Value *v = cli_load_input(g, o->inputs, i, NULL, &d);
             if (!v)
                 return EXIT_MODEL;
             ok = cli_write_bytes(path, v->data, ir_value_bytes(v));
@@ -743,7 +743,7 @@ static int bench_run(BenchOptions *o, const char *dir)
     if (o->threads > 1 && t.openmp && !source_uses_openmp(out_c))
         fprintf(stderr, "dlc: warning: the generated code has no OpenMP kernels yet: "
                         "--threads %d changes nothing\n", o->threads);
-    if (!build(&t, dir, "bench", cli_harness_src, strlen(cli_harness_src), true)) {
+    if (!build(&t, dir, "bench", cli_harness_source(), strlen(cli_harness_source()), true)) {
         fprintf(stderr, "dlc: error: %s: internal error: the generated code did not compile\n",
                 o->r.model);
         free(t.extra);

@@ -2,6 +2,7 @@
  * generated code, feed input_N.pb, compare with output_N.pb. */
 #include "cli.h"
 #include "../frontend/frontend.h"
+#include "../ir/dims.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -98,8 +99,11 @@ static int check_set(const char *set, const char tmp[CLI_DIR_MAX], Graph *model,
     argv[1] = strdup("check");
     char **ins = argv + 2, **outs = argv + 2 + nin;
     int status = EXIT_OK;
+    long long dims[PASS_MAX_BINDINGS * IR_MAX_RANK];
+    for (int s = 0; s < model->nrtdims; s++)
+        dims[s] = -1;
     for (int i = 0; i < nin && status == EXIT_OK; i++) {
-        Value *v = cli_load_input(model, set, i, &d);
+        Value *v = cli_load_input(model, set, i, dims, &d);
         if (!v) {
             status = EXIT_MODEL;
         } else {
@@ -113,6 +117,10 @@ static int check_set(const char *set, const char tmp[CLI_DIR_MAX], Graph *model,
         snprintf(path, sizeof path, "%s/out%d.bin", tmp, i);
         outs[i] = strdup(path);
     }
+    if (status == EXIT_OK && model->nrtdims && !cli_set_harness_dims(model, dims)) {
+        diag_error(&d, NULL, "the inputs do not give every run-time dim");
+        status = EXIT_MODEL;
+    }
     if (status == EXIT_OK) {
         int rc = cli_run_argv(argv, NULL, false);
         if (rc != 0) {
@@ -124,18 +132,19 @@ static int check_set(const char *set, const char tmp[CLI_DIR_MAX], Graph *model,
     for (int i = 0; i < nout && status == EXIT_OK; i++) {
         snprintf(path, sizeof path, "%s/output_%d.pb", set, i);
         Value *exp = fe_load_tensor_file(model, path, &d);
-        const Value *mo = model->outputs[i];
-        void *got = cli_read_bytes(outs[i], ir_value_bytes(mo));
+        Value mo = cli_at_dims(model, model->outputs[i], dims);
+        void *got = cli_read_bytes(outs[i], ir_value_bytes(&mo));
         if (!exp || !got) {
             status = EXIT_MODEL;
-        } else if (!compare(set, i, exp, mo, got, t, model->arena)) {
+        } else if (!compare(set, i, exp, &mo, got, t, model->arena)) {
             status = EXIT_MODEL;
             for (int j = i + 1; j < nout; j++) {   /* still report the rest */
                 snprintf(path, sizeof path, "%s/output_%d.pb", set, j);
                 Value *e2 = fe_load_tensor_file(model, path, &d);
-                void *g2 = cli_read_bytes(outs[j], ir_value_bytes(model->outputs[j]));
+                Value m2 = cli_at_dims(model, model->outputs[j], dims);
+                void *g2 = cli_read_bytes(outs[j], ir_value_bytes(&m2));
                 if (e2 && g2)
-                    compare(set, j, e2, model->outputs[j], g2, t, model->arena);
+                    compare(set, j, e2, &m2, g2, t, model->arena);
                 free(g2);
             }
         }
@@ -154,7 +163,7 @@ static bool build_harness(const char dir[CLI_DIR_MAX], bool openblas)
     snprintf(hpath, sizeof hpath, "%s/harness.c", dir);
     snprintf(mpath, sizeof mpath, "%s/model.c", dir);
     snprintf(opath, sizeof opath, "%s/harness", dir);
-    if (!cli_write_bytes(hpath, cli_harness_src, strlen(cli_harness_src)))
+    if (!cli_write_bytes(hpath, cli_harness_source(), strlen(cli_harness_source())))
         return false;
     const char *cc = getenv("CC") && *getenv("CC") ? getenv("CC") : "cc";
     const char *extra = getenv("DLC_CHECK_CFLAGS");

@@ -41,13 +41,19 @@ int cli_count_files(const char *dir, const char *prefix);   /* PREFIX_0.pb, PREF
  * appended to argv[*n .. max); returns the malloc'd text they point into. */
 char *cli_openblas_flags(const char *dir, char **argv, int *n, int max);
 /* set/input_N.pb for the model's input i (N its position among the declared
- * inputs, frozen ones counted), checked against it; NULL after a diagnostic. */
-Value *cli_load_input(Graph *model, const char *set, int i, Diag *d);
+ * inputs, frozen ones counted), checked against it; NULL after a diagnostic.
+ * A model with run-time dims takes them from the tensors' shapes into
+ * dims[] (model->nrtdims entries, -1 until seen; they must agree). */
+Value *cli_load_input(Graph *model, const char *set, int i, long long *dims, Diag *d);
+/* v with each run-time dim at dims[] (a copy; the shape only). */
+Value cli_at_dims(const Graph *model, const Value *v, const long long *dims);
+/* DLC_HARNESS_DIMS for the harness (cli/harness_src.c); false when a dim is unset. */
+bool cli_set_harness_dims(const Graph *model, const long long *dims);
 /* The data set's value of every --freeze input equals the frozen one: a
  * model compiled for one value says nothing about another. */
 bool cli_frozen_matches(Graph *model, const char *set, Diag *d);
 /* ---- harness_src.c: the C harness check and bench build around model.c ---- */
-extern const char cli_harness_src[];
+const char *cli_harness_source(void);
 
 int cli_check(int argc, char **argv);
 int cli_info(int argc, char **argv);

@@ -22,14 +22,25 @@ bool cli_parse_shape(const char *arg, ShapeBinding *b)
     names[used][n] = 0;
     b->name = names[used++];
     memset(&b->shape, 0, sizeof b->shape);
+    memset(b->lo, 0, sizeof b->lo);
     const char *p = eq + 1;
     while (*p) {
         if (b->shape.rank == IR_MAX_RANK || !isdigit((unsigned char)*p))
             return false;
         char *end;
-        long long v = strtoll(p, &end, 10);
+        long long v = strtoll(p, &end, 10), lo = 0;
+        if (end[0] == '.' && end[1] == '.') {     /* LO..HI: a run-time dim */
+            lo = v;
+            p = end + 2;
+            if (!isdigit((unsigned char)*p))
+                return false;
+            v = strtoll(p, &end, 10);
+            if (lo < 1 || lo > v)
+                return false;
+        }
         if (v < 0 || v > ((long long)1 << 40))
             return false;
+        b->lo[b->shape.rank] = lo == v ? 0 : lo;
         b->shape.dim[b->shape.rank++] = v;
         p = end;
         if (*p == 'x' || *p == ',')

@@ -3,6 +3,7 @@
  * inputs. */
 #include "cli.h"
 #include "../frontend/frontend.h"
+#include "../ir/dims.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -107,14 +108,60 @@ int cli_count_files(const char *dir, const char *prefix)
     }
 }
 
-Value *cli_load_input(Graph *model, const char *set, int i, Diag *d)
+/* Does got fit input `want`, binding its run-time dims into dims[]? */
+static bool fits_input(const Graph *model, const Value *want, const Value *got, long long *dims)
+{
+    if (got->dtype != want->dtype || got->shape.rank != want->shape.rank)
+        return false;
+    for (int k = 0; k < want->shape.rank; k++) {
+        const DimExpr *e = ir_dyn(want, k);
+        int64_t n = got->shape.dim[k];
+        if (!e || e->kind != DX_SYM || !dims) {
+            if (n != want->shape.dim[k])
+                return false;
+            continue;
+        }
+        const RtDim *r = &model->rtdims[e->sym];
+        if (n < r->lo || n > r->hi || (dims[e->sym] >= 0 && dims[e->sym] != n))
+            return false;
+        dims[e->sym] = n;
+    }
+    return true;
+}
+
+Value cli_at_dims(const Graph *model, const Value *v, const long long *dims)
+{
+    Value c = *v;
+    for (int k = 0; k < v->shape.rank && dims; k++) {
+        const DimExpr *e = ir_dyn(v, k);
+        bool ok = true;
+        if (e && e->sym >= 0 && e->sym < model->nrtdims)
+            c.shape.dim[k] = dx_eval(e, dims[e->sym], &ok);
+    }
+    return c;
+}
+
+bool cli_set_harness_dims(const Graph *model, const long long *dims)
+{
+    char buf[IR_MAX_RANK * PASS_MAX_BINDINGS * 24] = "";
+    size_t len = 0;
+    for (int s = 0; s < model->nrtdims; s++) {
+        if (dims[s] < 0)
+            return false;
+        len += (size_t)snprintf(buf + len, sizeof buf - len, "%s%lld", s ? "," : "", dims[s]);
+    }
+    setenv("DLC_HARNESS_DIMS", buf, 1);
+    return true;
+}
+
+Value *cli_load_input(Graph *model, const char *set, int i, long long *dims, Diag *d)
 {
     const Value *want = model->inputs[i];
     int pos = want->input_index;    /* differs from i once --freeze removed inputs */
     char path[8192];
     snprintf(path, sizeof path, "%s/input_%d.pb", set, pos);
     Value *v = fe_load_tensor_file(model, path, d);
-    if (v && (v->dtype != want->dtype || !ir_shape_equal(&v->shape, &want->shape))) {
+    if (v && !fits_input(model, want, v, dims)) {
         diag_error(d, NULL, "input_%d.pb is %s %s but input '%s' is %s %s", pos,
                    ir_dtype_name(v->dtype), ir_shape_str(model->arena, &v->shape), want->name,
                    ir_dtype_name(want->dtype), ir_shape_str(model->arena, &want->shape));

@@ -4,6 +4,7 @@
 #include "emit.h"
 #include "profile.h"
 #include "../ops/ops.h"
+#include "../ir/dims.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -89,6 +90,126 @@ static void tensor_table(Printer *p, Value *const *vs, int n)
     }
 }
 
+/* ---- run-time dims ---- */
+
+/* x as a C expression over `dims[]` (non-negative numerators: dx_valid). */
+static void dim_c(Printer *p, const DimExpr *x)
+{
+    switch (x->kind) {
+    case DX_CONST: pr(p, "%lldLL", (long long)x->c); return;
+    case DX_SYM: pr(p, "dims[%d]", x->sym); return;
+    case DX_AFFINE:
+        pr(p, "(%lldLL * ", (long long)x->a);
+        dim_c(p, x->x);
+        pr(p, " + %lldLL)", (long long)x->b);
+        return;
+    case DX_FLOORDIV:
+        pr(p, "(");
+        dim_c(p, x->x);
+        pr(p, " / %lldLL)", (long long)x->c);
+        return;
+    case DX_MIN:
+        pr(p, "(");
+        dim_c(p, x->x);
+        pr(p, " < %lldLL ? ", (long long)x->c);
+        dim_c(p, x->x);
+        pr(p, " : %lldLL)", (long long)x->c);
+        return;
+    }
+}
+
+/* "[1,3,48,W]": a value's shape with its run-time dims' expressions. */
+static const char *dyn_shape_str(Graph *g, const Value *v)
+{
+    if (!ir_has_dyn(v))
+        return ir_shape_str(g->arena, &v->shape);
+    char buf[1024];
+    size_t len = 0;
+    buf[len++] = '[';
+    for (int k = 0; k < v->shape.rank && len < sizeof buf - 1; k++) {
+        const DimExpr *x = ir_dyn(v, k);
+        int n = x ? snprintf(buf + len, sizeof buf - len, "%s%s", k ? "," : "", dx_str(g, x))
+                  : snprintf(buf + len, sizeof buf - len, "%s%lld", k ? "," : "",
+                             (long long)v->shape.dim[k]);
+        if (n < 0 || (size_t)n >= sizeof buf - len)
+            break;
+        len += (size_t)n;
+    }
+    if (len < sizeof buf - 1)
+        buf[len++] = ']';
+    buf[len] = 0;
+    return ir_strdup(g->arena, buf);
+}
+
+/* The shape functions: dims -> one tensor's run-time shape and bytes. */
+static void shape_function(CgEmit *e, Printer *p, const char *which, Value *const *vs, int n)
+{
+    pr(p, "size_t %s_%s_shape(const long long dims[], int i, long long shape[8])\n{\n", e->P, which);
+    pr(p, "    size_t bytes;\n    int k;\n");
+    pr(p, "    if (!dims || !shape || %s_dims_invalid(dims))\n        return 0;\n", e->P);
+    pr(p, "    switch (i) {\n");
+    for (int i = 0; i < n; i++) {
+        const Value *v = vs[i];
+        pr(p, "    case %d:\n", i);
+        for (int k = 0; k < v->shape.rank; k++) {
+            pr(p, "        shape[%d] = ", k);
+            if (ir_dyn(v, k))
+                dim_c(p, ir_dyn(v, k));
+            else
+                pr(p, "%lldLL", (long long)v->shape.dim[k]);
+            pr(p, ";\n");
+        }
+        pr(p, "        bytes = %zu;\n        for (k = 0; k < %d; k++)\n"
+              "            bytes *= (size_t)shape[k];\n        return bytes;\n",
+           ir_dtype_size(v->dtype), v->shape.rank);
+    }
+    pr(p, "    default:\n        return 0;\n    }\n}\n\n");
+}
+
+static void dims_source(CgEmit *e, Printer *p)
+{
+    Graph *g = e->g;
+    if (!g->nrtdims)
+        return;
+    pr(p, "const %s_dim_info %s_dims[%s_NUM_DIMS] = {\n", e->P, e->P, e->UP);
+    for (int s = 0; s < g->nrtdims; s++) {
+        pr(p, "    {\"");
+        pr_string_text(p, g->rtdims[s].name);
+        pr(p, "\", %lldLL, %lldLL},\n", (long long)g->rtdims[s].lo, (long long)g->rtdims[s].hi);
+    }
+    pr(p, "};\n\n");
+    pr(p, "static int %s_dims_invalid(const long long dims[])\n{\n    int s;\n"
+          "    for (s = 0; s < %s_NUM_DIMS; s++)\n"
+          "        if (dims[s] < %s_dims[s].min || dims[s] > %s_dims[s].max)\n"
+          "            return 1;\n    return 0;\n}\n\n", e->P, e->UP, e->P, e->P);
+    shape_function(e, p, "input", g->inputs, g->ninputs);
+    shape_function(e, p, "output", g->outputs, g->noutputs);
+}
+
+static void dims_header(CgEmit *e, Printer *p)
+{
+    Graph *g = e->g;
+    if (!g->nrtdims)
+        return;
+    pr(p, "/* Run-time dims: the run functions take dims[%s_NUM_DIMS], each within\n"
+          " * its range (else %s_ERR_DIM). A tensor with run-time dims is passed\n"
+          " * packed at its run-time shape (row-major); the tables give its largest\n"
+          " * shape and bytes. Work and workspace are those of the largest shape. */\n"
+          "#define %s_NUM_DIMS %d\n", e->UP, e->UP, e->UP, g->nrtdims);
+    pr(p, "typedef struct {\n    const char *name;\n    long long min, max;\n} %s_dim_info;\n"
+          "extern const %s_dim_info %s_dims[%s_NUM_DIMS];\n", e->P, e->P, e->P, e->UP);
+    for (int s = 0; s < g->nrtdims; s++) {
+        pr(p, "/* dims[%d] '", s);
+        pr_comment_text(p, g->rtdims[s].name);
+        pr(p, "': %lld..%lld */\n", (long long)g->rtdims[s].lo, (long long)g->rtdims[s].hi);
+    }
+    pr(p, "/* Tensor i's run-time shape at dims: fills shape[] and returns its\n"
+          " * bytes; 0 when i or a dim is out of range. */\n"
+          "size_t %s_input_shape(const long long dims[], int i, long long shape[8]);\n"
+          "size_t %s_output_shape(const long long dims[], int i, long long shape[8]);\n\n",
+       e->P, e->P);
+}
+
 /* Renders every kernel into body, in execution order, each after a
  * comment naming its node(s); fills e->used and the profile entries. */
 static void emit_kernels(CgEmit *e, const CgTarget *t, Printer *body)
@@ -150,6 +271,7 @@ static void emit_source(CgEmit *e, const CgTarget *t, Printer *p)
     pr(p, "};\n\n");
     if (e->o->profile)
         cg_profile_tables(e, p);
+    dims_source(e, p);
     t->run(e, p, &body);
     pr_free(&body);
 }
@@ -172,10 +294,13 @@ static void emit_header(CgEmit *e, const CgTarget *t, Printer *p, const PlanStat
               "#define %s_WEIGHTS_SIZE %lldu\n", e->UP, (long long)e->weights_size);
     pr(p, "\ntypedef enum {\n    %s_OK = 0,\n    %s_ERR_NULL = 1,  /* a required pointer is NULL */\n"
           "    %s_ERR_ALIGN = 2%s  /* workspace not 64-byte aligned */\n", e->UP, e->UP, e->UP,
-       g->nchecks ? "," : "");
+       g->nchecks || g->nrtdims ? "," : "");
     if (g->nchecks)     /* only models with such a Loop: others' headers stay as they were */
-        pr(p, "    %s_ERR_LOOP_BOUND = 3  /* a Loop needed more iterations than dlc --loop-max\n"
-              "                            unrolled; the outputs are not valid */\n", e->UP);
+        pr(p, "    %s_ERR_LOOP_BOUND = 3%s  /* a Loop needed more iterations than dlc --loop-max\n"
+              "                            unrolled; the outputs are not valid */\n", e->UP,
+           g->nrtdims ? "," : "");
+    if (g->nrtdims)
+        pr(p, "    %s_ERR_DIM = 4  /* a run-time dim outside its range */\n", e->UP);
     pr(p, "} %s_status;\n\n", e->P);
     pr(p, "/* dtype: ONNX TensorProto code (1 float32, 7 int64, 9 bool, 10 float16 ...). */\n"
           "typedef struct {\n    const char *name;\n    int dtype;\n    int rank;\n"
@@ -183,11 +308,11 @@ static void emit_header(CgEmit *e, const CgTarget *t, Printer *p, const PlanStat
     pr(p, "extern const %s_tensor_info %s_inputs[%s_NUM_INPUTS > 0 ? %s_NUM_INPUTS : 1];\n", e->P,
        e->P, e->UP, e->UP);
     pr(p, "extern const %s_tensor_info %s_outputs[%s_NUM_OUTPUTS];\n\n", e->P, e->P, e->UP);
+    dims_header(e, p);
     for (int i = 0; i < g->ninputs; i++) {
         pr(p, "/* input %d '", i);
         pr_comment_text(p, g->inputs[i]->name);
-        pr(p, "': %s %s */\n", ir_dtype_name(g->inputs[i]->dtype),
-           ir_shape_str(g->arena, &g->inputs[i]->shape));
+        pr(p, "': %s %s */\n", ir_dtype_name(g->inputs[i]->dtype), dyn_shape_str(g, g->inputs[i]));
     }
     for (int i = 0; i < g->nfrozen; i++) {
         pr(p, "/* '");
@@ -198,10 +323,11 @@ static void emit_header(CgEmit *e, const CgTarget *t, Printer *p, const PlanStat
     for (int i = 0; i < g->noutputs; i++) {
         pr(p, "/* output %d '", i);
         pr_comment_text(p, g->outputs[i]->name);
-        pr(p, "': %s %s */\n", ir_dtype_name(g->outputs[i]->dtype),
-           ir_shape_str(g->arena, &g->outputs[i]->shape));
+        pr(p, "': %s %s */\n", ir_dtype_name(g->outputs[i]->dtype), dyn_shape_str(g, g->outputs[i]));
     }
-    const char *wparam = e->o->out_weights ? "const void *weights, " : "";
+    const char *wparam = e->o->out_weights ? (g->nrtdims ? "const void *weights, const long long dims[], "
+                                                         : "const void *weights, ")
+                                           : g->nrtdims ? "const long long dims[], " : "";
     pr(p, "\n/* Reentrant: all scratch lives in `workspace`. */\n"
           "%s_status %s_run_with_workspace(%sconst void *const inputs[], void *const outputs[],\n"
           "    void *workspace);\n", e->P, e->P, wparam);

@@ -291,6 +291,7 @@ static Scalar eval(Interp *in, const LExpr *e)
     }
     case LE_SELECT: return eval(in, e->a).i ? eval(in, e->b) : eval(in, e->c);
     case LE_CAST: return cast(e, eval(in, e->a));
+    case LE_DIM: break;     /* known at run time only */
     }
     in->failed = true;
     return r;

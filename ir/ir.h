@@ -93,6 +93,15 @@ typedef struct Value {
     int64_t offset;         /* byte offset in the arena, -1 when not in the arena */
     struct Value *alias;    /* shares the storage of this value (views) */
     int64_t weight_offset;  /* byte offset in the weights blob, -1 when not a weight */
+    /* Run-time dims (ir/dims.h): per dim, how it follows the run function's
+     * dims (NULL: static); NULL when every dim is static. */
+    const struct DimExpr **dyn;
+    /* A constant computed from a run-time dim (Shape -> Gather -> ...), as
+     * folded at the maximum: per element, the expression it stands for
+     * (NULL: the same at every size), or sym_unknown when it depends on a
+     * run-time dim in a way not tracked. */
+    const struct DimExpr **symval;
+    bool sym_unknown;
 } Value;
 
 typedef enum {
@@ -216,6 +225,9 @@ typedef struct Graph {
      * unrolled (passes/control_flow.c). Each counts as a use, live to the end. */
     Value **checks;
     int nchecks;
+    /* Run-time dims (ir/dims.h), the run function's dims[0..nrtdims). */
+    struct RtDim *rtdims;
+    int nrtdims;
 } Graph;
 
 Graph *ir_graph_new(const char *file);

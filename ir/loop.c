@@ -62,6 +62,13 @@ LExpr *lx_var(LKernel *k, int var)
     return e;
 }
 
+LExpr *lx_dim(LKernel *k, int sym)
+{
+    LExpr *e = expr(k, LE_DIM, DT_INT64);
+    e->var = sym;
+    return e;
+}
+
 LExpr *lx_load(LKernel *k, Value *buf, LExpr *idx)
 {
     LExpr *e = expr(k, LE_LOAD, buf->dtype);
@@ -450,7 +457,8 @@ bool lx_equal(const LExpr *a, const LExpr *b)
         if (ir_dtype_is_float(a->dt) ? a->f != b->f : a->i != b->i)
             return false;
         return true;
-    case LE_VAR: return a->var == b->var;
+    case LE_VAR:
+    case LE_DIM: return a->var == b->var;
     case LE_LOAD: return a->buf == b->buf && lx_equal(a->a, b->a);
     default:
         return a->op == b->op && lx_equal(a->a, b->a) && lx_equal(a->b, b->b) &&

@@ -18,6 +18,7 @@ typedef enum {
     LE_BINARY,  /* a op b; a and b have the same dtype */
     LE_SELECT,  /* a ? b : c; a is bool */
     LE_CAST,    /* (dt) a, ONNX Cast semantics */
+    LE_DIM,     /* int64 run-time dim `var` (ir/dims.h): the run function's dims[var] */
 } LExprKind;
 
 typedef enum {
@@ -127,6 +128,7 @@ LExpr *lx_f(LKernel *k, DType dt, double f);      /* float constant */
 LExpr *lx_i(LKernel *k, DType dt, int64_t i);     /* integer/bool constant */
 LExpr *lx_idx(LKernel *k, int64_t i);             /* int64 constant */
 LExpr *lx_var(LKernel *k, int var);
+LExpr *lx_dim(LKernel *k, int sym);              /* run-time dim `sym`, int64 */
 LExpr *lx_load(LKernel *k, Value *buf, LExpr *idx);
 LExpr *lx_un(LKernel *k, LUnaryOp op, LExpr *a);
 LExpr *lx_bin(LKernel *k, LBinaryOp op, LExpr *a, LExpr *b);

@@ -139,6 +139,11 @@ extern const OpDesc op_rows_rnn[];
 /* The fused attention node (ops/attention.c), built by
  * passes/fuse_attention.c only: no table row, so no model can name it. */
 extern const OpDesc op_fused_attention;
+/* The run-time dim nodes (ops/dims.c), built by passes/runtime_dims.c only. */
+extern const OpDesc op_dim_in, op_dim_out, op_dim_mask, op_dim_fill;
+struct DimExpr;
+/* A run-time dim's expression as int64 loop IR. */
+LExpr *lw_dim_expr(LKernel *k, const struct DimExpr *x);
 
 /* ---- strided copies, shared by the data-movement rows (ops/copy.c) ---- */
 

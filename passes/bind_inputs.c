@@ -3,6 +3,7 @@
  * batch dim defaults to 1 (with a warning); any other unknown dim is an
  * error. */
 #include "passes.h"
+#include "../ir/dims.h"
 
 #include <string.h>
 
@@ -39,6 +40,31 @@ static bool freeze_input(Graph *g, const InputFreeze *f, Diag *d)
     memmove(&g->inputs[i], &g->inputs[i + 1], (size_t)(g->ninputs - i - 1) * sizeof *g->inputs);
     g->ninputs--;
     g->frozen[g->nfrozen++] = v;
+    return true;
+}
+
+/* Input v's dim k is a run-time dim in lo..hi: the model's symbolic name
+ * for it joins every dim of that name (one run-time value), an unnamed
+ * one gets "INPUT.K". */
+static bool bind_runtime_dim(Graph *g, Value *v, int k, int64_t lo, int64_t hi, Diag *d)
+{
+    const char *name = v->shape.sym[k] ? v->shape.sym[k] : ir_sprintf(g->arena, "%s.%d", v->name, k);
+    int s = 0;
+    while (s < g->nrtdims && strcmp(g->rtdims[s].name, name) != 0)
+        s++;
+    if (s < g->nrtdims) {
+        if (g->rtdims[s].lo != lo || g->rtdims[s].hi != hi) {
+            diag_error(d, NULL, "--shape %s: dim %d '%s' is bound %lld..%lld elsewhere", v->name, k,
+                       name, (long long)g->rtdims[s].lo, (long long)g->rtdims[s].hi);
+            return false;
+        }
+    } else {
+        if (!g->rtdims)
+            g->rtdims = ir_alloc_array(g->arena, PASS_MAX_BINDINGS * IR_MAX_RANK, sizeof *g->rtdims);
+        g->rtdims[s] = (RtDim){name, lo, hi};
+        g->nrtdims++;
+    }
+    ir_set_dyn(g, v, k, dx_sym(g, s));
     return true;
 }
 
@@ -85,6 +111,8 @@ bool pass_bind_inputs(Graph *g, const PassOptions *o, Diag *d)
                     ok = false;
                 }
                 v->shape.dim[k] = sb->shape.dim[k];
+                if (sb->lo[k] > 0 && !bind_runtime_dim(g, v, k, sb->lo[k], sb->shape.dim[k], d))
+                    ok = false;
             }
         }
         for (int k = 0; k < v->shape.rank; k++) {

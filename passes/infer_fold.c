@@ -3,6 +3,7 @@
  * so shape subgraphs (Shape -> Gather -> Concat -> Reshape) become
  * constants before the nodes that need them are inferred. */
 #include "passes.h"
+#include "dyn_rules.h"
 #include "../ops/ops.h"
 
 /* Per tensor, the planner and codegen index with int64 and allocate
@@ -119,8 +120,18 @@ bool pass_infer_fold_with(Graph *g, const PassOptions *o, Diag *d)
             ok = false;
             continue;
         }
-        if (all_outputs_constant(n) || (worth_folding(n) && fold(n, d)))
+        DynNeeds nd = {0};
+        if (g->nrtdims && !dyn_infer_node(n, &nd, d)) {
+            ok = false;
+            continue;
+        }
+        /* a node that must mask a run-time dim's padding runs at run time */
+        bool mixes = nd.nmask > 0 || nd.seq_len;
+        if (all_outputs_constant(n) || (!mixes && worth_folding(n) && fold(n, d))) {
             n->dead = true;
+            if (g->nrtdims)
+                dyn_fold_symvals(n);
+        }
     }
     cf_end(cf);
     if (ok)

@@ -9,6 +9,9 @@
 typedef struct {
     const char *name;       /* input name */
     Shape shape;            /* all dims known */
+    /* > 0: dim k is a run-time dim in lo[k]..shape.dim[k] (--shape
+     * x=1x3x48x1..1024); 0: fixed at shape.dim[k] */
+    int64_t lo[IR_MAX_RANK];
 } ShapeBinding;
 
 /* --freeze NAME=FILE: the graph input's value, fixed at compile time. The
@@ -74,6 +77,9 @@ bool cf_check_merge(const Node *n, Diag *d);
 bool pass_simplify(Graph *g, Diag *d);
 bool pass_fold_batchnorm(Graph *g, Diag *d);
 bool pass_dce(Graph *g, Diag *d);
+/* Run-time dims: DimIn/DimOut around the graph, DimMask before nodes that
+ * mix along one, checks (passes/runtime_dims.c). */
+bool pass_runtime_dims(Graph *g, Diag *d);
 /* Conv/Gemm/MatMul absorb a following bias Add, residual Add and
  * activation into Node.epi (passes/fuse_epilogue.c). */
 bool pass_fuse_epilogue(Graph *g, Diag *d);

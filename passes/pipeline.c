@@ -54,6 +54,7 @@ static const Step steps[] = {
     {"gather-first", pass_gather_first, NULL, false},
     {"fold-batchnorm", pass_fold_batchnorm, NULL, false},
     {"dce", pass_dce, NULL, false},
+    {"runtime-dims", pass_runtime_dims, NULL, false},
     {"fuse-attention", pass_fuse_attention, NULL, true},
     {"fuse-epilogue", pass_fuse_epilogue, NULL, true},
     {"lower", pass_lower, NULL, false},

@@ -268,6 +268,7 @@ static void expr(CRender *r, const LExpr *e)
     switch (e->kind) {
     case LE_CONST: constant(r, e); return;
     case LE_VAR: pr(r->out, "v%d", e->var); return;
+    case LE_DIM: pr(r->out, "dim%d", e->var); return;
     case LE_LOAD: {
         double c;
         if (ir_dtype_is_float(e->dt) && lx_const_float(e, &c)) {   /* a literal the compiler sees */

@@ -127,7 +127,11 @@ static void run(CgEmit *e, Printer *p, const Printer *body)
 {
     Graph *g = e->g;
     bool weights_file = e->o->out_weights != NULL;
-    const char *wparam = weights_file ? "const void *weights, " : "";
+    bool dims = g->nrtdims > 0;
+    const char *wparam = weights_file ? (dims ? "const void *weights, const long long dims[], "
+                                              : "const void *weights, ")
+                                      : dims ? "const long long dims[], " : "";
+    const char *warg = weights_file ? (dims ? "weights, dims, " : "weights, ") : dims ? "dims, " : "";
     pr(p, "%s_status %s_run_with_workspace(%sconst void *const inputs[], void *const outputs[],\n"
           "    void *workspace)\n{\n", e->P, e->P, wparam);
     pr(p, "    unsigned char *ws = (unsigned char *)workspace;\n");
@@ -138,6 +142,12 @@ static void run(CgEmit *e, Printer *p, const Printer *body)
     pr(p, "    if (!inputs || !outputs || (!workspace && %s_WORKSPACE_SIZE > 0)%s)\n"
           "        return %s_ERR_NULL;\n", e->UP, weights_file ? " || !weights" : "", e->UP);
     pr(p, "    if ((uintptr_t)workspace %% 64 != 0)\n        return %s_ERR_ALIGN;\n", e->UP);
+    if (dims) {
+        pr(p, "    if (!dims)\n        return %s_ERR_NULL;\n    if (%s_dims_invalid(dims))\n"
+              "        return %s_ERR_DIM;\n", e->UP, e->P, e->UP);
+        for (int s = 0; s < g->nrtdims; s++)
+            pr(p, "    const int64_t dim%d = dims[%d];\n    (void)dim%d;\n", s, s, s);
+    }
     for (int i = 0; i < g->nvalues; i++)
         if (e->used[i])
             declare(e, p, g->values[i]);
@@ -155,7 +165,7 @@ static void run(CgEmit *e, Printer *p, const Printer *body)
           "%s_WORKSPACE_SIZE : 1];\n\n", e->P, e->UP, e->UP);
     pr(p, "%s_status %s_run(%sconst void *const inputs[], void *const outputs[])\n{\n"
           "    return %s_run_with_workspace(%sinputs, outputs, %s_static_workspace);\n}\n",
-       e->P, e->P, wparam, e->P, weights_file ? "weights, " : "", e->P);
+       e->P, e->P, wparam, e->P, warg, e->P);
 }
 
 const CgTarget cg_target_c = {

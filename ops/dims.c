@@ -1,0 +1,158 @@
+/* The nodes passes/runtime_dims.c adds around run-time dims (domain "dlc",
+ * no table row, so no model can name them). Each value is laid out at its
+ * maximum shape; along a run-time dim only the first `extent` elements
+ * mean anything (ir/dims.h).
+ *
+ *   DimIn   (x) -> x'   the caller's tensor, packed at its run-time shape,
+ *                       spread into the padded layout, padding zeroed
+ *   DimOut  (y') -> y   the padded layout packed into the caller's tensor
+ *   DimMask (x) -> x'   x with the padding along attribute "axes" (a bit
+ *                       mask of dims) set to attribute "fill"
+ *   DimFill (x) -> n    int32 [attribute "count"], every element the
+ *                       extent of x's dim attribute "axis" (an RNN's
+ *                       sequence_lens)
+ *
+ * The extents are run-time dims' expressions (LE_DIM in the loop IR). */
+#include "ops.h"
+#include "../ir/dims.h"
+
+LExpr *lw_dim_expr(LKernel *k, const DimExpr *x)
+{
+    switch (x->kind) {
+    case DX_CONST: return lx_idx(k, x->c);
+    case DX_SYM: return lx_dim(k, x->sym);
+    case DX_AFFINE: return lx_addi(k, lx_muli(k, lw_dim_expr(k, x->x), x->a), x->b);
+    case DX_FLOORDIV:   /* its numerator is >= 0 over the range (dx_valid) */
+        return lx_div(k, lw_dim_expr(k, x->x), lx_idx(k, x->c));
+    case DX_MIN: return lx_bin(k, LB_MIN, lw_dim_expr(k, x->x), lx_idx(k, x->c));
+    }
+    DLC_BUG("dim expression kind %d", x->kind);
+}
+
+static bool infer_same(Node *n, Diag *d)
+{
+    if (!op_inputs_known(n, d))
+        return false;
+    op_set_out(n, 0, n->in[0]->dtype, &n->in[0]->shape);
+    return true;
+}
+
+/* Loops over v's (maximum) dims, variables to vars[]; *inside: whether
+ * every dim in `axes` is within its run-time extent; *packed: the
+ * element's index in the packed run-time layout. Returns the innermost
+ * loop. */
+static LStmt *padded_nest(LKernel *k, const Value *v, unsigned axes, int *vars, LExpr **inside,
+                          LExpr **packed)
+{
+    int r = v->shape.rank;
+    LStmt *inner = lk_nest(k, k->root, v->shape.dim, r, vars);
+    LExpr *in = NULL, *idx = lx_idx(k, 0), *stride = lx_idx(k, 1);
+    for (int d = r - 1; d >= 0; d--) {
+        const DimExpr *e = ir_dyn(v, d);
+        LExpr *var = lx_var(k, vars[d]);
+        idx = lx_add(k, idx, lx_mul(k, var, stride));
+        LExpr *ext = e ? lw_dim_expr(k, e) : lx_idx(k, v->shape.dim[d]);
+        stride = lx_mul(k, stride, ext);
+        if (e && (axes & (1u << d))) {
+            LExpr *c = lx_bin(k, LB_LT, var, ext);
+            in = in ? lx_bin(k, LB_AND, in, c) : c;
+        }
+    }
+    *inside = in ? in : lx_i(k, DT_BOOL, 1);
+    *packed = idx;
+    return inner;
+}
+
+static unsigned all_axes(const Value *v)
+{
+    unsigned m = 0;
+    for (int d = 0; d < v->shape.rank; d++)
+        if (ir_dyn(v, d))
+            m |= 1u << d;
+    return m;
+}
+
+static bool lower_dim_in(Node *n, Diag *d)
+{
+    (void)d;
+    Value *x = n->in[0], *y = n->out[0];
+    LKernel *k = lw_kernel(n);
+    int vars[IR_MAX_RANK];
+    LExpr *inside, *packed;
+    LStmt *inner = padded_nest(k, y, all_axes(y), vars, &inside, &packed);
+    LExpr *v = lx_sel(k, inside, lx_load(k, x, packed), lx_num(k, y->dtype, 0.0));
+    ls_push(k, inner, ls_store(k, y, lx_flat(k, &y->shape, vars), v));
+    return true;
+}
+
+static bool lower_dim_out(Node *n, Diag *d)
+{
+    (void)d;
+    Value *x = n->in[0], *y = n->out[0];
+    LKernel *k = lw_kernel(n);
+    int vars[IR_MAX_RANK];
+    LExpr *inside, *packed;
+    LStmt *inner = padded_nest(k, x, all_axes(x), vars, &inside, &packed);
+    LStmt *iff = ls_if(k, inside);
+    ls_push(k, inner, iff);
+    ls_push(k, iff, ls_store(k, y, packed, lx_load(k, x, lx_flat(k, &x->shape, vars))));
+    return true;
+}
+
+static bool lower_dim_mask(Node *n, Diag *d)
+{
+    (void)d;
+    Value *x = n->in[0], *y = n->out[0];
+    LKernel *k = lw_kernel(n);
+    int vars[IR_MAX_RANK];
+    LExpr *inside, *packed;
+    LStmt *inner = padded_nest(k, x, (unsigned)ir_attr_int(n, "axes", 0), vars, &inside, &packed);
+    LExpr *flat = lx_flat(k, &x->shape, vars);
+    LExpr *v = lx_sel(k, inside, lx_load(k, x, flat), lx_num(k, y->dtype, ir_attr_float(n, "fill", 0)));
+    ls_push(k, inner, ls_store(k, y, flat, v));
+    return true;
+}
+
+static bool infer_dim_fill(Node *n, Diag *d)
+{
+    if (!op_inputs_known(n, d))
+        return false;
+    Shape s = {.rank = 1, .dim = {ir_attr_int(n, "count", 1)}};
+    op_set_out(n, 0, DT_INT32, &s);
+    return true;
+}
+
+static bool lower_dim_fill(Node *n, Diag *d)
+{
+    const DimExpr *e = ir_dyn(n->in[0], (int)ir_attr_int(n, "axis", 0));
+    if (!e) {
+        diag_error(d, n, "internal error: DimFill of a static dim");
+        return false;
+    }
+    LKernel *k = lw_kernel(n);
+    LExpr *i;
+    LStmt *loop = lw_loop(k, k->root, ir_value_numel(n->out[0]), &i);
+    ls_push(k, loop, ls_store(k, n->out[0], i, lx_cast(k, DT_INT32, lw_dim_expr(k, e))));
+    return true;
+}
+
+static const AttrSpec a_none[] = {{NULL, 0}};
+static const AttrSpec a_mask[] = {{"axes", ATTR_INT}, {"fill", ATTR_FLOAT}, {NULL, 0}};
+static const AttrSpec a_fill[] = {{"axis", ATTR_INT}, {"count", ATTR_INT}, {NULL, 0}};
+
+const OpDesc op_dim_in = {
+    .name = "DimIn", .since = 1, .min_in = 1, .max_in = 1, .min_out = 1, .max_out = 1,
+    .flags = OPF_NO_FOLD, .attrs = a_none, .infer = infer_same, .lower = lower_dim_in,
+};
+const OpDesc op_dim_out = {
+    .name = "DimOut", .since = 1, .min_in = 1, .max_in = 1, .min_out = 1, .max_out = 1,
+    .flags = OPF_NO_FOLD, .attrs = a_none, .infer = infer_same, .lower = lower_dim_out,
+};
+const OpDesc op_dim_mask = {
+    .name = "DimMask", .since = 1, .min_in = 1, .max_in = 1, .min_out = 1, .max_out = 1,
+    .flags = OPF_NO_FOLD, .attrs = a_mask, .infer = infer_same, .lower = lower_dim_mask,
+};
+const OpDesc op_dim_fill = {
+    .name = "DimFill", .since = 1, .min_in = 1, .max_in = 1, .min_out = 1, .max_out = 1,
+    .flags = OPF_NO_FOLD, .attrs = a_fill, .infer = infer_dim_fill, .lower = lower_dim_fill,
+};
