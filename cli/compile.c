@@ -23,6 +23,7 @@ bool cli_parse_shape(const char *arg, ShapeBinding *b)
     b->name = names[used++];
     memset(&b->shape, 0, sizeof b->shape);
     memset(b->lo, 0, sizeof b->lo);
+    memset(b->step, 0, sizeof b->step);
     const char *p = eq + 1;
     while (*p) {
         if (b->shape.rank == IR_MAX_RANK || !isdigit((unsigned char)*p))
@@ -37,6 +38,15 @@ bool cli_parse_shape(const char *arg, ShapeBinding *b)
             v = strtoll(p, &end, 10);
             if (lo < 1 || lo > v)
                 return false;
+            if (*end == '/') {      /* LO..HI/STEP */
+                p = end + 1;
+                if (!isdigit((unsigned char)*p))
+                    return false;
+                long long st = strtoll(p, &end, 10);
+                if (st < 1 || (v - lo) % st != 0)
+                    return false;
+                b->step[b->shape.rank] = st;
+            }
         }
         if (v < 0 || v > ((long long)1 << 40))
             return false;

@@ -122,7 +122,8 @@ static bool fits_input(const Graph *model, const Value *want, const Value *got, 
             continue;
         }
         const RtDim *r = &model->rtdims[e->sym];
-        if (n < r->lo || n > r->hi || (dims[e->sym] >= 0 && dims[e->sym] != n))
+        if (n < r->lo || n > r->hi || (n - r->lo) % r->step != 0 ||
+            (dims[e->sym] >= 0 && dims[e->sym] != n))
             return false;
         dims[e->sym] = n;
     }

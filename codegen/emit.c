@@ -175,13 +175,15 @@ static void dims_source(CgEmit *e, Printer *p)
     for (int s = 0; s < g->nrtdims; s++) {
         pr(p, "    {\"");
         pr_string_text(p, g->rtdims[s].name);
-        pr(p, "\", %lldLL, %lldLL},\n", (long long)g->rtdims[s].lo, (long long)g->rtdims[s].hi);
+        pr(p, "\", %lldLL, %lldLL, %lldLL},\n", (long long)g->rtdims[s].lo,
+           (long long)g->rtdims[s].hi, (long long)g->rtdims[s].step);
     }
     pr(p, "};\n\n");
     pr(p, "static int %s_dims_invalid(const long long dims[])\n{\n    int s;\n"
           "    for (s = 0; s < %s_NUM_DIMS; s++)\n"
-          "        if (dims[s] < %s_dims[s].min || dims[s] > %s_dims[s].max)\n"
-          "            return 1;\n    return 0;\n}\n\n", e->P, e->UP, e->P, e->P);
+          "        if (dims[s] < %s_dims[s].min || dims[s] > %s_dims[s].max ||\n"
+          "            (dims[s] - %s_dims[s].min) %% %s_dims[s].step != 0)\n"
+          "            return 1;\n    return 0;\n}\n\n", e->P, e->UP, e->P, e->P, e->P, e->P);
     shape_function(e, p, "input", g->inputs, g->ninputs);
     shape_function(e, p, "output", g->outputs, g->noutputs);
 }
@@ -196,12 +198,15 @@ static void dims_header(CgEmit *e, Printer *p)
           " * packed at its run-time shape (row-major); the tables give its largest\n"
           " * shape and bytes. Work and workspace are those of the largest shape. */\n"
           "#define %s_NUM_DIMS %d\n", e->UP, e->UP, e->UP, g->nrtdims);
-    pr(p, "typedef struct {\n    const char *name;\n    long long min, max;\n} %s_dim_info;\n"
+    pr(p, "typedef struct {\n    const char *name;\n    long long min, max, step;  /* min + k * step, up to max */\n} %s_dim_info;\n"
           "extern const %s_dim_info %s_dims[%s_NUM_DIMS];\n", e->P, e->P, e->P, e->UP);
     for (int s = 0; s < g->nrtdims; s++) {
         pr(p, "/* dims[%d] '", s);
         pr_comment_text(p, g->rtdims[s].name);
-        pr(p, "': %lld..%lld */\n", (long long)g->rtdims[s].lo, (long long)g->rtdims[s].hi);
+        pr(p, "': %lld..%lld", (long long)g->rtdims[s].lo, (long long)g->rtdims[s].hi);
+        if (g->rtdims[s].step > 1)
+            pr(p, " in steps of %lld", (long long)g->rtdims[s].step);
+        pr(p, " */\n");
     }
     pr(p, "/* Tensor i's run-time shape at dims: fills shape[] and returns its\n"
           " * bytes; 0 when i or a dim is out of range. */\n"

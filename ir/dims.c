@@ -77,6 +77,8 @@ const DimExpr *dx_floordiv(Graph *g, const DimExpr *x, int64_t c)
         return dx_const(g, floordiv(k, c));
     if (x->kind == DX_AFFINE && x->a % c == 0 && x->b % c == 0)
         return dx_affine(g, x->x, x->a / c, x->b / c);
+    if (x->kind == DX_FLOORDIV && x->c <= INT64_MAX / c)   /* floor(floor(y/a)/b) = floor(y/ab) */
+        return dx_floordiv(g, x->x, x->c * c);
     DimExpr *e = node(g, DX_FLOORDIV, x);
     e->c = c;
     return e;
@@ -149,15 +151,15 @@ int64_t dx_eval(const DimExpr *x, int64_t n, bool *ok)
 
 static int64_t sample(const RtDim *r, int64_t i, int64_t count)
 {
-    int64_t span = r->hi - r->lo;
+    int64_t span = (r->hi - r->lo) / r->step;
     if (span < count)
-        return r->lo + i;
-    return r->lo + (int64_t)((double)span * (double)i / (double)(count - 1));
+        return r->lo + i * r->step;
+    return r->lo + r->step * (int64_t)((double)span * (double)i / (double)(count - 1));
 }
 
 static int64_t samples(const RtDim *r)
 {
-    int64_t span = r->hi - r->lo;
+    int64_t span = (r->hi - r->lo) / r->step;
     return span < DX_SAMPLES ? span + 1 : DX_SAMPLES;
 }
 

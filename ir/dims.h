@@ -12,6 +12,7 @@
 typedef struct RtDim {
     const char *name;       /* the model's symbolic name, or "INPUT.K" */
     int64_t lo, hi;         /* inclusive bounds */
+    int64_t step;           /* the dim is lo + k * step (1: any value) */
 } RtDim;
 
 typedef enum {

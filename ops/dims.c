@@ -7,7 +7,9 @@
  *                       spread into the padded layout, padding zeroed
  *   DimOut  (y') -> y   the padded layout packed into the caller's tensor
  *   DimMask (x) -> x'   x with the padding along attribute "axes" (a bit
- *                       mask of dims) set to attribute "fill"
+ *                       mask of dims) set to attribute "fill", or with
+ *                       attribute "edge" to the last element inside the
+ *                       extent (what clamped reads see: Resize)
  *   DimFill (x) -> n    int32 [attribute "count"], every element the
  *                       extent of x's dim attribute "axis" (an RNN's
  *                       sequence_lens)
@@ -108,7 +110,21 @@ static bool lower_dim_mask(Node *n, Diag *d)
     LExpr *inside, *packed;
     LStmt *inner = padded_nest(k, x, (unsigned)ir_attr_int(n, "axes", 0), vars, &inside, &packed);
     LExpr *flat = lx_flat(k, &x->shape, vars);
-    LExpr *v = lx_sel(k, inside, lx_load(k, x, flat), lx_num(k, y->dtype, ir_attr_float(n, "fill", 0)));
+    unsigned axes = (unsigned)ir_attr_int(n, "axes", 0);
+    LExpr *v;
+    if (ir_attr_int(n, "edge", 0)) {
+        /* the same element with each masked coordinate clamped into its extent */
+        LExpr *src = lx_idx(k, 0);
+        for (int d = 0; d < x->shape.rank; d++) {
+            LExpr *c = lx_var(k, vars[d]);
+            if ((axes & (1u << d)) && ir_dyn(x, d))
+                c = lx_bin(k, LB_MIN, c, lx_addi(k, lw_dim_expr(k, ir_dyn(x, d)), -1));
+            src = lx_add(k, lx_muli(k, src, x->shape.dim[d]), c);
+        }
+        v = lx_load(k, x, src);
+    } else {
+        v = lx_sel(k, inside, lx_load(k, x, flat), lx_num(k, y->dtype, ir_attr_float(n, "fill", 0)));
+    }
     ls_push(k, inner, ls_store(k, y, flat, v));
     return true;
 }
@@ -137,7 +153,7 @@ static bool lower_dim_fill(Node *n, Diag *d)
 }
 
 static const AttrSpec a_none[] = {{NULL, 0}};
-static const AttrSpec a_mask[] = {{"axes", ATTR_INT}, {"fill", ATTR_FLOAT}, {NULL, 0}};
+static const AttrSpec a_mask[] = {{"axes", ATTR_INT}, {"fill", ATTR_FLOAT}, {"edge", ATTR_INT}, {NULL, 0}};
 static const AttrSpec a_fill[] = {{"axis", ATTR_INT}, {"count", ATTR_INT}, {NULL, 0}};
 
 const OpDesc op_dim_in = {

@@ -46,14 +46,14 @@ static bool freeze_input(Graph *g, const InputFreeze *f, Diag *d)
 /* Input v's dim k is a run-time dim in lo..hi: the model's symbolic name
  * for it joins every dim of that name (one run-time value), an unnamed
  * one gets "INPUT.K". */
-static bool bind_runtime_dim(Graph *g, Value *v, int k, int64_t lo, int64_t hi, Diag *d)
+static bool bind_runtime_dim(Graph *g, Value *v, int k, int64_t lo, int64_t hi, int64_t step, Diag *d)
 {
     const char *name = v->shape.sym[k] ? v->shape.sym[k] : ir_sprintf(g->arena, "%s.%d", v->name, k);
     int s = 0;
     while (s < g->nrtdims && strcmp(g->rtdims[s].name, name) != 0)
         s++;
     if (s < g->nrtdims) {
-        if (g->rtdims[s].lo != lo || g->rtdims[s].hi != hi) {
+        if (g->rtdims[s].lo != lo || g->rtdims[s].hi != hi || g->rtdims[s].step != step) {
             diag_error(d, NULL, "--shape %s: dim %d '%s' is bound %lld..%lld elsewhere", v->name, k,
                        name, (long long)g->rtdims[s].lo, (long long)g->rtdims[s].hi);
             return false;
@@ -61,7 +61,7 @@ static bool bind_runtime_dim(Graph *g, Value *v, int k, int64_t lo, int64_t hi, 
     } else {
         if (!g->rtdims)
             g->rtdims = ir_alloc_array(g->arena, PASS_MAX_BINDINGS * IR_MAX_RANK, sizeof *g->rtdims);
-        g->rtdims[s] = (RtDim){name, lo, hi};
+        g->rtdims[s] = (RtDim){name, lo, hi, step};
         g->nrtdims++;
     }
     ir_set_dyn(g, v, k, dx_sym(g, s));
@@ -111,7 +111,8 @@ bool pass_bind_inputs(Graph *g, const PassOptions *o, Diag *d)
                     ok = false;
                 }
                 v->shape.dim[k] = sb->shape.dim[k];
-                if (sb->lo[k] > 0 && !bind_runtime_dim(g, v, k, sb->lo[k], sb->shape.dim[k], d))
+                if (sb->lo[k] > 0 && !bind_runtime_dim(g, v, k, sb->lo[k], sb->shape.dim[k],
+                                                     sb->step[k] > 0 ? sb->step[k] : 1, d))
                     ok = false;
             }
         }

@@ -634,12 +634,74 @@ static bool rule_rnn(Node *n, Diag *d, DynNeeds *nd)
     return true;
 }
 
+/* ---- Resize, Upsample ---- */
+
+/* The padded layout holds when the scale along a run-time dim is the same
+ * integer (or its reciprocal) at every size and the coordinate mapping
+ * does not read the extent (not align_corners); reads past the extent
+ * then see the edge, as clamped reads do at the run-time size. */
+static bool rule_resize(Node *n, Diag *d, DynNeeds *nd)
+{
+    const Value *x = n->in[0];
+    Value *y = n->out[0];
+    int r = x->shape.rank;
+    bool r11 = strcmp(n->op_type, "Resize") == 0 && n->op->since >= 11;
+    const Value *scales = r11 ? (n->nin > 2 ? n->in[2] : NULL) : (n->nin > 1 ? n->in[1] : NULL);
+    const Value *sizes = r11 && n->nin > 3 ? n->in[3] : NULL;
+    if (sizes && ir_value_numel(sizes) == 0)
+        sizes = NULL;
+    if (sizes && sizes->sym_unknown)
+        return op_unsupported(d, n, "Resize sizes computed from a run-time dim in a way dlc does not follow");
+    const char *coord = r11 ? ir_attr_string(n, "coordinate_transformation_mode", "half_pixel") : "asymmetric";
+    const char *mode = ir_attr_string(n, "mode", "nearest");
+    const char *nearest = r11 ? ir_attr_string(n, "nearest_mode", "round_prefer_floor") : "floor";
+    unsigned axes = 0;
+    for (int k = 0; k < r; k++) {
+        const DimExpr *e = ir_dyn(x, k);
+        const DimExpr *want = sizes && sizes->symval ? sizes->symval[k] : NULL;
+        if (!e && !want)
+            continue;
+        if (!e)
+            return op_unsupported(d, n, "Resize of a static dim to a run-time size");
+        if (ir_attr(n, "axes") || strcmp(ir_attr_string(n, "keep_aspect_ratio_policy", "stretch"), "stretch") ||
+            !strcmp(coord, "align_corners") || !strcmp(coord, "tf_crop_and_resize") ||
+            (ir_attr_int(n, "exclude_outside", 0) && !strcmp(mode, "cubic")))
+            return refuse(d, n, x, k, "this Resize's coordinates depend on the extent");
+        int64_t in = x->shape.dim[k], out = y->shape.dim[k];
+        const DimExpr *o = NULL;
+        if (out % in == 0)
+            o = dx_affine(G(n), e, out / in, 0);
+        else if (in % out == 0)
+            o = dx_floordiv(G(n), e, in / out);
+        if (o && want && !dx_equal(G(n), o, want))
+            o = NULL;
+        if (o && !want && scales && ir_value_numel(scales) == r) {
+            double s = ir_const_f(scales, k);
+            if (s != (double)out / (double)in && s * (double)(in / out) != 1.0)
+                o = NULL;
+        }
+        if (!o)
+            return refuse(d, n, x, k, "the scale would change with the run-time size (a range in steps, LO..HI/STEP, may keep it fixed)");
+        if (in > out && ir_attr_int(n, "antialias", 0))
+            return refuse(d, n, x, k, "an antialiased downscale");
+        ir_set_dyn(G(n), y, k, o);
+        if (strcmp(mode, "nearest") || strcmp(nearest, "floor") || strcmp(coord, "asymmetric") || in > out)
+            axes |= 1u << k;
+    }
+    if (axes) {
+        if (!add_mask(nd, 0, axes, 0.0))
+            return false;
+        nd->mask[nd->nmask - 1].edge = true;
+    }
+    return true;
+}
+
 /* ---- the table ---- */
 
 typedef enum {
     R_NONE, R_BCAST, R_SAME, R_RESHAPE, R_TRANSPOSE, R_WINDOW, R_GLOBAL_POOL, R_MATMUL,
     R_REDUCE, R_SOFTMAX, R_NORM, R_CONCAT, R_SLICE, R_GATHER, R_SPLIT, R_EXPAND, R_CONST_OF_SHAPE,
-    R_RANGE, R_RNN, R_STATIC, R_GATHER_ELEMENTS,
+    R_RANGE, R_RNN, R_STATIC, R_GATHER_ELEMENTS, R_RESIZE,
 } Rule;
 
 static const struct {
@@ -662,7 +724,8 @@ static const struct {
     {"LayerNormalization", R_NORM}, {"BatchNormalization", R_NORM},
     {"InstanceNormalization", R_NORM}, {"GroupNormalization", R_NORM}, {"LRN", R_NORM},
     {"MeanVarianceNormalization", R_NORM},
-    {"Concat", R_CONCAT}, {"Slice", R_SLICE}, {"Gather", R_GATHER}, {"GatherElements", R_GATHER_ELEMENTS}, {"Split", R_SPLIT},
+    {"Concat", R_CONCAT}, {"Slice", R_SLICE}, {"Gather", R_GATHER}, {"GatherElements", R_GATHER_ELEMENTS},
+    {"Resize", R_RESIZE}, {"Upsample", R_RESIZE}, {"Split", R_SPLIT},
     {"Expand", R_EXPAND}, {"ConstantOfShape", R_CONST_OF_SHAPE}, {"Range", R_RANGE},
     {"LSTM", R_RNN}, {"GRU", R_RNN}, {"RNN", R_RNN},
     {"Shape", R_STATIC}, {"Size", R_STATIC}, {"Constant", R_STATIC},
@@ -686,6 +749,7 @@ bool dyn_shape_slot(const Node *n, int i)
     case R_EXPAND: return i == 1;
     case R_CONST_OF_SHAPE: return i == 0;
     case R_RANGE: return i == 1;     /* the limit; start and delta set values */
+    case R_RESIZE: return i == 3;    /* sizes, checked against the input's extent */
     case R_STATIC: return true;     /* Shape and Size read only the shape */
     default: return false;
     }
@@ -722,6 +786,7 @@ bool dyn_infer_node(Node *n, DynNeeds *nd, Diag *d)
     case R_SLICE: return rule_slice(n, d);
     case R_GATHER: return rule_gather(n, d);
     case R_GATHER_ELEMENTS: return rule_gather_elements(n, d);
+    case R_RESIZE: return rule_resize(n, d, nd);
     case R_SPLIT: return rule_split(n, d);
     case R_EXPAND: return rule_expand(n, d);
     case R_CONST_OF_SHAPE: return shape_from(n, d, n->in[0], n->out[0], 0);

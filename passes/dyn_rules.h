@@ -14,6 +14,7 @@ typedef struct {
         int in;             /* input whose padding must hold `fill` first */
         unsigned axes;      /* bit k: dim k's elements past its extent */
         double fill;        /* 0, -inf, +inf, 1 */
+        bool edge;          /* instead: the last element inside the extent */
     } mask[DYN_MAX_MASKS];
     int nmask;
     /* LSTM/GRU/RNN with a run-time sequence length: input 4 (sequence_lens)

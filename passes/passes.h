@@ -12,6 +12,7 @@ typedef struct {
     /* > 0: dim k is a run-time dim in lo[k]..shape.dim[k] (--shape
      * x=1x3x48x1..1024); 0: fixed at shape.dim[k] */
     int64_t lo[IR_MAX_RANK];
+    int64_t step[IR_MAX_RANK];  /* LO..HI/STEP: multiples of STEP past LO (default 1) */
 } ShapeBinding;
 
 /* --freeze NAME=FILE: the graph input's value, fixed at compile time. The

@@ -95,9 +95,10 @@ static bool apply_needs(Graph *g, List *l, Node *n, const DynNeeds *nd)
         Value *x = n->in[nd->mask[m].in];
         Value *y = clone_value(g, x, ".masked");
         Node *mk = new_node(g, &op_dim_mask, n, x, y);
-        set_attrs(g, mk, 2);
+        set_attrs(g, mk, 3);
         mk->attrs[0] = (Attr){.name = "axes", .type = ATTR_INT, .i = nd->mask[m].axes};
         mk->attrs[1] = (Attr){.name = "fill", .type = ATTR_FLOAT, .f = (float)nd->mask[m].fill};
+        mk->attrs[2] = (Attr){.name = "edge", .type = ATTR_INT, .i = nd->mask[m].edge};
         n->in[nd->mask[m].in] = y;
         push(g, l, mk);
     }
