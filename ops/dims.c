@@ -10,6 +10,9 @@
  *                       mask of dims) set to attribute "fill", or with
  *                       attribute "edge" to the last element inside the
  *                       extent (what clamped reads see: Resize)
+ *   DimScale (y, x) -> y'  y * (product of x's maximum dims along attribute
+ *                       "axes") / (product of their extents): a mean over
+ *                       the padded dims made a mean over the extents
  *   DimFill (x) -> n    int32 [attribute "count"], every element the
  *                       extent of x's dim attribute "axis" (an RNN's
  *                       sequence_lens)
@@ -129,6 +132,29 @@ static bool lower_dim_mask(Node *n, Diag *d)
     return true;
 }
 
+static bool lower_dim_scale(Node *n, Diag *d)
+{
+    (void)d;
+    Value *y = n->in[0], *x = n->in[1], *out = n->out[0];
+    unsigned axes = (unsigned)ir_attr_int(n, "axes", 0);
+    LKernel *k = lw_kernel(n);
+    DType ct = lw_compute_type(out->dtype);
+    int64_t pmax = 1;
+    LExpr *prun = lx_idx(k, 1);
+    for (int a = 0; a < x->shape.rank; a++)
+        if ((axes & (1u << a)) && ir_dyn(x, a)) {
+            pmax *= x->shape.dim[a];
+            prun = lx_mul(k, prun, lw_dim_expr(k, ir_dyn(x, a)));
+        }
+    int f = lk_var(k, ct);
+    ls_push(k, k->root, ls_assign(k, f, lx_bin(k, LB_DIV, lx_f(k, ct, (double)pmax), lx_cast(k, ct, prun))));
+    LExpr *i;
+    LStmt *loop = lw_loop(k, k->root, ir_value_numel(out), &i);
+    LExpr *v = lx_bin(k, LB_MUL, lx_cast(k, ct, lx_load(k, y, i)), lx_var(k, f));
+    ls_push(k, loop, ls_store(k, out, i, lx_cast(k, out->dtype, v)));
+    return true;
+}
+
 static bool infer_dim_fill(Node *n, Diag *d)
 {
     if (!op_inputs_known(n, d))
@@ -167,6 +193,10 @@ const OpDesc op_dim_out = {
 const OpDesc op_dim_mask = {
     .name = "DimMask", .since = 1, .min_in = 1, .max_in = 1, .min_out = 1, .max_out = 1,
     .flags = OPF_NO_FOLD, .attrs = a_mask, .infer = infer_same, .lower = lower_dim_mask,
+};
+const OpDesc op_dim_scale = {
+    .name = "DimScale", .since = 1, .min_in = 2, .max_in = 2, .min_out = 1, .max_out = 1,
+    .flags = OPF_NO_FOLD, .attrs = a_mask, .infer = infer_same, .lower = lower_dim_scale,
 };
 const OpDesc op_dim_fill = {
     .name = "DimFill", .since = 1, .min_in = 1, .max_in = 1, .min_out = 1, .max_out = 1,

@@ -140,7 +140,7 @@ extern const OpDesc op_rows_rnn[];
  * passes/fuse_attention.c only: no table row, so no model can name it. */
 extern const OpDesc op_fused_attention;
 /* The run-time dim nodes (ops/dims.c), built by passes/runtime_dims.c only. */
-extern const OpDesc op_dim_in, op_dim_out, op_dim_mask, op_dim_fill;
+extern const OpDesc op_dim_in, op_dim_out, op_dim_mask, op_dim_scale, op_dim_fill;
 struct DimExpr;
 /* A run-time dim's expression as int64 loop IR. */
 LExpr *lw_dim_expr(LKernel *k, const struct DimExpr *x);

@@ -276,9 +276,12 @@ static bool rule_global_pool(Node *n, Diag *d, DynNeeds *nd)
     if (ir_dyn(x, 1))
         return refuse(d, n, x, 1, "channels cannot be a run-time dim");
     unsigned axes = dyn_axes(x) & ~3u;
-    if (axes && strcmp(n->op_type, "GlobalMaxPool") != 0)
-        return refuse(d, n, x, __builtin_ctz(axes), "an average over it");
-    return add_mask(nd, 0, axes, -INFINITY);
+    if (strcmp(n->op_type, "GlobalMaxPool") == 0)
+        return add_mask(nd, 0, axes, -INFINITY);
+    if (strcmp(n->op_type, "GlobalAveragePool") != 0 && axes)
+        return refuse(d, n, x, __builtin_ctz(axes), "an Lp norm over it");
+    nd->mean_axes = axes;
+    return add_mask(nd, 0, axes, 0.0);
 }
 
 /* ---- products ---- */
@@ -378,6 +381,8 @@ static bool rule_reduce(Node *n, Diag *d, DynNeeds *nd)
         fill = INFINITY;
     else if (!strcmp(op, "ReduceProd"))
         fill = 1.0;
+    else if (!strcmp(op, "ReduceMean") && ir_dtype_is_float(x->dtype))
+        fill = 0.0, nd->mean_axes = axes;
     else
         return refuse(d, n, x, __builtin_ctz(axes), "this reduction over it depends on its extent");
     if (!ir_dtype_is_float(x->dtype) && isinf(fill))

@@ -20,6 +20,9 @@ typedef struct {
     /* LSTM/GRU/RNN with a run-time sequence length: input 4 (sequence_lens)
      * must be this extent per batch entry. */
     const DimExpr *seq_len;
+    /* A mean over run-time dims: output 0 times (product of input 0's
+     * maximum dims) / (product of their extents), over these axes. */
+    unsigned mean_axes;
 } DynNeeds;
 
 /* Sets n's outputs' run-time dims from its inputs' (once its row has

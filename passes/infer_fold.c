@@ -126,7 +126,7 @@ bool pass_infer_fold_with(Graph *g, const PassOptions *o, Diag *d)
             continue;
         }
         /* a node that must mask a run-time dim's padding runs at run time */
-        bool mixes = nd.nmask > 0 || nd.seq_len;
+        bool mixes = nd.nmask > 0 || nd.seq_len || nd.mean_axes;
         if (all_outputs_constant(n) || (!mixes && worth_folding(n) && fold(n, d))) {
             n->dead = true;
             if (g->nrtdims)

@@ -89,6 +89,28 @@ static bool check_data_reads(const Node *n, Diag *d)
     return true;
 }
 
+/* After n: output 0 scaled from a mean over the maximum to one over the
+ * extents (DimScale reads the extents from n's input 0). */
+static void rescale_mean(Graph *g, List *l, Node *n, const DynNeeds *nd)
+{
+    Value *y = n->out[0];
+    Value *raw = clone_value(g, y, ".over_max");
+    n->out[0] = raw;
+    raw->producer = n;
+    Node *s = ir_node_alloc(g, op_dim_scale.name, 2, 1);
+    s->op = &op_dim_scale;
+    s->domain = "dlc";
+    s->index = n->index;
+    s->name = n->name[0] ? ir_sprintf(g->arena, "%s/DimScale", n->name) : "DimScale";
+    s->in[0] = raw;
+    s->in[1] = n->in[0];
+    s->out[0] = y;
+    y->producer = s;
+    set_attrs(g, s, 1);
+    s->attrs[0] = (Attr){.name = "axes", .type = ATTR_INT, .i = nd->mean_axes};
+    push(g, l, s);
+}
+
 static bool apply_needs(Graph *g, List *l, Node *n, const DynNeeds *nd)
 {
     for (int m = 0; m < nd->nmask; m++) {
@@ -182,6 +204,8 @@ bool pass_runtime_dims(Graph *g, Diag *d)
         }
         apply_needs(g, &l, n, &nd);
         push(g, &l, n);
+        if (nd.mean_axes)
+            rescale_mean(g, &l, n, &nd);
     }
     if (!ok)
         return false;
