@@ -224,7 +224,7 @@ static void print(const Graph *g, const DimExpr *x, char *buf, size_t cap)
         else
             snprintf(buf, cap, "%lld*%s%+lld", (long long)x->a, in, (long long)x->b);
         return;
-    case DX_FLOORDIV: snprintf(buf, cap, "(%s)/%lld", in, (long long)x->c); return;
+    case DX_FLOORDIV: snprintf(buf, cap, "((%s)/%lld)", in, (long long)x->c); return;
     case DX_MIN: snprintf(buf, cap, "min(%s,%lld)", in, (long long)x->c); return;
     }
 }

@@ -166,6 +166,11 @@ else()
   # packages ship (Silero VAD, RapidOCR PP-OCRv4, Magika), against ONNX Runtime.
   dlc_script_test(models/shipped tests/models/shipped.py models-shipped 1800)
   dlc_script_test(models/pretrained tests/models/pretrained.py models-pretrained 1800)
+  # Run-time dims: the recogniser, the text detector, the detector's batch,
+  # the encoder's token count and the classifier's image size, each compiled
+  # once with a range and checked at three sizes; the run function's status
+  # codes past the range; a refused reshape.
+  dlc_script_test(models/runtime_dims tests/models/runtime_dims.py models-runtime-dims 1800)
 
   # Softplus, Mish and Swish at extreme inputs (overflow, underflow, +-inf,
   # NaN) and on constants folded by ir/interp.c, against ONNX Runtime.

@@ -1,8 +1,9 @@
 """Export the shipped-architecture regression models with PyTorch.
 
-usage: python export.py OUTDIR        (needs torch and onnxscript; the test
-                                       suite does not: the .onnx files are
-                                       committed next to this script)
+usage: python export.py OUTDIR [NAME...]  (needs torch, onnxscript and
+                                         transformers; the test suite does
+                                         not: the .onnx files are committed
+                                         next to this script)
 
 Each model has the structure of a family that Python packages ship as
 ONNX files, at a small width, with seeded random weights, written by the
@@ -23,6 +24,11 @@ torch.export-based one):
   loop      recurrence written as a Python loop in a scripted module
             (Loop with a trip count from the input shape, and a while loop
             with an early exit on the data).
+  encoder   BERT-style sentence encoder from `transformers` (BertModel from
+            a small config): token ids and attention mask with a symbolic
+            sequence length, the exporter's mask-building index arithmetic.
+  classifier  image classifier: strided convs, global average pool, Linear,
+            with symbolic height and width.
 """
 import os
 import sys
@@ -207,7 +213,27 @@ class LoopModel(nn.Module):
         return h, n
 
 
-def export(model, args, path, names, outs, opset, dynamic=None, dynamo=False):
+class Encoder(nn.Module):
+    def __init__(self):
+        super().__init__()
+        import transformers
+        cfg = transformers.BertConfig(hidden_size=64, num_hidden_layers=2, num_attention_heads=4,
+                                      intermediate_size=128, vocab_size=200,
+                                      max_position_embeddings=128)
+        self.bert = transformers.BertModel(cfg)
+
+    def forward(self, ids, mask):
+        return self.bert(input_ids=ids, attention_mask=mask).last_hidden_state
+
+
+def classifier():
+    return nn.Sequential(conv(3, 16, 3, 2), conv(16, 32, 3, 2), conv(32, 32, 3, 1),
+                         nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(32, 10))
+
+
+def export(model, args, path, names, outs, opset, dynamic=None, dynamo=False, only=()):
+    if only and os.path.basename(path)[:-5] not in only:
+        return
     model.eval()
     kw = dict(input_names=names, output_names=outs, opset_version=opset)
     if dynamo:
@@ -219,6 +245,7 @@ def export(model, args, path, names, outs, opset, dynamic=None, dynamo=False):
 
 def main():
     out = sys.argv[1] if len(sys.argv) > 1 else os.path.dirname(os.path.abspath(__file__))
+    only = set(sys.argv[2:])
     torch.manual_seed(0)
     for m in (Yolo(), DBNet(), CRNN()):  # non-trivial batch-norm statistics
         for mod in m.modules():
@@ -228,19 +255,25 @@ def main():
         globals()[type(m).__name__ + "_inst"] = m
     with torch.no_grad():
         export(Yolo_inst, (torch.randn(1, 3, 320, 320),), f"{out}/yolo.onnx", ["images"],
-               ["preds"], 17, {"images": {0: "batch", 2: "height", 3: "width"}})
+               ["preds"], 17, {"images": {0: "batch", 2: "height", 3: "width"}}, only=only)
         export(DBNet_inst, (torch.randn(1, 3, 320, 320),), f"{out}/dbnet.onnx", ["x"],
-               ["prob"], 13, {"x": {0: "n", 2: "h", 3: "w"}})
+               ["prob"], 13, {"x": {0: "n", 2: "h", 3: "w"}}, only=only)
         export(CRNN_inst, (torch.randn(1, 3, 32, 100),), f"{out}/crnn.onnx", ["x"],
-               ["logp"], 11, {"x": {3: "width"}, "logp": {0: "steps"}})
+               ["logp"], 11, {"x": {3: "width"}, "logp": {0: "steps"}}, only=only)
         vad = torch.jit.script(VADCore())
         export(vad, (torch.randn(1, 512), torch.zeros(1, 1, 48), torch.zeros(1, 1, 48),
                      torch.tensor(16000)), f"{out}/vad.onnx", ["audio", "h", "c", "sr"],
-               ["prob", "hn", "cn"], 16)
+               ["prob", "hn", "cn"], 16, only=only)
         export(GRUTagger(), (torch.randint(0, 500, (1, 40)),), f"{out}/gru.onnx", ["tokens"],
-               ["tags"], 18, dynamo=True)
+               ["tags"], 18, dynamo=True, only=only)
         export(torch.jit.script(LoopModel()), (torch.randn(6, 2, 16),), f"{out}/loop.onnx",
-               ["x"], ["h", "halvings"], 13)
+               ["x"], ["h", "halvings"], 13, only=only)
+        torch.manual_seed(1)
+        export(Encoder(), (torch.randint(0, 200, (1, 16)), torch.ones(1, 16, dtype=torch.int64)),
+               f"{out}/encoder.onnx", ["ids", "mask"], ["hidden"], 17,
+               {"ids": {1: "tokens"}, "mask": {1: "tokens"}, "hidden": {1: "tokens"}}, only=only)
+        export(classifier(), (torch.randn(1, 3, 64, 64),), f"{out}/classifier.onnx", ["image"],
+               ["logits"], 17, {"image": {2: "height", 3: "width"}}, only=only)
 
 
 if __name__ == "__main__":

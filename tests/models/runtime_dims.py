@@ -1,0 +1,163 @@
+"""Run-time dims: one compile per model, checked against ONNX Runtime at
+several sizes, and the generated code's refusals.
+
+usage: python runtime_dims.py --dlc build/dlc --work DIR
+
+Each case compiles one of the torch.onnx exports in shipped/ once with a
+range for its symbolic dims (--shape x=1x3x32x32..512) and runs
+
+    dlc check MODEL SET0 SET1 SET2 --shape ... --rtol 1e-3 --atol 1e-4
+
+where each data set holds seeded random inputs of another size and ONNX
+Runtime's outputs for them (every graph optimisation on). The tolerance is
+the shipped models' (float32 sums in another order, tens of layers deep);
+a wrong extent or an unmasked padding misses it by orders of magnitude.
+
+Then, on the recogniser compiled with a range, a small C program calls the
+run function with dims below the range, above it, off its step and NULL,
+and requires the documented status codes; and a model whose reshape merges
+two run-time dims must be refused with a message naming the node.
+Prints PASS/FAIL per case and exits 1 if any failed.
+"""
+import argparse
+import os
+import subprocess
+import sys
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(os.path.dirname(HERE), "tools"))
+from make_dataset import ort_set  # noqa: E402
+from run import run_case, tally  # noqa: E402
+
+TOL = ["--rtol", "1e-3", "--atol", "1e-4"]
+
+# (case, model, --shape bindings, data sets: {input: shape} per set)
+CASES = [
+    ("crnn_width", "crnn.onnx", ["x=1x3x32x32..512"],
+     [{"x": (1, 3, 32, w)} for w in (32, 100, 333)]),
+    ("dbnet_hw_step32", "dbnet.onnx", ["x=1x3x32..320/32x32..320/32"],
+     [{"x": (1, 3, h, w)} for h, w in ((64, 96), (160, 320), (320, 32))]),
+    ("yolo_batch", "yolo.onnx", ["images=1..4x3x160x160"],
+     [{"images": (b, 3, 160, 160)} for b in (1, 3, 4)]),
+    ("encoder_tokens", "encoder.onnx", ["ids=1x1..128", "mask=1x1..128"],
+     [{"ids": (1, t), "mask": (1, t)} for t in (1, 9, 128)]),
+    ("classifier_hw", "classifier.onnx", ["image=1x3x8..256x8..256"],
+     [{"image": (1, 3, h, w)} for h, w in ((8, 8), (57, 130), (256, 200))]),
+]
+
+
+def feeds(shapes, seed):
+    """Seeded inputs: token ids in [0, 200), an attention mask whose last
+    quarter is padding, floats standard normal."""
+    rng = np.random.default_rng(seed)
+    out = {}
+    for name, shape in shapes.items():
+        if name == "ids":
+            out[name] = rng.integers(0, 200, size=shape).astype(np.int64)
+        elif name == "mask":
+            m = np.ones(shape, np.int64)
+            m[..., shape[-1] - shape[-1] // 4:] = 0
+            out[name] = m
+        else:
+            out[name] = rng.standard_normal(shape).astype(np.float32)
+    return out
+
+
+# Calls model_run with dims outside the range the recogniser was compiled
+# for (32..512 in steps of 1) and expects MODEL_ERR_DIM / MODEL_ERR_NULL.
+STATUS_PROGRAM = r"""
+#include "model.h"
+#include <stdio.h>
+#include <stdlib.h>
+int main(void)
+{
+    long long shape[8];
+    long long below[1] = {31}, above[1] = {513}, ok[1] = {64};
+    size_t in = model_input_shape(above, 0, shape) + model_input_shape(ok, 0, shape);
+    void *x = calloc(1, in), *y = calloc(1, model_outputs[0].bytes);
+    const void *ins[1] = {x};
+    void *outs[1] = {y};
+    int fails = 0;
+    fails += model_run(below, ins, outs) != MODEL_ERR_DIM;
+    fails += model_run(above, ins, outs) != MODEL_ERR_DIM;
+    fails += model_run(NULL, ins, outs) != MODEL_ERR_NULL;
+    fails += model_input_shape(above, 0, shape) != 0;
+    fails += model_run(ok, ins, outs) != MODEL_OK;
+    fails += model_output_shape(ok, 0, shape) != (size_t)shape[0] * 37 * 4 || shape[0] != 16;
+    printf("%d wrong status codes\n", fails);
+    free(x);
+    free(y);
+    return fails != 0;
+}
+"""
+
+
+def status_case(dlc, work):
+    """The run function's codes for dims outside the range."""
+    folder = os.path.join(work, "status")
+    os.makedirs(folder, exist_ok=True)
+    model = os.path.join(HERE, "shipped", "crnn.onnx")
+    out_c = os.path.join(folder, "model.c")
+    r = subprocess.run([dlc, model, "-o", out_c, "--shape", "x=1x3x32x32..512"],
+                       capture_output=True, text=True)
+    if r.returncode != 0:
+        print(f"FAIL status_codes: dlc: {r.stderr.strip()}")
+        return False
+    main_c = os.path.join(folder, "main.c")
+    with open(main_c, "w") as f:
+        f.write(STATUS_PROGRAM)
+    exe = os.path.join(folder, "status")
+    cc = os.environ.get("CC") or "cc"
+    r = subprocess.run([cc, "-std=c99", "-O1", "-Wall", "-Wextra", "-Werror", "-o", exe, main_c,
+                        out_c, "-lm"], capture_output=True, text=True)
+    if r.returncode != 0:
+        print(f"FAIL status_codes: cc: {r.stderr.strip()[:400]}")
+        return False
+    r = subprocess.run([exe], capture_output=True, text=True)
+    ok = r.returncode == 0
+    print(f"{'PASS' if ok else 'FAIL'} status_codes {r.stdout.strip()}")
+    return ok
+
+
+def refusal_case(dlc, work):
+    """A reshape that merges the detector's run-time height and width is
+    refused: exit 1, the node named, nothing written."""
+    out_c = os.path.join(work, "refused", "model.c")
+    os.makedirs(os.path.dirname(out_c), exist_ok=True)
+    model = os.path.join(HERE, "shipped", "yolo.onnx")
+    r = subprocess.run([dlc, model, "-o", out_c, "--shape", "images=1x3x64..640x64..640"],
+                       capture_output=True, text=True)
+    ok = (r.returncode == 1 and "Reshape" in r.stderr and "merges two run-time dims" in r.stderr
+          and not os.path.exists(out_c))
+    print(f"{'PASS' if ok else 'FAIL'} refused_merge exit {r.returncode}: "
+          f"{(r.stderr.splitlines() or [''])[0][:160]}")
+    return ok
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--dlc", required=True)
+    p.add_argument("--work", required=True)
+    p.add_argument("--timeout", type=float, default=900)
+    args = p.parse_args()
+    dlc = os.path.abspath(args.dlc)
+    oks = []
+    for seed, (name, file, bindings, sets) in enumerate(CASES):
+        model = os.path.join(HERE, "shipped", file)
+        folders = []
+        for i, shapes in enumerate(sets):
+            folder = os.path.join(args.work, name, f"test_data_set_{i}")
+            ort_set(model, folder, feeds(shapes, 100 * seed + i))
+            folders.append(folder)
+        extra = folders[1:] + TOL + [a for b in bindings for a in ("--shape", b)]
+        oks.append(run_case(dlc, name, model, folders[0], extra, args.timeout))
+    oks.append(status_case(dlc, args.work))
+    oks.append(refusal_case(dlc, args.work))
+    return tally(oks)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
