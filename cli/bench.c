@@ -3,6 +3,7 @@
  * report latency; with --profile, where the time goes, kernel by kernel,
  * against the machine's measured floating-point peak. */
 #include "cli.h"
+#include "../ir/dims.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -14,6 +15,8 @@ typedef struct {
     bool json;
     double peak;                /* GFLOP/s per core; 0: measure it */
     const char *inputs, *keep;
+    const char *dims[PASS_MAX_BINDINGS];   /* --dim NAME=VALUE, as given */
+    int ndims;
 } BenchOptions;
 
 typedef struct {
@@ -130,6 +133,8 @@ static void bench_usage(FILE *f)
             "  --warmup N             untimed runs first (default 5)\n"
             "  --threads N            OMP_NUM_THREADS for the run (default 1)\n"
             "  --inputs DIR           read DIR/input_N.pb instead of random inputs\n"
+            "  --dim NAME=N           a run-time dim's value for the run (repeatable; a\n"
+            "                         dim bound with --shape LO..HI; default HI)\n"
             "  --profile              time each kernel; print the slowest with GFLOP/s\n"
             "  --top N                kernels to print with --profile (default 15, 0: all)\n"
             "  --peak-gflops X        the per-core peak to compare with (default: measured)\n"
@@ -184,7 +189,7 @@ static int parse_options(int argc, char **argv, BenchOptions *o)
             continue;
         }
         static const char *const valued[] = {"--runs", "--warmup", "--threads", "--top",
-                                             "--inputs", "--keep", "--peak-gflops"};
+                                             "--inputs", "--keep", "--peak-gflops", "--dim"};
         bool known = false;
         for (size_t j = 0; j < sizeof valued / sizeof valued[0]; j++)
             known |= strcmp(a, valued[j]) == 0;
@@ -207,6 +212,8 @@ static int parse_options(int argc, char **argv, BenchOptions *o)
                 o->inputs = val;
             else if (strcmp(a, "--keep") == 0)
                 o->keep = val;
+            else if (strcmp(a, "--dim") == 0 && o->ndims < PASS_MAX_BINDINGS)
+                o->dims[o->ndims++] = val;
             else {
                 char *end;
                 o->peak = strtod(val, &end);
@@ -290,12 +297,44 @@ static void *random_input(const Value *v, int index)
     return p;
 }
 
+/* The run-time dims' values (ir/dims.h): --dim NAME=N, else the maximum;
+ * EXIT_OK or EXIT_USAGE after a message. */
+static int pick_dims(const BenchOptions *o, const Graph *g, long long *dims)
+{
+    for (int s = 0; s < g->nrtdims; s++)
+        dims[s] = g->rtdims[s].hi;
+    for (int i = 0; i < o->ndims; i++) {
+        const char *eq = strrchr(o->dims[i], '=');
+        int s = 0;
+        while (eq && s < g->nrtdims && (strlen(g->rtdims[s].name) != (size_t)(eq - o->dims[i]) ||
+                                        strncmp(g->rtdims[s].name, o->dims[i], (size_t)(eq - o->dims[i]))))
+            s++;
+        char *end = NULL;
+        long long v = eq ? strtoll(eq + 1, &end, 10) : 0;
+        if (!eq || s == g->nrtdims || !*(eq + 1) || *end || v < g->rtdims[s].lo ||
+            v > g->rtdims[s].hi || (v - g->rtdims[s].lo) % g->rtdims[s].step) {
+            fprintf(stderr, "dlc: error: bad --dim '%s' (the model's run-time dims:", o->dims[i]);
+            for (int k = 0; k < g->nrtdims; k++)
+                fprintf(stderr, " %s in %lld..%lld", g->rtdims[k].name, (long long)g->rtdims[k].lo,
+                        (long long)g->rtdims[k].hi);
+            fprintf(stderr, "%s)\n", g->nrtdims ? "" : " none");
+            return EXIT_USAGE;
+        }
+        dims[s] = v;
+    }
+    return EXIT_OK;
+}
+
 /* Writes DIR/inN.bin for every input; EXIT_OK, EXIT_MODEL (bad --inputs)
  * or EXIT_INTERNAL. */
 static int write_inputs(const BenchOptions *o, Graph *g, const char *dir)
 {
     Diag d;
     diag_init(&d, o->inputs ? o->inputs : o->r.model);
+    long long dims[PASS_MAX_BINDINGS * IR_MAX_RANK];
+    int st = pick_dims(o, g, dims);
+    if (st != EXIT_OK)
+        return st;
     if (o->inputs) {
         int n = cli_count_files(o->inputs, "input");
         if (n != g->ninputs + g->nfrozen) {
@@ -310,19 +349,27 @@ static int write_inputs(const BenchOptions *o, Graph *g, const char *dir)
         snprintf(path, sizeof path, "%s/in%d.bin", dir, i);
         bool ok;
         if (o->inputs) {
-            Value *v = cli_load_input(g, o->inputs, i, NULL, &d);
+            if (i == 0)
+                for (int s = 0; s < g->nrtdims; s++)
+                    dims[s] = -1;   /* the data set's shapes decide */
+            Value *v = cli_load_input(g, o->inputs, i, dims, &d);
             if (!v)
                 return EXIT_MODEL;
             ok = cli_write_bytes(path, v->data, ir_value_bytes(v));
         } else {
-            void *p = random_input(g->inputs[i], i);
-            ok = p && cli_write_bytes(path, p, ir_value_bytes(g->inputs[i]));
+            Value at = cli_at_dims(g, g->inputs[i], dims);
+            void *p = random_input(&at, i);
+            ok = p && cli_write_bytes(path, p, ir_value_bytes(&at));
             free(p);
         }
         if (!ok) {
             fprintf(stderr, "dlc: error: cannot write %s\n", path);
             return EXIT_INTERNAL;
         }
+    }
+    if (g->nrtdims && !cli_set_harness_dims(g, dims)) {
+        diag_error(&d, NULL, "the inputs do not give every run-time dim");
+        return EXIT_MODEL;
     }
     return EXIT_OK;
 }
