@@ -6,12 +6,17 @@
 
 enum { EXIT_OK = 0, EXIT_MODEL = 1, EXIT_USAGE = 2, EXIT_INTERNAL = 3 };
 
+/* Size buckets for run-time dims (--buckets): the default and the most. */
+#define CLI_DEFAULT_BUCKETS 4
+#define CLI_MAX_BUCKETS 8
+
 typedef struct {
     const char *model;
     const char *out_c;
     const char *name;           /* prefix; NULL: from out_c */
     bool weights_file;
     bool profile;               /* --profile: time each kernel */
+    int buckets;                /* --buckets: size buckets of run-time dims; 0: the default */
     PassOptions passes;
     const char *command_line;   /* for the provenance comment */
     Graph **graph_out;          /* when set and all went well: the compiled

@@ -113,6 +113,52 @@ static bool load_freezes(Graph *g, PassOptions *po)
     return ok;
 }
 
+/* The maximum of run-time dim lo..hi/step in bucket k: about hi / 2^k,
+ * on the range's grid, never below lo. */
+static int64_t bucket_max(int64_t lo, int64_t hi, int64_t step, int k)
+{
+    int64_t m = hi >> k;
+    return m <= lo ? lo : lo + (m - lo) / step * step;
+}
+
+/* The model again for smaller maxima of its run-time dims, into gs[1..]
+ * and st[1..]; returns how many graphs gs holds. A bucket that does not
+ * compile is left out (the whole range's graph serves its sizes). */
+static int compile_buckets(const CompileRequest *r, Graph **gs, PlanStats *st)
+{
+    int want = r->buckets > 0 ? r->buckets : CLI_DEFAULT_BUCKETS, ng = 1;
+    FILE *devnull = fopen("/dev/null", "w");
+    for (int k = 1; k < want && devnull; k++) {
+        PassOptions po = r->passes;
+        bool smaller = false;
+        for (int b = 0; b < po.nbindings; b++)
+            for (int d = 0; d < po.bindings[b].shape.rank; d++) {
+                ShapeBinding *sb = &po.bindings[b];
+                if (sb->lo[d] <= 0)
+                    continue;
+                int64_t step = sb->step[d] > 0 ? sb->step[d] : 1;
+                int64_t hi = bucket_max(sb->lo[d], sb->shape.dim[d], step, k);
+                smaller |= hi < bucket_max(sb->lo[d], sb->shape.dim[d], step, k - 1);
+                sb->shape.dim[d] = hi;     /* hi == lo: a range of one value, still run-time */
+            }
+        if (!smaller)
+            break;
+        Diag quiet;
+        diag_init(&quiet, r->model);
+        quiet.out = devnull;
+        Graph *g = fe_load_model(r->model, &quiet);
+        memset(&st[ng], 0, sizeof st[ng]);
+        po.verbose = false;
+        if (g && load_freezes(g, &po) && pass_pipeline(g, &po, &st[ng], &quiet) && g->nrtdims == gs[0]->nrtdims)
+            gs[ng++] = g;
+        else
+            ir_graph_free(g);
+    }
+    if (devnull)
+        fclose(devnull);
+    return ng;
+}
+
 int cli_compile(const CompileRequest *r)
 {
     Diag d;
@@ -137,9 +183,16 @@ int cli_compile(const CompileRequest *r)
         CgOptions o = {.prefix = prefix, .model_path = r->model, .out_c = r->out_c,
                        .out_h = out_h, .out_weights = out_w, .command_line = r->command_line,
                        .profile = r->profile};
+        Graph *gs[CLI_MAX_BUCKETS] = {g};
+        PlanStats st[CLI_MAX_BUCKETS] = {stats};
+        int ng = 1;
+        if (g->nrtdims && !r->profile)
+            ng = compile_buckets(r, gs, st);
         clock_t t0 = clock();
-        if (cg_emit(g, &stats, &o, &d))
+        if (cg_emit(gs, ng, st, &o, &d))
             status = EXIT_OK;
+        for (int k = 1; k < ng; k++)
+            ir_graph_free(gs[k]);
         if (r->passes.verbose)
             fprintf(stderr, "dlc: codegen %8.2f ms\n", (double)(clock() - t0) * 1e3 / CLOCKS_PER_SEC);
         free(out_h);

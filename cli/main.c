@@ -21,7 +21,11 @@ static void usage(FILE *f)
             "  -o OUT.c               output source (the header is OUT.h)\n"
             "  --name PREFIX          C identifier prefix (default: from OUT.c)\n"
             "  --shape NAME=DxDxD     bind an input's symbolic dims (repeatable); a dim\n"
-            "                         LO..HI stays a run-time dim of the run function\n"
+            "                         LO..HI (or LO..HI/STEP: LO plus multiples of STEP) stays\n"
+            "                         a run-time dim of the run function\n"
+            "  --buckets N            compile a model with run-time dims for N maxima (the\n"
+            "                         range's, half of it, a quarter ...); a call runs the\n"
+            "                         smallest that fits (default 4; 1: the range only)\n"
             "  --freeze NAME=FILE.pb  bind an input's value (a TensorProto file): it becomes\n"
             "                         a constant and leaves the run function (repeatable)\n"
             "  --weights embed|file   weights inside OUT.c (default) or in OUT.weights\n"
@@ -77,7 +81,7 @@ int cli_compile_option(CompileRequest *r, int argc, char **argv, int *i)
     }
     if (strcmp(a, "--name") == 0 || strcmp(a, "--shape") == 0 || strcmp(a, "--weights") == 0 ||
         strcmp(a, "--blas") == 0 || strcmp(a, "--loop-max") == 0 || strcmp(a, "--freeze") == 0 ||
-        strcmp(a, "-o") == 0) {
+        strcmp(a, "--buckets") == 0 || strcmp(a, "-o") == 0) {
         if (!val) {
             fprintf(stderr, "dlc: error: %s needs a value\n", a);
             return 0;
@@ -93,6 +97,15 @@ int cli_compile_option(CompileRequest *r, int argc, char **argv, int *i)
                 return 0;
             }
             r->weights_file = strcmp(val, "file") == 0;
+        } else if (strcmp(a, "--buckets") == 0) {
+            char *end;
+            long n = strtol(val, &end, 10);
+            if (*end || end == val || n < 1 || n > CLI_MAX_BUCKETS) {
+                fprintf(stderr, "dlc: error: --buckets takes a count from 1 to %d, not '%s'\n",
+                        CLI_MAX_BUCKETS, val);
+                return 0;
+            }
+            r->buckets = (int)n;
         } else if (strcmp(a, "--loop-max") == 0) {
             char *end;
             long long n = strtoll(val, &end, 10);

@@ -45,7 +45,9 @@ typedef struct {
 extern const CgTarget cg_target_c;     /* codegen/c/emit_c.c */
 
 /* Writes out_c, out_h (and out_weights) for o->target, atomically: all or
- * nothing. */
-bool cg_emit(Graph *g, const PlanStats *stats, const CgOptions *o, Diag *d);
+ * nothing. graphs[0] is the model; graphs[1..] (with stats[1..]) the same
+ * model planned for smaller maxima of its run-time dims (size buckets;
+ * ignored in a profile build). */
+bool cg_emit(Graph *const *graphs, int ngraphs, const PlanStats *stats, const CgOptions *o, Diag *d);
 
 #endif

@@ -208,6 +208,16 @@ static void dims_header(CgEmit *e, Printer *p)
             pr(p, " in steps of %lld", (long long)g->rtdims[s].step);
         pr(p, " */\n");
     }
+    if (e->ngraphs > 1) {
+        pr(p, "/* Compiled in %d size buckets: a call runs the code planned for the\n"
+              " * smallest of these maxima its dims fit:", e->ngraphs);
+        for (int k = e->ngraphs - 1; k >= 0; k--) {
+            pr(p, "%s", k == e->ngraphs - 1 ? " " : ", ");
+            for (int s = 0; s < e->graphs[k]->nrtdims; s++)
+                pr(p, "%s%lld", s ? "x" : "", (long long)e->graphs[k]->rtdims[s].hi);
+        }
+        pr(p, ". */\n");
+    }
     pr(p, "/* Tensor i's run-time shape at dims: fills shape[] and returns its\n"
           " * bytes; 0 when i or a dim is out of range. */\n"
           "size_t %s_input_shape(const long long dims[], int i, long long shape[8]);\n"
@@ -240,22 +250,37 @@ static void emit_kernels(CgEmit *e, const CgTarget *t, Printer *body)
         e->used[g->checks[i]->id] = true;       /* tested when the run ends */
 }
 
+/* Makes graphs[k] the one being written. */
+static void select_bucket(CgEmit *e, int k, bool **used)
+{
+    e->bucket = k;
+    e->g = e->graphs[k];
+    e->used = used[k];
+}
+
 static void emit_source(CgEmit *e, const CgTarget *t, Printer *p)
 {
-    Graph *g = e->g;
-    e->used = ir_alloc_array(g->arena, (size_t)g->nvalues + 1, sizeof(bool));
+    Graph *g = e->graphs[0];
+    int nb = e->ngraphs;
+    bool **used = ir_alloc_array(g->arena, (size_t)nb, sizeof *used);
+    Printer *bodies = ir_alloc_array(g->arena, (size_t)nb, sizeof *bodies);
     if (e->o->profile) {
         e->prof_nodes = ir_alloc_array(g->arena, (size_t)g->nnodes + 1, sizeof *e->prof_nodes);
         e->prof_flops = ir_alloc_array(g->arena, (size_t)g->nnodes + 1, sizeof *e->prof_flops);
         e->prof_bytes = ir_alloc_array(g->arena, (size_t)g->nnodes + 1, sizeof *e->prof_bytes);
     }
+    e->g = g;
     t->begin(e);
-    /* Kernels first, into their own buffer, to learn what they need. */
-    Printer body;
-    pr_init(&body);
-    body.indent = 1;
-    emit_kernels(e, t, &body);
-    cg_layout_weights(e);
+    /* Kernels first, into their own buffers, to learn what they need. */
+    for (int k = 0; k < nb; k++) {
+        used[k] = ir_alloc_array(g->arena, (size_t)e->graphs[k]->nvalues + 1, sizeof(bool));
+        select_bucket(e, k, used);
+        pr_init(&bodies[k]);
+        bodies[k].indent = 1;
+        emit_kernels(e, t, &bodies[k]);
+        cg_layout_weights(e, e->graphs[k], used[k]);
+    }
+    select_bucket(e, 0, used);
 
     provenance(e, t, p);
     if (e->o->profile)
@@ -277,8 +302,11 @@ static void emit_source(CgEmit *e, const CgTarget *t, Printer *p)
     if (e->o->profile)
         cg_profile_tables(e, p);
     dims_source(e, p);
-    t->run(e, p, &body);
-    pr_free(&body);
+    for (int k = nb - 1; k >= 0; k--) {     /* the buckets before the run function calling them */
+        select_bucket(e, k, used);
+        t->run(e, p, &bodies[k]);
+        pr_free(&bodies[k]);
+    }
 }
 
 /* ---- the header ---- */
@@ -286,6 +314,11 @@ static void emit_source(CgEmit *e, const CgTarget *t, Printer *p)
 static void emit_header(CgEmit *e, const CgTarget *t, Printer *p, const PlanStats *stats)
 {
     Graph *g = e->g;
+    PlanStats most = stats[0];  /* the workspace fits every bucket */
+    for (int k = 1; k < e->ngraphs; k++)
+        if (stats[k].arena_bytes > most.arena_bytes)
+            most.arena_bytes = stats[k].arena_bytes;
+    stats = &most;
     provenance(e, t, p);
     pr(p, "#ifndef %s_H\n#define %s_H\n\n#include <stddef.h>\n\n", e->UP, e->UP);
     pr(p, "#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n");
@@ -373,8 +406,9 @@ static bool write_file(const char *path, const Printer *p, char *tmp, size_t tmp
     return ok;
 }
 
-bool cg_emit(Graph *g, const PlanStats *stats, const CgOptions *o, Diag *d)
+bool cg_emit(Graph *const *graphs, int ngraphs, const PlanStats *stats, const CgOptions *o, Diag *d)
 {
+    Graph *g = graphs[0];
     const char *name = o->target ? o->target : "c";
     const CgTarget *t = NULL;
     for (size_t i = 0; i < sizeof targets / sizeof targets[0]; i++)
@@ -384,7 +418,8 @@ bool cg_emit(Graph *g, const PlanStats *stats, const CgOptions *o, Diag *d)
         diag_error(d, NULL, "no target '%s'", name);
         return false;
     }
-    CgEmit e = {.g = g, .o = o, .P = o->prefix};
+    CgEmit e = {.g = g, .graphs = (Graph **)graphs, .ngraphs = o->profile ? 1 : ngraphs, .o = o,
+                .P = o->prefix};
     size_t n = strlen(o->prefix);
     if (n >= sizeof e.UP)
         n = sizeof e.UP - 1;

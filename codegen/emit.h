@@ -6,14 +6,31 @@
 
 #include <stdio.h>
 
+/* One constant's bytes in the weights blob. */
+typedef struct {
+    const void *data;
+    size_t n;
+    uint64_t hash;
+    int64_t offset;
+} WeightBlob;
+
 struct CgEmit {
-    Graph *g;
+    Graph *g;                   /* the graph being written (graphs[bucket]) */
+    /* Size buckets of a model with run-time dims: graphs[0] planned for the
+     * whole range, graphs[k] for smaller maxima; the run function hands a
+     * call to the smallest bucket its dims fit (the target's run writes
+     * bucket k > 0 as a static function). One graph otherwise. */
+    Graph **graphs;
+    int ngraphs;
+    int bucket;
     const CgOptions *o;
     const char *P;              /* prefix, lower case */
     char UP[128];               /* PREFIX, upper case */
     bool *used;                 /* by value id: a kernel touches it (the run
                                  * function declares a pointer to it) */
     int64_t weights_size;       /* bytes of the weights blob */
+    WeightBlob *blobs;          /* its contents, in offset order */
+    int nblobs, capblobs;
     /* --profile: the timed kernels, in execution order */
     const Node **prof_nodes;
     double *prof_flops;         /* floating-point ops per run */
@@ -23,8 +40,9 @@ struct CgEmit {
 };
 
 /* ---- codegen/weights.c: the weights blob ---- */
-/* Gives every constant in e->used an offset in the blob (Value.weight_offset). */
-void cg_layout_weights(CgEmit *e);
+/* Gives every constant of g that `used` marks an offset in the blob
+ * (Value.weight_offset), sharing the bytes of equal constants. */
+void cg_layout_weights(CgEmit *e, Graph *g, const bool *used);
 /* The blob as a static array `PREFIX_weights` (a string literal). */
 void cg_embed_weights(CgEmit *e, Printer *p);
 /* The blob's bytes into f. */

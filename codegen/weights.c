@@ -1,7 +1,11 @@
 /* The weights blob: every constant a kernel reads, each 64-byte aligned,
  * embedded in the source as a string literal or written to its own file
- * (dlc --weights file). */
+ * (dlc --weights file). Constants with the same bytes share one place:
+ * within a graph, and across the size buckets' graphs, whose weights are
+ * mostly the same. */
 #include "emit.h"
+
+#include <string.h>
 
 #define WEIGHT_ALIGN 64
 
@@ -10,18 +14,46 @@ static bool is_weight(const Value *v)
     return v->data && !v->is_input;
 }
 
-void cg_layout_weights(CgEmit *e)
+static uint64_t fnv1a(const unsigned char *b, size_t n)
 {
-    int64_t off = 0;
-    for (int i = 0; i < e->g->nvalues; i++) {
-        Value *v = e->g->values[i];
-        v->weight_offset = -1;
-        if (!e->used[i] || !is_weight(v))
-            continue;
-        v->weight_offset = off;
-        off += ((int64_t)ir_value_bytes(v) + WEIGHT_ALIGN - 1) / WEIGHT_ALIGN * WEIGHT_ALIGN;
+    uint64_t h = 1469598103934665603u;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ b[i]) * 1099511628211u;
+    return h;
+}
+
+/* The offset of a blob with v's bytes, adding one when there is none. */
+static int64_t place(CgEmit *e, const Value *v, int64_t *end)
+{
+    size_t n = ir_value_bytes(v);
+    uint64_t h = fnv1a(v->data, n);
+    for (int b = 0; b < e->nblobs; b++)
+        if (e->blobs[b].hash == h && e->blobs[b].n == n && memcmp(e->blobs[b].data, v->data, n) == 0)
+            return e->blobs[b].offset;
+    if (e->nblobs == e->capblobs) {
+        int cap = e->capblobs ? 2 * e->capblobs : 256;
+        WeightBlob *a = ir_alloc_array(e->g->arena, (size_t)cap, sizeof *a);
+        if (e->nblobs)
+            memcpy(a, e->blobs, (size_t)e->nblobs * sizeof *a);
+        e->blobs = a;
+        e->capblobs = cap;
     }
-    e->weights_size = off;
+    e->blobs[e->nblobs++] = (WeightBlob){v->data, n, h, *end};
+    int64_t at = *end;
+    *end += ((int64_t)n + WEIGHT_ALIGN - 1) / WEIGHT_ALIGN * WEIGHT_ALIGN;
+    return at;
+}
+
+void cg_layout_weights(CgEmit *e, Graph *g, const bool *used)
+{
+    int64_t end = e->weights_size;
+    for (int i = 0; i < g->nvalues; i++) {
+        Value *v = g->values[i];
+        v->weight_offset = -1;
+        if (used[i] && is_weight(v))
+            v->weight_offset = place(e, v, &end);
+    }
+    e->weights_size = end;
 }
 
 static void for_each_weight_byte(CgEmit *e, void (*fn)(void *, const unsigned char *, size_t),
@@ -29,15 +61,12 @@ static void for_each_weight_byte(CgEmit *e, void (*fn)(void *, const unsigned ch
 {
     static const unsigned char zeros[WEIGHT_ALIGN];
     int64_t at = 0;
-    for (int i = 0; i < e->g->nvalues; i++) {
-        Value *v = e->g->values[i];
-        if (v->weight_offset < 0)
-            continue;
-        if (v->weight_offset > at)
-            fn(ctx, zeros, (size_t)(v->weight_offset - at));
-        size_t n = ir_value_bytes(v);
-        fn(ctx, v->data, n);
-        at = v->weight_offset + (int64_t)n;
+    for (int b = 0; b < e->nblobs; b++) {   /* in offset order */
+        const WeightBlob *w = &e->blobs[b];
+        if (w->offset > at)
+            fn(ctx, zeros, (size_t)(w->offset - at));
+        fn(ctx, w->data, w->n);
+        at = w->offset + (int64_t)w->n;
     }
     if (e->weights_size > at)
         fn(ctx, zeros, (size_t)(e->weights_size - at));

@@ -483,13 +483,13 @@ static const AttrSpec a_convt[] = {
 };
 
 const OpDesc op_rows_conv[] = {
-    {.name = "Conv", .since = 1, .min_in = 2, .max_in = 3, .min_out = 1, .max_out = 1,
+    {.dyn = DYN_WINDOW, .name = "Conv", .since = 1, .min_in = 2, .max_in = 3, .min_out = 1, .max_out = 1,
      .flags = OPF_EPILOGUE | OPF_FOLDS_AFFINE, .attrs = a_conv, .infer = infer_conv,
      .lower = lower_conv, .epi_axis = 1, .bias_in = 2},
     /* Opsets 1, 11 and 22 differ in wording and types (bfloat16 from 22,
      * which dlc does not compute), not in what dlc computes: see convt_geom.
      * No OPF_FOLDS_AFFINE: the output channels are w's dim 1, not dim 0. */
-    {.name = "ConvTranspose", .since = 1, .min_in = 2, .max_in = 3, .min_out = 1, .max_out = 1,
+    {.dyn = DYN_WINDOW, .name = "ConvTranspose", .since = 1, .min_in = 2, .max_in = 3, .min_out = 1, .max_out = 1,
      .flags = OPF_EPILOGUE, .attrs = a_convt, .infer = infer_convt, .lower = lower_convt,
      .epi_axis = 1, .bias_in = 2},
     {.name = NULL},

@@ -846,18 +846,18 @@ static const AttrSpec a_block[] = {{"blocksize", ATTR_INT}, {"mode", ATTR_STRING
 #define MANY (1 << 16)
 
 const OpDesc op_rows_data[] = {
-    {.name = "Concat", .since = 1, .min_in = 1, .max_in = MANY, .min_out = 1, .max_out = 1,
+    {.dyn = DYN_CONCAT, .name = "Concat", .since = 1, .min_in = 1, .max_in = MANY, .min_out = 1, .max_out = 1,
      .flags = OPF_INPUT_SLICES, .attrs = a_axis, .infer = infer_concat, .lower = lower_concat},
-    {.name = "Transpose", .since = 1, .min_in = 1, .max_in = 1, .min_out = 1, .max_out = 1,
+    {.dyn = DYN_TRANSPOSE, .name = "Transpose", .since = 1, .min_in = 1, .max_in = 1, .min_out = 1, .max_out = 1,
      .attrs = a_perm, .infer = infer_transpose, .lower = lower_transpose,
      .role = OP_ROLE_TRANSPOSE},
-    {.name = "Slice", .since = 1, .until = 9, .min_in = 1, .max_in = 1, .min_out = 1,
+    {.dyn = DYN_SLICE, .name = "Slice", .since = 1, .until = 9, .min_in = 1, .max_in = 1, .min_out = 1,
      .max_out = 1, .attrs = a_slice1, .infer = infer_slice, .lower = lower_slice,
      .flags = OPF_READS_PART},
-    {.name = "Slice", .since = 10, .min_in = 3, .max_in = 5, .min_out = 1, .max_out = 1,
+    {.dyn = DYN_SLICE, .name = "Slice", .since = 10, .min_in = 3, .max_in = 5, .min_out = 1, .max_out = 1,
      .attrs = no_attrs, .infer = infer_slice, .lower = lower_slice,
      .flags = OPF_READS_PART},
-    {.name = "Split", .since = 1, .min_in = 1, .max_in = 2, .min_out = 1, .max_out = MANY,
+    {.dyn = DYN_SPLIT, .name = "Split", .since = 1, .min_in = 1, .max_in = 2, .min_out = 1, .max_out = MANY,
      .attrs = a_split, .infer = infer_split, .lower = lower_split},
     {.name = "Pad", .since = 1, .min_in = 1, .max_in = 4, .min_out = 1, .max_out = 1,
      .attrs = a_pad, .infer = infer_pad, .lower = lower_pad},

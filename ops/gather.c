@@ -462,10 +462,10 @@ static const AttrSpec a_reduction[] = {{"reduction", ATTR_STRING}, {NULL, 0}};
 static const AttrSpec a_batch_dims[] = {{"batch_dims", ATTR_INT}, {NULL, 0}};
 
 const OpDesc op_rows_gather[] = {
-    {.name = "Gather", .since = 1, .min_in = 2, .max_in = 2, .min_out = 1, .max_out = 1,
+    {.dyn = DYN_GATHER, .name = "Gather", .since = 1, .min_in = 2, .max_in = 2, .min_out = 1, .max_out = 1,
      .attrs = a_axis, .infer = infer_gather, .lower = lower_gather,
      .flags = OPF_READS_PART, .role = OP_ROLE_GATHER},
-    {.name = "GatherElements", .since = 11, .min_in = 2, .max_in = 2, .min_out = 1, .max_out = 1,
+    {.dyn = DYN_GATHER_ELEMENTS, .name = "GatherElements", .since = 11, .min_in = 2, .max_in = 2, .min_out = 1, .max_out = 1,
      .attrs = a_axis, .infer = infer_gather_elements, .lower = lower_gather_elements,
      .flags = OPF_READS_PART},
     {.name = "GatherND", .since = 11, .min_in = 2, .max_in = 2, .min_out = 1, .max_out = 1,

@@ -793,16 +793,16 @@ static bool matmul_epi_fits(const Node *n)
 }
 
 const OpDesc op_rows_matmul[] = {
-    {.name = "Gemm", .since = 1, .until = 6, .min_in = 3, .max_in = 3, .min_out = 1, .max_out = 1,
+    {.dyn = DYN_MATMUL, .name = "Gemm", .since = 1, .until = 6, .min_in = 3, .max_in = 3, .min_out = 1, .max_out = 1,
      .flags = OPF_EPILOGUE, .attrs = a_gemm_old, .infer = infer_gemm, .lower = lower_gemm,
      .epi_axis = OP_AXIS_LAST},
-    {.name = "Gemm", .since = 7, .until = 10, .min_in = 3, .max_in = 3, .min_out = 1,
+    {.dyn = DYN_MATMUL, .name = "Gemm", .since = 7, .until = 10, .min_in = 3, .max_in = 3, .min_out = 1,
      .max_out = 1, .flags = OPF_EPILOGUE, .attrs = a_gemm, .infer = infer_gemm,
      .lower = lower_gemm, .epi_axis = OP_AXIS_LAST},
-    {.name = "Gemm", .since = 11, .min_in = 2, .max_in = 3, .min_out = 1, .max_out = 1,
+    {.dyn = DYN_MATMUL, .name = "Gemm", .since = 11, .min_in = 2, .max_in = 3, .min_out = 1, .max_out = 1,
      .flags = OPF_EPILOGUE, .attrs = a_gemm, .infer = infer_gemm, .lower = lower_gemm,
      .epi_axis = OP_AXIS_LAST},
-    {.name = "MatMul", .since = 1, .min_in = 2, .max_in = 2, .min_out = 1, .max_out = 1,
+    {.dyn = DYN_MATMUL, .name = "MatMul", .since = 1, .min_in = 2, .max_in = 2, .min_out = 1, .max_out = 1,
      .flags = OPF_EPILOGUE, .attrs = no_attrs, .infer = infer_matmul, .lower = lower_matmul,
      .role = OP_ROLE_MATMUL, .epi_axis = OP_AXIS_LAST, .epi_fits = matmul_epi_fits},
     {.name = "Einsum", .since = 12, .min_in = 1, .max_in = EIN_MAX_IN, .min_out = 1,

@@ -765,17 +765,17 @@ static const AttrSpec a_lrn[] = {{"alpha", ATTR_FLOAT}, {"beta", ATTR_FLOAT},
                                  {"bias", ATTR_FLOAT}, {"size", ATTR_INT}, {NULL, 0}};
 
 const OpDesc op_rows_norm[] = {
-    {.name = "BatchNormalization", .since = 1, .min_in = 5, .max_in = 5, .min_out = 1, .max_out = 5,
+    {.dyn = DYN_NORM, .name = "BatchNormalization", .since = 1, .min_in = 5, .max_in = 5, .min_out = 1, .max_out = 5,
      .attrs = a_bn, .infer = infer_bn, .lower = lower_bn, .affine = bn_affine},
-    {.name = "InstanceNormalization", .since = 1, .min_in = 3, .max_in = 3, .min_out = 1,
+    {.dyn = DYN_NORM, .name = "InstanceNormalization", .since = 1, .min_in = 3, .max_in = 3, .min_out = 1,
      .max_out = 1, .attrs = a_instnorm, .infer = infer_instnorm, .lower = lower_instnorm},
-    {.name = "LayerNormalization", .since = 17, .min_in = 2, .max_in = 3, .min_out = 1,
+    {.dyn = DYN_NORM, .name = "LayerNormalization", .since = 17, .min_in = 2, .max_in = 3, .min_out = 1,
      .max_out = 3, .attrs = a_layernorm, .infer = infer_layernorm, .lower = lower_layernorm},
-    {.name = "GroupNormalization", .since = 18, .min_in = 3, .max_in = 3, .min_out = 1,
+    {.dyn = DYN_NORM, .name = "GroupNormalization", .since = 18, .min_in = 3, .max_in = 3, .min_out = 1,
      .max_out = 1, .attrs = a_groupnorm, .infer = infer_groupnorm, .lower = lower_groupnorm},
-    {.name = "MeanVarianceNormalization", .since = 9, .min_in = 1, .max_in = 1, .min_out = 1,
+    {.dyn = DYN_NORM, .name = "MeanVarianceNormalization", .since = 9, .min_in = 1, .max_in = 1, .min_out = 1,
      .max_out = 1, .attrs = a_mvn, .infer = infer_mvn, .lower = lower_mvn},
-    {.name = "LRN", .since = 1, .min_in = 1, .max_in = 1, .min_out = 1, .max_out = 1,
+    {.dyn = DYN_NORM, .name = "LRN", .since = 1, .min_in = 1, .max_in = 1, .min_out = 1, .max_out = 1,
      .attrs = a_lrn, .infer = infer_lrn, .lower = lower_lrn},
     {.name = NULL},
 };

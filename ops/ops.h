@@ -58,6 +58,34 @@ typedef enum {
     OP_ROLE_COUNT
 } OpRole;
 
+/* How a row's outputs follow run-time dims of its inputs (ops/dyn.c,
+ * docs/run-time-dims.md). DYN_NONE refuses them, naming the node;
+ * elementwise rows (OPF_ELEMENTWISE) broadcast without saying so. */
+typedef enum {
+    DYN_NONE = 0,
+    DYN_BCAST,          /* numpy broadcasting: Where, Clip, CastLike */
+    DYN_SAME,           /* each output has input 0's dims: Identity, Cast, Trilu, CumSum */
+    DYN_RESHAPE,        /* Reshape, Flatten, Squeeze, Unsqueeze */
+    DYN_TRANSPOSE,
+    DYN_WINDOW,         /* Conv, ConvTranspose, MaxPool, AveragePool, LpPool */
+    DYN_GLOBAL_POOL,
+    DYN_MATMUL,         /* MatMul, Gemm */
+    DYN_REDUCE,         /* Reduce*, ArgMax, ArgMin */
+    DYN_SOFTMAX,        /* Softmax, LogSoftmax, Hardmax */
+    DYN_NORM,           /* normalisations: refused over a run-time dim */
+    DYN_CONCAT,
+    DYN_SLICE,
+    DYN_GATHER,
+    DYN_GATHER_ELEMENTS,
+    DYN_SPLIT,
+    DYN_EXPAND,
+    DYN_CONST_OF_SHAPE,
+    DYN_RANGE,
+    DYN_RNN,            /* LSTM, GRU, RNN: a run-time sequence via sequence_lens */
+    DYN_STATIC,         /* outputs static whatever the inputs: Shape, Size, Constant */
+    DYN_RESIZE,         /* Resize, Upsample */
+} OpDyn;
+
 /* OpDesc.epi_axis for a bias along the output's last axis (its columns). */
 #define OP_AXIS_LAST (-1)
 
@@ -111,6 +139,9 @@ typedef struct OpDesc {
      * else -1; with t, channel c's terms. The formula lives here and
      * passes/fold_batchnorm.c folds it into an OPF_FOLDS_AFFINE producer. */
     int64_t (*affine)(const Node *n, int64_t c, ChannelAffine *t);
+    /* How outputs follow run-time dims (OpDyn); 0: elementwise rows
+     * broadcast, the others refuse. */
+    OpDyn dyn;
 } OpDesc;
 
 /* The highest opset dlc knows of; models asking for more are rejected. */

@@ -858,17 +858,19 @@ static const AttrSpec a_topk[] = {
 /* Axes moved from an attribute to input 1 at opset 13 (ReduceSum) or 18. */
 #define REDUCE(nm, moved)                                                                         \
     {.name = nm, .since = 1, .until = (moved) - 1, .min_in = 1, .max_in = 1, .min_out = 1,        \
-     .max_out = 1, .attrs = a_reduce_attr, .infer = infer_reduce, .lower = lower_reduce},         \
+     .max_out = 1, .attrs = a_reduce_attr, .infer = infer_reduce, .lower = lower_reduce,          \
+     .dyn = DYN_REDUCE},                                                                          \
     {.name = nm, .since = moved, .min_in = 1, .max_in = 2, .min_out = 1, .max_out = 1,            \
-     .attrs = a_reduce_input, .infer = infer_reduce, .lower = lower_reduce}
+     .attrs = a_reduce_input, .infer = infer_reduce, .lower = lower_reduce, .dyn = DYN_REDUCE}
 
 /* Two rows: opset 13 changed what `axis` means (see the [outer, n, inner] view). */
 #define SOFTMAX(nm, role_)                                                                        \
     {.name = nm, .since = 1, .until = 12, .min_in = 1, .max_in = 1, .min_out = 1,                 \
      .max_out = 1, .attrs = a_axis, .infer = infer_softmax, .lower = lower_softmax,               \
-     .role = role_},                                                                              \
+     .role = role_, .dyn = DYN_SOFTMAX},                                                          \
     {.name = nm, .since = 13, .min_in = 1, .max_in = 1, .min_out = 1, .max_out = 1,               \
-     .attrs = a_axis, .infer = infer_softmax, .lower = lower_softmax, .role = role_}
+     .attrs = a_axis, .infer = infer_softmax, .lower = lower_softmax, .role = role_,              \
+     .dyn = DYN_SOFTMAX}
 
 const OpDesc op_rows_reduce[] = {
     REDUCE("ReduceSum", 13),
@@ -881,14 +883,14 @@ const OpDesc op_rows_reduce[] = {
     REDUCE("ReduceLogSum", 18),
     REDUCE("ReduceLogSumExp", 18),
     REDUCE("ReduceSumSquare", 18),
-    {.name = "ArgMax", .since = 1, .min_in = 1, .max_in = 1, .min_out = 1, .max_out = 1,
+    {.dyn = DYN_REDUCE, .name = "ArgMax", .since = 1, .min_in = 1, .max_in = 1, .min_out = 1, .max_out = 1,
      .attrs = a_arg, .infer = infer_arg, .lower = lower_arg},
-    {.name = "ArgMin", .since = 1, .min_in = 1, .max_in = 1, .min_out = 1, .max_out = 1,
+    {.dyn = DYN_REDUCE, .name = "ArgMin", .since = 1, .min_in = 1, .max_in = 1, .min_out = 1, .max_out = 1,
      .attrs = a_arg, .infer = infer_arg, .lower = lower_arg},
     SOFTMAX("Softmax", OP_ROLE_SOFTMAX),
     SOFTMAX("LogSoftmax", OP_ROLE_NONE),
     SOFTMAX("Hardmax", OP_ROLE_NONE),
-    {.name = "CumSum", .since = 11, .min_in = 2, .max_in = 2, .min_out = 1, .max_out = 1,
+    {.dyn = DYN_SAME, .name = "CumSum", .since = 11, .min_in = 2, .max_in = 2, .min_out = 1, .max_out = 1,
      .attrs = a_cumsum, .infer = infer_cumsum, .lower = lower_cumsum},
     {.name = "CumProd", .since = 26, .min_in = 2, .max_in = 2, .min_out = 1, .max_out = 1,
      .attrs = a_cumsum, .infer = infer_cumsum, .lower = lower_cumsum},

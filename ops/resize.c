@@ -750,18 +750,18 @@ static const AttrSpec a_resize18[] = {
     {"nearest_mode", ATTR_STRING}, {NULL, 0}};
 
 const OpDesc op_rows_resize[] = {
-    {.name = "Upsample", .since = 7, .until = 8, .min_in = 1, .max_in = 1, .min_out = 1,
+    {.dyn = DYN_RESIZE, .name = "Upsample", .since = 7, .until = 8, .min_in = 1, .max_in = 1, .min_out = 1,
      .max_out = 1, .attrs = a_upsample7, .infer = infer_upsample7, .lower = lower_upsample7},
     /* Upsample-10 is deprecated: the same operator as Upsample-9 */
-    {.name = "Upsample", .since = 9, .until = 10, .min_in = 2, .max_in = 2, .min_out = 1,
+    {.dyn = DYN_RESIZE, .name = "Upsample", .since = 9, .until = 10, .min_in = 2, .max_in = 2, .min_out = 1,
      .max_out = 1, .attrs = a_mode, .infer = infer_upsample9, .lower = lower_upsample9},
-    {.name = "Resize", .since = 10, .until = 10, .min_in = 2, .max_in = 2, .min_out = 1,
+    {.dyn = DYN_RESIZE, .name = "Resize", .since = 10, .until = 10, .min_in = 2, .max_in = 2, .min_out = 1,
      .max_out = 1, .attrs = a_mode, .infer = infer_resize10, .lower = lower_resize10},
-    {.name = "Resize", .since = 11, .until = 12, .min_in = 3, .max_in = 4, .min_out = 1,
+    {.dyn = DYN_RESIZE, .name = "Resize", .since = 11, .until = 12, .min_in = 3, .max_in = 4, .min_out = 1,
      .max_out = 1, .attrs = a_resize11, .infer = infer_resize11, .lower = lower_resize11},
-    {.name = "Resize", .since = 13, .until = 17, .min_in = 1, .max_in = 4, .min_out = 1,
+    {.dyn = DYN_RESIZE, .name = "Resize", .since = 13, .until = 17, .min_in = 1, .max_in = 4, .min_out = 1,
      .max_out = 1, .attrs = a_resize11, .infer = infer_resize11, .lower = lower_resize11},
-    {.name = "Resize", .since = 18, .min_in = 1, .max_in = 4, .min_out = 1, .max_out = 1,
+    {.dyn = DYN_RESIZE, .name = "Resize", .since = 18, .min_in = 1, .max_in = 4, .min_out = 1, .max_out = 1,
      .attrs = a_resize18, .infer = infer_resize11, .lower = lower_resize11},
     {.name = NULL},
 };

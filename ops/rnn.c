@@ -269,11 +269,11 @@ static const AttrSpec a_gru[] = {RNN_ATTRS, {"linear_before_reset", ATTR_INT}, {
 static const AttrSpec a_lstm[] = {RNN_ATTRS, {"input_forget", ATTR_INT}, {NULL, 0}};
 
 const OpDesc op_rows_rnn[] = {
-    {.name = "RNN", .since = 7, .min_in = 3, .max_in = 6, .min_out = 1, .max_out = 2,
+    {.dyn = DYN_RNN, .name = "RNN", .since = 7, .min_in = 3, .max_in = 6, .min_out = 1, .max_out = 2,
      .flags = OPF_NO_FOLD, .attrs = a_rnn, .infer = infer_rnn, .lower = lower_rnn},
-    {.name = "GRU", .since = 7, .min_in = 3, .max_in = 6, .min_out = 1, .max_out = 2,
+    {.dyn = DYN_RNN, .name = "GRU", .since = 7, .min_in = 3, .max_in = 6, .min_out = 1, .max_out = 2,
      .flags = OPF_NO_FOLD, .attrs = a_gru, .infer = infer_rnn, .lower = lower_rnn},
-    {.name = "LSTM", .since = 7, .min_in = 3, .max_in = 8, .min_out = 1, .max_out = 3,
+    {.dyn = DYN_RNN, .name = "LSTM", .since = 7, .min_in = 3, .max_in = 8, .min_out = 1, .max_out = 3,
      .flags = OPF_NO_FOLD, .attrs = a_lstm, .infer = infer_rnn, .lower = lower_rnn},
     {NULL},
 };

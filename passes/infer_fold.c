@@ -3,7 +3,7 @@
  * so shape subgraphs (Shape -> Gather -> Concat -> Reshape) become
  * constants before the nodes that need them are inferred. */
 #include "passes.h"
-#include "dyn_rules.h"
+#include "../ops/dyn.h"
 #include "../ops/ops.h"
 
 /* Per tensor, the planner and codegen index with int64 and allocate

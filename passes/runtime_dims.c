@@ -11,7 +11,7 @@
  *   - constants computed from a run-time dim must only set shapes;
  *   - every expression agrees with the planned maximum and stays >= 1 down
  *     to the range's low end. */
-#include "dyn_rules.h"
+#include "../ops/dyn.h"
 #include "passes.h"
 #include "../ops/ops.h"
 

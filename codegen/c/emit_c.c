@@ -2,6 +2,7 @@
  * runtime kernels the model calls, the OpenMP macro, the scalar helpers
  * and the run functions. */
 #include "../emit.h"
+#include "../../ir/dims.h"
 #include "c_dialect.h"
 #include "runtime.h"
 #include "runtime_units.h"
@@ -25,6 +26,8 @@ static void kernel(CgEmit *e, const Node *n, Printer *body)
 {
     CState *t = e->target;
     t->r.out = body;
+    t->r.g = e->g;              /* the size bucket being written */
+    t->r.value_used = e->used;
     if (n->guard) {     /* an If branch or a Loop iteration: runs when the bool is true */
         e->used[n->guard->id] = true;
         pr_line(body, "if (t%d[0]) {", n->guard->id);
@@ -132,19 +135,35 @@ static void run(CgEmit *e, Printer *p, const Printer *body)
                                               : "const void *weights, ")
                                       : dims ? "const long long dims[], " : "";
     const char *warg = weights_file ? (dims ? "weights, dims, " : "weights, ") : dims ? "dims, " : "";
-    pr(p, "%s_status %s_run_with_workspace(%sconst void *const inputs[], void *const outputs[],\n"
-          "    void *workspace)\n{\n", e->P, e->P, wparam);
+    if (e->bucket > 0)   /* its caller checked the arguments */
+        pr(p, "static %s_status %s_run_bucket%d(%sconst void *const inputs[], void *const outputs[],\n"
+              "    void *workspace)\n{\n", e->P, e->P, e->bucket, wparam);
+    else
+        pr(p, "%s_status %s_run_with_workspace(%sconst void *const inputs[], void *const outputs[],\n"
+              "    void *workspace)\n{\n", e->P, e->P, wparam);
     pr(p, "    unsigned char *ws = (unsigned char *)workspace;\n");
     if (weights_file)
         pr(p, "    const unsigned char *W = (const unsigned char *)weights;\n");
     else if (e->weights_size)
         pr(p, "    const unsigned char *W = %s_weights.bytes;\n", e->P);
-    pr(p, "    if (!inputs || !outputs || (!workspace && %s_WORKSPACE_SIZE > 0)%s)\n"
-          "        return %s_ERR_NULL;\n", e->UP, weights_file ? " || !weights" : "", e->UP);
-    pr(p, "    if ((uintptr_t)workspace %% 64 != 0)\n        return %s_ERR_ALIGN;\n", e->UP);
-    if (dims) {
+    if (e->bucket == 0) {
+        pr(p, "    if (!inputs || !outputs || (!workspace && %s_WORKSPACE_SIZE > 0)%s)\n"
+              "        return %s_ERR_NULL;\n", e->UP, weights_file ? " || !weights" : "", e->UP);
+        pr(p, "    if ((uintptr_t)workspace %% 64 != 0)\n        return %s_ERR_ALIGN;\n", e->UP);
+    }
+    if (dims && e->bucket == 0) {
         pr(p, "    if (!dims)\n        return %s_ERR_NULL;\n    if (%s_dims_invalid(dims))\n"
               "        return %s_ERR_DIM;\n", e->UP, e->P, e->UP);
+        /* the smallest size bucket the dims fit runs the call */
+        for (int k = e->ngraphs - 1; k > 0; k--) {
+            const Graph *b = e->graphs[k];
+            pr(p, "    if (");
+            for (int s = 0; s < b->nrtdims; s++)
+                pr(p, "%sdims[%d] <= %lldLL", s ? " && " : "", s, (long long)b->rtdims[s].hi);
+            pr(p, ")\n        return %s_run_bucket%d(%sinputs, outputs, workspace);\n", e->P, k, warg);
+        }
+    }
+    if (dims) {
         for (int s = 0; s < g->nrtdims; s++)
             pr(p, "    const int64_t dim%d = dims[%d];\n    (void)dim%d;\n", s, s, s);
     }
@@ -161,6 +180,8 @@ static void run(CgEmit *e, Printer *p, const Printer *body)
     for (int i = 0; i < g->nchecks; i++)
         pr(p, "    if (t%d[0])\n        return %s_ERR_LOOP_BOUND;\n", g->checks[i]->id, e->UP);
     pr(p, "    return %s_OK;\n}\n\n", e->UP);
+    if (e->bucket > 0)
+        return;
     pr(p, "static DLC_ALIGN64 unsigned char %s_static_workspace[%s_WORKSPACE_SIZE > 0 ? "
           "%s_WORKSPACE_SIZE : 1];\n\n", e->P, e->UP, e->UP);
     pr(p, "%s_status %s_run(%sconst void *const inputs[], void *const outputs[])\n{\n"

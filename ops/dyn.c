@@ -7,9 +7,8 @@
  * run-time dim need its padding filled first (0 for sums and convolution
  * windows, -inf for maxima and softmax); the rest are refused, naming the
  * node and the dim. docs/run-time-dims.md states the contract. */
-#include "dyn_rules.h"
-#include "passes.h"
-#include "../ops/ops.h"
+#include "dyn.h"
+#include "ops.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -703,59 +702,26 @@ static bool rule_resize(Node *n, Diag *d, DynNeeds *nd)
 
 /* ---- the table ---- */
 
-typedef enum {
-    R_NONE, R_BCAST, R_SAME, R_RESHAPE, R_TRANSPOSE, R_WINDOW, R_GLOBAL_POOL, R_MATMUL,
-    R_REDUCE, R_SOFTMAX, R_NORM, R_CONCAT, R_SLICE, R_GATHER, R_SPLIT, R_EXPAND, R_CONST_OF_SHAPE,
-    R_RANGE, R_RNN, R_STATIC, R_GATHER_ELEMENTS, R_RESIZE,
-} Rule;
-
-static const struct {
-    const char *op;
-    Rule rule;
-} rules[] = {
-    {"Identity", R_SAME}, {"Dropout", R_SAME}, {"Cast", R_SAME}, {"CastLike", R_BCAST},
-    {"Clip", R_BCAST}, {"Where", R_BCAST}, {"Trilu", R_SAME}, {"CumSum", R_SAME},
-    {"Reshape", R_RESHAPE}, {"Flatten", R_RESHAPE}, {"Squeeze", R_RESHAPE}, {"Unsqueeze", R_RESHAPE},
-    {"Transpose", R_TRANSPOSE},
-    {"Conv", R_WINDOW}, {"ConvTranspose", R_WINDOW}, {"MaxPool", R_WINDOW},
-    {"AveragePool", R_WINDOW}, {"LpPool", R_WINDOW},
-    {"GlobalMaxPool", R_GLOBAL_POOL}, {"GlobalAveragePool", R_GLOBAL_POOL}, {"GlobalLpPool", R_GLOBAL_POOL},
-    {"MatMul", R_MATMUL}, {"Gemm", R_MATMUL},
-    {"ReduceSum", R_REDUCE}, {"ReduceMean", R_REDUCE}, {"ReduceMax", R_REDUCE}, {"ReduceMin", R_REDUCE},
-    {"ReduceProd", R_REDUCE}, {"ReduceL1", R_REDUCE}, {"ReduceL2", R_REDUCE},
-    {"ReduceLogSum", R_REDUCE}, {"ReduceLogSumExp", R_REDUCE}, {"ReduceSumSquare", R_REDUCE},
-    {"ArgMax", R_REDUCE}, {"ArgMin", R_REDUCE},
-    {"Softmax", R_SOFTMAX}, {"LogSoftmax", R_SOFTMAX}, {"Hardmax", R_SOFTMAX},
-    {"LayerNormalization", R_NORM}, {"BatchNormalization", R_NORM},
-    {"InstanceNormalization", R_NORM}, {"GroupNormalization", R_NORM}, {"LRN", R_NORM},
-    {"MeanVarianceNormalization", R_NORM},
-    {"Concat", R_CONCAT}, {"Slice", R_SLICE}, {"Gather", R_GATHER}, {"GatherElements", R_GATHER_ELEMENTS},
-    {"Resize", R_RESIZE}, {"Upsample", R_RESIZE}, {"Split", R_SPLIT},
-    {"Expand", R_EXPAND}, {"ConstantOfShape", R_CONST_OF_SHAPE}, {"Range", R_RANGE},
-    {"LSTM", R_RNN}, {"GRU", R_RNN}, {"RNN", R_RNN},
-    {"Shape", R_STATIC}, {"Size", R_STATIC}, {"Constant", R_STATIC},
-};
-
-static Rule rule_of(const Node *n)
+/* The row's rule; elementwise rows broadcast. */
+static OpDyn rule_of(const Node *n)
 {
-    if (n->op && (n->op->flags & OPF_ELEMENTWISE))
-        return R_BCAST;
-    for (size_t i = 0; i < sizeof rules / sizeof rules[0]; i++)
-        if (strcmp(rules[i].op, n->op_type) == 0)
-            return rules[i].rule;
-    return R_NONE;
+    if (!n->op)
+        return DYN_NONE;
+    if (n->op->dyn)
+        return n->op->dyn;
+    return n->op->flags & OPF_ELEMENTWISE ? DYN_BCAST : DYN_NONE;
 }
 
 bool dyn_shape_slot(const Node *n, int i)
 {
     switch (rule_of(n)) {
-    case R_RESHAPE: return i == 1;
-    case R_SLICE: return i >= 1;
-    case R_EXPAND: return i == 1;
-    case R_CONST_OF_SHAPE: return i == 0;
-    case R_RANGE: return i == 1;     /* the limit; start and delta set values */
-    case R_RESIZE: return i == 3;    /* sizes, checked against the input's extent */
-    case R_STATIC: return true;     /* Shape and Size read only the shape */
+    case DYN_RESHAPE: return i == 1;
+    case DYN_SLICE: return i >= 1;
+    case DYN_EXPAND: return i == 1;
+    case DYN_CONST_OF_SHAPE: return i == 0;
+    case DYN_RANGE: return i == 1;     /* the limit; start and delta set values */
+    case DYN_RESIZE: return i == 3;    /* sizes, checked against the input's extent */
+    case DYN_STATIC: return true;     /* Shape and Size read only the shape */
     default: return false;
     }
 }
@@ -771,34 +737,34 @@ bool dyn_infer_node(Node *n, DynNeeds *nd, Diag *d)
     if (!any)
         return true;
     switch (rule_of(n)) {
-    case R_BCAST: return rule_bcast(n, d);
-    case R_SAME:
+    case DYN_BCAST: return rule_bcast(n, d);
+    case DYN_SAME:
         for (int o = 0; o < n->nout; o++)
             if (n->out[o] && n->out[o]->shape.rank == n->in[0]->shape.rank)
                 copy_dyn(n, n->out[o], n->in[0]);
         if (strcmp(n->op_type, "CumSum") == 0 && ir_attr_int(n, "reverse", 0) && ir_has_dyn(n->in[0]))
             return refuse(d, n, n->in[0], __builtin_ctz(dyn_axes(n->in[0])), "a reverse CumSum");
         return true;
-    case R_RESHAPE: return rule_reshape(n, d);
-    case R_TRANSPOSE: return rule_transpose(n, d);
-    case R_WINDOW: return rule_window(n, d, nd);
-    case R_GLOBAL_POOL: return rule_global_pool(n, d, nd);
-    case R_MATMUL: return rule_matmul(n, d, nd);
-    case R_REDUCE: return rule_reduce(n, d, nd);
-    case R_SOFTMAX: return rule_softmax(n, d, nd);
-    case R_NORM: return rule_norm(n, d);
-    case R_CONCAT: return rule_concat(n, d);
-    case R_SLICE: return rule_slice(n, d);
-    case R_GATHER: return rule_gather(n, d);
-    case R_GATHER_ELEMENTS: return rule_gather_elements(n, d);
-    case R_RESIZE: return rule_resize(n, d, nd);
-    case R_SPLIT: return rule_split(n, d);
-    case R_EXPAND: return rule_expand(n, d);
-    case R_CONST_OF_SHAPE: return shape_from(n, d, n->in[0], n->out[0], 0);
-    case R_RANGE: return rule_range(n, d);
-    case R_RNN: return rule_rnn(n, d, nd);
-    case R_STATIC: return true;
-    case R_NONE: break;
+    case DYN_RESHAPE: return rule_reshape(n, d);
+    case DYN_TRANSPOSE: return rule_transpose(n, d);
+    case DYN_WINDOW: return rule_window(n, d, nd);
+    case DYN_GLOBAL_POOL: return rule_global_pool(n, d, nd);
+    case DYN_MATMUL: return rule_matmul(n, d, nd);
+    case DYN_REDUCE: return rule_reduce(n, d, nd);
+    case DYN_SOFTMAX: return rule_softmax(n, d, nd);
+    case DYN_NORM: return rule_norm(n, d);
+    case DYN_CONCAT: return rule_concat(n, d);
+    case DYN_SLICE: return rule_slice(n, d);
+    case DYN_GATHER: return rule_gather(n, d);
+    case DYN_GATHER_ELEMENTS: return rule_gather_elements(n, d);
+    case DYN_RESIZE: return rule_resize(n, d, nd);
+    case DYN_SPLIT: return rule_split(n, d);
+    case DYN_EXPAND: return rule_expand(n, d);
+    case DYN_CONST_OF_SHAPE: return shape_from(n, d, n->in[0], n->out[0], 0);
+    case DYN_RANGE: return rule_range(n, d);
+    case DYN_RNN: return rule_rnn(n, d, nd);
+    case DYN_STATIC: return true;
+    case DYN_NONE: break;
     }
     for (int i = 0; i < n->nin; i++)
         if (n->in[i] && ir_has_dyn(n->in[i]))
