@@ -9,7 +9,10 @@
  *   DimMask (x) -> x'   x with the padding along attribute "axes" (a bit
  *                       mask of dims) set to attribute "fill", or with
  *                       attribute "edge" to the last element inside the
- *                       extent (what clamped reads see: Resize)
+ *                       extent (what clamped reads see: Resize); with
+ *                       "in_place" x' is x's storage (OPF_IN_PLACE) and only
+ *                       the padding is written (other readers of x ignore
+ *                       padding, and each mask runs right before its reader)
  *   DimScale (y, x) -> y'  y * (product of x's maximum dims along attribute
  *                       "axes") / (product of their extents): a mean over
  *                       the padded dims made a mean over the extents
@@ -104,11 +107,53 @@ static bool lower_dim_out(Node *n, Diag *d)
     return true;
 }
 
+static bool masked_after(const Value *x, unsigned axes, int d)
+{
+    for (; d < x->shape.rank; d++)
+        if ((axes & (1u << d)) && ir_dyn(x, d))
+            return true;
+    return false;
+}
+
+/* In place: loops over dim d.. of y below `parent` (base: the flat index
+ * where dim d's block starts); along a masked dim, an index past its
+ * extent fills the whole block under it, the others go on to the next
+ * dim. Work: the padding, plus one test per row inside the extent. */
+static void fill_padding(LKernel *k, LStmt *parent, Value *y, unsigned axes, int d, LExpr *base,
+                         LExpr *fill)
+{
+    if (!masked_after(y, axes, d))
+        return;
+    int64_t inner = op_dims_prod(y->shape.dim, d + 1, y->shape.rank);
+    LExpr *i;
+    LStmt *loop = lw_loop(k, parent, y->shape.dim[d], &i);
+    LExpr *at = lx_add(k, base, lx_muli(k, i, inner));
+    if (!((axes & (1u << d)) && ir_dyn(y, d))) {
+        fill_padding(k, loop, y, axes, d + 1, at, fill);
+        return;
+    }
+    LStmt *past = ls_if(k, lx_bin(k, LB_GE, i, lw_dim_expr(k, ir_dyn(y, d))));
+    ls_push(k, loop, past);
+    LExpr *j;
+    LStmt *block = lw_loop(k, past, inner, &j);
+    ls_push(k, block, ls_store(k, y, lx_add(k, at, j), fill));
+    if (masked_after(y, axes, d + 1)) {
+        LStmt *inside = ls_block(k);
+        ls_push_else(k, past, inside);
+        fill_padding(k, inside, y, axes, d + 1, at, fill);
+    }
+}
+
 static bool lower_dim_mask(Node *n, Diag *d)
 {
     (void)d;
     Value *x = n->in[0], *y = n->out[0];
     LKernel *k = lw_kernel(n);
+    if (ir_attr_int(n, "in_place", 0) && !ir_attr_int(n, "edge", 0)) {
+        fill_padding(k, k->root, y, (unsigned)ir_attr_int(n, "axes", 0), 0, lx_idx(k, 0),
+                     lx_num(k, y->dtype, ir_attr_float(n, "fill", 0)));
+        return true;
+    }
     int vars[IR_MAX_RANK];
     LExpr *inside, *packed;
     LStmt *inner = padded_nest(k, x, (unsigned)ir_attr_int(n, "axes", 0), vars, &inside, &packed);
@@ -179,7 +224,8 @@ static bool lower_dim_fill(Node *n, Diag *d)
 }
 
 static const AttrSpec a_none[] = {{NULL, 0}};
-static const AttrSpec a_mask[] = {{"axes", ATTR_INT}, {"fill", ATTR_FLOAT}, {"edge", ATTR_INT}, {NULL, 0}};
+static const AttrSpec a_mask[] = {{"axes", ATTR_INT}, {"fill", ATTR_FLOAT}, {"edge", ATTR_INT},
+                                  {"in_place", ATTR_INT}, {NULL, 0}};
 static const AttrSpec a_fill[] = {{"axis", ATTR_INT}, {"count", ATTR_INT}, {NULL, 0}};
 
 const OpDesc op_dim_in = {
@@ -192,7 +238,7 @@ const OpDesc op_dim_out = {
 };
 const OpDesc op_dim_mask = {
     .name = "DimMask", .since = 1, .min_in = 1, .max_in = 1, .min_out = 1, .max_out = 1,
-    .flags = OPF_NO_FOLD, .attrs = a_mask, .infer = infer_same, .lower = lower_dim_mask,
+    .flags = OPF_NO_FOLD | OPF_IN_PLACE, .attrs = a_mask, .infer = infer_same, .lower = lower_dim_mask,
 };
 const OpDesc op_dim_scale = {
     .name = "DimScale", .since = 1, .min_in = 2, .max_in = 2, .min_out = 1, .max_out = 1,

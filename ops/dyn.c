@@ -237,11 +237,14 @@ static bool rule_window(Node *n, Diag *d, DynNeeds *nd)
         const DimExpr *e = ir_dyn(x, k);
         if (!e)
             continue;
-        axes |= 1u << k;
         int64_t ks = attr_at(n, "kernel_shape", s, (conv || convt) && n->in[1] ? n->in[1]->shape.dim[k] : 1);
         int64_t st = attr_at(n, "strides", s, 1), dl = attr_at(n, "dilations", s, 1);
         int64_t pb = attr_at(n, "pads", s, 0), pe = attr_at(n, "pads", s + ns, 0);
         int64_t span = dl * (ks - 1) + 1;
+        /* windows of outputs inside the extent end inside the input's,
+         * unless padding at the end reaches past it */
+        if (convt || same || pe > 0)
+            axes |= 1u << k;
         if (ir_attr_int(n, "ceil_mode", 0))
             return refuse(d, n, x, k, "ceil_mode windows");
         if (convt) {

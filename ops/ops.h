@@ -33,6 +33,10 @@ enum {
     /* Reads only the elements of input 0 it writes out, at most (Gather,
      * GatherElements, GatherND, Slice): what a profile counts as moved. */
     OPF_READS_PART = 1 << 7,
+    /* Output 0 takes input 0's storage when that is in the arena, and the
+     * kernel updates it there (DimMask fills only the padding): the planner
+     * shares the bytes as for a view, codegen still runs the kernel. */
+    OPF_IN_PLACE = 1 << 8,
 };
 
 /* What the pattern passes (passes/fuse_epilogue.c, fuse_attention.c) look

@@ -221,9 +221,11 @@ bool pass_plan_memory(Graph *g, PlanStats *stats, Diag *d)
             }
             if (cst >= 0) {         /* a slice, or the Concat's output itself */
                 p.of[v->id] = cst;
-            } else if ((n->op->flags & OPF_VIEW) && j == 0 && in_arena(n->in[0]) &&
-                p.of[n->in[0]->id] >= 0)
+            } else if ((n->op->flags & (OPF_VIEW | OPF_IN_PLACE)) && j == 0 && in_arena(n->in[0]) &&
+                       p.of[n->in[0]->id] >= 0) {
                 src = n->in[0];
+                p.slice_off[v->id] = p.slice_off[src->id];
+            }
             else if (j == 0)
                 src = inplace_candidate(&p, n, pos);
             if (src) {

@@ -117,10 +117,13 @@ static bool apply_needs(Graph *g, List *l, Node *n, const DynNeeds *nd)
         Value *x = n->in[nd->mask[m].in];
         Value *y = clone_value(g, x, ".masked");
         Node *mk = new_node(g, &op_dim_mask, n, x, y);
-        set_attrs(g, mk, 3);
+        set_attrs(g, mk, 4);
         mk->attrs[0] = (Attr){.name = "axes", .type = ATTR_INT, .i = nd->mask[m].axes};
         mk->attrs[1] = (Attr){.name = "fill", .type = ATTR_FLOAT, .f = (float)nd->mask[m].fill};
         mk->attrs[2] = (Attr){.name = "edge", .type = ATTR_INT, .i = nd->mask[m].edge};
+        /* in the arena (the planner's test): fill x's own padding, no copy */
+        bool arena = x->producer && !x->data && x->output_index < 0;
+        mk->attrs[3] = (Attr){.name = "in_place", .type = ATTR_INT, .i = arena && !nd->mask[m].edge};
         n->in[nd->mask[m].in] = y;
         push(g, l, mk);
     }
