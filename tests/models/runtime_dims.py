@@ -111,8 +111,9 @@ def status_case(dlc, work):
         f.write(STATUS_PROGRAM)
     exe = os.path.join(folder, "status")
     cc = os.environ.get("CC") or "cc"
-    r = subprocess.run([cc, "-std=c99", "-O1", "-Wall", "-Wextra", "-Werror", "-o", exe, main_c,
-                        out_c, "-lm"], capture_output=True, text=True)
+    extra = os.environ.get("DLC_CHECK_CFLAGS", "").split()   # the sanitizer build's flags
+    r = subprocess.run([cc, "-std=c99", "-O1", "-Wall", "-Wextra", "-Werror", *extra, "-o", exe,
+                        main_c, out_c, "-lm"], capture_output=True, text=True)
     if r.returncode != 0:
         print(f"FAIL status_codes: cc: {r.stderr.strip()[:400]}")
         return False
