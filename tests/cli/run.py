@@ -217,6 +217,35 @@ def check_shapes(ctx):
     assert r.returncode == 1 and "nosuch" in r.stderr
 
 
+def check_runtime_dim_options(ctx):
+    """--shape ranges: bad ones are usage errors (exit 2), a range on a
+    dim the model fixes is a model error (exit 1), nothing written; a good
+    one writes a header with the dims, and bench takes --dim within it."""
+    m = ctx.save(elementwise_model([2, "n"]), "rt.onnx")
+    out = ctx.path("rt.c")
+    for stale in (out, ctx.path("rt.h")):
+        if os.path.exists(stale):
+            os.remove(stale)
+    for bad in ("x=2x8..4", "x=2x0..4", "x=2x4..", "x=2x1..10/4", "x=2x1..9/0"):
+        r = ctx.dlc_run(m, "-o", out, "--shape", bad)
+        assert r.returncode == 2 and "--shape" in r.stderr, f"{bad}: exit {r.returncode} {r.stderr}"
+    r = ctx.dlc_run(m, "-o", out, "--shape", "x=1..3x1..64")
+    assert r.returncode == 1 and "fixed at 2" in r.stderr, r.stderr
+    assert not os.path.exists(out)
+    for bad in ("--buckets", "0"), ("--buckets", "9"), ("--buckets", "x"):
+        r = ctx.dlc_run(m, "-o", out, "--shape", "x=2x1..64", *bad)
+        assert r.returncode == 2 and "--buckets" in r.stderr, f"{bad}: {r.stderr}"
+    r = ctx.dlc_run(m, "-o", out, "--shape", "x=2x1..64/3", "--buckets", "2")
+    assert r.returncode == 0, r.stderr
+    h = open(ctx.path("rt.h")).read()
+    assert "RT_NUM_DIMS 1" in h and "'n': 1..64 in steps of 3" in h and "RT_ERR_DIM = 4" in h, h
+    assert "[2,n]" in h and "Compiled in 2 size buckets" in h, h
+    r = ctx.dlc_run("bench", m, "--shape", "x=2x1..64/3", "--dim", "n=5", "--runs", "2")
+    assert r.returncode == 2 and "--dim" in r.stderr, r.stderr
+    r = ctx.dlc_run("bench", m, "--shape", "x=2x1..64/3", "--dim", "n=7", "--runs", "2")
+    assert r.returncode == 0, r.stderr
+
+
 def check_minus_one_dim(ctx):
     """A dim written as dim_value -1 (as some exporters do) is unknown, not an
     error: --shape binds it, and without a binding the message says how."""
@@ -624,7 +653,7 @@ def compile_and_call(ctx, model_path, prefix, inputs, outputs):
     return res
 
 
-CHECKS = [check_usage, check_blas_option, check_compile_and_run, check_clang, check_deterministic, check_weights_file,
+CHECKS = [check_runtime_dim_options, check_usage, check_blas_option, check_compile_and_run, check_clang, check_deterministic, check_weights_file,
           check_shapes, check_minus_one_dim, check_freeze, check_verbose, check_workspace_reentrant, check_bench, check_bench_profile,
           check_profile_build, check_no_profile_code, check_tensor_storage_forms,
           check_odd_names, check_concat_in_place]
