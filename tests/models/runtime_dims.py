@@ -46,12 +46,17 @@ CASES = [
      [{"ids": (1, t), "mask": (1, t)} for t in (1, 9, 128)]),
     ("classifier_hw", "classifier.onnx", ["image=1x3x8..256x8..256"],
      [{"image": (1, 3, h, w)} for h, w in ((8, 8), (57, 130), (256, 200))]),
+    ("speech_samples", "speech.onnx", ["audio=1x400..8000"],
+     [{"audio": (1, n)} for n in (400, 3333, 8000)]),
+    ("decoder_tokens", "decoder.onnx", ["ids=1x1..128"],
+     [{"ids": (1, t)} for t in (1, 13, 100)]),
 ]
 
 
 def feeds(shapes, seed):
-    """Seeded inputs: token ids in [0, 200), an attention mask whose last
-    quarter is padding, floats standard normal."""
+    """Seeded inputs: token ids in [0, 200) (both vocabularies are larger),
+    an attention mask whose last quarter is padding, floats standard
+    normal."""
     rng = np.random.default_rng(seed)
     out = {}
     for name, shape in shapes.items():

@@ -29,6 +29,12 @@ torch.export-based one):
             sequence length, the exporter's mask-building index arithmetic.
   classifier  image classifier: strided convs, global average pool, Linear,
             with symbolic height and width.
+  speech    wav2vec2-style speech encoder from `transformers` (Wav2Vec2Model,
+            layer-norm feature extractor, grouped positional convolution
+            whose last frame is sliced off) with a symbolic audio length.
+  decoder   Llama-style decoder from `transformers` (RoPE, RMSNorm, causal
+            attention built from the sequence length) with a symbolic
+            token count.
 """
 import os
 import sys
@@ -226,6 +232,35 @@ class Encoder(nn.Module):
         return self.bert(input_ids=ids, attention_mask=mask).last_hidden_state
 
 
+class LastHidden(nn.Module):
+    """A `transformers` model's last_hidden_state for one input."""
+
+    def __init__(self, model):
+        super().__init__()
+        self.model = model
+
+    def forward(self, x):
+        return self.model(x).last_hidden_state
+
+
+def speech():
+    import transformers
+    cfg = transformers.Wav2Vec2Config(
+        hidden_size=64, num_hidden_layers=2, num_attention_heads=4, intermediate_size=128,
+        conv_dim=(32, 32, 32), conv_stride=(5, 2, 2), conv_kernel=(10, 3, 3),
+        num_conv_pos_embeddings=16, num_conv_pos_embedding_groups=4, feat_extract_norm="layer",
+        do_stable_layer_norm=True)
+    return LastHidden(transformers.Wav2Vec2Model(cfg))
+
+
+def decoder():
+    import transformers
+    cfg = transformers.LlamaConfig(hidden_size=64, num_hidden_layers=2, num_attention_heads=4,
+                                   num_key_value_heads=4, intermediate_size=128, vocab_size=300,
+                                   max_position_embeddings=128)
+    return LastHidden(transformers.LlamaModel(cfg))
+
+
 def classifier():
     return nn.Sequential(conv(3, 16, 3, 2), conv(16, 32, 3, 2), conv(32, 32, 3, 1),
                          nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(32, 10))
@@ -274,6 +309,10 @@ def main():
                {"ids": {1: "tokens"}, "mask": {1: "tokens"}, "hidden": {1: "tokens"}}, only=only)
         export(classifier(), (torch.randn(1, 3, 64, 64),), f"{out}/classifier.onnx", ["image"],
                ["logits"], 17, {"image": {2: "height", 3: "width"}}, only=only)
+        export(speech(), (torch.randn(1, 4000),), f"{out}/speech.onnx", ["audio"], ["hidden"], 17,
+               {"audio": {1: "samples"}, "hidden": {1: "frames"}}, only=only)
+        export(decoder(), (torch.randint(0, 300, (1, 16)),), f"{out}/decoder.onnx", ["ids"],
+               ["hidden"], 17, {"ids": {1: "tokens"}, "hidden": {1: "tokens"}}, only=only)
 
 
 if __name__ == "__main__":
