@@ -118,28 +118,6 @@ static void dim_c(Printer *p, const DimExpr *x)
     }
 }
 
-/* "[1,3,48,W]": a value's shape with its run-time dims' expressions. */
-static const char *dyn_shape_str(Graph *g, const Value *v)
-{
-    if (!ir_has_dyn(v))
-        return ir_shape_str(g->arena, &v->shape);
-    char buf[1024];
-    size_t len = 0;
-    buf[len++] = '[';
-    for (int k = 0; k < v->shape.rank && len < sizeof buf - 1; k++) {
-        const DimExpr *x = ir_dyn(v, k);
-        int n = x ? snprintf(buf + len, sizeof buf - len, "%s%s", k ? "," : "", dx_str(g, x))
-                  : snprintf(buf + len, sizeof buf - len, "%s%lld", k ? "," : "",
-                             (long long)v->shape.dim[k]);
-        if (n < 0 || (size_t)n >= sizeof buf - len)
-            break;
-        len += (size_t)n;
-    }
-    if (len < sizeof buf - 1)
-        buf[len++] = ']';
-    buf[len] = 0;
-    return ir_strdup(g->arena, buf);
-}
 
 /* The shape functions: dims -> one tensor's run-time shape and bytes. */
 static void shape_function(CgEmit *e, Printer *p, const char *which, Value *const *vs, int n)
@@ -350,7 +328,7 @@ static void emit_header(CgEmit *e, const CgTarget *t, Printer *p, const PlanStat
     for (int i = 0; i < g->ninputs; i++) {
         pr(p, "/* input %d '", i);
         pr_comment_text(p, g->inputs[i]->name);
-        pr(p, "': %s %s */\n", ir_dtype_name(g->inputs[i]->dtype), dyn_shape_str(g, g->inputs[i]));
+        pr(p, "': %s %s */\n", ir_dtype_name(g->inputs[i]->dtype), ir_dyn_shape_str(g, g->inputs[i]));
     }
     for (int i = 0; i < g->nfrozen; i++) {
         pr(p, "/* '");
@@ -361,7 +339,7 @@ static void emit_header(CgEmit *e, const CgTarget *t, Printer *p, const PlanStat
     for (int i = 0; i < g->noutputs; i++) {
         pr(p, "/* output %d '", i);
         pr_comment_text(p, g->outputs[i]->name);
-        pr(p, "': %s %s */\n", ir_dtype_name(g->outputs[i]->dtype), dyn_shape_str(g, g->outputs[i]));
+        pr(p, "': %s %s */\n", ir_dtype_name(g->outputs[i]->dtype), ir_dyn_shape_str(g, g->outputs[i]));
     }
     const char *wparam = e->o->out_weights ? (g->nrtdims ? "const void *weights, const long long dims[], "
                                                          : "const void *weights, ")

@@ -241,6 +241,24 @@ const DimExpr *ir_dyn(const Value *v, int k)
     return v->dyn && k >= 0 && k < v->shape.rank ? v->dyn[k] : NULL;
 }
 
+unsigned ir_dyn_axes(const Value *v)
+{
+    unsigned m = 0;
+    for (int k = 0; v->dyn && k < v->shape.rank; k++)
+        if (v->dyn[k])
+            m |= 1u << k;
+    return m;
+}
+
+char *ir_dyn_shape_str(Graph *g, const Value *v)
+{
+    const char *parts[IR_MAX_RANK];
+    for (int k = 0; k < v->shape.rank; k++)
+        parts[k] = ir_dyn(v, k) ? dx_str(g, ir_dyn(v, k))
+                                : ir_sprintf(g->arena, "%lld", (long long)v->shape.dim[k]);
+    return ir_join_dims(g->arena, v->shape.rank, parts);
+}
+
 bool ir_has_dyn(const Value *v)
 {
     for (int k = 0; v->dyn && k < v->shape.rank; k++)

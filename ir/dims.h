@@ -58,6 +58,10 @@ char *dx_str(Graph *g, const DimExpr *x);
  * when v->dyn itself is NULL). */
 const DimExpr *ir_dyn(const Value *v, int k);
 bool ir_has_dyn(const Value *v);
+/* Bit k set for each run-time dim k of v. */
+unsigned ir_dyn_axes(const Value *v);
+/* "[1,3,48,W]": v's shape with its run-time dims' expressions. */
+char *ir_dyn_shape_str(Graph *g, const Value *v);
 /* Sets v's dim k (allocating v->dyn). */
 void ir_set_dyn(Graph *g, Value *v, int k, const DimExpr *x);
 

@@ -66,6 +66,7 @@ bool ir_shape_known(const Shape *s);                 /* every dim >= 0 */
 bool ir_shape_numel(const Shape *s, int64_t *numel); /* false on unknown dim or overflow */
 bool ir_shape_equal(const Shape *a, const Shape *b);
 char *ir_shape_str(Arena *a, const Shape *s);        /* "[1,3,224,224]" */
+char *ir_join_dims(Arena *a, int rank, const char *const *parts); /* "[a,b,c]" */
 bool ir_mul_ok(int64_t a, int64_t b, int64_t *out);  /* overflow-checked */
 bool ir_add_ok(int64_t a, int64_t b, int64_t *out);
 /* Multidirectional (numpy) broadcast; false when incompatible. */

@@ -41,19 +41,13 @@ bool ir_shape_equal(const Shape *a, const Shape *b)
     return true;
 }
 
-char *ir_shape_str(Arena *a, const Shape *s)
+char *ir_join_dims(Arena *a, int rank, const char *const *parts)
 {
-    char buf[IR_MAX_RANK * 24 + 4];
+    char buf[1024];
     size_t len = 0;
     buf[len++] = '[';
-    for (int i = 0; i < s->rank; i++) {
-        int n;
-        if (s->dim[i] >= 0)
-            n = snprintf(buf + len, sizeof buf - len, "%s%lld", i ? "," : "",
-                         (long long)s->dim[i]);
-        else
-            n = snprintf(buf + len, sizeof buf - len, "%s%s", i ? "," : "",
-                         s->sym[i] ? s->sym[i] : "?");
+    for (int i = 0; i < rank; i++) {
+        int n = snprintf(buf + len, sizeof buf - len, "%s%s", i ? "," : "", parts[i]);
         if (n < 0 || (size_t)n >= sizeof buf - len)
             break;
         len += (size_t)n;
@@ -62,6 +56,17 @@ char *ir_shape_str(Arena *a, const Shape *s)
         buf[len++] = ']';
     buf[len] = 0;
     return ir_strdup(a, buf);
+}
+
+char *ir_shape_str(Arena *a, const Shape *s)
+{
+    char nums[IR_MAX_RANK][24];
+    const char *parts[IR_MAX_RANK];
+    for (int i = 0; i < s->rank; i++) {
+        snprintf(nums[i], sizeof nums[i], "%lld", (long long)s->dim[i]);
+        parts[i] = s->dim[i] >= 0 ? nums[i] : s->sym[i] ? s->sym[i] : "?";
+    }
+    return ir_join_dims(a, s->rank, parts);
 }
 
 bool ir_broadcast(const Shape *a, const Shape *b, Shape *out)

@@ -71,14 +71,6 @@ static LStmt *padded_nest(LKernel *k, const Value *v, unsigned axes, int *vars, 
     return inner;
 }
 
-static unsigned all_axes(const Value *v)
-{
-    unsigned m = 0;
-    for (int d = 0; d < v->shape.rank; d++)
-        if (ir_dyn(v, d))
-            m |= 1u << d;
-    return m;
-}
 
 static bool lower_dim_in(Node *n, Diag *d)
 {
@@ -87,7 +79,7 @@ static bool lower_dim_in(Node *n, Diag *d)
     LKernel *k = lw_kernel(n);
     int vars[IR_MAX_RANK];
     LExpr *inside, *packed;
-    LStmt *inner = padded_nest(k, y, all_axes(y), vars, &inside, &packed);
+    LStmt *inner = padded_nest(k, y, ir_dyn_axes(y), vars, &inside, &packed);
     LExpr *v = lx_sel(k, inside, lx_load(k, x, packed), lx_num(k, y->dtype, 0.0));
     ls_push(k, inner, ls_store(k, y, lx_flat(k, &y->shape, vars), v));
     return true;
@@ -100,7 +92,7 @@ static bool lower_dim_out(Node *n, Diag *d)
     LKernel *k = lw_kernel(n);
     int vars[IR_MAX_RANK];
     LExpr *inside, *packed;
-    LStmt *inner = padded_nest(k, x, all_axes(x), vars, &inside, &packed);
+    LStmt *inner = padded_nest(k, x, ir_dyn_axes(x), vars, &inside, &packed);
     LStmt *iff = ls_if(k, inside);
     ls_push(k, inner, iff);
     ls_push(k, iff, ls_store(k, y, packed, lx_load(k, x, lx_flat(k, &x->shape, vars))));

@@ -58,14 +58,6 @@ static bool add_mask(DynNeeds *nd, int in, unsigned axes, double fill)
     return true;
 }
 
-static unsigned dyn_axes(const Value *v)
-{
-    unsigned m = 0;
-    for (int k = 0; k < v->shape.rank; k++)
-        if (ir_dyn(v, k))
-            m |= 1u << k;
-    return m;
-}
 
 bool dyn_tainted(const Value *v)
 {
@@ -277,7 +269,7 @@ static bool rule_global_pool(Node *n, Diag *d, DynNeeds *nd)
     ir_set_dyn(G(n), n->out[0], 0, ir_dyn(x, 0));
     if (ir_dyn(x, 1))
         return refuse(d, n, x, 1, "channels cannot be a run-time dim");
-    unsigned axes = dyn_axes(x) & ~3u;
+    unsigned axes = ir_dyn_axes(x) & ~3u;
     if (strcmp(n->op_type, "GlobalMaxPool") == 0)
         return add_mask(nd, 0, axes, -INFINITY);
     if (strcmp(n->op_type, "GlobalAveragePool") != 0 && axes)
@@ -324,7 +316,7 @@ static bool rule_matmul(Node *n, Diag *d, DynNeeds *nd)
         ir_set_dyn(G(n), y, k, x);
     }
     if (gemm && n->nin > 2 && n->in[2] && ir_has_dyn(n->in[2]))
-        return refuse(d, n, n->in[2], __builtin_ctz(dyn_axes(n->in[2])), "Gemm's C");
+        return refuse(d, n, n->in[2], __builtin_ctz(ir_dyn_axes(n->in[2])), "Gemm's C");
     return true;
 }
 
@@ -369,7 +361,7 @@ static bool rule_reduce(Node *n, Diag *d, DynNeeds *nd)
         }
         ir_set_dyn(G(n), y, o++, ir_dyn(x, k));
     }
-    unsigned axes = red & dyn_axes(x);
+    unsigned axes = red & ir_dyn_axes(x);
     if (!axes)
         return true;
     const char *op = n->op_type;
@@ -401,7 +393,7 @@ static bool rule_softmax(Node *n, Diag *d, DynNeeds *nd)
     int64_t a = ir_attr_int(n, "axis", coerce ? 1 : -1);
     if (a < 0)
         a += r;
-    unsigned axes = coerce ? dyn_axes(x) & ~((1u << a) - 1) : dyn_axes(x) & (1u << a);
+    unsigned axes = coerce ? ir_dyn_axes(x) & ~((1u << a) - 1) : ir_dyn_axes(x) & (1u << a);
     if (axes && strcmp(n->op_type, "Hardmax") == 0)
         return refuse(d, n, x, __builtin_ctz(axes), "Hardmax over it");
     return add_mask(nd, 0, axes, -INFINITY);
@@ -418,9 +410,9 @@ static bool rule_norm(Node *n, Diag *d)
         int64_t a = ir_attr_int(n, "axis", -1);
         if (a < 0)
             a += r;
-        over = dyn_axes(x) & ~((1u << a) - 1);
+        over = ir_dyn_axes(x) & ~((1u << a) - 1);
     } else if (strcmp(n->op_type, "BatchNormalization") != 0) {
-        over = dyn_axes(x) & ~1u;   /* instance, group, LRN, MVN: over spatial dims */
+        over = ir_dyn_axes(x) & ~1u;   /* instance, group, LRN, MVN: over spatial dims */
         if (strcmp(n->op_type, "LRN") == 0)
             over &= 2u;
     }
@@ -629,7 +621,7 @@ static bool rule_rnn(Node *n, Diag *d, DynNeeds *nd)
         return refuse(d, n, x, bk, "a run-time batch of a recurrent net");
     for (int i = 5; i < n->nin; i++)
         if (n->in[i] && ir_has_dyn(n->in[i]))
-            return refuse(d, n, n->in[i], __builtin_ctz(dyn_axes(n->in[i])), "initial states");
+            return refuse(d, n, n->in[i], __builtin_ctz(ir_dyn_axes(n->in[i])), "initial states");
     if (seq) {
         if (n->nin > 4 && n->in[4])
             return refuse(d, n, x, sk, "sequence_lens given as well");
@@ -746,7 +738,7 @@ bool dyn_infer_node(Node *n, DynNeeds *nd, Diag *d)
             if (n->out[o] && n->out[o]->shape.rank == n->in[0]->shape.rank)
                 copy_dyn(n, n->out[o], n->in[0]);
         if (strcmp(n->op_type, "CumSum") == 0 && ir_attr_int(n, "reverse", 0) && ir_has_dyn(n->in[0]))
-            return refuse(d, n, n->in[0], __builtin_ctz(dyn_axes(n->in[0])), "a reverse CumSum");
+            return refuse(d, n, n->in[0], __builtin_ctz(ir_dyn_axes(n->in[0])), "a reverse CumSum");
         return true;
     case DYN_RESHAPE: return rule_reshape(n, d);
     case DYN_TRANSPOSE: return rule_transpose(n, d);
@@ -771,7 +763,7 @@ bool dyn_infer_node(Node *n, DynNeeds *nd, Diag *d)
     }
     for (int i = 0; i < n->nin; i++)
         if (n->in[i] && ir_has_dyn(n->in[i]))
-            return refuse(d, n, n->in[i], __builtin_ctz(dyn_axes(n->in[i])),
+            return refuse(d, n, n->in[i], __builtin_ctz(ir_dyn_axes(n->in[i])),
                           "this operator does not follow run-time dims yet");
     return true;    /* tainted inputs only: the caller decides */
 }
@@ -818,7 +810,7 @@ void dyn_fold_symvals(Node *n)
     }
     if (strcmp(n->op_type, "Size") == 0) {
         const Value *x = n->in[0];
-        unsigned axes = dyn_axes(x);
+        unsigned axes = ir_dyn_axes(x);
         if (!axes)
             return;
         if (axes & (axes - 1)) {
