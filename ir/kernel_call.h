@@ -87,6 +87,10 @@ typedef struct {
     int64_t nan_zero;   /* 1: a row whose softmax is NaN (every score -inf,
                          * or a NaN or +inf among them) gives zeros */
     float scale;
+    /* Run-time dims (ir/dims.h): Sq and Sk as int64 loop-IR expressions
+     * of the run function's dims, when they are run-time (else NULL): the
+     * kernel computes that many rows over that many keys. */
+    struct LExpr *sq_run, *sk_run;
 } KAttention;
 
 /* `rows` contiguous rows of `len` values each. */

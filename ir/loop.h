@@ -94,6 +94,8 @@ typedef struct LStmt {
     const char *params;
     int64_t *ints;
     int nints;
+    struct LExpr **run_ints;    /* NULL, or per int: a run-time value instead (LE_DIM
+                                 * expressions; the struct is then built per call) */
     LArg *args;
     int nargs;
     double flops;           /* LS_KERNEL, LS_CALL: floating-point ops of one

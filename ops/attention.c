@@ -9,8 +9,11 @@
  * Attribute "shape" (ints) holds KAttention's sizes and strides in order (B,
  * H, Sq, Sk, D, Dv, then the Q, K, V, O and mask strides, then nan_zero:
  * NaN rows of the softmax become zeros), "scale" the
- * float scale. It lowers to one KC_ATTENTION kernel call. */
+ * float scale; "extents" (a tensor attribute, when set) the scores' value,
+ * whose last two dims carry run-time extents of Sq and Sk (ir/dims.h). It
+ * lowers to one KC_ATTENTION kernel call. */
 #include "ops.h"
+#include "../ir/dims.h"
 
 #define ATTN_NINTS 23
 
@@ -42,10 +45,19 @@ static bool infer_attention(Node *n, Diag *d)
 
 static bool lower_attention(Node *n, Diag *d)
 {
-    KAttention s;
+    KAttention s = {0};
     if (!infer_attention(n, d) || !shape_of(n, &s))
         return false;
     LKernel *k = lw_kernel(n);
+    const Attr *ex = ir_attr(n, "extents");
+    if (ex && ex->type == ATTR_TENSOR && ex->t && ex->t->shape.rank >= 2) {
+        const Value *sc = ex->t;
+        int r = sc->shape.rank;
+        if (ir_dyn(sc, r - 2))
+            s.sq_run = lw_dim_expr(k, ir_dyn(sc, r - 2));
+        if (ir_dyn(sc, r - 1))
+            s.sk_run = lw_dim_expr(k, ir_dyn(sc, r - 1));
+    }
     LStmt *c = ls_kernel(k, KC_ATTENTION);
     c->flops = 2.0 * (double)s.B * (double)s.H * (double)s.Sq * (double)s.Sk *
                (double)(s.D + s.Dv);
@@ -57,7 +69,8 @@ static bool lower_attention(Node *n, Diag *d)
     return true;
 }
 
-static const AttrSpec a_attention[] = {{"shape", ATTR_INTS}, {"scale", ATTR_FLOAT}, {NULL, 0}};
+static const AttrSpec a_attention[] = {{"shape", ATTR_INTS}, {"scale", ATTR_FLOAT},
+                                       {"extents", ATTR_TENSOR}, {NULL, 0}};
 
 const OpDesc op_fused_attention = {
     .name = "Attention", .since = 1, .min_in = 3, .max_in = 4, .min_out = 1, .max_out = 1,

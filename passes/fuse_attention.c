@@ -23,6 +23,7 @@
  * absorbed intermediate read once and not a graph output. Runs before
  * epilogue fusion, which would otherwise take the mask Add as a bias. */
 #include "passes.h"
+#include "../ir/dims.h"
 #include "../ops/ops.h"
 
 #include <math.h>
@@ -217,6 +218,15 @@ static Value *nan_guard(Graph *g, Value *p, Match *m, bool *guarded)
     return wh->out[0];
 }
 
+/* A DimMask (passes/runtime_dims.c) filling the scores' run-time keys with
+ * -inf before the softmax: the fused kernel reads only the extent. */
+static bool keys_mask(const Node *c, const Value *cur, int r)
+{
+    return c->op == &op_dim_mask && c->in[0] == cur && !ir_attr_int(c, "edge", 0) &&
+           ir_attr_int(c, "axes", 0) == 1 << (r - 1) && isinf(ir_attr_float(c, "fill", 0)) &&
+           ir_attr_float(c, "fill", 0) < 0;
+}
+
 /* Tries the pattern rooted at the first MatMul mm. */
 static bool try_fuse(Graph *g, Node *mm)
 {
@@ -242,6 +252,12 @@ static bool try_fuse(Graph *g, Node *mm)
         if (match_role(c, OP_ROLE_SOFTMAX)) {
             sm = c;
             break;
+        }
+        if (keys_mask(c, cur, r)) {    /* run-time keys: the kernel stops at their extent */
+            if (!take(&m, c))
+                return false;
+            cur = c->out[0];
+            continue;
         }
         Value *x = scale_node(c, &f);
         if (x == cur && !mask) {
@@ -272,6 +288,11 @@ static bool try_fuse(Graph *g, Node *mm)
     bool nan_zero;
     Value *probs = nan_guard(g, sm->out[0], &m, &nan_zero);
     Node *mm2 = match_sole_reader(g, probs);
+    if (mm2 && mm2->op == &op_dim_mask && ir_attr_float(mm2, "fill", 1) == 0 &&
+        ir_attr_int(mm2, "axes", 0) == 1 << (r - 1) && take(&m, mm2)) {
+        probs = mm2->out[0];    /* the product's run-time K: the kernel stops there too */
+        mm2 = match_sole_reader(g, probs);
+    }
     if (!match_role(mm2, OP_ROLE_MATMUL) || mm2->nin != 2 || mm2->in[0] != probs ||
         mm2->in[1] == probs || !match_f32(mm2->in[1]) || mm2->in[1]->shape.rank != r ||
         !match_f32(mm2->out[0]) || mm2->epi.act || mm2->epi.bias || mm2->epi.residual)
@@ -371,8 +392,9 @@ static bool try_fuse(Graph *g, Node *mm)
     n->out = ir_alloc_array(g->arena, 1, sizeof(Value *));
     n->out[0] = out;
     out->producer = n;
-    n->nattr = 2;
-    n->attrs = ir_alloc_array(g->arena, 2, sizeof(Attr));
+    n->nattr = ir_has_dyn(sc) ? 3 : 2;
+    n->attrs = ir_alloc_array(g->arena, 3, sizeof(Attr));
+    n->attrs[2] = (Attr){.name = "extents", .type = ATTR_TENSOR, .t = sc};
     n->attrs[0].name = "shape";
     n->attrs[0].type = ATTR_INTS;
     n->attrs[0].n = 23;

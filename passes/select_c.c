@@ -298,6 +298,11 @@ static void select_attention(LKernel *k, LStmt *s)
     s->kind = LS_CALL;
     s->fn = "rt_attention";
     ls_params(k, s, "rt_attention_shape", ints, 23);
+    if (a->sq_run || a->sk_run) {   /* rows and keys at their run-time extents */
+        s->run_ints = ir_alloc_array(k->g->arena, 23, sizeof *s->run_ints);
+        s->run_ints[2] = a->sq_run;
+        s->run_ints[3] = a->sk_run;
+    }
     ls_arg_float(k, s, a->scale);
     for (int i = 0; i < 4; i++)
         arg_operand(k, s, c->in[i]);

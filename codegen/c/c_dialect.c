@@ -340,9 +340,16 @@ static void call(CRender *r, const LStmt *s)
     if (s->params) {
         for (int i = 0; i < p->indent; i++)
             pr(p, "    ");
-        pr(p, "static const %s params = {", s->params);
-        for (int i = 0; i < s->nints; i++)
-            pr(p, "%s%lld", i ? ", " : "", (long long)s->ints[i]);
+        /* with run-time values, a struct of this call's own (C99 allows
+         * run-time initialisers for automatic aggregates) */
+        pr(p, "%s %s params = {", s->run_ints ? "const" : "static const", s->params);
+        for (int i = 0; i < s->nints; i++) {
+            pr(p, "%s", i ? ", " : "");
+            if (s->run_ints && s->run_ints[i])
+                expr(r, s->run_ints[i]);
+            else
+                pr(p, "%lld", (long long)s->ints[i]);
+        }
         pr(p, "};\n");
     }
     for (int i = 0; i < p->indent; i++)
