@@ -31,6 +31,8 @@ CASES = [
     ("crnn.onnx", "x", "1x3x32x32..512", "width", (32, 100, 320, 512),
      lambda w: (1, 3, 32, w)),
     ("encoder.onnx", None, "1x1..128", "tokens", (8, 32, 128), lambda t: (1, t)),
+    ("decoder.onnx", "ids", "1x1..128", "tokens", (8, 32, 128), lambda t: (1, t)),
+    ("speech.onnx", "audio", "1x400..16000", "samples", (1000, 4000, 16000), lambda n: (1, n)),
     ("dbnet.onnx", "x", "1x3x32..640/32x32..640/32", None, (160, 320, 640),
      lambda s: (1, 3, s, s)),
 ]
@@ -96,7 +98,7 @@ def main():
     print("| --- | --- | --- | --- | --- | --- | --- |")
     for file, inp, rng_spec, dim, sizes, shape_at in CASES:
         model = os.path.join(SHIPPED, file)
-        names = [inp] if inp else ["ids", "mask"]
+        names = [inp] if inp else ["ids", "mask"]   # the encoder's two inputs share the dim
         ranged = [a for n in names for a in ("--shape", f"{n}={rng_spec}")]
         for size in sizes:
             shape = shape_at(size)
