@@ -72,6 +72,7 @@
 #define RT_CONV_NR 32             /* output positions per tile */
 #define RT_CONV_WBLOCK (384 * 1024) /* bytes of packed weights per block */
 #define RT_CONV_WG_MIN_TILES 12    /* Winograd only with this many tiles */
+#define RT_CONV_WG_MIN_C 16        /* and this many input channels */
 #define RT_CONV_WPF 512            /* floats of weights prefetched ahead */
 #define RT_CONV_PAR_MIN 4000000.0 /* flops below which one thread runs */
 #define RT_CONV_PFO_THIS_K 64      /* K from which a tile prefetches its own output */
@@ -1267,8 +1268,10 @@ RT_API int rt_conv2d_algo(const rt_conv2d_shape *s, int flags)
      * GEMMs have too few rows (tiles are rows, RT_WG_TR to a block): 7x7
      * outputs (4 tiles) lost 25 %, 10x10 (9 tiles, 2 blocks of 8) lost
      * 20-35 % to conv_small.c in YOLOv8n at 320 on a Xeon (128 channels:
-     * 0.27 against 0.21-0.22 ms). */
-    if (!(flags & RT_CONV_NO_WINOGRAD) && rt_winograd_fits(s) &&
+     * 0.27 against 0.21-0.22 ms). Its GEMMs sum over the input channels:
+     * under RT_CONV_WG_MIN_C the transforms dominate (a CRNN's 3 -> 32
+     * first layer at 48x320: 0.62 ms, 0.27 as an implicit GEMM). */
+    if (!(flags & RT_CONV_NO_WINOGRAD) && rt_winograd_fits(s) && s->C / s->group >= RT_CONV_WG_MIN_C &&
         (ptrdiff_t)((s->OH + 3) / 4) * ((s->OW + 3) / 4) >= RT_CONV_WG_MIN_TILES)
         return RT_CONV_ALGO_WINOGRAD;
     if (!(flags & RT_CONV_NO_SMALL) && rt_conv_small_fits(s))
