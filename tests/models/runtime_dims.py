@@ -13,6 +13,10 @@ Runtime's outputs for them (every graph optimisation on). The tolerance is
 the shipped models' (float32 sums in another order, tens of layers deep);
 a wrong extent or an unmasked padding misses it by orders of magnitude.
 
+The last two cases are the pretrained PP-OCRv4 recogniser and detector
+that RapidOCR ships (tests/models/pretrained.py installs them): a line width
+of 32..960 and a page of 32..960 square in steps of 32.
+
 Then, on the recogniser compiled with a range, a small C program calls the
 run function with dims below the range, above it, off its step and NULL,
 and requires the documented status codes; and a model whose reshape merges
@@ -30,6 +34,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "tools"))
 from make_dataset import ort_set  # noqa: E402
+from pretrained import package_file  # noqa: E402
 from run import run_case, tally  # noqa: E402
 
 TOL = ["--rtol", "1e-3", "--atol", "1e-4"]
@@ -50,6 +55,12 @@ CASES = [
      [{"audio": (1, n)} for n in (400, 3333, 8000)]),
     ("decoder_tokens", "decoder.onnx", ["ids=1x1..128"],
      [{"ids": (1, t)} for t in (1, 13, 100)]),
+    # pretrained Paddle2ONNX exports that RapidOCR ships (pretrained.py)
+    ("ppocr_rec_width", "pkg:rapidocr_onnxruntime/models/ch_PP-OCRv4_rec_infer.onnx",
+     ["x=1x3x48x32..960"], [{"x": (1, 3, 48, w)} for w in (64, 320, 640)]),
+    ("ppocr_det_hw_step32", "pkg:rapidocr_onnxruntime/models/ch_PP-OCRv4_det_infer.onnx",
+     ["x=1x3x32..960/32x32..960/32"], [{"x": (1, 3, h, w)} for h, w in ((96, 160), (320, 480),
+                                                                       (640, 640))]),
 ]
 
 
@@ -152,7 +163,8 @@ def main():
     dlc = os.path.abspath(args.dlc)
     oks = []
     for seed, (name, file, bindings, sets) in enumerate(CASES):
-        model = os.path.join(HERE, "shipped", file)
+        model = (package_file(file[4:]) if file.startswith("pkg:")
+                 else os.path.join(HERE, "shipped", file))
         folders = []
         for i, shapes in enumerate(sets):
             folder = os.path.join(args.work, name, f"test_data_set_{i}")
