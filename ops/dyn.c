@@ -633,6 +633,50 @@ static bool rule_rnn(Node *n, Diag *d, DynNeeds *nd)
     return true;
 }
 
+/* ---- Pad ---- */
+
+/* Constant padding along a run-time dim: its end padding lands right past
+ * the extent, where the input's padding is, so that is filled with the pad
+ * value first; the other modes read the run-time end. */
+static bool rule_pad(Node *n, Diag *d, DynNeeds *nd)
+{
+    const Value *x = n->in[0];
+    int r = x->shape.rank;
+    int64_t pads[2 * IR_MAX_RANK], axes[IR_MAX_RANK];
+    const char *attr = n->graph->opset < 2 ? "paddings" : n->graph->opset < 11 ? "pads" : NULL;
+    int np = op_ints(n, attr, attr ? -1 : 1, pads, 2 * IR_MAX_RANK);
+    int na = n->nin > 3 && n->in[3] ? op_ints(n, NULL, 3, axes, IR_MAX_RANK) : -1;
+    if (na < 0)
+        for (int i = 0; i < r; i++)
+            axes[i] = i;
+    na = na < 0 ? r : na;
+    if (np != 2 * na)
+        return op_unsupported(d, n, "Pad with run-time pads and a run-time dim");
+    double fill = n->graph->opset < 11 ? ir_attr_float(n, "value", 0) : 0;
+    if (n->graph->opset >= 11 && n->nin > 2 && n->in[2]) {
+        if (!n->in[2]->data || dyn_tainted(n->in[2]))
+            return op_unsupported(d, n, "Pad with a run-time value and a run-time dim");
+        fill = ir_const_f(n->in[2], 0);
+    }
+    copy_dyn(n, n->out[0], x);
+    unsigned masked = 0;
+    for (int i = 0; i < na; i++) {
+        int k = (int)(axes[i] < 0 ? axes[i] + r : axes[i]);
+        const DimExpr *e = ir_dyn(x, k);
+        if (k < 0 || k >= r || !e)
+            continue;
+        int64_t b = pads[i], en = pads[na + i];
+        if (strcmp(ir_attr_string(n, "mode", "constant"), "constant"))
+            return refuse(d, n, x, k, "this padding mode reads its run-time end");
+        if (en < 0)
+            return refuse(d, n, x, k, "Pad cropping its run-time end");
+        ir_set_dyn(G(n), n->out[0], k, dx_affine(G(n), e, 1, b + en));
+        if (en > 0)
+            masked |= 1u << k;
+    }
+    return add_mask(nd, 0, masked, fill);
+}
+
 /* ---- Resize, Upsample ---- */
 
 /* The padded layout holds when the scale along a run-time dim is the same
@@ -753,6 +797,7 @@ bool dyn_infer_node(Node *n, DynNeeds *nd, Diag *d)
     case DYN_GATHER: return rule_gather(n, d);
     case DYN_GATHER_ELEMENTS: return rule_gather_elements(n, d);
     case DYN_RESIZE: return rule_resize(n, d, nd);
+    case DYN_PAD: return rule_pad(n, d, nd);
     case DYN_SPLIT: return rule_split(n, d);
     case DYN_EXPAND: return rule_expand(n, d);
     case DYN_CONST_OF_SHAPE: return shape_from(n, d, n->in[0], n->out[0], 0);

@@ -88,6 +88,7 @@ typedef enum {
     DYN_RNN,            /* LSTM, GRU, RNN: a run-time sequence via sequence_lens */
     DYN_STATIC,         /* outputs static whatever the inputs: Shape, Size, Constant */
     DYN_RESIZE,         /* Resize, Upsample */
+    DYN_PAD,
 } OpDyn;
 
 /* OpDesc.epi_axis for a bias along the output's last axis (its columns). */

@@ -29,6 +29,7 @@ import subprocess
 import sys
 
 import numpy as np
+from onnx import TensorProto, helper, numpy_helper
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
@@ -58,6 +59,7 @@ CASES = [
     # pretrained Paddle2ONNX exports that RapidOCR ships (pretrained.py)
     ("ppocr_rec_width", "pkg:rapidocr_onnxruntime/models/ch_PP-OCRv4_rec_infer.onnx",
      ["x=1x3x48x32..960"], [{"x": (1, 3, 48, w)} for w in (64, 320, 640)]),
+    ("ops_along_t", "built:ops", ["x=1x4x2..50"], [{"x": (1, 4, t)} for t in (2, 17, 50)]),
     ("ppocr_det_hw_step32", "pkg:rapidocr_onnxruntime/models/ch_PP-OCRv4_det_infer.onnx",
      ["x=1x3x32..960/32x32..960/32"], [{"x": (1, 3, h, w)} for h, w in ((96, 160), (320, 480),
                                                                        (640, 640))]),
@@ -80,6 +82,44 @@ def feeds(shapes, seed):
         else:
             out[name] = rng.standard_normal(shape).astype(np.float32)
     return out
+
+
+def ops_model(path):
+    """The rules the exports above do not reach, over x [1, 4, T]: Pad
+    (begin, end, a value), ReduceMean, ArgMax, ReduceMax, Softmax and
+    CumSum along T, Concat whose last piece is run-time, Slice ending one
+    before the run-time end."""
+    nodes = [
+        helper.make_node("Pad", ["x", "pads", "pv"], ["p"]),
+        helper.make_node("ReduceMean", ["p", "ax"], ["mean"], keepdims=1),
+        helper.make_node("ArgMax", ["p"], ["arg"], axis=2, keepdims=1),
+        helper.make_node("Softmax", ["x"], ["soft"], axis=2),
+        helper.make_node("CumSum", ["x", "ax0"], ["cum"]),
+        helper.make_node("Concat", ["cls", "x"], ["cat"], axis=2),
+        helper.make_node("Slice", ["cat", "one", "minus1", "ax"], ["sl"]),
+        helper.make_node("ReduceMax", ["sl", "ax"], ["max"], keepdims=0),
+    ]
+    inits = [numpy_helper.from_array(np.array([0, 0, 2, 0, 0, 3], np.int64), "pads"),
+             numpy_helper.from_array(np.array(1.5, np.float32), "pv"),
+             numpy_helper.from_array(np.array([2], np.int64), "ax"),
+             numpy_helper.from_array(np.array(2, np.int64), "ax0"),
+             numpy_helper.from_array(np.array([1], np.int64), "one"),
+             numpy_helper.from_array(np.array([-1], np.int64), "minus1"),
+             numpy_helper.from_array(np.linspace(-1, 1, 4, dtype=np.float32).reshape(1, 4, 1),
+                                     "cls")]
+    f = TensorProto.FLOAT
+    outs = [helper.make_tensor_value_info("mean", f, [1, 4, 1]),
+            helper.make_tensor_value_info("arg", TensorProto.INT64, [1, 4, 1]),
+            helper.make_tensor_value_info("soft", f, [1, 4, "T"]),
+            helper.make_tensor_value_info("cum", f, [1, 4, "T"]),
+            helper.make_tensor_value_info("cat", f, [1, 4, "T1"]),
+            helper.make_tensor_value_info("max", f, [1, 4])]
+    g = helper.make_graph(nodes, "runtime_dim_ops", [helper.make_tensor_value_info("x", f, [1, 4, "T"])],
+                          outs, inits)
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 18)])
+    m.ir_version = 8
+    with open(path, "wb") as fh:
+        fh.write(m.SerializeToString())
 
 
 # Calls model_run with dims outside the range the recogniser was compiled
@@ -163,8 +203,14 @@ def main():
     dlc = os.path.abspath(args.dlc)
     oks = []
     for seed, (name, file, bindings, sets) in enumerate(CASES):
-        model = (package_file(file[4:]) if file.startswith("pkg:")
-                 else os.path.join(HERE, "shipped", file))
+        if file.startswith("built:"):
+            model = os.path.join(args.work, "ops.onnx")
+            os.makedirs(args.work, exist_ok=True)
+            ops_model(model)
+        elif file.startswith("pkg:"):
+            model = package_file(file[4:])
+        else:
+            model = os.path.join(HERE, "shipped", file)
         folders = []
         for i, shapes in enumerate(sets):
             folder = os.path.join(args.work, name, f"test_data_set_{i}")
