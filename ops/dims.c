@@ -136,35 +136,78 @@ static void fill_padding(LKernel *k, LStmt *parent, Value *y, unsigned axes, int
     }
 }
 
+/* Element `coord` of y, each masked coordinate from dim `from` on clamped
+ * into its extent: what a read clamped at the run-time edge sees. */
+static LExpr *edge_source(LKernel *k, const Value *y, unsigned axes, int from, LExpr *const *coord)
+{
+    LExpr *src = lx_idx(k, 0);
+    for (int e = 0; e < y->shape.rank; e++) {
+        LExpr *c = coord[e];
+        if (e >= from && (axes & (1u << e)) && ir_dyn(y, e))
+            c = lx_bin(k, LB_MIN, c, lx_addi(k, lw_dim_expr(k, ir_dyn(y, e)), -1));
+        src = lx_add(k, lx_muli(k, src, y->shape.dim[e]), c);
+    }
+    return src;
+}
+
+/* The edge form of fill_padding: a block past the extent of dim d copies
+ * the elements at the clamped coordinates (inside the extents, so never
+ * themselves written here). coord[0..d) are the enclosing loops'. */
+static void edge_padding(LKernel *k, LStmt *parent, Value *y, unsigned axes, int d, LExpr **coord)
+{
+    int r = y->shape.rank;
+    if (!masked_after(y, axes, d))
+        return;
+    LStmt *loop = lw_loop(k, parent, y->shape.dim[d], &coord[d]);
+    if (!((axes & (1u << d)) && ir_dyn(y, d))) {
+        edge_padding(k, loop, y, axes, d + 1, coord);
+        return;
+    }
+    LStmt *past = ls_if(k, lx_bin(k, LB_GE, coord[d], lw_dim_expr(k, ir_dyn(y, d))));
+    ls_push(k, loop, past);
+    LExpr *c[IR_MAX_RANK];
+    LStmt *cur = past;
+    for (int e = 0; e < r; e++)
+        c[e] = coord[e];
+    for (int e = d + 1; e < r; e++)
+        cur = lw_loop(k, cur, y->shape.dim[e], &c[e]);
+    LExpr *dst = lx_idx(k, 0);
+    for (int e = 0; e < r; e++)
+        dst = lx_add(k, lx_muli(k, dst, y->shape.dim[e]), c[e]);
+    ls_push(k, cur, ls_store(k, y, dst, lx_load(k, y, edge_source(k, y, axes, d, c))));
+    if (masked_after(y, axes, d + 1)) {
+        LStmt *inside = ls_block(k);
+        ls_push_else(k, past, inside);
+        edge_padding(k, inside, y, axes, d + 1, coord);
+    }
+}
+
 static bool lower_dim_mask(Node *n, Diag *d)
 {
     (void)d;
     Value *x = n->in[0], *y = n->out[0];
     LKernel *k = lw_kernel(n);
-    if (ir_attr_int(n, "in_place", 0) && !ir_attr_int(n, "edge", 0)) {
-        fill_padding(k, k->root, y, (unsigned)ir_attr_int(n, "axes", 0), 0, lx_idx(k, 0),
-                     lx_num(k, y->dtype, ir_attr_float(n, "fill", 0)));
+    unsigned axes = (unsigned)ir_attr_int(n, "axes", 0);
+    bool edge = ir_attr_int(n, "edge", 0) != 0;
+    if (ir_attr_int(n, "in_place", 0)) {
+        LExpr *coord[IR_MAX_RANK];
+        if (edge)
+            edge_padding(k, k->root, y, axes, 0, coord);
+        else
+            fill_padding(k, k->root, y, axes, 0, lx_idx(k, 0),
+                         lx_num(k, y->dtype, ir_attr_float(n, "fill", 0)));
         return true;
     }
+    /* a copy (x is a constant): the whole tensor */
     int vars[IR_MAX_RANK];
-    LExpr *inside, *packed;
-    LStmt *inner = padded_nest(k, x, (unsigned)ir_attr_int(n, "axes", 0), vars, &inside, &packed);
+    LExpr *inside, *packed, *coord[IR_MAX_RANK];
+    LStmt *inner = padded_nest(k, x, axes, vars, &inside, &packed);
+    for (int e = 0; e < x->shape.rank; e++)
+        coord[e] = lx_var(k, vars[e]);
     LExpr *flat = lx_flat(k, &x->shape, vars);
-    unsigned axes = (unsigned)ir_attr_int(n, "axes", 0);
-    LExpr *v;
-    if (ir_attr_int(n, "edge", 0)) {
-        /* the same element with each masked coordinate clamped into its extent */
-        LExpr *src = lx_idx(k, 0);
-        for (int d = 0; d < x->shape.rank; d++) {
-            LExpr *c = lx_var(k, vars[d]);
-            if ((axes & (1u << d)) && ir_dyn(x, d))
-                c = lx_bin(k, LB_MIN, c, lx_addi(k, lw_dim_expr(k, ir_dyn(x, d)), -1));
-            src = lx_add(k, lx_muli(k, src, x->shape.dim[d]), c);
-        }
-        v = lx_load(k, x, src);
-    } else {
-        v = lx_sel(k, inside, lx_load(k, x, flat), lx_num(k, y->dtype, ir_attr_float(n, "fill", 0)));
-    }
+    LExpr *v = edge ? lx_load(k, x, edge_source(k, x, axes, 0, coord))
+                    : lx_sel(k, inside, lx_load(k, x, flat),
+                             lx_num(k, y->dtype, ir_attr_float(n, "fill", 0)));
     ls_push(k, inner, ls_store(k, y, flat, v));
     return true;
 }

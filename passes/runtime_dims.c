@@ -123,7 +123,7 @@ static bool apply_needs(Graph *g, List *l, Node *n, const DynNeeds *nd)
         mk->attrs[2] = (Attr){.name = "edge", .type = ATTR_INT, .i = nd->mask[m].edge};
         /* in the arena (the planner's test): fill x's own padding, no copy */
         bool arena = x->producer && !x->data && x->output_index < 0;
-        mk->attrs[3] = (Attr){.name = "in_place", .type = ATTR_INT, .i = arena && !nd->mask[m].edge};
+        mk->attrs[3] = (Attr){.name = "in_place", .type = ATTR_INT, .i = arena};
         n->in[nd->mask[m].in] = y;
         push(g, l, mk);
     }

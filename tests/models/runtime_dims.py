@@ -88,7 +88,8 @@ def ops_model(path):
     """The rules the exports above do not reach, over x [1, 4, T]: Pad
     (begin, end, a value), ReduceMean, ArgMax, ReduceMax, Softmax and
     CumSum along T, Concat whose last piece is run-time, Slice ending one
-    before the run-time end."""
+    before the run-time end, linear and cubic 2x Resize (their reads past
+    the end clamp to the run-time edge)."""
     nodes = [
         helper.make_node("Pad", ["x", "pads", "pv"], ["p"]),
         helper.make_node("ReduceMean", ["p", "ax"], ["mean"], keepdims=1),
@@ -98,6 +99,8 @@ def ops_model(path):
         helper.make_node("Concat", ["cls", "x"], ["cat"], axis=2),
         helper.make_node("Slice", ["cat", "one", "minus1", "ax"], ["sl"]),
         helper.make_node("ReduceMax", ["sl", "ax"], ["max"], keepdims=0),
+        helper.make_node("Resize", ["x", "", "up2"], ["lin"], mode="linear"),
+        helper.make_node("Resize", ["x", "", "up2"], ["cub"], mode="cubic"),
     ]
     inits = [numpy_helper.from_array(np.array([0, 0, 2, 0, 0, 3], np.int64), "pads"),
              numpy_helper.from_array(np.array(1.5, np.float32), "pv"),
@@ -105,6 +108,7 @@ def ops_model(path):
              numpy_helper.from_array(np.array(2, np.int64), "ax0"),
              numpy_helper.from_array(np.array([1], np.int64), "one"),
              numpy_helper.from_array(np.array([-1], np.int64), "minus1"),
+             numpy_helper.from_array(np.array([1, 1, 2], np.float32), "up2"),
              numpy_helper.from_array(np.linspace(-1, 1, 4, dtype=np.float32).reshape(1, 4, 1),
                                      "cls")]
     f = TensorProto.FLOAT
@@ -113,7 +117,9 @@ def ops_model(path):
             helper.make_tensor_value_info("soft", f, [1, 4, "T"]),
             helper.make_tensor_value_info("cum", f, [1, 4, "T"]),
             helper.make_tensor_value_info("cat", f, [1, 4, "T1"]),
-            helper.make_tensor_value_info("max", f, [1, 4])]
+            helper.make_tensor_value_info("max", f, [1, 4]),
+            helper.make_tensor_value_info("lin", f, [1, 4, "T2"]),
+            helper.make_tensor_value_info("cub", f, [1, 4, "T2"])]
     g = helper.make_graph(nodes, "runtime_dim_ops", [helper.make_tensor_value_info("x", f, [1, 4, "T"])],
                           outs, inits)
     m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 18)])
