@@ -100,7 +100,8 @@ def ops_model(path):
         helper.make_node("Slice", ["cat", "one", "minus1", "ax"], ["sl"]),
         helper.make_node("ReduceMax", ["sl", "ax"], ["max"], keepdims=0),
         helper.make_node("Resize", ["x", "", "up2"], ["lin"], mode="linear"),
-        helper.make_node("Resize", ["x", "", "up2"], ["cub"], mode="cubic"),
+        helper.make_node("Unsqueeze", ["x", "ax"], ["x4"]),
+        helper.make_node("Resize", ["x4", "", "up2_4d"], ["cub"], mode="cubic"),
     ]
     inits = [numpy_helper.from_array(np.array([0, 0, 2, 0, 0, 3], np.int64), "pads"),
              numpy_helper.from_array(np.array(1.5, np.float32), "pv"),
@@ -109,6 +110,7 @@ def ops_model(path):
              numpy_helper.from_array(np.array([1], np.int64), "one"),
              numpy_helper.from_array(np.array([-1], np.int64), "minus1"),
              numpy_helper.from_array(np.array([1, 1, 2], np.float32), "up2"),
+             numpy_helper.from_array(np.array([1, 1, 1, 2], np.float32), "up2_4d"),
              numpy_helper.from_array(np.linspace(-1, 1, 4, dtype=np.float32).reshape(1, 4, 1),
                                      "cls")]
     f = TensorProto.FLOAT
@@ -119,7 +121,7 @@ def ops_model(path):
             helper.make_tensor_value_info("cat", f, [1, 4, "T1"]),
             helper.make_tensor_value_info("max", f, [1, 4]),
             helper.make_tensor_value_info("lin", f, [1, 4, "T2"]),
-            helper.make_tensor_value_info("cub", f, [1, 4, "T2"])]
+            helper.make_tensor_value_info("cub", f, [1, 4, 1, "T2"])]
     g = helper.make_graph(nodes, "runtime_dim_ops", [helper.make_tensor_value_info("x", f, [1, 4, "T"])],
                           outs, inits)
     m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 18)])
