@@ -36,6 +36,15 @@ SHIPPED = {f"shipped/{n}": (os.path.join(ROOT, "tests", "models", "shipped", f"{
            for n, flags in (("yolo", ["--shape", "images=1x3x320x320"]),
                             ("dbnet", ["--shape", "x=1x3x320x320"]),
                             ("crnn", ["--shape", "x=1x3x32x320"]), ("vad", []), ("gru", []))}
+# run-time dims: compiled for a range, run inside it (the masks, the
+# spreading and packing of inputs and outputs are kernels too)
+SHIPPED.update({
+    "shipped/crnn@width": (SHIPPED["shipped/crnn"][0],
+                           ["--shape", "x=1x3x32x32..512", "--dim", "width=200"]),
+    "shipped/encoder@tokens": (os.path.join(ROOT, "tests", "models", "shipped", "encoder.onnx"),
+                               ["--shape", "ids=1x1..128", "--shape", "mask=1x1..128",
+                                "--dim", "tokens=100"]),
+})
 BENCH = {f"bench/{n}": (n, []) for n in ("mobilenetv2", "squeezenet1_1", "yolov8n_320", "crnn")}
 PRETRAINED = {
     "magika": (os.path.join(SITE, "magika", "models", "standard_v3_3", "model.onnx"),
