@@ -399,29 +399,33 @@ static bool rule_softmax(Node *n, Diag *d, DynNeeds *nd)
     return add_mask(nd, 0, axes, -INFINITY);
 }
 
-/* Normalisations over trailing axes (LayerNormalization) or per channel
- * (BatchNormalization): fine when the normalised axes are static. */
-static bool rule_norm(Node *n, Diag *d)
+/* Normalisations: statistics over trailing axes (LayerNormalization) or
+ * over each instance's or group's spatial dims (Instance-, Group-
+ * Normalization) count only the elements inside the extents (ops/norm.c),
+ * the padding masked to zeros; per channel (BatchNormalization) and across
+ * channels (LRN) nothing mixes along a spatial dim. Channels stay static. */
+static bool rule_norm(Node *n, Diag *d, DynNeeds *nd)
 {
     const Value *x = n->in[0];
     int r = x->shape.rank;
-    unsigned over = 0;
-    if (strcmp(n->op_type, "LayerNormalization") == 0) {
+    bool layer = strcmp(n->op_type, "LayerNormalization") == 0;
+    unsigned dyn = ir_dyn_axes(x), over = 0;
+    if (!layer && (dyn & 2u))
+        return refuse(d, n, x, 1, "channels cannot be a run-time dim");
+    if (layer) {
         int64_t a = ir_attr_int(n, "axis", -1);
-        if (a < 0)
-            a += r;
-        over = ir_dyn_axes(x) & ~((1u << a) - 1);
-    } else if (strcmp(n->op_type, "BatchNormalization") != 0) {
-        over = ir_dyn_axes(x) & ~1u;   /* instance, group, LRN, MVN: over spatial dims */
-        if (strcmp(n->op_type, "LRN") == 0)
-            over &= 2u;
+        over = dyn & ~((1u << (a < 0 ? a + r : a)) - 1);
+    } else if (!strcmp(n->op_type, "InstanceNormalization") || !strcmp(n->op_type, "GroupNormalization")) {
+        over = dyn & ~3u;
+    } else if (!strcmp(n->op_type, "MeanVarianceNormalization") && (dyn & ~1u)) {
+        return refuse(d, n, x, __builtin_ctz(dyn & ~1u), "a normalisation over it depends on its extent");
     }
-    if (over)
-        return refuse(d, n, x, __builtin_ctz(over), "a normalisation over it depends on its extent");
-    for (int o = 0; o < n->nout; o++)
-        if (n->out[o] && n->out[o]->shape.rank == r)
-            copy_dyn(n, n->out[o], x);
-    return true;
+    copy_dyn(n, n->out[0], x);
+    for (int o = 1; layer && o < n->nout; o++)   /* mean, inv_std: 1 along the normalised axes */
+        if (n->out[o])
+            for (int k = 0; k < r && k < n->out[o]->shape.rank; k++)
+                ir_set_dyn(G(n), n->out[o], k, (over >> k) & 1u ? NULL : ir_dyn(x, k));
+    return add_mask(nd, 0, over, 0.0);
 }
 
 /* ---- data movement ---- */
@@ -791,7 +795,7 @@ bool dyn_infer_node(Node *n, DynNeeds *nd, Diag *d)
     case DYN_MATMUL: return rule_matmul(n, d, nd);
     case DYN_REDUCE: return rule_reduce(n, d, nd);
     case DYN_SOFTMAX: return rule_softmax(n, d, nd);
-    case DYN_NORM: return rule_norm(n, d);
+    case DYN_NORM: return rule_norm(n, d, nd);
     case DYN_CONCAT: return rule_concat(n, d);
     case DYN_SLICE: return rule_slice(n, d);
     case DYN_GATHER: return rule_gather(n, d);

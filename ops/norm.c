@@ -9,6 +9,7 @@
  * factors hoisted out of the innermost loop. Accumulators are float for
  * float16/float inputs and double for double. */
 #include "ops.h"
+#include "../ir/dims.h"
 
 #include <math.h>
 #include <string.h>
@@ -81,7 +82,27 @@ typedef struct {
     int64_t ext[IR_MAX_RANK];
     int64_t str[IR_MAX_RANK];
     int64_t count;
+    /* Run-time dims (ir/dims.h): how many of the count are inside the
+     * extents (int64), the rest being padding that a mask zeroed; NULL when
+     * all are. */
+    LExpr *run_count;
 } Walk;
+
+/* The elements of x's dims from..rank-1 inside their run-time extents,
+ * times `mult`, or NULL when none of those dims is run-time. */
+static LExpr *run_count(LKernel *k, const Value *x, int from, int64_t mult)
+{
+    LExpr *n = NULL;
+    for (int d = from; d < x->shape.rank; d++)
+        if (ir_dyn(x, d))
+            n = lw_dim_expr(k, ir_dyn(x, d));
+    if (!n)
+        return NULL;
+    n = lx_idx(k, mult);
+    for (int d = from; d < x->shape.rank; d++)
+        n = lx_mul(k, n, ir_dyn(x, d) ? lw_dim_expr(k, ir_dyn(x, d)) : lx_idx(k, x->shape.dim[d]));
+    return n;
+}
 
 static Walk walk_contig(int64_t len)
 {
@@ -181,7 +202,10 @@ static void emit_sum(LKernel *k, LStmt *parent, Value *x, LExpr *base, const Wal
     ls_push(k, parent, ls_assign(k, acc, part[0]));
 }
 
-/* mean = sum(x) / count; var = sum((x - mean)^2) / count. */
+/* mean = sum(x) / count; var = sum((x - mean)^2) / count. With run-time
+ * dims the padding holds zeros: the sums run over all `count` elements, the
+ * mean divides by w->run_count, and each of the `count - run_count` zeros
+ * added mean^2 to the second sum, which is taken off again. */
 static Stats emit_stats(LKernel *k, LStmt *parent, Value *x, LExpr *base, const Walk *w,
                         DType ct)
 {
@@ -189,12 +213,17 @@ static Stats emit_stats(LKernel *k, LStmt *parent, Value *x, LExpr *base, const 
     int acc = lk_var(k, ct);
     st.mean = lk_var(k, ct);
     st.var = lk_var(k, ct);
+    LExpr *count = w->run_count ? lx_cast(k, ct, w->run_count) : lx_f(k, ct, (double)w->count);
     emit_sum(k, parent, x, base, w, ct, -1, acc);
-    ls_push(k, parent, ls_assign(k, st.mean, bin(k, LB_DIV, lx_var(k, acc),
-                                                 lx_f(k, ct, (double)w->count))));
+    ls_push(k, parent, ls_assign(k, st.mean, bin(k, LB_DIV, lx_var(k, acc), count)));
     emit_sum(k, parent, x, base, w, ct, st.mean, acc);
-    ls_push(k, parent, ls_assign(k, st.var, bin(k, LB_DIV, lx_var(k, acc),
-                                                lx_f(k, ct, (double)w->count))));
+    LExpr *s2 = lx_var(k, acc);
+    if (w->run_count) {
+        LExpr *pad = lx_cast(k, ct, lx_bin(k, LB_SUB, lx_idx(k, w->count), w->run_count));
+        LExpr *m = lx_var(k, st.mean);
+        s2 = bin(k, LB_SUB, s2, bin(k, LB_MUL, pad, bin(k, LB_MUL, m, m)));
+    }
+    ls_push(k, parent, ls_assign(k, st.var, bin(k, LB_DIV, s2, count)));
     return st;
 }
 
@@ -343,6 +372,7 @@ static bool lower_instnorm(Node *n, Diag *d)
     ls_push(k, ln, lc);
     LExpr *base = lx_muli(k, lx_add(k, lx_muli(k, lx_var(k, vn), c), lx_var(k, vc)), inner);
     Walk w = walk_contig(inner);
+    w.run_count = run_count(k, x, 2, 1);
     Stats st = emit_stats(k, lc, x, base, &w, ct);
     int fa = lk_var(k, ct), fb = lk_var(k, ct);
     ls_push(k, lc, ls_assign(k, fa, bin(k, LB_MUL, ld(k, ct, sc, lx_var(k, vc)),
@@ -480,6 +510,7 @@ static bool lower_layernorm(Node *n, Diag *d)
     ls_push(k, k->root, lo);
     LExpr *base = lx_muli(k, lx_var(k, vo), inner);
     Walk w = walk_contig(inner);
+    w.run_count = run_count(k, x, axis, 1);
     Stats st = emit_stats(k, lo, x, base, &w, ct);
     int inv = lk_var(k, ct);
     ls_push(k, lo, ls_assign(k, inv, inv_std(k, ct, &st, eps)));
@@ -562,6 +593,7 @@ static bool lower_groupnorm(Node *n, Diag *d)
     LExpr *base = lx_muli(k, lx_add(k, lx_muli(k, lx_var(k, vn), groups), lx_var(k, vg)),
                           cg * spatial);
     Walk w = walk_contig(cg * spatial);
+    w.run_count = run_count(k, x, 2, cg);
     Stats st = emit_stats(k, lg, x, base, &w, ct);
     int inv = lk_var(k, ct);
     ls_push(k, lg, ls_assign(k, inv, inv_std(k, ct, &st, eps)));

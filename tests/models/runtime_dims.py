@@ -89,7 +89,8 @@ def ops_model(path):
     (begin, end, a value), ReduceMean, ArgMax, ReduceMax, Softmax and
     CumSum along T, Concat whose last piece is run-time, Slice ending one
     before the run-time end, linear and cubic 2x Resize (their reads past
-    the end clamp to the run-time edge)."""
+    the end clamp to the run-time edge), Instance-, Group- and Layer-
+    Normalization whose statistics run over T."""
     nodes = [
         helper.make_node("Pad", ["x", "pads", "pv"], ["p"]),
         helper.make_node("ReduceMean", ["p", "ax"], ["mean"], keepdims=1),
@@ -100,6 +101,9 @@ def ops_model(path):
         helper.make_node("Slice", ["cat", "one", "minus1", "ax"], ["sl"]),
         helper.make_node("ReduceMax", ["sl", "ax"], ["max"], keepdims=0),
         helper.make_node("Resize", ["x", "", "up2"], ["lin"], mode="linear"),
+        helper.make_node("InstanceNormalization", ["x", "s4", "b4"], ["inorm"]),
+        helper.make_node("GroupNormalization", ["x", "s2", "b2"], ["gnorm"], num_groups=2),
+        helper.make_node("LayerNormalization", ["x", "s4t", "b4t"], ["lnorm"], axis=1),
         helper.make_node("Unsqueeze", ["x", "ax"], ["x4"]),
         helper.make_node("Resize", ["x4", "", "up2_4d"], ["cub"], mode="cubic"),
     ]
@@ -111,6 +115,12 @@ def ops_model(path):
              numpy_helper.from_array(np.array([-1], np.int64), "minus1"),
              numpy_helper.from_array(np.array([1, 1, 2], np.float32), "up2"),
              numpy_helper.from_array(np.array([1, 1, 1, 2], np.float32), "up2_4d"),
+             numpy_helper.from_array(np.array([0.5, 1, 1.5, 2], np.float32), "s4"),
+             numpy_helper.from_array(np.array([0.1, -0.2, 0.3, 0], np.float32), "b4"),
+             numpy_helper.from_array(np.array([0.7, 1.3], np.float32), "s2"),
+             numpy_helper.from_array(np.array([0.2, -0.1], np.float32), "b2"),
+             numpy_helper.from_array(np.array([[0.5], [1], [1.5], [2]], np.float32), "s4t"),
+             numpy_helper.from_array(np.array([[0.1], [-0.2], [0.3], [0]], np.float32), "b4t"),
              numpy_helper.from_array(np.linspace(-1, 1, 4, dtype=np.float32).reshape(1, 4, 1),
                                      "cls")]
     f = TensorProto.FLOAT
@@ -121,7 +131,10 @@ def ops_model(path):
             helper.make_tensor_value_info("cat", f, [1, 4, "T1"]),
             helper.make_tensor_value_info("max", f, [1, 4]),
             helper.make_tensor_value_info("lin", f, [1, 4, "T2"]),
-            helper.make_tensor_value_info("cub", f, [1, 4, 1, "T2"])]
+            helper.make_tensor_value_info("cub", f, [1, 4, 1, "T2"]),
+            helper.make_tensor_value_info("inorm", f, [1, 4, "T"]),
+            helper.make_tensor_value_info("gnorm", f, [1, 4, "T"]),
+            helper.make_tensor_value_info("lnorm", f, [1, 4, "T"])]
     g = helper.make_graph(nodes, "runtime_dim_ops", [helper.make_tensor_value_info("x", f, [1, 4, "T"])],
                           outs, inits)
     m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 18)])
