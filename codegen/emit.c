@@ -176,7 +176,8 @@ static void dims_header(CgEmit *e, Printer *p)
           " * packed at its run-time shape (row-major); the tables give its largest\n"
           " * shape and bytes. Work and workspace are those of the largest shape. */\n"
           "#define %s_NUM_DIMS %d\n", e->UP, e->UP, e->UP, g->nrtdims);
-    pr(p, "typedef struct {\n    const char *name;\n    long long min, max, step;  /* min + k * step, up to max */\n} %s_dim_info;\n"
+    pr(p, "typedef struct {\n    const char *name;\n"
+          "    long long min, max, step;  /* min + k * step, up to max */\n} %s_dim_info;\n"
           "extern const %s_dim_info %s_dims[%s_NUM_DIMS];\n", e->P, e->P, e->P, e->UP);
     for (int s = 0; s < g->nrtdims; s++) {
         pr(p, "/* dims[%d] '", s);

@@ -728,7 +728,8 @@ static bool rule_resize(Node *n, Diag *d, DynNeeds *nd)
                 o = NULL;
         }
         if (!o)
-            return refuse(d, n, x, k, "the scale would change with the run-time size (a range in steps, LO..HI/STEP, may keep it fixed)");
+            return refuse(d, n, x, k, "the scale would change with the run-time size "
+                                      "(a range in steps, LO..HI/STEP, may keep it fixed)");
         if (in > out && ir_attr_int(n, "antialias", 0))
             return refuse(d, n, x, k, "an antialiased downscale");
         ir_set_dyn(G(n), y, k, o);
