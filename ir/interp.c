@@ -307,6 +307,10 @@ static void exec(Interp *in, const LStmt *s)
             exec(in, s->body[i]);
         break;
     case LS_FOR:
+        if (s->run_extent) {    /* known at run time only */
+            in->failed = true;
+            break;
+        }
         for (int64_t v = 0; v < s->extent && !in->failed; v++) {
             in->vars[s->var].i = v;
             for (int i = 0; i < s->n; i++)

@@ -82,6 +82,8 @@ typedef struct LStmt {
     int var;
     int64_t extent;
     bool parallel;          /* LS_FOR: iterations may run at once (passes/mark_parallel.c) */
+    struct LExpr *run_extent; /* LS_FOR: when set, the loop stops at this int64
+                               * value instead (a run-time dim's, <= extent) */
     Value *buf;
     LExpr *idx, *e;
     struct LStmt **body;

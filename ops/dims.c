@@ -107,32 +107,42 @@ static bool masked_after(const Value *x, unsigned axes, int d)
     return false;
 }
 
-/* In place: loops over dim d.. of y below `parent` (base: the flat index
- * where dim d's block starts); along a masked dim, an index past its
- * extent fills the whole block under it, the others go on to the next
- * dim. Work: the padding, plus one test per row inside the extent. */
+/* A loop of at most `max` iterations that stops at run-time `n`. */
+static LStmt *run_loop(LKernel *k, LStmt *parent, int64_t max, LExpr *n, LExpr **i)
+{
+    int v = lk_var(k, DT_INT64);
+    LStmt *f = ls_for(k, v, max);
+    f->run_extent = n;
+    ls_push(k, parent, f);
+    *i = lx_var(k, v);
+    return f;
+}
+
+/* In place, below `parent`: y's padding from dim d on (base: the flat index
+ * where dim d's block starts). Along a masked dim the indices past its
+ * extent are one contiguous run, filled by one loop of run-time length; the
+ * rows inside it go on to the next masked dim. No test per element: the
+ * work is the padding. */
 static void fill_padding(LKernel *k, LStmt *parent, Value *y, unsigned axes, int d, LExpr *base,
                          LExpr *fill)
 {
     if (!masked_after(y, axes, d))
         return;
-    int64_t inner = op_dims_prod(y->shape.dim, d + 1, y->shape.rank);
+    int64_t inner = op_dims_prod(y->shape.dim, d + 1, y->shape.rank), max = y->shape.dim[d];
     LExpr *i;
-    LStmt *loop = lw_loop(k, parent, y->shape.dim[d], &i);
-    LExpr *at = lx_add(k, base, lx_muli(k, i, inner));
     if (!((axes & (1u << d)) && ir_dyn(y, d))) {
-        fill_padding(k, loop, y, axes, d + 1, at, fill);
+        LStmt *loop = lw_loop(k, parent, max, &i);
+        fill_padding(k, loop, y, axes, d + 1, lx_add(k, base, lx_muli(k, i, inner)), fill);
         return;
     }
-    LStmt *past = ls_if(k, lx_bin(k, LB_GE, i, lw_dim_expr(k, ir_dyn(y, d))));
-    ls_push(k, loop, past);
+    LExpr *ext = lw_dim_expr(k, ir_dyn(y, d));
+    LExpr *past = lx_muli(k, lx_bin(k, LB_SUB, lx_idx(k, max), ext), inner);
     LExpr *j;
-    LStmt *block = lw_loop(k, past, inner, &j);
-    ls_push(k, block, ls_store(k, y, lx_add(k, at, j), fill));
+    LStmt *run = run_loop(k, parent, max * inner, past, &j);
+    ls_push(k, run, ls_store(k, y, lx_add(k, lx_add(k, base, lx_muli(k, ext, inner)), j), fill));
     if (masked_after(y, axes, d + 1)) {
-        LStmt *inside = ls_block(k);
-        ls_push_else(k, past, inside);
-        fill_padding(k, inside, y, axes, d + 1, at, fill);
+        LStmt *rows = run_loop(k, parent, max, lw_dim_expr(k, ir_dyn(y, d)), &i);
+        fill_padding(k, rows, y, axes, d + 1, lx_add(k, base, lx_muli(k, i, inner)), fill);
     }
 }
 
@@ -150,7 +160,7 @@ static LExpr *edge_source(LKernel *k, const Value *y, unsigned axes, int from, L
     return src;
 }
 
-/* The edge form of fill_padding: a block past the extent of dim d copies
+/* The edge form of fill_padding: the rows of dim d past its extent copy
  * the elements at the clamped coordinates (inside the extents, so never
  * themselves written here). coord[0..d) are the enclosing loops'. */
 static void edge_padding(LKernel *k, LStmt *parent, Value *y, unsigned axes, int d, LExpr **coord)
@@ -158,17 +168,18 @@ static void edge_padding(LKernel *k, LStmt *parent, Value *y, unsigned axes, int
     int r = y->shape.rank;
     if (!masked_after(y, axes, d))
         return;
-    LStmt *loop = lw_loop(k, parent, y->shape.dim[d], &coord[d]);
     if (!((axes & (1u << d)) && ir_dyn(y, d))) {
+        LStmt *loop = lw_loop(k, parent, y->shape.dim[d], &coord[d]);
         edge_padding(k, loop, y, axes, d + 1, coord);
         return;
     }
-    LStmt *past = ls_if(k, lx_bin(k, LB_GE, coord[d], lw_dim_expr(k, ir_dyn(y, d))));
-    ls_push(k, loop, past);
+    LExpr *ext = lw_dim_expr(k, ir_dyn(y, d)), *i;
+    LStmt *cur = run_loop(k, parent, y->shape.dim[d],
+                          lx_bin(k, LB_SUB, lx_idx(k, y->shape.dim[d]), ext), &i);
     LExpr *c[IR_MAX_RANK];
-    LStmt *cur = past;
     for (int e = 0; e < r; e++)
         c[e] = coord[e];
+    c[d] = lx_add(k, ext, i);     /* rows ext .. max - 1 */
     for (int e = d + 1; e < r; e++)
         cur = lw_loop(k, cur, y->shape.dim[e], &c[e]);
     LExpr *dst = lx_idx(k, 0);
@@ -176,9 +187,8 @@ static void edge_padding(LKernel *k, LStmt *parent, Value *y, unsigned axes, int
         dst = lx_add(k, lx_muli(k, dst, y->shape.dim[e]), c[e]);
     ls_push(k, cur, ls_store(k, y, dst, lx_load(k, y, edge_source(k, y, axes, d, c))));
     if (masked_after(y, axes, d + 1)) {
-        LStmt *inside = ls_block(k);
-        ls_push_else(k, past, inside);
-        edge_padding(k, inside, y, axes, d + 1, coord);
+        LStmt *rows = run_loop(k, parent, y->shape.dim[d], lw_dim_expr(k, ir_dyn(y, d)), &coord[d]);
+        edge_padding(k, rows, y, axes, d + 1, coord);
     }
 }
 

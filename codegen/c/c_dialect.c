@@ -391,8 +391,16 @@ static void stmt(CRender *r, const LStmt *s)
             pr_line(p, "DLC_PARALLEL");
             r->need_parallel = true;
         }
-        pr_line(p, "for (int64_t v%d = 0; v%d < %lld; v%d++) {", s->var, s->var,
-                (long long)s->extent, s->var);
+        if (s->run_extent) {    /* a run-time trip count (ir/dims.h) */
+            for (int i = 0; i < p->indent; i++)
+                pr(p, "    ");
+            pr(p, "for (int64_t v%d = 0; v%d < ", s->var, s->var);
+            expr(r, s->run_extent);
+            pr(p, "; v%d++) {\n", s->var);
+        } else {
+            pr_line(p, "for (int64_t v%d = 0; v%d < %lld; v%d++) {", s->var, s->var,
+                    (long long)s->extent, s->var);
+        }
         if (s->parallel) {  /* the iteration's own variables */
             const LKernel *k = r->kernel;
             p->indent++;
