@@ -57,6 +57,9 @@ typedef struct {
     float alpha, beta;
     bool bias_rows;
     int64_t ldr;
+    /* Run-time dims (ir/dims.h): M at run time (int64 loop IR over the run
+     * function's dims; rows past it are padding), or NULL. */
+    struct LExpr *m_run;
 } KGemm;
 
 /* x [planes, H, W] -> y [planes, OH, OW]; output (oh, ow) reads rows

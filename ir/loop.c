@@ -278,6 +278,11 @@ void ls_arg_int(LKernel *k, LStmt *call, int64_t i)
     new_arg(k, call, LA_INT)->i = i;
 }
 
+void ls_arg_expr(LKernel *k, LStmt *call, LExpr *e)
+{
+    new_arg(k, call, LA_EXPR)->e = e;
+}
+
 void ls_arg_float(LKernel *k, LStmt *call, double f)
 {
     new_arg(k, call, LA_FLOAT)->f = f;

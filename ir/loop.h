@@ -68,13 +68,15 @@ typedef enum {
                  * makes of an LS_KERNEL (fn, params, args) */
 } LStmtKind;
 
-typedef enum { LA_BUF, LA_INT, LA_FLOAT, LA_NULL, LA_SCRATCH } LArgKind;
+/* LA_EXPR: an int64 expression of run-time dims (ir/dims.h) */
+typedef enum { LA_BUF, LA_INT, LA_FLOAT, LA_NULL, LA_SCRATCH, LA_EXPR } LArgKind;
 
 typedef struct {
     LArgKind kind;
     Value *buf;             /* LA_BUF; element offset `i` added to the pointer */
     int64_t i;
     double f;
+    struct LExpr *e;        /* LA_EXPR */
 } LArg;
 
 typedef struct LStmt {
@@ -157,6 +159,7 @@ void ls_push(LKernel *k, LStmt *parent, LStmt *child);     /* body of BLOCK/FOR/
 void ls_push_else(LKernel *k, LStmt *iff, LStmt *child);
 void ls_arg_buf(LKernel *k, LStmt *call, Value *buf, int64_t elem_offset);
 void ls_arg_int(LKernel *k, LStmt *call, int64_t i);
+void ls_arg_expr(LKernel *k, LStmt *call, LExpr *e);    /* int64, evaluated per call */
 void ls_arg_float(LKernel *k, LStmt *call, double f);
 void ls_arg_null(LKernel *k, LStmt *call);
 void ls_arg_buf_or_null(LKernel *k, LStmt *call, Value *buf, int64_t elem_offset); /* NULL buf: NULL */

@@ -37,6 +37,21 @@ LExpr *lw_dim_expr(LKernel *k, const DimExpr *x)
     DLC_BUG("dim expression kind %d", x->kind);
 }
 
+LExpr *lw_dyn_rows(LKernel *k, const Value *y, int64_t rows)
+{
+    int r = y->shape.rank, first = 0;
+    if (r < 2 || !ir_has_dyn(y) || op_dims_prod(y->shape.dim, 0, r - 1) != rows)
+        return NULL;
+    while (first < r - 1 && y->shape.dim[first] == 1)
+        first++;
+    if (first == r - 1 || !ir_dyn(y, first))
+        return NULL;
+    for (int d = first + 1; d < r - 1; d++)
+        if (ir_dyn(y, d))
+            return NULL;
+    return lx_muli(k, lw_dim_expr(k, ir_dyn(y, first)), op_dims_prod(y->shape.dim, first + 1, r - 1));
+}
+
 static bool infer_same(Node *n, Diag *d)
 {
     if (!op_inputs_known(n, d))

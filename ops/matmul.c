@@ -161,6 +161,8 @@ static void gemm_call(LKernel *k, const Prod *p, const Epi *e, int64_t batch, in
         .sa = sa, .sb = sb, .sy = p->M * p->N,
         .alpha = p->alpha, .beta = beta, .bias_rows = e->bias_rows, .ldr = e->ldr,
     };
+    if (batch == 1 && aoff == 0 && yoff == 0 && !p->a->data)   /* (a constant A is packed whole) */
+        c->u.gemm.m_run = lw_dyn_rows(k, p->y, M);
     c->in[0] = (KOperand){p->a, aoff};
     c->in[1] = (KOperand){p->b, boff};
     c->out = (KOperand){p->y, yoff};

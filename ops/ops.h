@@ -180,6 +180,10 @@ extern const OpDesc op_dim_in, op_dim_out, op_dim_mask, op_dim_scale, op_dim_fil
 struct DimExpr;
 /* A run-time dim's expression as int64 loop IR. */
 LExpr *lw_dim_expr(LKernel *k, const struct DimExpr *x);
+/* y's rows (every dim but the last) that lie inside its run-time extents,
+ * as int64 loop IR, when they are a prefix of the `rows` rows (the first
+ * non-1 dim run-time, no other run-time dim among them); else NULL. */
+LExpr *lw_dyn_rows(LKernel *k, const Value *y, int64_t rows);
 
 /* ---- strided copies, shared by the data-movement rows (ops/copy.c) ---- */
 

@@ -184,7 +184,10 @@ static void gemm_call(LKernel *k, LStmt *s, const char *fn, KOperand a, int ta, 
         ls_arg_int(k, s, m->batch);
     const int64_t head[5] = {ta, tb, m->M, m->N, m->K};
     for (int i = 0; i < 5; i++)
-        ls_arg_int(k, s, head[i]);
+        if (i == 2 && m->m_run && !batched)
+            ls_arg_expr(k, s, m->m_run);    /* the rows inside the run-time extent */
+        else
+            ls_arg_int(k, s, head[i]);
     ls_arg_float(k, s, m->alpha);
     const KOperand ops[3] = {a, b, c->out};
     const int64_t ld[3] = {m->lda, m->ldb, m->ldy}, stride[3] = {m->sa, m->sb, m->sy};

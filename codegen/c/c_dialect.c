@@ -370,6 +370,7 @@ static void call(CRender *r, const LStmt *s)
         case LA_FLOAT: pr_float(p, a->f, true); break;
         case LA_NULL: pr(p, "NULL"); break;
         case LA_SCRATCH: pr(p, "scratch"); break;
+        case LA_EXPR: expr(r, a->e); break;
         }
     }
     pr(p, ");\n");
