@@ -11,8 +11,6 @@
 #include "ops.h"
 
 #include <math.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 static Graph *G(const Node *n)
@@ -975,6 +973,4 @@ void dyn_fold_symvals(Node *n)
 unknown:
     y->symval = NULL;
     y->sym_unknown = true;
-    if (getenv("DLC_DEBUG_DYN"))
-        fprintf(stderr, "dyn: %s (%s) -> unknown\n", n->name, n->op_type);
 }
