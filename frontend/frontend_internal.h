@@ -18,7 +18,8 @@
 /* One lexical scope: the main graph or a subgraph being read. */
 typedef struct FeScope {
     Value **slots;          /* name -> value, open addressing */
-    size_t nslots;
+    size_t nslots;          /* a power of two */
+    size_t nused;           /* names in it: at most half of nslots */
     struct FeScope *outer;  /* NULL for the main graph */
     Value **captures;       /* values of enclosing scopes read in this one */
     int ncaptures, capcaptures;

@@ -45,7 +45,22 @@ static void table_init(FeCtx *c, FeScope *sc, size_t count)
     while (n < count * 2 + 16)
         n *= 2;
     sc->nslots = n;
+    sc->nused = 0;
     sc->slots = ir_alloc_array(c->g->arena, n, sizeof(Value *));
+}
+
+/* Doubles sc's table. The first size is a guess from the graph's lists;
+ * a node may name more values than that (a Split of 100 outputs), and a
+ * full table would make slot() probe forever. */
+static void table_grow(FeCtx *c, FeScope *sc)
+{
+    Value **old = sc->slots;
+    size_t nold = sc->nslots;
+    sc->nslots = nold * 2;
+    sc->slots = ir_alloc_array(c->g->arena, sc->nslots, sizeof(Value *));
+    for (size_t i = 0; i < nold; i++)
+        if (old[i])
+            *slot(sc, old[i]->name) = old[i];
 }
 
 /* The value called `name` in the innermost scope only. */
@@ -58,9 +73,16 @@ static Value *lookup(FeCtx *c, const char *name)
  * mention. */
 static Value *intern(FeCtx *c, const char *name)
 {
-    Value **s = slot(c->scope, name);
-    if (!*s)
-        *s = ir_value_new(c->g, name);
+    FeScope *sc = c->scope;
+    Value **s = slot(sc, name);
+    if (*s)
+        return *s;
+    if ((sc->nused + 1) * 2 > sc->nslots) {    /* keep it at most half full */
+        table_grow(c, sc);
+        s = slot(sc, name);
+    }
+    sc->nused++;
+    *s = ir_value_new(c->g, name);
     return *s;
 }
 

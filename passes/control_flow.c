@@ -30,6 +30,10 @@
 /* Unrolling stops with an error past these. */
 #define CF_MAX_ITERATIONS 65536
 #define CF_MAX_SPLICED_NODES (1 << 16)  /* later passes are not linear in the node count */
+/* Nodes copied in all, nested bodies' included: a splice copies the bodies
+ * nested in what it splices, so nested Ifs of a small file would otherwise
+ * copy (depth x size) nodes before the spliced count stops them. */
+#define CF_MAX_COPIED_NODES (1 << 20)
 
 struct CfCtx {
     Graph *g;
@@ -42,6 +46,7 @@ struct CfCtx {
     int npending, cappending;
     Node *at;               /* the control node being expanded */
     int64_t spliced;        /* body nodes copied in so far */
+    int64_t copied;         /* and with the nodes of bodies nested in them */
     Diag *d;
 };
 
@@ -229,14 +234,19 @@ static Value *both(CfCtx *c, Value *a, Value *b)
 
 static Subgraph *clone_sub(CfCtx *c, const Subgraph *s, const char *suffix);
 
-static Node *clone_node(CfCtx *c, const Node *src, const char *suffix)
+/* A copy of src, reading the copies map_set() recorded. A spliced node is
+ * named after the control node too; a node of a nested body keeps its
+ * name until its own splice prefixes it (prefixing it at each level too
+ * doubled the names' length per nesting level). */
+static Node *clone_node(CfCtx *c, const Node *src, const char *suffix, bool nested)
 {
     Graph *g = c->g;
     Node *n = ir_node_alloc(g, src->op_type, src->nin, src->nout);
     n->op = src->op;
     n->domain = src->domain;
     n->index = c->at->index;
-    n->name = ir_sprintf(g->arena, "%s/%s%s", label(c->at), label(src), suffix);
+    n->name = nested ? src->name
+                     : ir_sprintf(g->arena, "%s/%s%s", label(c->at), label(src), suffix);
     n->ncapture = src->ncapture;
     n->nattr = src->nattr;
     n->attrs = ir_alloc_array(g->arena, (size_t)src->nattr, sizeof(Attr));
@@ -267,7 +277,7 @@ static Subgraph *clone_sub(CfCtx *c, const Subgraph *s, const char *suffix)
     *t = *s;
     t->nodes = ir_alloc_array(g->arena, (size_t)s->nnodes, sizeof(Node *));
     for (int i = 0; i < s->nnodes; i++)
-        t->nodes[i] = clone_node(c, s->nodes[i], suffix);
+        t->nodes[i] = clone_node(c, s->nodes[i], suffix, true);
     t->out = ir_alloc_array(g->arena, (size_t)s->nout, sizeof(Value *));
     for (int i = 0; i < s->nout; i++)
         t->out[i] = mapped(c, s->out[i]);
@@ -276,20 +286,35 @@ static Subgraph *clone_sub(CfCtx *c, const Subgraph *s, const char *suffix)
 
 /* Splices a copy of s's nodes, guarded by `guard`, with its formal inputs
  * bound to actual[]; outs[] gets what the copy returns. */
+/* s's nodes and those of every body nested in them (the frontend caps
+ * the nesting depth). */
+static int64_t sub_size(const Subgraph *s)
+{
+    int64_t n = s->nnodes;
+    for (int i = 0; i < s->nnodes; i++)
+        for (int a = 0; a < s->nodes[i]->nattr; a++)
+            if (s->nodes[i]->attrs[a].sub)
+                n += sub_size(s->nodes[i]->attrs[a].sub);
+    return n;
+}
+
 static bool splice(CfCtx *c, const Subgraph *s, Value *const *actual, Value *guard,
                    const char *suffix, Value **outs)
 {
-    if (c->spliced + s->nnodes > CF_MAX_SPLICED_NODES) {
+    int64_t size = sub_size(s);
+    if (c->spliced + s->nnodes > CF_MAX_SPLICED_NODES || c->copied + size > CF_MAX_COPIED_NODES) {
         diag_error(c->d, c->at, "expanding control flow makes more than %d nodes (the limit)",
-                   CF_MAX_SPLICED_NODES);
+                   c->spliced + s->nnodes > CF_MAX_SPLICED_NODES ? CF_MAX_SPLICED_NODES
+                                                                 : CF_MAX_COPIED_NODES);
         return false;
     }
     c->spliced += s->nnodes;
+    c->copied += size;
     map_reset(c);
     for (int i = 0; i < s->nin; i++)
         map_set(c, s->in[i], actual[i]);
     for (int i = 0; i < s->nnodes; i++) {
-        Node *n = clone_node(c, s->nodes[i], suffix);
+        Node *n = clone_node(c, s->nodes[i], suffix, false);
         n->guard = guard;
         pend(c, n);
     }

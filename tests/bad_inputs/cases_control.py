@@ -61,6 +61,21 @@ def _too_deep(path, bad):
     save(make(nodes, [vi("x", [2, 3]), vi("c", [], B)], [vi("y", [2, 3])]), path)
 
 
+@case("if_nested_copies", "a run-time If nested 16 deep with both branches alike: "
+      "expanded, its 8 MB would become 2^17 nodes (and each level's copy doubled "
+      "the nodes' names once); refused at the node limit", ["node 1", "limit", "65536"])
+def _nested_copies(path, bad):
+    depth = 16 if bad else 2
+    inner = branch([helper.make_node("Neg", ["h"], ["t0"])], ["t0"], "b0")
+    for k in range(1, depth + 1):
+        # the same body on both sides: protobuf stores it twice per level
+        node = helper.make_node("If", ["c"], [f"t{k}"], name=f"if{k}",
+                                then_branch=inner, else_branch=inner)
+        inner = branch([node], [f"t{k}"], f"b{k}")
+    node.output[0] = "y"
+    save(make([pre(), node], [vi("x", [2, 3]), vi("c", [], B)], [vi("y", [2, 3])]), path)
+
+
 @case("loop_without_bound", "a Loop with M omitted and a run-time cond: no "
       "trip count or maximum known at compile time", ["node 1", "Loop", "--loop-max"])
 def _loop_unbounded(path, bad):

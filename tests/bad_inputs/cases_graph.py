@@ -65,6 +65,24 @@ def _float_count(path, bad):
     save(make([node], [vi("x", [2, 3])], [vi("y", [2, 3])], [w]), path)
 
 
+@case("many_outputs", "a Relu naming 101 outputs: more names than the frontend's "
+      "first guess at its name table (it once filled up and probed forever)",
+      ["node 1", "relu_many", "Relu", "101 outputs"])
+def _many_outputs(path, bad):
+    outs = ["y"] + ([f"z{i}" for i in range(100)] if bad else [])
+    nodes = [pre(), helper.make_node("Relu", ["h"], outs, name="relu_many")]
+    save(make(nodes, [vi("x", [2, 3])], [vi("y", [2, 3])]), path)
+
+
+@case("variadic_past_row", "a Sum of 65 inputs (ONNX allows it; dlc's row takes 64, "
+      "and every buffer below it is sized from the node)",
+      ["node 1", "sum_many", "Sum", "65 inputs", "64"])
+def _sum_many(path, bad):
+    nodes = [pre(), helper.make_node("Sum", ["h"] * (65 if bad else 64), ["y"],
+                                     name="sum_many")]
+    save(make(nodes, [vi("x", [2, 3])], [vi("y", [2, 3])]), path)
+
+
 # ---- broken graphs ---------------------------------------------------------
 
 

@@ -12,7 +12,11 @@ outputs; compared with
 
     dlc check MODEL DATASET --rtol 1e-6 --atol 1e-6
 
-(float32 sums of up to 64 terms in another order). In the sanitizer build
+(float32 sums of up to 64 terms in another order). Then a Split into N = 100
+and 300 outputs whose pieces a Concat of N inputs joins in reverse order:
+one node naming more values than the frontend's first guess at its name
+table (which once filled up and made the reader probe forever), run and
+folded. In the sanitizer build
 dlc and the generated code run under ASan/UBSan.
 """
 import argparse
@@ -49,27 +53,52 @@ def case(op, n, constant, rng):
     return m, feeds
 
 
+def split_concat(n, constant, rng):
+    """(model, feeds): x [n, 4] split into n rows, joined back reversed, + z."""
+    x = rng.standard_normal([n, 4]).astype(np.float32)
+    parts = [f"p{i}" for i in range(n)]
+    nodes = [helper.make_node("Split", ["x"], parts, axis=0),
+             helper.make_node("Concat", parts[::-1], ["y"], axis=0),
+             helper.make_node("Add", ["y", "z"], ["y2"])]
+    z = helper.make_tensor_value_info("z", TensorProto.FLOAT, [n, 4])
+    ins = [z] + ([] if constant else
+                 [helper.make_tensor_value_info("x", TensorProto.FLOAT, [n, 4])])
+    inits = [numpy_helper.from_array(x, "x")] if constant else []
+    g = helper.make_graph(nodes, "s", ins,
+                          [helper.make_tensor_value_info("y2", TensorProto.FLOAT, [n, 4])], inits)
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)], ir_version=8)
+    feeds = {"z": rng.standard_normal([n, 4]).astype(np.float32)}
+    if not constant:
+        feeds["x"] = x
+    return m, feeds
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--dlc", required=True)
     p.add_argument("--work", required=True)
     args = p.parse_args()
     rng = np.random.default_rng(0)
-    oks = []
+    oks, cases = [], []
     for op in ("Sum", "Mean", "Max", "Min"):
         for n in (2, 17, 64):
             for constant in (False, True):
-                name = f"{op.lower()}_{n}{'_const' if constant else ''}"
-                m, feeds = case(op, n, constant, rng)
-                folder = os.path.join(args.work, name)
-                data = os.path.join(folder, "test_data_set_0")
-                os.makedirs(folder, exist_ok=True)
-                path = os.path.join(folder, "model.onnx")
-                with open(path, "wb") as f:
-                    f.write(m.SerializeToString())
-                ort_set(path, data, feeds)
-                oks.append(run_case(args.dlc, name, path, data,
-                                    ["--rtol", "1e-6", "--atol", "1e-6"], 300))
+                cases.append((f"{op.lower()}_{n}{'_const' if constant else ''}",
+                              case(op, n, constant, rng)))
+    for n in (100, 300):
+        for constant in (False, True):
+            cases.append((f"split_concat_{n}{'_const' if constant else ''}",
+                          split_concat(n, constant, rng)))
+    for name, (m, feeds) in cases:
+        folder = os.path.join(args.work, name)
+        data = os.path.join(folder, "test_data_set_0")
+        os.makedirs(folder, exist_ok=True)
+        path = os.path.join(folder, "model.onnx")
+        with open(path, "wb") as f:
+            f.write(m.SerializeToString())
+        ort_set(path, data, feeds)
+        oks.append(run_case(args.dlc, name, path, data,
+                            ["--rtol", "1e-6", "--atol", "1e-6"], 300))
     return tally(oks)
 
 
