@@ -17,6 +17,9 @@ typedef struct {
     const char *command_line;   /* options, for the provenance comment */
     bool profile;               /* time each kernel (dlc --profile): not reentrant */
     const char *target;         /* CgTarget.name; NULL: "c" */
+    Printer *in_memory;         /* non-NULL: no files; [0] gets the source, [1] the
+                                 * header (the caller pr_free()s them). The fuzz
+                                 * targets compile this way. */
 } CgOptions;
 
 typedef struct CgEmit CgEmit;   /* one emission in progress: codegen/emit.h */

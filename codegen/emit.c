@@ -411,6 +411,11 @@ bool cg_emit(Graph *const *graphs, int ngraphs, const PlanStats *stats, const Cg
     pr_init(&hdr);
     emit_source(&e, t, &src);
     emit_header(&e, t, &hdr, stats);
+    if (o->in_memory) {
+        *o->in_memory = src;
+        o->in_memory[1] = hdr;
+        return true;
+    }
 
     char tc[4200], th[4200], tw[4200] = "";
     bool ok = write_file(o->out_c, &src, tc, sizeof tc);

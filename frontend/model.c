@@ -543,13 +543,18 @@ Graph *fe_load_model(const char *path, Diag *d)
     unsigned char *bytes = read_file(path, &len, d);
     if (!bytes)
         return NULL;
+    Graph *g = fe_load_model_bytes(bytes, len, path, d);
+    free(bytes);
+    return g;
+}
+
+Graph *fe_load_model_bytes(const void *bytes, size_t len, const char *path, Diag *d)
+{
     if (len == 0) {
-        free(bytes);
         diag_error(d, NULL, "the file is empty, not an ONNX model");
         return NULL;
     }
     Onnx__ModelProto *m = onnx__model_proto__unpack(NULL, len, bytes);
-    free(bytes);
     if (!m) {
         diag_error(d, NULL, "not a valid ONNX model: protobuf decoding failed "
                             "(truncated or not a ModelProto)");

@@ -66,9 +66,11 @@ static bool parse_u64(const char *s, uint64_t *out)
     return true;
 }
 
-/* Reads external data, confined to the model's folder. */
+/* Reads external data, confined to the model's folder, into v->data:
+ * allocated only once the file is known to hold the bytes, so a small
+ * model cannot make dlc allocate more than its external data files hold. */
 static bool load_external(FeCtx *c, const Onnx__TensorProto *t, const char *what,
-                          void *dst, size_t bytes)
+                          Value *v, size_t bytes)
 {
     const char *loc = ext_key(t, "location");
     if (!loc || !*loc) {
@@ -117,7 +119,8 @@ static bool load_external(FeCtx *c, const Onnx__TensorProto *t, const char *what
                  (long long)st.st_size);
         return false;
     }
-    bool ok = fseeko(f, (off_t)offset, SEEK_SET) == 0 && fread(dst, 1, bytes, f) == bytes;
+    v->data = ir_alloc(c->g->arena, bytes ? bytes : 1);
+    bool ok = fseeko(f, (off_t)offset, SEEK_SET) == 0 && fread(v->data, 1, bytes, f) == bytes;
     fclose(f);
     if (!ok)
         fe_error(c, "%s: short read from external data file '%s'", what, loc);
@@ -173,9 +176,13 @@ bool fe_tensor(FeCtx *c, const Onnx__TensorProto *t, Value *v, const char *what)
             return false;
         }
     }
+    if (external) {
+        bool ok = load_external(c, t, what, v, (size_t)bytes);
+        if (!v->data)   /* still a constant, for the reader's checks; the model is refused */
+            v->data = ir_alloc(c->g->arena, 1);
+        return ok;
+    }
     v->data = ir_alloc(c->g->arena, (size_t)bytes ? (size_t)bytes : 1);
-    if (external)
-        return load_external(c, t, what, v->data, (size_t)bytes);
     if (t->has_raw_data && bytes)   /* empty raw_data may be a NULL pointer */
         memcpy(v->data, t->raw_data.data, (size_t)bytes);
     else if (typed)

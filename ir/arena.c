@@ -82,7 +82,8 @@ void *ir_alloc_array(Arena *a, size_t n, size_t elem)
 char *ir_strndup(Arena *a, const char *s, size_t n)
 {
     char *p = ir_alloc(a, n + 1);
-    memcpy(p, s, n);
+    if (n)  /* an empty protobuf string or bytes field may be a NULL pointer */
+        memcpy(p, s, n);
     p[n] = 0;
     return p;
 }

@@ -72,14 +72,45 @@ bool lw_elementwise(Node *n, lw_value_fn fn)
     return true;
 }
 
+/* A unary op of e that has only a floating-point meaning (exp, floor,
+ * sin ...: every one but negation, abs, sign and the logical and bitwise
+ * ones) applied to an integer or bool operand, or NULL. */
+static const LExpr *float_op_on_int(const LExpr *e, int depth)
+{
+    if (!e || depth > 64)
+        return NULL;
+    if (e->kind == LE_UNARY && !ir_dtype_is_float(e->a->dt)) {
+        switch ((LUnaryOp)e->op) {
+        case LU_NEG: case LU_ABS: case LU_NOT: case LU_BITNOT: case LU_SIGN:
+        case LU_ISNAN: case LU_ISINF:
+            break;
+        default:
+            return e;
+        }
+    }
+    const LExpr *f = float_op_on_int(e->a, depth + 1);
+    if (!f)
+        f = float_op_on_int(e->b, depth + 1);
+    return f ? f : float_op_on_int(e->c, depth + 1);
+}
+
 bool op_lower(Node *n, Diag *d)
 {
     const OpDesc *r = n->op;
     if (r->lower)
         return r->lower(n, d);
-    if (r->value)
-        return lw_elementwise(n, r->value);
-    return op_unsupported(d, n, "operator %s has no lowering", n->op_type);
+    if (!r->value)
+        return op_unsupported(d, n, "operator %s has no lowering", n->op_type);
+    if (!lw_elementwise(n, r->value))
+        return false;
+    /* ONNX types these operators float only; an integer input would reach
+     * the targets as a float function of an integer. */
+    const LExpr *bad = float_op_on_int(n->kernel->value, 0);
+    if (bad)
+        return op_unsupported(d, n, "%s of %s input 0 '%s' (it computes in float16, bfloat16, "
+                              "float or double)", n->op_type, ir_dtype_name(bad->a->dt),
+                              n->in[0] ? n->in[0]->name : "");
+    return true;
 }
 
 LExpr *lx_num(LKernel *k, DType dt, double x)

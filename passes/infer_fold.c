@@ -38,9 +38,17 @@ static bool check_outputs(Node *n, Diag *d)
     return true;
 }
 
+/* All folded constants together stay within this plus FOLD_PER_CONST
+ * times the model's own constants: a chain of nodes that each double
+ * their input (Concat(x, x), Tile by 2), each within worth_folding()'s
+ * bound, would otherwise grow a small model's constants exponentially.
+ * Past it, nodes stay for run time. */
+#define FOLD_BUDGET_BYTES ((int64_t)1 << 26)
+#define FOLD_PER_CONST 8
+
 /* Folding must not blow a small constant up into a big one (ConstantOfShape,
  * Expand, Tile): such nodes stay and fill memory at run time. */
-static bool worth_folding(const Node *n)
+static bool worth_folding(const Node *n, int64_t budget)
 {
     int64_t in_bytes = 0, out_bytes = 0;
     for (int i = 0; i < n->nin; i++) {
@@ -55,7 +63,16 @@ static bool worth_folding(const Node *n)
             out_bytes += (int64_t)ir_value_bytes(n->out[i]);
     if (n->op->flags & OPF_NO_FOLD)
         return false;
-    return out_bytes <= (1 << 16) || out_bytes <= 2 * in_bytes;
+    return out_bytes <= budget && (out_bytes <= (1 << 16) || out_bytes <= 2 * in_bytes);
+}
+
+static int64_t out_bytes(const Node *n)
+{
+    int64_t b = 0;
+    for (int i = 0; i < n->nout; i++)
+        if (n->out[i])
+            b += (int64_t)ir_value_bytes(n->out[i]);
+    return b;
 }
 
 static bool fold(Node *n, Diag *d)
@@ -100,6 +117,10 @@ bool pass_infer_fold(Graph *g, Diag *d)
 bool pass_infer_fold_with(Graph *g, const PassOptions *o, Diag *d)
 {
     bool ok = true;
+    int64_t budget = FOLD_BUDGET_BYTES;
+    for (int i = 0; i < g->nvalues; i++)
+        if (g->values[i]->data)
+            budget += FOLD_PER_CONST * (int64_t)ir_value_bytes(g->values[i]);
     CfCtx *cf = cf_begin(g, o ? o->loop_max : 0);
     for (int i = 0; i < g->nnodes; i++) {
         Node *n = g->nodes[i];
@@ -127,7 +148,12 @@ bool pass_infer_fold_with(Graph *g, const PassOptions *o, Diag *d)
         }
         /* a node that must mask a run-time dim's padding runs at run time */
         bool mixes = nd.nmask > 0 || nd.seq_len || nd.mean_axes;
-        if (all_outputs_constant(n) || (!mixes && worth_folding(n) && fold(n, d))) {
+        bool folded = all_outputs_constant(n);
+        if (!folded && !mixes && worth_folding(n, budget) && fold(n, d)) {
+            budget -= out_bytes(n);
+            folded = true;
+        }
+        if (folded) {
             n->dead = true;
             if (g->nrtdims)
                 dyn_fold_symvals(n);

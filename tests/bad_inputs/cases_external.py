@@ -26,11 +26,11 @@ def write_canary(outdir):
         f.write(W_EXT.tobytes())
 
 
-def external_model(location, offset=None, length=None):
+def external_model(location, offset=None, length=None, dims=W_EXT.shape):
     t = TensorProto()
     t.name = "W_ext"
     t.data_type = F
-    t.dims.extend(W_EXT.shape)
+    t.dims.extend(dims)
     t.data_location = TensorProto.EXTERNAL
     for key, value in (("location", location), ("offset", offset),
                        ("length", length)):
@@ -90,6 +90,17 @@ def _symlink_escape(path, bad):
     else:
         write_weights(folder)
     save(external_model("w.bin"), path)
+
+
+@case("external_huge_claim", "dims [65536, 65536] (16 GiB, the most one tensor may "
+      "hold) of external data in a 16-byte file: refused before allocating 16 GiB",
+      OUT_OF_FILE, own_dir=True)
+def _huge_claim(path, bad):
+    write_weights(os.path.dirname(path))
+    if bad:
+        save(external_model("w.bin", length=1 << 34, dims=(1 << 16, 1 << 16)), path)
+    else:
+        save(external_model("w.bin"), path)
 
 
 def range_case(name, why, bad_extra, bad_file=None):

@@ -83,6 +83,25 @@ def _sum_many(path, bad):
     save(make(nodes, [vi("x", [2, 3])], [vi("y", [2, 3])]), path)
 
 
+@case("float_op_on_int", "Exp of an int32 tensor (ONNX types Exp float only; "
+      "an internal error once, found by fuzzing)", ["node 1", "exp_int", "Exp", "int32"])
+def _exp_int(path, bad):
+    dt = TensorProto.INT32 if bad else TensorProto.FLOAT
+    nodes = [helper.make_node("Neg", ["x"], ["h"], name="pre"),
+             helper.make_node("Exp", ["h"], ["y"], name="exp_int")]
+    save(make(nodes, [vi("x", [2, 3], dt)], [vi("y", [2, 3], dt)]), path)
+
+
+@case("empty_string_attr", "Resize with mode '' (an empty string attribute: "
+      "protobuf gives no bytes at all; undefined behaviour once, found by fuzzing)",
+      ["node 1", "resize_empty", "Resize", "mode"])
+def _empty_string(path, bad):
+    node = helper.make_node("Resize", ["h", "", "scales"], ["y"], name="resize_empty",
+                            mode="" if bad else "nearest")
+    save(make([pre(), node], [vi("x", [1, 1, 2, 2])], [vi("y", [1, 1, 4, 4])],
+              [const("scales", np.array([1, 1, 2, 2], np.float32))]), path)
+
+
 # ---- broken graphs ---------------------------------------------------------
 
 
