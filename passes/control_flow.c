@@ -798,6 +798,15 @@ bool cf_expand(CfCtx *c, int pos, Diag *d)
     c->at = n;
     c->d = d;
     c->npending = 0;
+    /* Only Loop's M and cond and Scan-8's sequence_lens may be omitted. */
+    int first = match_role(n, OP_ROLE_LOOP) ? 2
+              : match_role(n, OP_ROLE_SCAN) && n->op->until && n->op->until < 9 ? 1 : 0;
+    for (int i = first; i < n->nin; i++)
+        if (!n->in[i]) {
+            diag_error(d, n, "input %d is missing (only optional inputs may be empty)", i);
+            n->dead = true;
+            return false;
+        }
     bool ok;
     if (match_role(n, OP_ROLE_IF)) {
         ok = expand_if(c, n);

@@ -128,3 +128,16 @@ def _scan8_lens(path, bad):
                             body=body, num_scan_inputs=1)
     save(make([pre("s0"), scan], [vi("s0", [1, 3]), vi("xs", [1, 4, 3])], [vi("y", [1, 3])],
               [const("lens", np.array([4], np.int64))], opsets=(("", 8),)), path)
+
+
+@case("scan8_input_omitted", "a Scan-8 whose scan input is '' (only sequence_lens "
+      "may be omitted; a null dereference once, found by fuzzing)",
+      ["node 1", "scan8_gap", "input 2 is missing"])
+def _scan8_gap(path, bad):
+    body = helper.make_graph(
+        [helper.make_node("Add", ["s", "xt"], ["s_out"])],
+        "body", [vi("s", [3]), vi("xt", [3])], [vi("s_out", [3])])
+    scan = helper.make_node("Scan", ["", "h", "" if bad else "xs"], ["y"], name="scan8_gap",
+                            body=body, num_scan_inputs=1)
+    save(make([pre("s0"), scan], [vi("s0", [1, 3]), vi("xs", [1, 4, 3])], [vi("y", [1, 3])],
+              opsets=(("", 8),)), path)

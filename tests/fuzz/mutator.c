@@ -206,11 +206,19 @@ static const int dtypes[] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 1
 
 /* ---- the mutations; each returns false when it found nothing to do ---- */
 
+/* v's type is a tensor's (TypeProto.value is a oneof: its other members
+ * share the pointer). */
+static bool tensor_type(const Onnx__ValueInfoProto *v)
+{
+    return v->type && v->type->value_case == ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE &&
+           v->type->tensor_type;
+}
+
 static bool mutate_dim(Items *it)
 {
     if (it->ninfos && rnd(2)) {
         Onnx__ValueInfoProto *v = it->infos[rnd((uint32_t)it->ninfos)];
-        if (!v->type || !v->type->tensor_type || !v->type->tensor_type->shape)
+        if (!tensor_type(v) || !v->type->tensor_type->shape)
             return false;
         Onnx__TensorShapeProto *s = v->type->tensor_type->shape;
         if (s->n_dim && rnd(4)) {
@@ -385,7 +393,7 @@ static bool mutate_dtype(Items *it)
     int dt = dtypes[rnd(sizeof dtypes / sizeof dtypes[0])];
     if (it->ninfos && rnd(2)) {
         Onnx__ValueInfoProto *v = it->infos[rnd((uint32_t)it->ninfos)];
-        if (!v->type || !v->type->tensor_type)
+        if (!tensor_type(v))
             return false;
         v->type->tensor_type->has_elem_type = 1;
         v->type->tensor_type->elem_type = dt;

@@ -20,7 +20,7 @@ A crash, sanitizer report, leak, timeout or out-of-memory stops a target; its
 input is saved as WORK/artifacts/TARGET-crash-HASH (or -timeout-, -oom-,
 -leak-) and the run fails. Reproduce with `WORK/build/fuzz_TARGET FILE`;
 every finding becomes a case in tests/bad_inputs.
-Prints one line per target: executions, seconds, executions/s, corpus size.
+Prints one line per target: executions, executions/s, peak RSS, corpus size.
 """
 import argparse
 import os
@@ -102,6 +102,9 @@ def run_target(exe, name, work, seeds, seconds):
     artifacts = os.path.join(work, "artifacts")
     os.makedirs(corpus, exist_ok=True)
     os.makedirs(artifacts, exist_ok=True)
+    for old in os.listdir(artifacts):  # an earlier run's findings
+        if old.startswith(name + "-"):
+            os.remove(os.path.join(artifacts, old))
     log = os.path.join(work, f"{name}.log")
     argv = ["nice", "-n", "10", exe, f"-max_total_time={seconds}", "-timeout=20",
             "-rss_limit_mb=2048", "-malloc_limit_mb=2048", f"-max_len={MAX_LEN}",
@@ -141,11 +144,10 @@ def main():
     for name in args.targets:
         exe = os.path.join(build_dir, f"fuzz_{name}")
         ok, st, log = run_target(exe, name, work, seeds, args.seconds)
-        execs, secs = int(st.get("number_of_executed_units", 0)), int(st.get("total_time", 0))
-        rate = execs // max(secs, 1)
+        execs, rate = int(st.get("number_of_executed_units", 0)), int(st.get("average_exec_per_sec", 0))
         corpus = len(os.listdir(os.path.join(work, "corpus", name)))
-        print(f"{'ok' if ok else 'FAIL'} fuzz_{name}: {execs} executions in {secs} s "
-              f"({rate}/s), corpus {corpus}")
+        print(f"{'ok' if ok else 'FAIL'} fuzz_{name}: {execs} executions ({rate}/s), "
+              f"peak RSS {st.get('peak_rss_mb', '?')} MB, corpus {corpus}", flush=True)
         if not ok:
             failed += 1
             found = [ln for ln in open(log, errors="replace")
