@@ -44,6 +44,17 @@ static bool infer_bcast(Node *n, Diag *d)
     return infer_bcast_as(n, d, DT_UNDEF) && same_dtypes(n, d, n->nin);
 }
 
+/* Sum, Mean, Max, Min: no input may be omitted. */
+static bool infer_variadic(Node *n, Diag *d)
+{
+    for (int i = 0; i < n->nin; i++)
+        if (!n->in[i]) {
+            diag_error(d, n, "input %d is missing (%s takes no optional inputs)", i, n->op_type);
+            return false;
+        }
+    return infer_bcast(n, d);
+}
+
 static bool infer_compare(Node *n, Diag *d)
 {
     return infer_bcast_as(n, d, DT_BOOL) && same_dtypes(n, d, n->nin);
@@ -575,7 +586,7 @@ static const AttrSpec a_shift[] = {{"direction", ATTR_STRING}, {NULL, 0}};
 /* Variadic: any number of inputs from 1 to 64. */
 #define ROWN(nm, since_, fn)                                                                      \
     .name = nm, .since = since_, .min_in = 1, .max_in = 64, .min_out = 1, .max_out = 1,           \
-    .flags = EW, .attrs = no_attrs, .infer = infer_bcast, .value = fn
+    .flags = EW, .attrs = no_attrs, .infer = infer_variadic, .value = fn
 
 const OpDesc op_rows_elementwise[] = {
     {ROW2("Add", 7, infer_bcast, v_add), .role = OP_ROLE_ADD},

@@ -102,6 +102,15 @@ def _empty_string(path, bad):
               [const("scales", np.array([1, 1, 2, 2], np.float32))]), path)
 
 
+@case("variadic_input_omitted", "a Sum whose second input is '' (Sum has no optional "
+      "inputs; a null dereference once, found by fuzzing)",
+      ["node 1", "sum_gap", "Sum", "input 1 is missing"])
+def _sum_gap(path, bad):
+    nodes = [pre(), helper.make_node("Sum", ["h", "" if bad else "x", "x"], ["y"],
+                                     name="sum_gap")]
+    save(make(nodes, [vi("x", [2, 3])], [vi("y", [2, 3])]), path)
+
+
 # ---- broken graphs ---------------------------------------------------------
 
 
