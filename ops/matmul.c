@@ -634,9 +634,14 @@ static bool infer_einsum(Node *n, Diag *d)
     DType dt = n->in[0]->dtype;
     if (!numeric(dt))
         return op_unsupported(d, n, "Einsum on %s", ir_dtype_name(dt));
-    for (int i = 1; i < n->nin; i++)
+    for (int i = 1; i < n->nin; i++) {
+        if (!n->in[i]) {
+            diag_error(d, n, "input %d is missing (Einsum takes no optional inputs)", i);
+            return false;
+        }
         if (!op_same_dtype(n, d, 0, i))
             return false;
+    }
     Einsum e;
     if (!ein_parse(n, d, &e))
         return false;

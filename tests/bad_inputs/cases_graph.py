@@ -370,6 +370,15 @@ def _einsum_extent(path, bad):
               [const("w", np.ones((5 if bad else 3, 4), np.float32))]), path)
 
 
+@case("einsum_input_omitted", "Einsum 'ij,jk->ik' whose second input is '' (a null "
+      "dereference once, found by fuzzing)", ["node 1", "ein_gap", "Einsum", "input 1 is missing"])
+def _einsum_gap(path, bad):
+    nodes = [pre(), helper.make_node("Einsum", ["h", "" if bad else "w"], ["y"], name="ein_gap",
+                                     equation="ij,jk->ik")]
+    save(make(nodes, [vi("x", [2, 3])], [vi("y", [2, 4])],
+              [const("w", np.ones((3, 4), np.float32))]), path)
+
+
 # ---- recurrent layers -------------------------------------------------------
 
 
