@@ -117,6 +117,12 @@ LExpr *lx_num(LKernel *k, DType dt, double x)
 {
     if (ir_dtype_is_float(dt))
         return lx_f(k, dt, x);
+    /* a float attribute (HardSigmoid's alpha 1e30) for an integer type:
+     * saturated, as converting an out-of-range double is undefined in C */
+    if (x != x)
+        return lx_i(k, dt, 0);
+    if (x >= 9223372036854775807.0 || x <= -9223372036854775808.0)
+        return lx_i(k, dt, x > 0 ? INT64_MAX : INT64_MIN);
     return lx_i(k, dt, (int64_t)x);
 }
 

@@ -6,7 +6,9 @@ set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-packages=(build-essential cmake clang protobuf-c-compiler libprotobuf-c-dev
+# libclang-rt-14-dev: libFuzzer and the sanitizer runtimes for clang-14
+# (tests/fuzz); clang itself only recommends it.
+packages=(build-essential cmake clang libclang-rt-14-dev protobuf-c-compiler libprotobuf-c-dev
           libonnx-dev libopenblas-dev libomp-dev python3-venv)
 
 missing=()

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite: set-up, release build with -Werror, every ctest
-# test (unit, bad inputs, ONNX conformance guard, models, example, clang),
+# test (unit, bad inputs, ONNX conformance guard, models, example, clang,
+# libFuzzer smoke),
 # then an AddressSanitizer + UndefinedBehaviorSanitizer build running the
 # unit tests, the bad-input tests and a conformance subset. Safe to rerun.
 set -euo pipefail

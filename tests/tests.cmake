@@ -120,6 +120,19 @@ set(ONNX_DATA ${CMAKE_BINARY_DIR}/onnx-data)
 add_test(NAME conformance/data COMMAND ${PY} ${CMAKE_SOURCE_DIR}/tests/conformance/gen_data.py ${ONNX_DATA})
 set_tests_properties(conformance/data PROPERTIES FIXTURES_SETUP onnx_data LABELS "asan")
 
+# libFuzzer smoke (tests/fuzz/run.py): builds the fuzz targets with clang
+# (ASan + UBSan) in BUILD/fuzz/build and runs each for 45 s on a seed corpus
+# (bad inputs, tests/models, past findings, conformance models); skipped,
+# with the reason, where clang cannot link libFuzzer. Not in the sanitizer
+# build: the targets carry their own sanitizers.
+if(NOT DLC_SANITIZE AND NOT DLC_FUZZ)
+  add_test(NAME fuzz/smoke
+    COMMAND ${PY} ${CMAKE_SOURCE_DIR}/tests/fuzz/run.py --work ${CMAKE_BINARY_DIR}/fuzz
+            --seconds 45 --onnx-data ${ONNX_DATA})
+  set_tests_properties(fuzz/smoke PROPERTIES LABELS "fuzz" SKIP_RETURN_CODE 77 TIMEOUT 1800
+                       FIXTURES_REQUIRED onnx_data)
+endif()
+
 if(DLC_SANITIZE)
   # A subset: every operator family, a few cases each.
   add_test(NAME conformance/asan-subset

@@ -10,8 +10,10 @@ Steps:
      (ASan + UBSan + coverage), targets fuzz_frontend, fuzz_passes and
      fuzz_compile (tests/fuzz/fuzz_target.c, tests/fuzz/mutator.c).
   3. Writes the seed corpus to WORK/seeds: the bad-input corpus as shipped
-     and with its defects removed (tests/bad_inputs), tests/models's own
-     models, and the conformance models of --onnx-data (those up to 64 KiB).
+     and with its defects removed (tests/bad_inputs), tests/fuzz/regressions
+     (past findings that dlc compiles now), tests/models's own models, and
+     the conformance models of --onnx-data (those up to 64 KiB). libFuzzer
+     runs every seed first, so a regression fails at once.
   4. Runs each target for S seconds on WORK/corpus/TARGET (kept between
      runs, so a long run continues where it stopped) plus the seeds, with
      per-input limits: 20 s, 2 GiB RSS, 2 GiB in one malloc.
@@ -71,6 +73,8 @@ def write_seeds(seeds, onnx_data):
     import make_bad  # pylint: disable=import-outside-toplevel
     make_bad.write_corpus(os.path.join(seeds, "bad"), bad=True)
     make_bad.write_corpus(os.path.join(seeds, "good"), bad=False)
+    # findings that dlc now compiles (the refused ones are bad_inputs cases)
+    shutil.copytree(os.path.join(HERE, "regressions"), os.path.join(seeds, "regressions"))
     subprocess.run([sys.executable, os.path.join(ROOT, "tests", "models", "make_models.py"),
                     os.path.join(seeds, "models")], check=True, stdout=subprocess.DEVNULL)
     if onnx_data and os.path.isdir(onnx_data):
