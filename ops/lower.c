@@ -106,10 +106,12 @@ bool op_lower(Node *n, Diag *d)
     /* ONNX types these operators float only; an integer input would reach
      * the targets as a float function of an integer. */
     const LExpr *bad = float_op_on_int(n->kernel->value, 0);
-    if (bad)
+    if (bad) {
+        n->kernel = NULL;
         return op_unsupported(d, n, "%s of %s input 0 '%s' (it computes in float16, bfloat16, "
                               "float or double)", n->op_type, ir_dtype_name(bad->a->dt),
                               n->in[0] ? n->in[0]->name : "");
+    }
     return true;
 }
 

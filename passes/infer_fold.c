@@ -87,8 +87,10 @@ static bool fold(Node *n, Diag *d)
     bool lowered = op_lower(n, &quiet);
     if (devnull)
         fclose(devnull);
-    if (!lowered || !n->kernel)
+    if (!lowered || !n->kernel) {
+        n->kernel = NULL;   /* what a failed lowering left: pass_lower lowers it anew */
         return false;
+    }
     for (int i = 0; i < n->nout; i++)
         if (n->out[i])
             n->out[i]->data = ir_alloc(n->graph->arena, ir_value_bytes(n->out[i]) + 1);

@@ -92,6 +92,18 @@ def _exp_int(path, bad):
     save(make(nodes, [vi("x", [2, 3], dt)], [vi("y", [2, 3], dt)]), path)
 
 
+@case("float_op_on_int_const", "Sqrt of a constant int64: folding tried it, failed, and "
+      "left its kernel for code generation (an internal error once, found by fuzzing)",
+      ["node 1", "sqrt_int", "Sqrt", "int64"])
+def _sqrt_int_const(path, bad):
+    dt = TensorProto.INT64 if bad else TensorProto.FLOAT
+    four = const("four", np.array([4], np.int64 if bad else np.float32))
+    nodes = [helper.make_node("Neg", ["x"], ["h"], name="pre"),
+             helper.make_node("Sqrt", ["four"], ["r"], name="sqrt_int"),
+             helper.make_node("Add", ["h", "r"], ["y"], name="add")]
+    save(make(nodes, [vi("x", [1], dt)], [vi("y", [1], dt)], [four]), path)
+
+
 @case("empty_string_attr", "Resize with mode '' (an empty string attribute: "
       "protobuf gives no bytes at all; undefined behaviour once, found by fuzzing)",
       ["node 1", "resize_empty", "Resize", "mode"])
