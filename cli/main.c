@@ -45,16 +45,47 @@ static void usage(FILE *f)
     fprintf(f, "\n");
 }
 
-static char *join_args(int argc, char **argv)
+static const char *base_name(const char *path)
+{
+    const char *s = strrchr(path, '/');
+    return s ? s + 1 : path;
+}
+
+/* The options for the provenance comment: what changes the generated code,
+ * without the model and output paths or -v, and a --freeze file by its
+ * base name. Compiling the same model with the same options gives the same
+ * bytes from any folder. Run after parsing succeeded. */
+static char *options_text(int argc, char **argv)
 {
     size_t n = 1;
     for (int i = 1; i < argc; i++)
         n += strlen(argv[i]) + 1;
     char *s = calloc(n, 1);
     for (int i = 1; i < argc; i++) {
-        strcat(s, argv[i]);
-        if (i + 1 < argc)
+        const char *a = argv[i];
+        if (strcmp(a, "-o") == 0) {
+            i++;
+            continue;
+        }
+        if (a[0] != '-' || !a[1] || strcmp(a, "-v") == 0)
+            continue;   /* the model (named in the comment already), -v */
+        if (*s)
             strcat(s, " ");
+        strcat(s, a);
+        bool valued = strcmp(a, "--name") == 0 || strcmp(a, "--shape") == 0 ||
+                      strcmp(a, "--weights") == 0 || strcmp(a, "--blas") == 0 ||
+                      strcmp(a, "--loop-max") == 0 || strcmp(a, "--freeze") == 0;
+        if (!valued || i + 1 >= argc)
+            continue;
+        const char *val = argv[++i];
+        strcat(s, " ");
+        if (strcmp(a, "--freeze") == 0) {
+            const char *eq = strchr(val, '=');
+            strncat(s, val, eq ? (size_t)(eq - val) + 1 : 0);
+            strcat(s, base_name(eq ? eq + 1 : val));
+        } else {
+            strcat(s, val);
+        }
     }
     return s;
 }
@@ -190,7 +221,7 @@ int main(int argc, char **argv)
         usage(stderr);
         return EXIT_USAGE;
     }
-    char *cmd = join_args(argc, argv);
+    char *cmd = options_text(argc, argv);
     r.command_line = cmd;
     int status = cli_compile(&r);
     free(cmd);

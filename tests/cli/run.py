@@ -164,14 +164,30 @@ def check_clang(ctx):
 
 
 def check_deterministic(ctx):
-    m = ctx.save(mlp_model(batch=2), "det.onnx")
-    out = ctx.path("det.c")
+    """The same model and options give byte-identical files: run to run, and
+    from another folder with absolute paths. The provenance comment names the
+    model's base name and the options (a --freeze file by its base name),
+    never a path or the raw command line."""
     runs = []
-    for _ in range(2):
-        assert ctx.dlc_run(m, "-o", out, "--name", "det").returncode == 0
-        runs.append((open(out, "rb").read(), open(out[:-2] + ".h", "rb").read()))
-    assert runs[0][0] == runs[1][0], "model.c differs between runs"
-    assert runs[0][1] == runs[1][1], "model.h differs between runs"
+    for sub, absolute in (("det_a", False), ("det_a", False), ("det_b/deeper", True)):
+        folder = os.path.abspath(ctx.path(sub))
+        os.makedirs(os.path.join(folder, "out"), exist_ok=True)
+        onnx.save(reshape_by_input_model(), os.path.join(folder, "det.onnx"))
+        with open(os.path.join(folder, "shape.pb"), "wb") as f:
+            f.write(onnx.numpy_helper.from_array(np.array([4, -1, 2], np.int64)).SerializeToString())
+        at = (lambda p: os.path.join(folder, p)) if absolute else (lambda p: p)  # noqa: E731
+        r = subprocess.run([ctx.dlc, at("det.onnx"), "-o", at("out/det.c"), "--name", "det",
+                            "--weights", "file", "--freeze", "shape=" + at("shape.pb"), "-v"],
+                           cwd=folder, capture_output=True, timeout=120)
+        assert r.returncode == 0, r.stderr.decode()
+        runs.append([open(os.path.join(folder, "out", "det" + ext), "rb").read()
+                     for ext in (".c", ".h", ".weights")])
+    for ext, a, b, c in zip((".c", ".h", ".weights"), *runs):
+        assert a == b, f"det{ext} differs between two runs"
+        assert a == c, f"det{ext} differs when compiled from another folder by absolute paths"
+    top = runs[0][0].decode().split("*/")[0]
+    assert "Options: --name det --weights file --freeze shape=shape.pb\n" in top, top
+    assert "det_b" not in runs[2][0].decode() and "det_b" not in runs[2][1].decode()
 
 
 def check_weights_file(ctx):
