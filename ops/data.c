@@ -234,13 +234,14 @@ static bool slice_params(Node *n, Diag *d, SliceParams *p)
         if (st > 0) {
             b = b < 0 ? 0 : b > dim ? dim : b;
             e = e < 0 ? 0 : e > dim ? dim : e;
-            cnt = e > b ? (e - b + st - 1) / st : 0;
+            cnt = e > b ? (e - b - 1) / st + 1 : 0;   /* no overflow for a huge step */
         } else if (dim == 0) {
             cnt = 0;
         } else {
             b = b < 0 ? 0 : b > dim - 1 ? dim - 1 : b;
             e = e < -1 ? -1 : e > dim - 1 ? dim - 1 : e;
-            cnt = b > e ? (b - e + (-st) - 1) / (-st) : 0;
+            uint64_t m = 0 - (uint64_t)st;          /* |step|, INT64_MIN's too */
+            cnt = b > e ? (int64_t)((uint64_t)(b - e - 1) / m) + 1 : 0;
         }
         p->start[ax] = cnt ? b : 0;
         p->step[ax] = st;

@@ -26,6 +26,7 @@ compares (integers exactly). The cases:
   index first), float32 and int64, along inner and outer axes.
 - nonzero_constant: NonZero of a constant mask, folded at compile time.
 - bfloat16_cast: Cast to bfloat16 at rounding midpoints and back.
+- slice_step_*: Slice steps near the int64 limits.
 Prints `ok NAME` / `FAIL NAME: why` and `N passed, M failed`.
 """
 import argparse
@@ -223,8 +224,23 @@ def bfloat16_case(rng):
     return "bfloat16_cast", m, {"x": x}, []
 
 
+def slice_step_cases(rng):
+    """Slice with steps near the int64 limits (one element each way): the
+    element count once overflowed int64 (found by fuzzing)."""
+    x = rng.standard_normal((10, 4)).astype(np.float32)
+    big = np.iinfo(np.int64).max - 1
+    for name, start, end, step in (("slice_step_max", 2, 10, big),
+                                   ("slice_step_min", 8, -11, np.iinfo(np.int64).min)):
+        inits = [("st", np.array([start], np.int64)), ("en", np.array([end], np.int64)),
+                 ("ax", np.array([0], np.int64)), ("sp", np.array([step], np.int64))]
+        m = make([helper.make_node("Slice", ["x", "st", "en", "ax", "sp"], ["y"])],
+                 [("x", TensorProto.FLOAT, [10, 4])], ["y"], inits, opset=13)
+        yield name, m, {"x": x}, []
+
+
 def all_cases(rng):
     yield bfloat16_case(rng)
+    yield from slice_step_cases(rng)
     yield from torch_export_cases(rng)
     yield nonzero_case(rng)
     yield ("exported_chain", *exported_chain(rng))
