@@ -244,7 +244,7 @@ static bool slice_params(Node *n, Diag *d, SliceParams *p)
             cnt = b > e ? (int64_t)((uint64_t)(b - e - 1) / m) + 1 : 0;
         }
         p->start[ax] = cnt ? b : 0;
-        p->step[ax] = st;
+        p->step[ax] = cnt > 1 ? st : 1;    /* unused then; a huge one overflows strides */
         p->count[ax] = cnt;
     }
     return true;
