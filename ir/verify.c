@@ -44,56 +44,94 @@ static bool check_producers(Graph *g, Diag *d)
     return ok;
 }
 
-/* Kahn's algorithm over node indices; nodes left over sit on a cycle. */
+/* A min-heap of node indices: the ready node taken next is the lowest. */
+static void heap_push(int *h, int *len, int x)
+{
+    int i = (*len)++;
+    while (i > 0 && h[(i - 1) / 2] > x) {
+        h[i] = h[(i - 1) / 2];
+        i = (i - 1) / 2;
+    }
+    h[i] = x;
+}
+
+static int heap_pop(int *h, int *len)
+{
+    int top = h[0], x = h[--*len], i = 0;
+    for (;;) {
+        int c = 2 * i + 1;
+        if (c >= *len)
+            break;
+        if (c + 1 < *len && h[c + 1] < h[c])
+            c++;
+        if (h[c] >= x)
+            break;
+        h[i] = h[c];
+        i = c;
+    }
+    h[i] = x;
+    return top;
+}
+
+static void *xcalloc(size_t n, size_t size)
+{
+    void *p = calloc(n ? n : 1, size);
+    if (!p) {
+        fprintf(stderr, "dlc: out of memory\n");
+        exit(1);
+    }
+    return p;
+}
+
+/* Kahn's algorithm over node indices, with each node's consumers listed
+ * once (O((nodes + edges) log nodes)); nodes left over sit on a cycle.
+ * Keeps source order among ready nodes by always taking the lowest index. */
 static bool toposort(Graph *g, Diag *d)
 {
     int n = g->nnodes;
     if (n == 0)
         return true;
-    int *indeg = calloc((size_t)n, sizeof *indeg);
-    int *order = calloc((size_t)n, sizeof *order);
-    int *pos = calloc((size_t)g->nvalues, sizeof *pos);   /* producer index + 1 */
-    if (!indeg || !order || !pos) {
-        fprintf(stderr, "dlc: out of memory\n");
-        exit(1);
-    }
-    for (int i = 0; i < n; i++)
+    int *indeg = xcalloc((size_t)n, sizeof *indeg);
+    int *order = xcalloc((size_t)n, sizeof *order);
+    int *pos = xcalloc((size_t)g->nvalues, sizeof *pos);   /* producer index + 1 */
+    int *first = xcalloc((size_t)n + 1, sizeof *first);   /* consumers of node p: */
+    for (int i = 0; i < n; i++)                           /* cons[first[p]..first[p+1]) */
         for (int j = 0; j < g->nodes[i]->nout; j++)
             if (g->nodes[i]->out[j])
                 pos[g->nodes[i]->out[j]->id] = i + 1;
+    size_t nedges = 0;
     for (int i = 0; i < n; i++)
         for (int j = 0; j < g->nodes[i]->nin; j++) {
             Value *v = g->nodes[i]->in[j];
-            if (v && pos[v->id])
+            if (v && pos[v->id]) {
                 indeg[i]++;
-        }
-    int head = 0, tail = 0;
-    for (int i = 0; i < n; i++)
-        if (!indeg[i])
-            order[tail++] = i;
-    /* Consumers of a finished node: scan is O(n^2) in the worst case, which
-     * is fine for graphs of a few thousand nodes. Keep source order among
-     * ready nodes by always taking the lowest index. */
-    while (head < tail) {
-        int best = head;
-        for (int k = head + 1; k < tail; k++)
-            if (order[k] < order[best])
-                best = k;
-        int t = order[best];
-        order[best] = order[head];
-        order[head++] = t;
-        Node *p = g->nodes[t];
-        for (int i = 0; i < n; i++) {
-            Node *c = g->nodes[i];
-            for (int j = 0; j < c->nin; j++) {
-                Value *v = c->in[j];
-                if (v && pos[v->id] == t + 1 && --indeg[i] == 0)
-                    order[tail++] = i;
+                first[pos[v->id]]++;    /* counted at p + 1, summed below */
+                nedges++;
             }
         }
-        (void)p;
+    for (int p = 0; p < n; p++)
+        first[p + 1] += first[p];
+    int *cons = xcalloc(nedges, sizeof *cons), *fill = xcalloc((size_t)n, sizeof *fill);
+    for (int i = 0; i < n; i++)
+        for (int j = 0; j < g->nodes[i]->nin; j++) {
+            Value *v = g->nodes[i]->in[j];
+            if (v && pos[v->id]) {
+                int p = pos[v->id] - 1;
+                cons[first[p] + fill[p]++] = i;
+            }
+        }
+    int *heap = xcalloc((size_t)n, sizeof *heap), len = 0, done = 0;
+    for (int i = 0; i < n; i++)
+        if (!indeg[i])
+            heap_push(heap, &len, i);
+    while (len) {
+        int t = heap_pop(heap, &len);
+        order[done++] = t;
+        for (int e = first[t]; e < first[t + 1]; e++)
+            if (--indeg[cons[e]] == 0)
+                heap_push(heap, &len, cons[e]);
     }
-    bool ok = tail == n;
+    bool ok = done == n;
     if (!ok) {
         for (int i = 0; i < n; i++)
             if (indeg[i]) {
@@ -110,6 +148,10 @@ static bool toposort(Graph *g, Diag *d)
     free(indeg);
     free(order);
     free(pos);
+    free(first);
+    free(cons);
+    free(fill);
+    free(heap);
     return ok;
 }
 
