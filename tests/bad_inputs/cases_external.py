@@ -103,6 +103,32 @@ def _huge_claim(path, bad):
         save(external_model("w.bin"), path)
 
 
+@case("external_symlink_dir", "location sub/w.bin where sub is a symlink to the "
+      "folder above: the file exists, but outside the model's folder", ESCAPE, own_dir=True)
+def _symlink_dir(path, bad):
+    folder = os.path.dirname(path)
+    sub = os.path.join(folder, "sub")
+    remove(sub)
+    if os.path.isdir(sub):
+        os.rmdir(sub)
+    if bad:
+        os.symlink("..", sub)       # sub/canary.bin is ../canary.bin
+        save(external_model("sub/canary.bin"), path)
+    else:
+        os.mkdir(sub)
+        write_weights(sub)
+        save(external_model("sub/w.bin"), path)
+
+
+@case("external_directory", "location names a folder inside the model's folder",
+      ["W_ext", ["cannot read", "not a file", "missing"]], own_dir=True)
+def _directory(path, bad):
+    folder = os.path.dirname(path)
+    os.makedirs(os.path.join(folder, "wdir"), exist_ok=True)
+    write_weights(folder)
+    save(external_model("wdir" if bad else "w.bin"), path)
+
+
 def range_case(name, why, bad_extra, bad_file=None):
     """w.bin beside the model; bad: offset/length (or the file's size) do
     not fit."""

@@ -210,6 +210,37 @@ def check_weights_file(ctx):
     assert close(got, ort_run(m, {"x": x})[0])
 
 
+def check_external_past_4gib(ctx):
+    """External data at an offset past 4 GiB (and 2 GiB) of a sparse file:
+    read with 64-bit offsets, the same numbers as ONNX Runtime."""
+    folder = os.path.abspath(ctx.path("ext4g"))
+    os.makedirs(folder, exist_ok=True)
+    w = np.random.default_rng(9).standard_normal((3, 4)).astype(np.float32)
+    offset = (1 << 32) + 4096
+    with open(os.path.join(folder, "big.bin"), "wb") as f:
+        f.truncate(offset)          # a hole: no disk used
+        f.seek(offset)
+        f.write(w.tobytes())
+    t = onnx.TensorProto(name="W", data_type=TensorProto.FLOAT, dims=w.shape,
+                         data_location=TensorProto.EXTERNAL)
+    for key, value in (("location", "big.bin"), ("offset", offset), ("length", w.nbytes)):
+        e = t.external_data.add()
+        e.key, e.value = key, str(value)
+    g = helper.make_graph([helper.make_node("Add", ["x", "W"], ["y"])], "ext",
+                          [helper.make_tensor_value_info("x", TensorProto.FLOAT, [3, 4])],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, [3, 4])], [t])
+    m = os.path.join(folder, "ext.onnx")
+    with open(m, "wb") as f:
+        f.write(make_model(g).SerializeToString())
+    out = os.path.join(folder, "ext.c")
+    r = ctx.dlc_run(m, "-o", out)
+    assert r.returncode == 0, r.stderr
+    x = np.random.default_rng(10).standard_normal((3, 4)).astype(np.float32)
+    got = run_generated(build_shared(ctx, out), "ext", [x], [(3, 4)])[0]
+    assert close(got, ort_run(m, {"x": x})[0])
+    os.remove(os.path.join(folder, "big.bin"))
+
+
 def check_shapes(ctx):
     m = ctx.save(mlp_model(batch="batch"), "sym.onnx")
     r = ctx.dlc_run(m, "-o", ctx.path("sym.c"))
@@ -669,7 +700,7 @@ def compile_and_call(ctx, model_path, prefix, inputs, outputs):
     return res
 
 
-CHECKS = [check_runtime_dim_options, check_usage, check_blas_option, check_compile_and_run, check_clang, check_deterministic, check_weights_file,
+CHECKS = [check_runtime_dim_options, check_usage, check_blas_option, check_compile_and_run, check_clang, check_deterministic, check_external_past_4gib, check_weights_file,
           check_shapes, check_minus_one_dim, check_freeze, check_verbose, check_workspace_reentrant, check_bench, check_bench_profile,
           check_profile_build, check_no_profile_code, check_tensor_storage_forms,
           check_odd_names, check_concat_in_place]
