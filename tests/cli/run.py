@@ -428,6 +428,39 @@ def check_workspace_reentrant(ctx):
     assert fn(ins, ob, misaligned) == 2, "misaligned workspace must give ERR_ALIGN"
 
 
+def check_threads_tsan(ctx):
+    """One model run from 4 threads at once, each with its own workspace,
+    under ThreadSanitizer (tests/cli/reentrant_main.c): no report, every run
+    bit-identical to a single-threaded first run, which matches ONNX Runtime.
+    Skipped (passes) where cc cannot build with -fsanitize=thread."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    probe = subprocess.run(["cc", "-fsanitize=thread", "-x", "c", "-", "-o", ctx.path("tsan_probe")],
+                           input="int main(void){return 0;}", capture_output=True, text=True)
+    if probe.returncode:
+        print("  (skipped: cc cannot build with -fsanitize=thread)")
+        return
+    for name, model, shape in (("tsan_conv", conv_model(), (1, 16, 1, 1)),
+                               ("tsan_mlp", mlp_model(batch=3, hidden=64), (3, 4))):
+        m = ctx.save(model, name + ".onnx")
+        out = ctx.path(name + ".c")
+        r = ctx.dlc_run(m, "-o", out, "--name", "net")
+        assert r.returncode == 0, r.stderr
+        exe = ctx.path(name + "_tsan")
+        r = subprocess.run(["cc", *CFLAGS, "-O1", "-g", "-fsanitize=thread", "-D_POSIX_C_SOURCE=200809L",
+                            f'-DMODEL_H="{name}.h"', "-DPREFIX=net", "-DUPREFIX=NET",
+                            "-I", os.path.dirname(out), os.path.join(here, "reentrant_main.c"), out,
+                            "-o", exe, "-lm", "-lpthread"], capture_output=True, text=True)
+        assert r.returncode == 0, r.stderr[-800:]
+        ref = ctx.path(name + "_ref.bin")
+        r = subprocess.run([exe, "4", "20", ref], capture_output=True, text=True, timeout=600,
+                           env=dict(os.environ, TSAN_OPTIONS="halt_on_error=1 exitcode=66"))
+        assert r.returncode == 0 and "ThreadSanitizer" not in r.stderr, (r.stdout + r.stderr)[-1500:]
+        x = np.fromfile(ref + ".in0", np.float32).reshape(
+            [d.dim_value for d in model.graph.input[0].type.tensor_type.shape.dim])
+        got = np.fromfile(ref, np.float32).reshape(shape)
+        assert close(got, ort_run(m, {"x": x})[0]), f"{name}: differs from ONNX Runtime"
+
+
 def conv_model():
     """conv1 -> relu1 -> conv2 (2 groups) -> gap: small, but its kernels dominate a run."""
     rng = np.random.default_rng(5)
@@ -701,7 +734,7 @@ def compile_and_call(ctx, model_path, prefix, inputs, outputs):
 
 
 CHECKS = [check_runtime_dim_options, check_usage, check_blas_option, check_compile_and_run, check_clang, check_deterministic, check_external_past_4gib, check_weights_file,
-          check_shapes, check_minus_one_dim, check_freeze, check_verbose, check_workspace_reentrant, check_bench, check_bench_profile,
+          check_shapes, check_minus_one_dim, check_freeze, check_verbose, check_workspace_reentrant, check_threads_tsan, check_bench, check_bench_profile,
           check_profile_build, check_no_profile_code, check_tensor_storage_forms,
           check_odd_names, check_concat_in_place]
 
