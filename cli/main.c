@@ -72,9 +72,11 @@ static char *options_text(int argc, char **argv)
         if (*s)
             strcat(s, " ");
         strcat(s, a);
+        /* the options cli_compile_option() reads a value for */
         bool valued = strcmp(a, "--name") == 0 || strcmp(a, "--shape") == 0 ||
                       strcmp(a, "--weights") == 0 || strcmp(a, "--blas") == 0 ||
-                      strcmp(a, "--loop-max") == 0 || strcmp(a, "--freeze") == 0;
+                      strcmp(a, "--loop-max") == 0 || strcmp(a, "--freeze") == 0 ||
+                      strcmp(a, "--buckets") == 0;
         if (!valued || i + 1 >= argc)
             continue;
         const char *val = argv[++i];

@@ -63,7 +63,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         Printer out[2];
         CgOptions o = {.prefix = "model", .model_path = "model.onnx", .out_c = "model.c",
                        .out_h = "model.h", .command_line = "fuzz", .in_memory = out};
-        if (cg_emit(g, &stats, &o, &d)) {
+        if (cg_emit(&g, 1, &stats, &o, &d)) {
             pr_free(&out[0]);
             pr_free(&out[1]);
         }
