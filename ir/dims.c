@@ -231,8 +231,9 @@ static void print(const Graph *g, const DimExpr *x, char *buf, size_t cap)
 
 char *dx_str(Graph *g, const DimExpr *x)
 {
-    char buf[512];
-    print(g, x, buf, sizeof buf);
+    char buf[512] = "?";    /* no expression: a message about a dim that is not run-time */
+    if (x)
+        print(g, x, buf, sizeof buf);
     return ir_strdup(g->arena, buf);
 }
 

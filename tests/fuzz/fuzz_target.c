@@ -44,6 +44,31 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     return 0;
 }
 
+#if FUZZ_LEVEL >= 2
+/* Binds every input's unknown dims as --shape would: by the input's last
+ * byte, to 3 (fixed) or as a run-time dim 1..8, so the run-time-dims paths
+ * are fuzzed too. */
+static void bind_unknown_dims(Graph *g, PassOptions *po, uint8_t pick)
+{
+    for (int i = 0; i < g->ninputs && po->nbindings < PASS_MAX_BINDINGS; i++) {
+        const Value *v = g->inputs[i];
+        if (!v->has_type || ir_shape_known(&v->shape))
+            continue;
+        ShapeBinding *b = &po->bindings[po->nbindings++];
+        memset(b, 0, sizeof *b);
+        b->name = v->name;
+        b->shape = v->shape;
+        for (int k = 0; k < v->shape.rank; k++) {
+            b->shape.sym[k] = NULL;
+            if (v->shape.dim[k] >= 0)
+                continue;
+            b->shape.dim[k] = pick & 1 ? 8 : 3;
+            b->lo[k] = pick & 1 ? 1 : 0;
+        }
+    }
+}
+#endif
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     Diag d;
@@ -56,6 +81,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     PassOptions po;
     memset(&po, 0, sizeof po);
     po.loop_max = 4;    /* run-time-bounded Loops unroll too */
+    bind_unknown_dims(g, &po, data[size - 1]);
     PlanStats stats = {0};
     bool ok = pass_pipeline(g, &po, &stats, &d);
 #if FUZZ_LEVEL >= 3
