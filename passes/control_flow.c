@@ -740,6 +740,11 @@ static bool expand_scan8(CfCtx *c, Node *n)
         diag_error(c->d, n, "unsupported: Scan-8 over an empty batch");
         return false;
     }
+    if (batch > CF_MAX_ITERATIONS) {    /* one Scan per batch element */
+        diag_error(c->d, n, "Scan-8 over a batch of %lld: unrolling stops at %d (the limit)",
+                   (long long)batch, CF_MAX_ITERATIONS);
+        return false;
+    }
     Value ***per = ir_alloc_array(g->arena, (size_t)n->nout + 1, sizeof(Value **));
     for (int j = 0; j < n->nout; j++)
         per[j] = ir_alloc_array(g->arena, (size_t)batch, sizeof(Value *));

@@ -38,6 +38,10 @@ static bool check_outputs(Node *n, Diag *d)
     return true;
 }
 
+/* Inference stops after this many errors: an unrolled loop repeats one
+ * error per iteration, each message costing a walk over the graph. */
+#define INFER_MAX_ERRORS 64
+
 /* All folded constants together stay within this plus FOLD_PER_CONST
  * times the model's own constants: a chain of nodes that each double
  * their input (Concat(x, x), Tile by 2), each within worth_folding()'s
@@ -128,6 +132,11 @@ bool pass_infer_fold_with(Graph *g, const PassOptions *o, Diag *d)
         Node *n = g->nodes[i];
         if (n->dead)
             continue;
+        if (d->nerrors >= INFER_MAX_ERRORS) {
+            diag_error(d, NULL, "stopping after %d errors", d->nerrors);
+            ok = false;
+            break;
+        }
         if (!inputs_typed(n)) {  /* an earlier node failed; don't cascade */
             ok = false;
             continue;

@@ -141,3 +141,32 @@ def _scan8_gap(path, bad):
                             body=body, num_scan_inputs=1)
     save(make([pre("s0"), scan], [vi("s0", [1, 3]), vi("xs", [1, 4, 3])], [vi("y", [1, 3])],
               opsets=(("", 8),)), path)
+
+
+@case("scan8_huge_batch", "a Scan-8 over a batch of 2^31 (one Scan per batch element: "
+      "dlc once allocated 16 GiB for their outputs; found by fuzzing)",
+      ["node 1", "scan8_big", "65536"])
+def _scan8_big(path, bad):
+    body = helper.make_graph(
+        [helper.make_node("Add", ["s", "xt"], ["s_out"])],
+        "body", [vi("s", [1]), vi("xt", [1])], [vi("s_out", [1])])
+    scan = helper.make_node("Scan", ["", "h", "xs"], ["y"], name="scan8_big",
+                            body=body, num_scan_inputs=1)
+    batch = 1 << 31 if bad else 2
+    save(make([pre("s0"), scan], [vi("s0", [batch, 1]), vi("xs", [batch, 3, 1])],
+              [vi("y", [batch, 1])], opsets=(("", 8),)), path)
+
+
+@case("errors_capped", "a Scan of 20000 steps whose body has a NonZero of run-time data: "
+      "one error per unrolled step, each walking the graph, was 20000 messages; "
+      "inference stops after 64 (found by fuzzing)", ["stopping after 64 errors"])
+def _errors_capped(path, bad):
+    body = helper.make_graph(
+        [helper.make_node("Add", ["s", "xt"], ["s_out"]),
+         helper.make_node("NonZero" if bad else "Shape", ["xt"], ["nz"])],
+        "body", [vi("s", [2]), vi("xt", [2])],
+        [vi("s_out", [2]), vi("nz", [1, "k"] if bad else [1], I64)])
+    scan = helper.make_node("Scan", ["h", "xs"], ["y", "nzs"], name="scan_nz", body=body,
+                            num_scan_inputs=1)
+    save(make([pre("s0"), scan], [vi("s0", [2]), vi("xs", [20000, 2])],
+              [vi("y", [2]), vi("nzs", [20000, 1, "k"] if bad else [20000, 1], I64)]), path)
