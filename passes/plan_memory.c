@@ -133,34 +133,93 @@ static int by_size_desc(const void *x, const void *y)
     return a->first - b->first;
 }
 
+/* Storages living longer than this many positions are "long": every
+ * placement checks them; the others are found by where they start. */
+#define SHORT_SPAN 64
+
+static int by_offset(const void *x, const void *y)
+{
+    const Storage *a = *(Storage *const *)x, *b = *(Storage *const *)y;
+    return a->offset < b->offset ? -1 : a->offset > b->offset;
+}
+
+static void *xmalloc(size_t n, size_t size)
+{
+    void *q = calloc(n ? n : 1, size);
+    if (!q) {
+        fprintf(stderr, "dlc: out of memory\n");
+        exit(1);
+    }
+    return q;
+}
+
 /* Greedy placement, largest first, at the lowest offset that does not
- * collide with a placed storage whose lifetime overlaps. */
+ * collide with a placed storage whose lifetime overlaps. The placed ones
+ * that overlap in time are gathered (short ones by their first position,
+ * SHORT_SPAN back at most; long ones all), sorted by offset and swept once
+ * for the first gap: the same offset as bumping past each collision until
+ * none is left, without rescanning every placed storage per bump. */
 static int64_t place_all(Plan *p)
 {
-    Storage **order = calloc((size_t)p->nst + 1, sizeof *order);
+    int n = p->nst, npos = 1;
+    for (int i = 0; i < n; i++)
+        if (p->st[i].last + 1 > npos)
+            npos = p->st[i].last + 1;
+    Storage **order = xmalloc((size_t)n, sizeof *order);
+    Storage **near = xmalloc((size_t)n, sizeof *near);     /* candidates of one placement */
+    Storage **longs = xmalloc((size_t)n, sizeof *longs);
+    int *head = xmalloc((size_t)npos, sizeof *head);       /* first position -> placed short */
+    int *next = xmalloc((size_t)n, sizeof *next);          /* storages, a list by index */
+    int nlong = 0;
+    for (int t = 0; t < npos; t++)
+        head[t] = -1;
     int64_t top = 0;
-    for (int i = 0; i < p->nst; i++)
+    for (int i = 0; i < n; i++)
         order[i] = &p->st[i];
-    qsort(order, (size_t)p->nst, sizeof *order, by_size_desc);
-    for (int i = 0; i < p->nst; i++) {
+    qsort(order, (size_t)n, sizeof *order, by_size_desc);
+    for (int i = 0; i < n; i++) {
         Storage *s = order[i];
+        int k = 0;
+        for (int t = s->first - SHORT_SPAN < 0 ? 0 : s->first - SHORT_SPAN; t <= s->last; t++)
+            for (int j = head[t]; j >= 0; j = next[j])
+                if (overlaps(s, &p->st[j]))
+                    near[k++] = &p->st[j];
+        qsort(near, (size_t)k, sizeof *near, by_offset);
+        /* one sweep in offset order over the short candidates and the long
+         * ones (kept sorted by offset), up to the first gap that fits */
         int64_t off = 0;
-        bool moved = true;
-        while (moved) {
-            moved = false;
-            for (int j = 0; j < i; j++) {
-                Storage *o = order[j];
-                if (overlaps(s, o) && off < o->offset + o->size && o->offset < off + s->size) {
-                    off = o->offset + o->size;
-                    moved = true;
-                }
-            }
+        for (int a = 0, b = 0;;) {
+            while (b < nlong && !overlaps(s, longs[b]))
+                b++;
+            const Storage *c = a < k && (b == nlong || near[a]->offset <= longs[b]->offset)
+                                   ? near[a++]
+                                   : b < nlong ? longs[b++] : NULL;
+            if (!c || c->offset >= off + s->size)
+                break;
+            if (c->offset + c->size > off)
+                off = c->offset + c->size;
         }
         s->offset = off;
         if (off + s->size > top)
             top = off + s->size;
+        if (s->last - s->first > SHORT_SPAN) {
+            int at = nlong++;
+            while (at > 0 && longs[at - 1]->offset > off) {
+                longs[at] = longs[at - 1];
+                at--;
+            }
+            longs[at] = s;
+        } else {
+            int idx = (int)(s - p->st);
+            next[idx] = head[s->first];
+            head[s->first] = idx;
+        }
     }
     free(order);
+    free(near);
+    free(longs);
+    free(head);
+    free(next);
     return top;
 }
 
