@@ -16,7 +16,7 @@ Steps:
      runs every seed first, so a regression fails at once.
   4. Runs each target for S seconds on WORK/corpus/TARGET (kept between
      runs, so a long run continues where it stopped) plus the seeds, with
-     per-input limits: 20 s, 2 GiB RSS, 2 GiB in one malloc.
+     per-input limits: 60 s, 2 GiB RSS, 2 GiB in one malloc.
 
 A crash, sanitizer report, leak, timeout or out-of-memory stops a target; its
 input is saved as WORK/artifacts/TARGET-crash-HASH (or -timeout-, -oom-,
@@ -110,7 +110,7 @@ def run_target(exe, name, work, seeds, seconds):
         if old.startswith(name + "-"):
             os.remove(os.path.join(artifacts, old))
     log = os.path.join(work, f"{name}.log")
-    argv = ["nice", "-n", "10", exe, f"-max_total_time={seconds}", "-timeout=20",
+    argv = ["nice", "-n", "10", exe, f"-max_total_time={seconds}", "-timeout=60",
             "-rss_limit_mb=2048", "-malloc_limit_mb=2048", f"-max_len={MAX_LEN}",
             "-print_final_stats=1", f"-artifact_prefix={artifacts}/{name}-", corpus, seeds]
     env = dict(os.environ, ASAN_OPTIONS="detect_leaks=1:allocator_may_return_null=0",
