@@ -128,7 +128,7 @@ set_tests_properties(conformance/data PROPERTIES FIXTURES_SETUP onnx_data LABELS
 if(NOT DLC_SANITIZE AND NOT DLC_FUZZ)
   add_test(NAME fuzz/smoke
     COMMAND ${PY} ${CMAKE_SOURCE_DIR}/tests/fuzz/run.py --work ${CMAKE_BINARY_DIR}/fuzz
-            --seconds 45 --onnx-data ${ONNX_DATA})
+            --seconds 45 --seed 1 --onnx-data ${ONNX_DATA})
   set_tests_properties(fuzz/smoke PROPERTIES LABELS "fuzz" SKIP_RETURN_CODE 77 TIMEOUT 1800
                        FIXTURES_REQUIRED onnx_data)
 endif()

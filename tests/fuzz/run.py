@@ -1,7 +1,7 @@
 """Build the libFuzzer targets and run each for a bounded time.
 
 usage: python run.py --work DIR [--seconds S] [--targets frontend passes compile]
-                     [--onnx-data DIR] [--build DIR] [--jobs N] [--keep-corpus]
+                     [--onnx-data DIR] [--build DIR] [--jobs N] [--seed N]
 
 Steps:
   1. Checks that clang can link a libFuzzer program; if not, prints why and
@@ -100,7 +100,7 @@ def write_seeds(seeds, onnx_data):
     return count
 
 
-def run_target(exe, name, work, seeds, seconds):
+def run_target(exe, name, work, seeds, seconds, seed):
     """Runs one target; returns (ok, stats dict, log path)."""
     corpus = os.path.join(work, "corpus", name)
     artifacts = os.path.join(work, "artifacts")
@@ -112,7 +112,8 @@ def run_target(exe, name, work, seeds, seconds):
     log = os.path.join(work, f"{name}.log")
     argv = ["nice", "-n", "10", exe, f"-max_total_time={seconds}", "-timeout=60",
             "-rss_limit_mb=2048", "-malloc_limit_mb=2048", f"-max_len={MAX_LEN}",
-            "-print_final_stats=1", f"-artifact_prefix={artifacts}/{name}-", corpus, seeds]
+            "-print_final_stats=1", f"-seed={seed}", f"-artifact_prefix={artifacts}/{name}-",
+            corpus, seeds]
     env = dict(os.environ, ASAN_OPTIONS="detect_leaks=1:allocator_may_return_null=0",
                UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1")
     with open(log, "w") as f:
@@ -131,6 +132,8 @@ def main():
     p.add_argument("--build", help="build folder (default WORK/build)")
     p.add_argument("--jobs", type=int, default=2)
     p.add_argument("--cc", default=os.environ.get("FUZZ_CC", "clang"))
+    p.add_argument("--seed", type=int, default=0,
+                   help="libFuzzer's -seed: 0 picks one; ctest passes 1, so a CI run is repeatable")
     args = p.parse_args()
 
     ok, why = libfuzzer_works(args.cc)
@@ -147,7 +150,7 @@ def main():
     failed = 0
     for name in args.targets:
         exe = os.path.join(build_dir, f"fuzz_{name}")
-        ok, st, log = run_target(exe, name, work, seeds, args.seconds)
+        ok, st, log = run_target(exe, name, work, seeds, args.seconds, args.seed)
         execs, rate = int(st.get("number_of_executed_units", 0)), int(st.get("average_exec_per_sec", 0))
         corpus = len(os.listdir(os.path.join(work, "corpus", name)))
         print(f"{'ok' if ok else 'FAIL'} fuzz_{name}: {execs} executions ({rate}/s), "
