@@ -136,6 +136,10 @@ static int by_size_desc(const void *x, const void *y)
 /* Storages living longer than this many positions are "long": every
  * placement checks them; the others are found by where they start. */
 #define SHORT_SPAN 64
+/* Past this many long-lived storages (an unrolled Scan keeps every step's
+ * output to the end), a storage goes on top of the arena without a search:
+ * finding the lowest gap among them all, for each, was quadratic. */
+#define MAX_SEARCHED_LONG 4096
 
 static int by_offset(const void *x, const void *y)
 {
@@ -158,7 +162,8 @@ static void *xmalloc(size_t n, size_t size)
  * that overlap in time are gathered (short ones by their first position,
  * SHORT_SPAN back at most; long ones all), sorted by offset and swept once
  * for the first gap: the same offset as bumping past each collision until
- * none is left, without rescanning every placed storage per bump. */
+ * none is left, without rescanning every placed storage per bump. Past
+ * MAX_SEARCHED_LONG long-lived storages the rest are stacked on top. */
 static int64_t place_all(Plan *p)
 {
     int n = p->nst, npos = 1;
@@ -179,6 +184,11 @@ static int64_t place_all(Plan *p)
     qsort(order, (size_t)n, sizeof *order, by_size_desc);
     for (int i = 0; i < n; i++) {
         Storage *s = order[i];
+        if (nlong > MAX_SEARCHED_LONG) {
+            s->offset = top;
+            top += s->size;
+            continue;
+        }
         int k = 0;
         for (int t = s->first - SHORT_SPAN < 0 ? 0 : s->first - SHORT_SPAN; t <= s->last; t++)
             for (int j = head[t]; j >= 0; j = next[j])
