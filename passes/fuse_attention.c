@@ -414,11 +414,13 @@ bool pass_fuse_attention(Graph *g, Diag *d)
 {
     (void)d;
     ir_recount_uses(g);
+    match_index_begin(g);
     for (int i = 0; i < g->nnodes; i++) {
         Node *n = g->nodes[i];
         if (match_role(n, OP_ROLE_MATMUL))
             try_fuse(g, n);
     }
+    match_index_end();
     ir_compact(g);
     ir_recount_uses(g);
     return true;

@@ -384,11 +384,13 @@ bool pass_fuse_epilogue(Graph *g, Diag *d)
 {
     (void)d;
     ir_recount_uses(g);
+    match_index_begin(g);
     for (int i = 0; i < g->nnodes; i++) {
         Node *n = g->nodes[i];
         if (candidate(n))
             absorb(g, n);
     }
+    match_index_end();
     ir_compact(g);
     ir_recount_uses(g);
     return true;

@@ -97,6 +97,10 @@ bool match_single_use(const Value *v);          /* read by one node, not a graph
 /* The one live node reading v, when v has exactly one read and is not a
  * graph output; else NULL. */
 Node *match_sole_reader(Graph *g, const Value *v);
+/* Around a pattern pass: an index that answers match_sole_reader without a
+ * scan of the graph per question. */
+void match_index_begin(Graph *g);
+void match_index_end(void);
 bool pass_lower(Graph *g, Diag *d);
 /* The C target's choices for every kernel call (passes/select_c.c): the
  * algorithm, weights packed for it, scratch, the runtime function. */
