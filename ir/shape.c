@@ -23,9 +23,12 @@ bool ir_shape_known(const Shape *s)
 
 bool ir_shape_numel(const Shape *s, int64_t *numel)
 {
-    int64_t n = 1;
+    /* The product of the non-zero dims must fit too: strides and partial
+     * products of an empty [0, 4, 2^63-1] still overflow. */
+    int64_t n = 1, nz = 1;
     for (int i = 0; i < s->rank; i++)
-        if (s->dim[i] < 0 || !ir_mul_ok(n, s->dim[i], &n))
+        if (s->dim[i] < 0 || !ir_mul_ok(n, s->dim[i], &n) ||
+            !ir_mul_ok(nz, s->dim[i] ? s->dim[i] : 1, &nz))
             return false;
     *numel = n;
     return true;

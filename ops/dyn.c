@@ -176,7 +176,7 @@ static bool rule_reshape(Node *n, Diag *d)
         while (q < o && ys->dim[q] == 1)
             q++;
         int64_t inner = op_dims_prod(xs->dim, dk + 1, i);
-        if (q == o || ys->dim[q] % xs->dim[dk] != 0 ||
+        if (q == o || xs->dim[dk] == 0 || ys->dim[q] % xs->dim[dk] != 0 ||
             op_dims_prod(ys->dim, q + 1, o) * (ys->dim[q] / xs->dim[dk]) != inner)
             return refuse(d, n, x, dk, "a reshape splits it");
         ir_set_dyn(G(n), y, q, dx_affine(G(n), ir_dyn(x, dk), ys->dim[q] / xs->dim[dk], 0));

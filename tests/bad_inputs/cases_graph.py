@@ -25,6 +25,15 @@ def _huge_dims(path, bad):
     save(make([node], [vi("in_big", shape)], [vi("y", shape)]), path)
 
 
+@case("empty_dims_overflow", "input [0, 4, 2^63-1]: no elements, but its strides "
+      "overflow int64 (a Split along axis 1 did; found by fuzzing)",
+      ["in_empty", "overflow"])
+def _empty_dims(path, bad):
+    node = helper.make_node("Split", ["in_empty"], ["y"], name="split_empty", axis=1)
+    shape = [0, 4, (1 << 63) - 1] if bad else [0, 4, 3]
+    save(make([node], [vi("in_empty", shape)], [vi("y", shape)]), path)
+
+
 @case("dims_wrap_to_zero", "initializer [2^32, 2^32] with no data: its byte "
       "count wraps to exactly 0 in 64 bits, so an unchecked size 'matches'",
       ["W_wrap", ["overflow", "too large"]])
