@@ -257,7 +257,7 @@ static bool rule_window(Node *n, Diag *d, DynNeeds *nd)
     }
     double fill = strcmp(n->op_type, "MaxPool") == 0 ? -INFINITY : 0.0;
     if (strcmp(n->op_type, "MaxPool") == 0 && n->nout > 1 && n->out[1])
-        return refuse(d, n, x, 2, "MaxPool's indices output");
+        return refuse(d, n, x, __builtin_ctz(ir_dyn_axes(x)), "MaxPool's indices output");
     return add_mask(nd, 0, axes, fill);
 }
 
