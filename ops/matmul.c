@@ -236,6 +236,31 @@ static void batch_offsets(const Prod *p, int64_t b, int64_t *aoff, int64_t *boff
     }
 }
 
+/* Is the offset of batch matrix b (row-major over the batch dims) b * *step
+ * for every b? Decided from the strides, not by visiting every batch: a
+ * model may ask for 2^31 of them. */
+static bool batch_uniform(const Prod *p, const int64_t *str, int64_t *step)
+{
+    int64_t inner = 1, s = 0;
+    bool have = false;
+    for (int d = p->nb - 1; d >= 0; d--) {
+        if (p->bdim[d] > 1) {
+            if (!have) {
+                s = str[d];     /* the innermost dim with more than one matrix */
+                have = true;
+            } else {
+                int64_t want;
+                if (!ir_mul_ok(s, inner, &want) || str[d] != want)
+                    return false;
+            }
+        }
+        if (!ir_mul_ok(inner, p->bdim[d], &inner))
+            return false;
+    }
+    *step = s;
+    return true;
+}
+
 /* Lowers p into n's kernel: kernel calls for float32, loops otherwise;
  * then n->epi. */
 static bool lower_prod(Node *n, const Prod *p)
@@ -265,16 +290,8 @@ static bool lower_prod(Node *n, const Prod *p)
     bool stack = nbatch == 1 || (b_batch == 1 && a_batch == nbatch && !p->ta);
     /* Every batch matrix of A and of B the same distance from the last. */
     int64_t sa = 0, sb = 0;
-    bool uniform = !stack && nbatch > 1;
-    for (int64_t b = 0; uniform && b < nbatch; b++) {
-        int64_t aoff, boff;
-        batch_offsets(p, b, &aoff, &boff);
-        if (b == 1) {
-            sa = aoff;
-            sb = boff;
-        }
-        uniform = aoff == b * sa && boff == b * sb;
-    }
+    bool uniform = !stack && nbatch > 1 && batch_uniform(p, p->astr, &sa) &&
+                   batch_uniform(p, p->bstr, &sb);
     if (!stack && !uniform && nbatch > MM_MAX_CALLS) {
         lower_loops(k, p);
         return lw_apply_epilogue(n, k, p->y);
