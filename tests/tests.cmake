@@ -184,7 +184,6 @@ else()
   # once with a range and checked at three sizes; the run function's status
   # codes past the range; a refused reshape.
   dlc_script_test(models/runtime_dims tests/models/runtime_dims.py models-runtime-dims 1800)
-  set_tests_properties(models/runtime_dims PROPERTIES LABELS "asan" ENVIRONMENT "${CHECK_ENV}")
 
   # Softplus, Mish and Swish at extreme inputs (overflow, underflow, +-inf,
   # NaN) and on constants folded by ir/interp.c, against ONNX Runtime.
