@@ -778,9 +778,23 @@ RT_INTERNAL void rt_wg_output(const rt_conv2d_shape *s, const rt_wg_geom *g,
              * two rounds of a 16x16 transpose leave r[4i + k], 128-bit block
              * L = pixel row i (4 floats) of channel 4L + k: row stores */
             rt_tr16x16_blocks(r);
-            if (!res && nr == 4 && nc == 4) {
-                /* r[4i + k] block L: row i of channel m0 + 4L + k */
+            if (nr == 4 && nc == 4) {
+                /* r[4i + k] block L: row i of channel m0 + 4L + k; a
+                 * residual is read in the same layout, four row loads per
+                 * vector (through memory, a ResNet block's 3x3 ran at half
+                 * the speed of the one without) */
                 float *y0 = y + m0 * ohw + oh0 * s->OW + ow0;
+                const float *r0 = res ? res + m0 * ohw + oh0 * s->OW + ow0 : NULL;
+                for (i = 0; r0 && i < 4; i++)
+                    for (k = 0; k < 4; k++) {
+                        const float *rr = r0 + k * ohw + i * s->OW;
+                        __m512 v = _mm512_castps128_ps512(_mm_loadu_ps(rr));
+                        v = _mm512_insertf32x4(v, _mm_loadu_ps(rr + 4 * ohw), 1);
+                        v = _mm512_insertf32x4(v, _mm_loadu_ps(rr + 8 * ohw), 2);
+                        v = _mm512_insertf32x4(v, _mm_loadu_ps(rr + 12 * ohw), 3);
+                        r[4 * i + k] = rt_wg_act512(_mm512_add_ps(r[4 * i + k], v), act,
+                                                    alpha, beta);
+                    }
                 for (i = 0; i < 4; i++)
                     for (k = 0; k < 4; k++) {
                         float *yr = y0 + k * ohw + i * s->OW;
@@ -790,7 +804,7 @@ RT_INTERNAL void rt_wg_output(const rt_conv2d_shape *s, const rt_wg_geom *g,
                         _mm_storeu_ps(yr + 12 * ohw, _mm512_extractf32x4_ps(r[4 * i + k], 3));
                     }
             } else {
-                /* edges, residual: through memory */
+                /* edges: through memory */
                 float f[256];
                 int c, j;
                 for (i = 0; i < 16; i++)
@@ -834,16 +848,16 @@ RT_INTERNAL void rt_wg_output(const rt_conv2d_shape *s, const rt_wg_geom *g,
                 for (i = 0; i < 16; i++)
                     r[i] = _mm256_add_ps(r[i], b);
             }
-            if (!res && nr == 4 && nc == 4 &&
+            if (nr == 4 && nc == 4 &&
                 (act == RT_ACT_NONE || act == RT_ACT_RELU || act == RT_ACT_CLIP)) {
-                /* the activation as rt_wg_act512 does it, then per pixel
-                 * row i a 4 x 8 transpose: u[k] = row i of channels k (low
-                 * half) and k + 4 (high half) */
+                /* per pixel row i a 4 x 8 transpose: u[k] = row i of
+                 * channels k (low half) and k + 4 (high half); then the
+                 * residual in the same layout and the activation as
+                 * rt_wg_act512 does it */
                 const __m256 lo = _mm256_set1_ps(act == RT_ACT_CLIP ? alpha : 0.0f);
                 const __m256 hi = _mm256_set1_ps(act == RT_ACT_CLIP ? beta : INFINITY);
                 float *y0 = y + m0 * ohw + oh0 * s->OW + ow0;
-                for (i = 0; act != RT_ACT_NONE && i < 16; i++)
-                    r[i] = _mm256_min_ps(_mm256_max_ps(r[i], lo), hi);
+                const float *r0 = res ? res + m0 * ohw + oh0 * s->OW + ow0 : NULL;
                 for (i = 0; i < 4; i++) {
                     __m256 t0 = _mm256_unpacklo_ps(r[4 * i], r[4 * i + 1]);
                     __m256 t1 = _mm256_unpackhi_ps(r[4 * i], r[4 * i + 1]);
@@ -856,6 +870,14 @@ RT_INTERNAL void rt_wg_output(const rt_conv2d_shape *s, const rt_wg_geom *g,
                     u[3] = _mm256_shuffle_ps(t1, t3, 0xEE);
                     for (k = 0; k < 4; k++) {
                         float *yr = y0 + k * ohw + i * s->OW;
+                        if (r0) {
+                            const float *rr = r0 + k * ohw + i * s->OW;
+                            __m256 v = _mm256_castps128_ps256(_mm_loadu_ps(rr));
+                            v = _mm256_insertf128_ps(v, _mm_loadu_ps(rr + 4 * ohw), 1);
+                            u[k] = _mm256_add_ps(u[k], v);
+                        }
+                        if (act != RT_ACT_NONE)
+                            u[k] = _mm256_min_ps(_mm256_max_ps(u[k], lo), hi);
                         _mm_storeu_ps(yr, _mm256_castps256_ps128(u[k]));
                         _mm_storeu_ps(yr + 4 * ohw, _mm256_extractf128_ps(u[k], 1));
                     }
