@@ -27,7 +27,7 @@
  *   2. tiles are taken in blocks of whole tile rows (up to RT_WG_TB1
  *      tiles on one thread, RT_WG_TB in a team);
  *      for each block: the input transform (16 tiles per vector, the one
- *      junk tile per tile row compressed out) writes V[c][xi][t]; the GEMMs
+ *      junk tile per tile row compressed out) writes V[xi][c][t]; the GEMMs
  *      (8 tiles x 32 output channels register tiles, channels in vector
  *      lanes) write M[t][xi][m]; the output transform (16 channels per
  *      vector) adds the bias, transposes to 16 pixels per channel, adds the
@@ -190,7 +190,7 @@ RT_API void rt_winograd_pack(const rt_conv2d_shape *s, const float *w, float *u)
         }
 }
 
-/* Per thread (up to RT_WG_MAXT): V [C][36][tbp] and M [tbp][36][mp]. */
+/* Per thread (up to RT_WG_MAXT): V [36][C][tbp] and M [tbp][36][mp]. */
 RT_INTERNAL size_t rt_wg_block_floats(const rt_conv2d_shape *s, const rt_wg_geom *g)
 {
     return (size_t)36 * (size_t)s->C * g->tbp + 16 + (size_t)36 * g->tbp * g->mp + 16;
@@ -405,13 +405,13 @@ RT_INTERNAL void rt_wg_in_one(const rt_wg_geom *g, const float *pc, ptrdiff_t ti
         vc[a * vs + out] = vv[a];
 }
 
-/* V[c][xi][t - t0] for channels [c0, c1) and the tiles of tile rows
- * [ti0, ti1), t = ti*TW + tj. */
-RT_INTERNAL void rt_wg_input(const rt_wg_geom *g, const float *planes,
+/* V[xi][c][t - t0] (C channels) for channels [c0, c1) and the tiles of
+ * tile rows [ti0, ti1), t = ti*TW + tj. */
+RT_INTERNAL void rt_wg_input(const rt_wg_geom *g, ptrdiff_t C, const float *planes,
                              ptrdiff_t ti0, ptrdiff_t ti1, ptrdiff_t c0,
                              ptrdiff_t c1, float *v)
 {
-    ptrdiff_t c, vs = g->tbp; /* floats per xi (V is [c][xi][tbp]) */
+    ptrdiff_t c, vs = C * g->tbp; /* floats per xi (V is [xi][C][tbp]) */
 #if defined(RT_WG_AVX512)
     ptrdiff_t p0 = ti0 * g->wp, p1 = (ti1 - 1) * g->wp + g->tw; /* t' range */
     ptrdiff_t nv = (p1 - p0 + 15) / 16, k, col = 0;
@@ -433,7 +433,7 @@ RT_INTERNAL void rt_wg_input(const rt_wg_geom *g, const float *planes,
     }
     for (c = c0; c < c1; c++) {
         const float *pc = planes + c * 16 * g->plane + p0;
-        float *vc = v + c * 36 * g->tbp;
+        float *vc = v + c * g->tbp;
         for (k = 0; k < nv; k++) {
             const float *pk = pc + 16 * k;
             __m512 d[36], tt[36];
@@ -464,7 +464,7 @@ RT_INTERNAL void rt_wg_input(const rt_wg_geom *g, const float *planes,
     ptrdiff_t ti, tj;
     for (c = c0; c < c1; c++) {
         const float *pc = planes + c * 16 * g->plane;
-        float *vc = v + c * 36 * g->tbp;
+        float *vc = v + c * g->tbp;
         ptrdiff_t out = 0;
         for (ti = ti0; ti < ti1; ti++) {
             for (tj = 0; tj + 8 <= g->tw; tj += 8, out += 8) {
@@ -494,7 +494,7 @@ RT_INTERNAL void rt_wg_input(const rt_wg_geom *g, const float *planes,
     ptrdiff_t ti, tj;
     for (c = c0; c < c1; c++) {
         const float *pc = planes + c * 16 * g->plane;
-        float *vc = v + c * 36 * g->tbp;
+        float *vc = v + c * g->tbp;
         ptrdiff_t out = 0;
         for (ti = ti0; ti < ti1; ti++)
             for (tj = 0; tj < g->tw; tj++, out++)
@@ -942,7 +942,7 @@ RT_INTERNAL ptrdiff_t rt_wg_block_rows(const rt_wg_geom *g, ptrdiff_t blk, ptrdi
     return (*ti1 - *ti0) * g->tw;
 }
 
-/* V [C][36][tbp] and M [tbp][36][mp] in a block buffer of
+/* V [36][C][tbp] and M [tbp][36][mp] in a block buffer of
  * rt_wg_block_floats; returns V. */
 RT_INTERNAL float *rt_wg_block_vm(const rt_conv2d_shape *s, const rt_wg_geom *g, float *buf,
                                   float **mb)
@@ -961,7 +961,7 @@ RT_INTERNAL void rt_wg_gemms(const rt_conv2d_shape *s, const rt_wg_geom *g,
     for (xi = xi0; xi < xi1; xi++)
         for (q = 0; q < nb; q++)
             for (r = 0; r < nt; r += RT_WG_TR)
-                rt_wg_kernel(s->C, v + xi * g->tbp + r, 36 * g->tbp,
+                rt_wg_kernel(s->C, v + xi * s->C * g->tbp + r, g->tbp,
                              u + (xi * nb + q) * s->C * RT_WG_NB,
                              mb + (r * 36 + xi) * g->mp + q * RT_WG_NB, 36 * g->mp);
 }
@@ -1023,7 +1023,7 @@ RT_API void rt_winograd(const rt_conv2d_shape *s, const float *x, const float *u
                 float *mb, *v = rt_wg_block_vm(s, &g, blocks, &mb);
                 for (blk = 0; blk < nblk; blk++) {
                     ptrdiff_t ti0, ti1, nt_ = rt_wg_block_rows(&g, blk, &ti0, &ti1);
-                    rt_wg_input(&g, planes, ti0, ti1, s->C * tid / nt,
+                    rt_wg_input(&g, s->C, planes, ti0, ti1, s->C * tid / nt,
                                 s->C * (tid + 1) / nt, v);
 #ifdef _OPENMP
                     _Pragma("omp barrier")
@@ -1049,7 +1049,7 @@ RT_API void rt_winograd(const rt_conv2d_shape *s, const float *x, const float *u
                 for (blk = tid; tid < nw && blk < nblk; blk += nw) {
                     ptrdiff_t ti0, ti1, nt_ = rt_wg_block_rows(&g, blk, &ti0, &ti1);
                     float *mb, *v = rt_wg_block_vm(s, &g, blocks + tid * bf, &mb);
-                    rt_wg_input(&g, planes, ti0, ti1, 0, s->C, v);
+                    rt_wg_input(&g, s->C, planes, ti0, ti1, 0, s->C, v);
                     rt_wg_gemms(s, &g, u, v, mb, nt_, 0, 36);
                     rt_wg_output(s, &g, mb, ti0, nt_, 0, s->M, bias, rn, act, alpha,
                                  beta, yn);
