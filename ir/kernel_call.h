@@ -17,7 +17,7 @@ typedef enum {
     KC_POOL2D,      /* max or average over 2-D windows of each plane */
     KC_GLOBAL_POOL, /* max or average of each whole plane */
     KC_ATTENTION,   /* o = softmax(scale q k^T + mask) v per (batch, head) */
-    KC_SOFTMAX,     /* softmax or log-softmax of each contiguous row */
+    KC_SOFTMAX,     /* softmax or log-softmax along one axis */
     KC_CONV_TRANSPOSE2D, /* y = act(conv_transpose2d(x, w) + bias + residual) */
     KC_RESIZE2D,    /* y = separable resize of each plane from tap tables */
     KC_RNN,         /* ONNX RNN / GRU / LSTM over a whole sequence (KRnn) */
@@ -96,9 +96,9 @@ typedef struct {
     struct LExpr *sq_run, *sk_run;
 } KAttention;
 
-/* `rows` contiguous rows of `len` values each. */
+/* `rows` blocks of `len` values each, `inner` apart (1: contiguous rows). */
 typedef struct {
-    int64_t rows, len;
+    int64_t rows, len, inner;
     bool log;       /* log-softmax */
 } KSoftmax;
 

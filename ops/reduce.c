@@ -7,7 +7,7 @@
  * dropped, they add nothing to an index). A reduction over the innermost
  * dims therefore becomes one contiguous inner loop.
  *
- * Softmax and LogSoftmax of float32 along contiguous rows lower to a
+ * Softmax and LogSoftmax of float32 (along any axis) lower to a
  * KC_SOFTMAX kernel call instead. */
 #include "ops.h"
 
@@ -658,13 +658,13 @@ static bool lower_softmax(Node *n, Diag *d)
     DType ct = lw_compute_type(x->dtype);
     LKernel *k = lw_kernel(n);
 
-    /* float32 rows that are contiguous: a softmax kernel call (constant
-     * inputs stay in loops, which folding interprets). */
-    if (strcmp(n->op_type, "Hardmax") != 0 && x->dtype == DT_FLOAT && r.inner == 1 && !x->data) {
-        if (outer == 0 || r.n == 0)
+    /* float32: a softmax kernel call, along contiguous rows or a strided
+     * axis (constant inputs stay in loops, which folding interprets). */
+    if (strcmp(n->op_type, "Hardmax") != 0 && x->dtype == DT_FLOAT && !x->data) {
+        if (outer == 0 || r.n == 0 || r.inner == 0)
             return true;
         LStmt *c = ls_kernel(k, KC_SOFTMAX);
-        c->kc->u.softmax = (KSoftmax){.rows = outer, .len = r.n,
+        c->kc->u.softmax = (KSoftmax){.rows = outer, .len = r.n, .inner = r.inner,
                                       .log = strcmp(n->op_type, "LogSoftmax") == 0};
         c->kc->in[0].buf = x;
         c->kc->out.buf = y;

@@ -318,11 +318,13 @@ static void select_softmax(LKernel *k, LStmt *s)
     const KCall *c = s->kc;
     k->runtime = "softmax";
     s->kind = LS_CALL;
-    s->fn = "rt_softmax";
+    s->fn = c->u.softmax.inner > 1 ? "rt_softmax_strided" : "rt_softmax";
     arg_operand(k, s, c->in[0]);
     arg_operand(k, s, c->out);
     ls_arg_int(k, s, c->u.softmax.rows);
     ls_arg_int(k, s, c->u.softmax.len);
+    if (c->u.softmax.inner > 1)
+        ls_arg_int(k, s, c->u.softmax.inner);
     ls_arg_int(k, s, c->u.softmax.log);
 }
 

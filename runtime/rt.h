@@ -116,6 +116,9 @@ RT_API void rt_epilogue_block(const rt_epilogue *ep, float *c, ptrdiff_t ldc, pt
  * overlap x unless it is x.  Compiled with OpenMP, large inputs share rows
  * among threads. */
 RT_API void rt_softmax(const float *x, float *y, ptrdiff_t rows, ptrdiff_t len, int log_softmax);
+/* The same along the middle axis of x viewed as [outer, len, inner]. */
+RT_API void rt_softmax_strided(const float *x, float *y, ptrdiff_t outer, ptrdiff_t len,
+                               ptrdiff_t inner, int log_softmax);
 /* max (n >= 1) and sum of x[0..n), vectorised */
 RT_API float rt_row_max(const float *x, ptrdiff_t n);
 RT_API float rt_row_sum(const float *x, ptrdiff_t n);

@@ -4,7 +4,12 @@
  *   softmax:     y = exp(x - max) / sum(exp(x - max))
  *   log-softmax: y = (x - max) - log(sum(exp(x - max)))
  *
- * per row of `len` floats.  The exponentials come from rt_exp_n
+ * per row of `len` floats, or (rt_softmax_strided) along an axis with
+ * `inner` floats between its elements, where every pass runs over
+ * RT_SOFTMAX_CHUNK neighbouring columns at once: each of them a
+ * contiguous run, so the strided axis costs no scalar loop (YOLOv8's DFL
+ * softmax over 16 bins, 33,600 floats apart, took 1.2 ms of 57 one
+ * column at a time).  The exponentials come from rt_exp_n
  * (epilogue.c: vectorised on x86, libm elsewhere); max, sums and scaling
  * run in vector-wide partial results.  A NaN anywhere in a row makes the
  * whole row NaN, as the formula does (it reaches the sum).  Compiled with
@@ -28,6 +33,7 @@
 #endif
 
 #define RT_SOFTMAX_PAR 32768   /* elements worth a second thread */
+#define RT_SOFTMAX_CHUNK 256   /* columns per pass of the strided form */
 
 /* max of x[0..n), n >= 1 (also attention.c's) */
 RT_API float rt_row_max(const float *x, ptrdiff_t n)
@@ -145,4 +151,80 @@ RT_API void rt_softmax(const float *x, float *y, ptrdiff_t rows, ptrdiff_t len, 
     }
 #endif
     rt_softmax_rows(x, y, 0, rows, len, log_softmax);
+}
+
+/* Columns [i0, i1) (i1 - i0 <= RT_SOFTMAX_CHUNK) of block o: element j of
+ * column i at (o*len + j)*inner + i. */
+RT_INTERNAL void rt_softmax_columns(const float *x, float *y, ptrdiff_t o, ptrdiff_t len,
+                                    ptrdiff_t inner, ptrdiff_t i0, ptrdiff_t i1,
+                                    int log_softmax)
+{
+    float m[RT_SOFTMAX_CHUNK], s[RT_SOFTMAX_CHUNK], e[RT_SOFTMAX_CHUNK];
+    ptrdiff_t n = i1 - i0, j, i;
+    const float *xb = x + o * len * inner + i0;
+    float *yb = y + o * len * inner + i0;
+    for (i = 0; i < n; i++) {
+        m[i] = xb[i];
+        s[i] = 0.0f;
+    }
+    for (j = 1; j < len; j++) /* a NaN reaches the sum below either way */
+        for (i = 0; i < n; i++)
+            m[i] = xb[j * inner + i] > m[i] ? xb[j * inner + i] : m[i];
+    for (j = 0; j < len; j++) {   /* x is not read again past row j */
+        const float *xr = xb + j * inner;
+        float *yr = yb + j * inner;
+        for (i = 0; i < n; i++)
+            yr[i] = xr[i] - m[i];
+        if (log_softmax) {
+            rt_exp_n(yr, e, n);
+            for (i = 0; i < n; i++)
+                s[i] += e[i];
+        } else {
+            rt_exp_n(yr, yr, n);
+            for (i = 0; i < n; i++)
+                s[i] += yr[i];
+        }
+    }
+    for (i = 0; i < n; i++)
+        s[i] = log_softmax ? -logf(s[i]) : 1.0f / s[i];
+    for (j = 0; j < len; j++) {
+        float *yr = yb + j * inner;
+        if (log_softmax)
+            for (i = 0; i < n; i++)
+                yr[i] += s[i];
+        else
+            for (i = 0; i < n; i++)
+                yr[i] *= s[i];
+    }
+}
+
+RT_API void rt_softmax_strided(const float *x, float *y, ptrdiff_t outer, ptrdiff_t len,
+                               ptrdiff_t inner, int log_softmax)
+{
+    ptrdiff_t nchunk = (inner + RT_SOFTMAX_CHUNK - 1) / RT_SOFTMAX_CHUNK, units, u0 = 0, u1, u;
+    int par = 0;
+    if (outer <= 0 || len <= 0 || inner <= 0)
+        return;
+    units = outer * nchunk;
+    u1 = units;
+#ifdef _OPENMP
+    par = (double)outer * (double)len * (double)inner >= RT_SOFTMAX_PAR && units > 1 &&
+          !omp_in_parallel() && omp_get_max_threads() > 1;
+#endif
+    (void)par;
+#ifdef _OPENMP
+    _Pragma("omp parallel if(par) private(u0, u1, u)")
+#endif
+    {
+#ifdef _OPENMP
+        ptrdiff_t t = omp_get_thread_num(), T = omp_get_num_threads();
+        u0 = units * t / T;
+        u1 = units * (t + 1) / T;
+#endif
+        for (u = u0; u < u1; u++) {
+            ptrdiff_t o = u / nchunk, i0 = u % nchunk * RT_SOFTMAX_CHUNK;
+            rt_softmax_columns(x, y, o, len, inner, i0, RT_MIN(i0 + RT_SOFTMAX_CHUNK, inner),
+                               log_softmax);
+        }
+    }
 }

@@ -37,7 +37,8 @@ static int check_rows(const float *x, const float *y, ptrdiff_t rows, ptrdiff_t 
         for (j = 0; j < len; j++) {
             double want = lg ? (double)xr[j] - m - log(s) : exp((double)xr[j] - m) / s;
             double tol = lg ? 2e-6 * (1 + fabs(want)) : 1e-6 + 2e-6 * fabs(want);
-            double err = fabs(y[r * len + j] - want);
+            double err = isinf(want) ? (y[r * len + j] == want ? 0 : INFINITY)
+                                     : fabs(y[r * len + j] - want);
             if (!(err <= tol)) {
                 if (bad++ < 3)
                     fprintf(stderr, "  row %td [%td]: %.9g, expected %.9g\n", r, j,
@@ -106,6 +107,69 @@ static void big(void)
     free(y);
 }
 
+/* rt_softmax_strided: x viewed as [outer, len, inner]; checked on the
+ * contiguous rows gathered from it (inner 1, 5, 16, 300, 600: within one
+ * chunk of columns, several, and a partial last one), out of place and in
+ * place, with a -inf in one column and a NaN in another. */
+static void strided(void)
+{
+    static const ptrdiff_t inners[] = {1, 5, 16, 300, 600};
+    static const ptrdiff_t lens[] = {1, 3, 16, 33};
+    int ii, li, lg, inplace, before = n_failed, cases = 0;
+    for (ii = 0; ii < 5; ii++)
+        for (li = 0; li < 4; li++)
+            for (lg = 0; lg < 2; lg++)
+                for (inplace = 0; inplace < 2; inplace++) {
+                    ptrdiff_t outer = 3, len = lens[li], inner = inners[ii];
+                    ptrdiff_t n = outer * len * inner, o, j, i;
+                    float *x = xmalloc(sizeof(float) * (size_t)n);
+                    float *y = xmalloc(sizeof(float) * (size_t)n);
+                    float *xr = xmalloc(sizeof(float) * (size_t)n);
+                    float *yr = xmalloc(sizeof(float) * (size_t)n);
+                    int bad = 0;
+                    for (i = 0; i < n; i++)
+                        x[i] = (float)(5 * rng_uniform_d());
+                    if (len > 1) {
+                        x[(1 * len + 0) * inner + inner - 1] = -INFINITY;
+                        x[(2 * len + len - 1) * inner + 0] = NAN;
+                    }
+                    /* row (o, i) of xr: column i of block o */
+                    for (o = 0; o < outer; o++)
+                        for (i = 0; i < inner; i++)
+                            for (j = 0; j < len; j++)
+                                xr[(o * inner + i) * len + j] = x[(o * len + j) * inner + i];
+                    rt_softmax_strided(x, inplace ? x : y, outer, len, inner, lg);
+                    for (o = 0; o < outer; o++)
+                        for (i = 0; i < inner; i++)
+                            for (j = 0; j < len; j++)
+                                yr[(o * inner + i) * len + j] =
+                                    (inplace ? x : y)[(o * len + j) * inner + i];
+                    /* the NaN column is NaN throughout, the rest as rows */
+                    if (len > 1) {
+                        for (j = 0; j < len; j++) {
+                            bad |= !isnan(yr[(2 * inner + 0) * len + j]);
+                            xr[(2 * inner + 0) * len + j] = 0.0f;
+                            yr[(2 * inner + 0) * len + j] = lg ? -logf((float)len)
+                                                               : 1.0f / (float)len;
+                        }
+                    }
+                    bad |= check_rows(xr, yr, outer * inner, len, lg) != 0;
+                    cases++;
+                    n_cases++;
+                    if (bad) {
+                        n_failed++;
+                        fprintf(stderr, "FAIL strided %s len=%td inner=%td %s\n",
+                                lg ? "logsoftmax" : "softmax", len, inner,
+                                inplace ? "in place" : "");
+                    }
+                    free(x);
+                    free(y);
+                    free(xr);
+                    free(yr);
+                }
+    printf("softmax: strided axis, %d cases: %s\n", cases, n_failed == before ? "ok" : "FAILED");
+}
+
 static void specials(void)
 {
     float x[3 * 20], y[3 * 20];
@@ -131,6 +195,7 @@ int main(void)
 {
     random_rows();
     big();
+    strided();
     specials();
     printf("softmax: worst error / tolerance %.3f\n", worst);
     if (n_failed) {
