@@ -93,10 +93,7 @@ RT_INTERNAL float rt_attention_row(float *x, const float *mask, ptrdiff_t mj, pt
             x[j] += c;
     }
     m = rt_row_max(x, n);
-    for (j = 0; j < n; j++)
-        x[j] -= m;
-    rt_exp_n(x, x, n);
-    return 1.0f / rt_row_sum(x, n);
+    return 1.0f / rt_exp_sum(x, x, n, m);
 }
 
 #if defined(RT_ATTN_AVX512)

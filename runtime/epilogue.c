@@ -380,6 +380,52 @@ RT_API void rt_exp_n(const float *x, float *y, ptrdiff_t n)
         y[j] = expf(x[j]);
 }
 
+/* y[j] = exp(x[j] - shift) (y may be x, or NULL: not stored); returns the
+ * sum of them, in one pass (softmax rows: an affine pass, the exponentials
+ * and a sum, each over the row, cost a third more). */
+RT_API float rt_exp_sum(const float *x, float *y, ptrdiff_t n, float shift)
+{
+    ptrdiff_t j = 0;
+    float s = 0.0f;
+#if defined(RT_EPILOGUE_AVX512)
+    __m512 acc = _mm512_setzero_ps(), sh = _mm512_set1_ps(shift);
+    for (; j < n / 16 * 16; j += 16) {
+        __m512 e = rt_epilogue_exp_v(_mm512_sub_ps(_mm512_loadu_ps(x + j), sh));
+        if (y)
+            _mm512_storeu_ps(y + j, e);
+        acc = _mm512_add_ps(acc, e);
+    }
+    if (j < n) {
+        __mmask16 m = (__mmask16)((1u << (n - j)) - 1u);
+        __m512 e = rt_epilogue_exp_v(_mm512_sub_ps(_mm512_maskz_loadu_ps(m, x + j), sh));
+        if (y)
+            _mm512_mask_storeu_ps(y + j, m, e);
+        acc = _mm512_mask_add_ps(acc, m, acc, e);
+    }
+    return _mm512_reduce_add_ps(acc);
+#elif defined(RT_EPILOGUE_AVX2)
+    __m256 acc = _mm256_setzero_ps(), sh = _mm256_set1_ps(shift);
+    __m128 h;
+    for (; j < n / 8 * 8; j += 8) {
+        __m256 e = rt_epilogue_exp_v(_mm256_sub_ps(_mm256_loadu_ps(x + j), sh));
+        if (y)
+            _mm256_storeu_ps(y + j, e);
+        acc = _mm256_add_ps(acc, e);
+    }
+    h = _mm_add_ps(_mm256_castps256_ps128(acc), _mm256_extractf128_ps(acc, 1));
+    h = _mm_add_ps(h, _mm_movehl_ps(h, h));
+    h = _mm_add_ss(h, _mm_shuffle_ps(h, h, 1));
+    s = _mm_cvtss_f32(h);
+#endif
+    for (; j < n; j++) {
+        float e = expf(x[j] - shift);
+        if (y)
+            y[j] = e;
+        s += e;
+    }
+    return s;
+}
+
 /* c[r][col0 .. col0+ncols) for r in [row0, row0+nrows), row stride ldc. */
 RT_API void rt_epilogue_block(const rt_epilogue *ep, float *c, ptrdiff_t ldc, ptrdiff_t row0,
                               ptrdiff_t nrows, ptrdiff_t col0, ptrdiff_t ncols)

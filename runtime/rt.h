@@ -104,6 +104,8 @@ RT_API float rt_activate(int act, float alpha, float beta, float x);
 RT_API void rt_activate_n(int act, float alpha, float beta, float *x, ptrdiff_t n);
 /* y[0..n) = exp(x[0..n)), vectorised; y may be x. */
 RT_API void rt_exp_n(const float *x, float *y, ptrdiff_t n);
+/* y[0..n) = exp(x[0..n) - shift) (y may be x, or NULL) and their sum. */
+RT_API float rt_exp_sum(const float *x, float *y, ptrdiff_t n, float shift);
 /* Applies *ep (bias, residual, activation; may be NULL) in place to rows
  * [row0, row0+nrows) and columns [col0, col0+ncols) of c (row stride ldc). */
 RT_API void rt_epilogue_block(const rt_epilogue *ep, float *c, ptrdiff_t ldc, ptrdiff_t row0,
