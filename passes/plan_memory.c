@@ -75,11 +75,25 @@ static Value *inplace_candidate(Plan *p, Node *n, int pos)
     return NULL;
 }
 
+/* Does a node other than `cat` write over v in place? */
+static bool written_in_place(const Graph *g, const Node *cat, const Value *v)
+{
+    for (int pos = 0; pos < g->nnodes; pos++) {
+        const Node *m = g->nodes[pos];
+        if (m != cat && (m->op->flags & OPF_IN_PLACE) && m->nin > 0 && m->in[0] == v)
+            return true;
+    }
+    return false;
+}
+
 /* A Concat (row flag OPF_INPUT_SLICES) whose inputs can be its output's
  * slices: everything before the axis is 1 (each input is one contiguous run
  * of the output), each input is written by a kernel of its own (not a view,
- * not a graph input or weight) and read by nothing else. */
-static bool concat_in_place(const Node *n)
+ * not a graph input or weight) and overwritten by no other node. Other
+ * readers read it in its slice (YOLOv8's C2f concatenates a Split's outputs
+ * and bottleneck outputs that the next bottleneck reads too: copied, they
+ * took 3 % of the detector). */
+static bool concat_in_place(const Graph *g, const Node *n)
 {
     const Value *y = n->out[0];
     if (!(n->op->flags & OPF_INPUT_SLICES) || n->nout != 1 || !in_arena(y) || !n->kernel)
@@ -95,8 +109,8 @@ static bool concat_in_place(const Node *n)
             return false;
     for (int i = 0; i < n->nin; i++) {
         const Value *v = n->in[i];
-        if (!in_arena(v) || v->nuses != 1 || v->dtype != y->dtype || !v->producer->kernel ||
-            (v->producer->op->flags & OPF_VIEW))
+        if (!in_arena(v) || v->dtype != y->dtype || !v->producer->kernel ||
+            (v->producer->op->flags & OPF_VIEW) || written_in_place(g, n, v))
             return false;
         for (int j = 0; j < i; j++)
             if (n->in[j] == v)
@@ -109,7 +123,7 @@ static void find_concat_slices(Plan *p)
 {
     for (int pos = 0; pos < p->g->nnodes; pos++) {
         Node *n = p->g->nodes[pos];
-        if (!concat_in_place(n))
+        if (!concat_in_place(p->g, n))
             continue;
         int64_t off = 0;
         for (int i = 0; i < n->nin; i++) {
