@@ -77,6 +77,21 @@ static bool skipped_concat(const Node *n)
     return true;
 }
 
+/* A Split (OPF_OUTPUT_SLICES) whose outputs the planner made views of its
+ * input at their offsets: nothing to copy. */
+static bool skipped_split(const Node *n)
+{
+    if (!(n->op->flags & OPF_OUTPUT_SLICES) || n->nin < 1 || !n->in[0] || n->in[0]->offset < 0)
+        return false;
+    int64_t at = n->in[0]->offset;
+    for (int j = 0; j < n->nout; j++) {
+        if (!n->out[j] || n->out[j]->offset != at)
+            return false;
+        at += (int64_t)ir_value_bytes(n->out[j]);
+    }
+    return true;
+}
+
 static void tensor_table(Printer *p, Value *const *vs, int n)
 {
     for (int i = 0; i < n; i++) {
@@ -211,7 +226,8 @@ static void emit_kernels(CgEmit *e, const CgTarget *t, Printer *body)
     Graph *g = e->g;
     for (int i = 0; i < g->nnodes; i++) {
         Node *n = g->nodes[i];
-        if (n->dead || !n->kernel || skipped_view(n) || skipped_concat(n))
+        if (n->dead || !n->kernel || skipped_view(n) || skipped_concat(n) ||
+            skipped_split(n))
             continue;
         node_comment(body, n);
         t->kernel(e, n, body);

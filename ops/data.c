@@ -859,7 +859,7 @@ const OpDesc op_rows_data[] = {
      .attrs = no_attrs, .infer = infer_slice, .lower = lower_slice,
      .flags = OPF_READS_PART},
     {.dyn = DYN_SPLIT, .name = "Split", .since = 1, .min_in = 1, .max_in = 2, .min_out = 1, .max_out = MANY,
-     .attrs = a_split, .infer = infer_split, .lower = lower_split},
+     .attrs = a_split, .infer = infer_split, .lower = lower_split, .flags = OPF_OUTPUT_SLICES},
     {.dyn = DYN_PAD, .name = "Pad", .since = 1, .min_in = 1, .max_in = 4, .min_out = 1, .max_out = 1,
      .attrs = a_pad, .infer = infer_pad, .lower = lower_pad},
     {.name = "DepthToSpace", .since = 1, .min_in = 1, .max_in = 1, .min_out = 1, .max_out = 1,

@@ -37,6 +37,11 @@ enum {
      * kernel updates it there (DimMask fills only the padding): the planner
      * shares the bytes as for a view, codegen still runs the kernel. */
     OPF_IN_PLACE = 1 << 8,
+    /* The outputs are input 0 cut along attribute `axis` (Split): where
+     * every input dim before the axis is 1, each output is one contiguous
+     * slice of the input, so passes/plan_memory.c may make them views of
+     * it at their offsets and the emitter then skips the copy. */
+    OPF_OUTPUT_SLICES = 1 << 9,
 };
 
 /* What the pattern passes (passes/fuse_epilogue.c, fuse_attention.c) look

@@ -75,46 +75,98 @@ static Value *inplace_candidate(Plan *p, Node *n, int pos)
     return NULL;
 }
 
-/* Does a node other than `cat` write over v in place? */
-static bool written_in_place(const Graph *g, const Node *cat, const Value *v)
+/* Does a node other than `skip` write over v in place? */
+static bool written_in_place(const Graph *g, const Node *skip, const Value *v)
 {
     for (int pos = 0; pos < g->nnodes; pos++) {
         const Node *m = g->nodes[pos];
-        if (m != cat && (m->op->flags & OPF_IN_PLACE) && m->nin > 0 && m->in[0] == v)
+        if (m != skip && (m->op->flags & OPF_IN_PLACE) && m->nin > 0 && m->in[0] == v)
             return true;
     }
     return false;
 }
 
-/* A Concat (row flag OPF_INPUT_SLICES) whose inputs can be its output's
- * slices: everything before the axis is 1 (each input is one contiguous run
- * of the output), each input is written by a kernel of its own (not a view,
- * not a graph input or weight) and overwritten by no other node. Other
- * readers read it in its slice (YOLOv8's C2f concatenates a Split's outputs
- * and bottleneck outputs that the next bottleneck reads too: copied, they
- * took 3 % of the detector). */
-static bool concat_in_place(const Graph *g, const Node *n)
+/* Are the dims of v before n's attribute `axis` (default 0) all 1, so that
+ * pieces cut along the axis are contiguous runs of v? */
+static bool outer_dims_one(const Node *n, const Value *v)
 {
-    const Value *y = n->out[0];
-    if (!(n->op->flags & OPF_INPUT_SLICES) || n->nout != 1 || !in_arena(y) || !n->kernel)
-        return false;
     const Attr *a = ir_attr(n, "axis");
     int64_t axis = a && a->type == ATTR_INT ? a->i : 0;
     if (axis < 0)
-        axis += y->shape.rank;
-    if (axis < 0 || axis >= y->shape.rank)
+        axis += v->shape.rank;
+    if (axis < 0 || axis >= v->shape.rank)
         return false;
     for (int d = 0; d < axis; d++)
-        if (y->shape.dim[d] != 1)
+        if (v->shape.dim[d] != 1)
             return false;
+    return true;
+}
+
+/* A Split (row flag OPF_OUTPUT_SLICES) whose outputs can be views of its
+ * input at their offsets: the pieces are contiguous, the input is in the
+ * arena, and no node overwrites an output or the input in place. */
+static bool split_as_views(const Graph *g, const Node *n)
+{
+    if (!(n->op->flags & OPF_OUTPUT_SLICES) || n->nin < 1 || !in_arena(n->in[0]) ||
+        !outer_dims_one(n, n->in[0]) || written_in_place(g, NULL, n->in[0]))
+        return false;
+    size_t bytes = 0;
+    for (int j = 0; j < n->nout; j++) {
+        const Value *v = n->out[j];
+        if (!in_arena(v) || v->dtype != n->in[0]->dtype || written_in_place(g, NULL, v))
+            return false;
+        bytes += ir_value_bytes(v);
+    }
+    return bytes == ir_value_bytes(n->in[0]);
+}
+
+/* Can v become a slice of the Concat n: written by a kernel of its own (not
+ * a view, not a graph input or weight), overwritten by no other node, not
+ * already claimed by another Concat? Other readers read it in its slice. */
+static bool slice_ok(const Plan *p, const Node *n, const Value *v)
+{
+    return in_arena(v) && v->dtype == n->out[0]->dtype && v->producer->kernel &&
+           !(v->producer->op->flags & OPF_VIEW) && !p->slice_of[v->id] &&
+           !written_in_place(p->g, n, v);
+}
+
+/* The Concat input at i when it is the first of a Split's outputs, all of
+ * them in order from there, and the Split can be views: the Split's input,
+ * which then takes their place (the producer writes it into the Concat's
+ * output, the Split and the Concat copy nothing). NULL otherwise. */
+static Value *split_run(const Plan *p, const Node *n, int i)
+{
+    const Node *s = n->in[i]->producer;
+    if (!s || !(s->op->flags & OPF_OUTPUT_SLICES) || i + s->nout > n->nin ||
+        !split_as_views(p->g, s))
+        return NULL;
+    for (int k = 0; k < s->nout; k++)
+        if (n->in[i + k] != s->out[k])
+            return NULL;
+    return s->in[0];
+}
+
+/* A Concat (row flag OPF_INPUT_SLICES) whose inputs can be its output's
+ * slices: everything before the axis is 1 (each input is one contiguous run
+ * of the output) and each input (or each run of a Split's outputs: the
+ * Split's input) passes slice_ok. YOLOv8's C2f concatenates a Split's
+ * outputs and bottleneck outputs that the next bottleneck reads too:
+ * copied, with the Split, they took 4 % of the detector. */
+static bool concat_in_place(const Plan *p, const Node *n)
+{
+    const Value *y = n->out[0];
+    if (!(n->op->flags & OPF_INPUT_SLICES) || n->nout != 1 || !in_arena(y) || !n->kernel ||
+        !outer_dims_one(n, y))
+        return false;
     for (int i = 0; i < n->nin; i++) {
-        const Value *v = n->in[i];
-        if (!in_arena(v) || v->dtype != y->dtype || !v->producer->kernel ||
-            (v->producer->op->flags & OPF_VIEW) || written_in_place(g, n, v))
+        const Value *v = n->in[i], *x = split_run(p, n, i);
+        if (!slice_ok(p, n, x ? x : v))
             return false;
         for (int j = 0; j < i; j++)
-            if (n->in[j] == v)
+            if (n->in[j] == v || (x && n->in[j] == x))
                 return false;
+        if (x)
+            i += n->in[i]->producer->nout - 1;
     }
     return true;
 }
@@ -123,13 +175,16 @@ static void find_concat_slices(Plan *p)
 {
     for (int pos = 0; pos < p->g->nnodes; pos++) {
         Node *n = p->g->nodes[pos];
-        if (!concat_in_place(p->g, n))
+        if (!concat_in_place(p, n))
             continue;
         int64_t off = 0;
         for (int i = 0; i < n->nin; i++) {
-            p->slice_of[n->in[i]->id] = n;
-            p->slice_off[n->in[i]->id] = off;
-            off += (int64_t)ir_value_bytes(n->in[i]);
+            Value *x = split_run(p, n, i), *v = x ? x : n->in[i];
+            p->slice_of[v->id] = n;
+            p->slice_off[v->id] = off;
+            off += (int64_t)ir_value_bytes(v);
+            if (x)
+                i += n->in[i]->producer->nout - 1;
         }
     }
 }
@@ -290,10 +345,14 @@ bool pass_plan_memory(Graph *g, PlanStats *stats, Diag *d)
             scratch_of[pos] = new_storage(&p, n->kernel->scratch_bytes, pos);
             naive += align_up(n->kernel->scratch_bytes);
         }
+        bool split_views = split_as_views(g, n);
+        int64_t piece_off = 0;
         for (int j = 0; j < n->nout; j++) {
             Value *v = n->out[j];
+            int64_t at = piece_off;     /* v's offset in input 0, for split views */
             if (!in_arena(v))
                 continue;
+            piece_off += (int64_t)ir_value_bytes(v);
             naive += align_up((int64_t)ir_value_bytes(v));
             Value *src = NULL;
             Node *cat = p.slice_of[v->id];
@@ -308,6 +367,9 @@ bool pass_plan_memory(Graph *g, PlanStats *stats, Diag *d)
                        p.of[n->in[0]->id] >= 0) {
                 src = n->in[0];
                 p.slice_off[v->id] = p.slice_off[src->id];
+            } else if (split_views && p.of[n->in[0]->id] >= 0) {   /* a piece of input 0 */
+                src = n->in[0];
+                p.slice_off[v->id] = p.slice_off[src->id] + at;
             }
             else if (j == 0)
                 src = inplace_candidate(&p, n, pos);

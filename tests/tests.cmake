@@ -98,6 +98,14 @@ add_test(NAME models/variadic
 set_tests_properties(models/variadic PROPERTIES LABELS "asan" ENVIRONMENT "${CHECK_ENV}"
                      TIMEOUT 900)
 
+# Concat inputs written into their slices, Split pieces as views of the
+# input (passes/plan_memory.c), against ONNX Runtime.
+add_test(NAME models/slices
+  COMMAND ${PY} ${CMAKE_SOURCE_DIR}/tests/models/slices.py --dlc $<TARGET_FILE:dlc>
+          --work ${CMAKE_BINARY_DIR}/models-slices)
+set_tests_properties(models/slices PROPERTIES LABELS "asan" ENVIRONMENT "${CHECK_ENV}"
+                     TIMEOUT 600)
+
 # A test script run on dlc: SCRIPT --dlc DLC --work BUILD/WORK [ARGS...],
 # with a time limit.
 function(dlc_script_test name script work timeout)
