@@ -82,8 +82,10 @@ static void text_values(FILE *f, Graph *g, const char *title, Value *const *vs, 
     fprintf(f, "%s:\n", title);
     for (int i = 0; i < n; i++) {
         const Value *v = vs[i];
-        fprintf(f, "  %d '%s': %s %s", i, v->name, v->has_type ? ir_dtype_name(v->dtype) : "?",
-                shape_text(g, v));
+        if (v->has_type)
+            fprintf(f, "  %d '%s': %s %s", i, v->name, ir_dtype_name(v->dtype), shape_text(g, v));
+        else
+            fprintf(f, "  %d '%s': ?", i, v->name);
         if (ir_has_dyn(v))
             fprintf(f, ", at most %s", ir_shape_str(g->arena, &v->shape));
         fputc('\n', f);
