@@ -375,9 +375,9 @@ int cli_info(int argc, char **argv)
     if (text)
         fputs(text, stderr);    /* the compiler's own messages */
     if (o.json)
-        info_print_json(&in, stdout);
+        cli_info_print_json(&in, stdout);
     else
-        info_print_text(&in, stdout);
+        cli_info_print_text(&in, stdout);
     free(text);
     ir_graph_free(in.g);
     ir_arena_free(in.arena);

@@ -58,7 +58,7 @@ typedef struct {
     int ndiags;
 } Info;
 
-void info_print_text(const Info *in, FILE *f);
-void info_print_json(const Info *in, FILE *f);
+void cli_info_print_text(const Info *in, FILE *f);
+void cli_info_print_json(const Info *in, FILE *f);
 
 #endif

@@ -155,12 +155,14 @@ static void text_diags(const Info *in, FILE *f, bool errors)
             continue;
         if (e->node_index >= 0)
             fprintf(f, "  node %d '%s' (%s): %s\n", e->node_index, e->node, e->op, e->message);
+        else if (e->file && strcmp(e->file, in->model) != 0)
+            fprintf(f, "  %s: %s\n", e->file, e->message);     /* a --freeze file */
         else
             fprintf(f, "  %s\n", e->message);
     }
 }
 
-void info_print_text(const Info *in, FILE *f)
+void cli_info_print_text(const Info *in, FILE *f)
 {
     char b[32], c[32];
     if (!in->g) {
@@ -298,7 +300,7 @@ static void json_diags(const Info *in, FILE *f, bool errors)
     fputs(k ? "\n  ]" : "]", f);
 }
 
-void info_print_json(const Info *in, FILE *f)
+void cli_info_print_json(const Info *in, FILE *f)
 {
     fputs("{\"model\": ", f);
     cli_json_string(f, in->model);
