@@ -155,6 +155,21 @@ def check_info_runtime_dims(ctx):
     assert "'width': 32..512" in r.stdout and "at most [1,3,32,512]" in r.stdout, r.stdout
 
 
+def check_info_freeze(ctx):
+    """A frozen input leaves the inputs for the frozen list; a --freeze file
+    that cannot be read is an error that names it."""
+    path = os.path.join(SHIPPED, "vad.onnx")
+    sr = ctx.path("info_sr.pb")
+    with open(sr, "wb") as f:
+        f.write(numpy_helper.from_array(np.array(16000, np.int64)).SerializeToString())
+    d, _ = info_json(ctx, path, "--freeze", f"sr={sr}")
+    assert [i["name"] for i in d["frozen"]] == ["sr"] and "sr" not in [i["name"] for i in d["inputs"]], d
+    assert d["frozen"][0]["dtype"] == "int64" and d["frozen"][0]["shape"] == [], d["frozen"]
+    missing = ctx.path("info_missing.pb")
+    d, _ = info_json(ctx, path, "--freeze", f"sr={missing}", code=1)
+    assert [e["file"] for e in d["errors"]] == [missing], d["errors"]
+
+
 def check_info_failing(ctx):
     """A model that does not compile: exit 1, the compiler's messages, and
     what is known before the failure."""
@@ -200,4 +215,4 @@ def check_info_odd_names(ctx):
     assert d["inputs"][0]["name"] == name_in and d["outputs"][0]["name"] == name_out, d
 
 
-CHECKS = [check_info_models, check_info_runtime_dims, check_info_failing, check_info_odd_names]
+CHECKS = [check_info_models, check_info_runtime_dims, check_info_freeze, check_info_failing, check_info_odd_names]
