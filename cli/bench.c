@@ -564,21 +564,6 @@ static Summary summarise(const double *ms, int n)
     return r;
 }
 
-static void json_string(const char *s)
-{
-    putchar('"');
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\')
-            printf("\\%c", c);
-        else if (c < 0x20)
-            printf("\\u%04x", c);
-        else
-            putchar(c);
-    }
-    putchar('"');
-}
-
 /* Per-kernel figures derived from the harness's sums. */
 typedef struct {
     const KernelTime *k;
@@ -688,13 +673,13 @@ static void print_json(const BenchOptions *o, const Toolchain *t, const Results 
                        const Summary *s, double peak, bool peak_measured)
 {
     printf("{\"model\": ");
-    json_string(o->r.model);
+    cli_json_string(stdout, o->r.model);
     printf(", \"compiler\": ");
-    json_string(t->cc);
+    cli_json_string(stdout, t->cc);
     printf(", \"cflags\": [");
     for (int i = 0; i < t->nflags; i++) {
         printf("%s", i ? ", " : "");
-        json_string(t->flags[i]);
+        cli_json_string(stdout, t->flags[i]);
     }
     printf("], \"blas\": \"%s\"", t->openblas ? "openblas" : "builtin");
     printf(", \"threads\": %d, \"openmp\": %s, \"runs\": %d, \"warmup\": %d", o->threads,
@@ -717,9 +702,9 @@ static void print_json(const BenchOptions *o, const Toolchain *t, const Results 
         for (int i = 0; rows && i < res->nk; i++) {
             const KernelRow *r = &rows[i];
             printf("%s{\"index\": %d, \"names\": ", i ? ", " : "", r->index);
-            json_string(r->k->names);
+            cli_json_string(stdout, r->k->names);
             printf(", \"ops\": ");
-            json_string(r->k->ops);
+            cli_json_string(stdout, r->k->ops);
             printf(", \"ms\": %.6f, \"share\": %.6f, \"flops\": %.1f, \"gflops\": ", r->ms,
                    r->share, r->k->flops);
             if (r->gflops >= 0)

@@ -29,6 +29,14 @@ int cli_compile(const CompileRequest *r);
 bool cli_parse_shape(const char *arg, ShapeBinding *b);
 /* Parses a compile option at argv[*i]; -1 unknown, 0 bad value, 1 ok. */
 int cli_compile_option(CompileRequest *r, int argc, char **argv, int *i);
+/* Reads each --freeze file of po into g's arena; false after messages
+ * (to `out`, stderr when NULL) that name the file. */
+bool cli_load_freezes(Graph *g, PassOptions *po, FILE *out);
+/* ---- json.c: --json output ---- */
+/* s as a JSON string: quotes, backslashes and control characters escaped,
+ * bytes that are not UTF-8 as U+FFFD. */
+void cli_json_string(FILE *f, const char *s);
+void cli_json_number(FILE *f, double x);    /* null when not finite */
 /* ---- harness.c: what check and bench share ---- */
 #define CLI_DIR_MAX 1024    /* scratch folder paths; files in it fit in +4096 */
 /* Runs argv[0] from PATH, stdout to stdout_path when set, stderr to

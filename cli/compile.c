@@ -98,15 +98,15 @@ static bool valid_identifier(const char *s)
     return true;
 }
 
-/* Reads each --freeze file into the graph's arena; false after a message
- * that names the file. */
-static bool load_freezes(Graph *g, PassOptions *po)
+bool cli_load_freezes(Graph *g, PassOptions *po, FILE *out)
 {
     bool ok = true;
     for (int i = 0; i < po->nfreezes; i++) {
         InputFreeze *f = &po->freezes[i];
         Diag fd;
         diag_init(&fd, f->file);
+        if (out)
+            fd.out = out;
         f->value = fe_load_tensor_file(g, f->file, &fd);
         ok = f->value && ok;
     }
@@ -149,7 +149,7 @@ static int compile_buckets(const CompileRequest *r, Graph **gs, PlanStats *st)
         Graph *g = fe_load_model(r->model, &quiet);
         memset(&st[ng], 0, sizeof st[ng]);
         po.verbose = false;
-        if (g && load_freezes(g, &po) && pass_pipeline(g, &po, &st[ng], &quiet) && g->nrtdims == gs[0]->nrtdims)
+        if (g && cli_load_freezes(g, &po, NULL) && pass_pipeline(g, &po, &st[ng], &quiet) && g->nrtdims == gs[0]->nrtdims)
             gs[ng++] = g;
         else
             ir_graph_free(g);
@@ -173,7 +173,7 @@ int cli_compile(const CompileRequest *r)
     PlanStats stats = {0};
     int status = EXIT_MODEL;
     PassOptions po = r->passes;
-    if (g && !load_freezes(g, &po)) {
+    if (g && !cli_load_freezes(g, &po, NULL)) {
         ir_graph_free(g);
         g = NULL;
     }

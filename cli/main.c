@@ -14,7 +14,7 @@ static void usage(FILE *f)
     fprintf(f,
             "usage: dlc MODEL.onnx -o OUT.c [options]     compile to OUT.c and OUT.h\n"
             "       dlc check MODEL.onnx DATASET_DIR...  compile, run, compare with expected outputs\n"
-            "       dlc info MODEL.onnx                  inputs, outputs and operators\n"
+            "       dlc info MODEL.onnx [--json]         shapes, parameters, FLOPs, memory (--help there)\n"
             "       dlc bench MODEL.onnx [--profile]     latency of the compiled model (--help there)\n"
             "\n"
             "options:\n"

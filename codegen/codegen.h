@@ -20,6 +20,8 @@ typedef struct {
     Printer *in_memory;         /* non-NULL: no files; [0] gets the source, [1] the
                                  * header (the caller pr_free()s them). The fuzz
                                  * targets compile this way. */
+    int64_t *weights_size;      /* non-NULL: set to the weights blob's bytes
+                                 * (dlc info) */
 } CgOptions;
 
 typedef struct CgEmit CgEmit;   /* one emission in progress: codegen/emit.h */

@@ -427,6 +427,8 @@ bool cg_emit(Graph *const *graphs, int ngraphs, const PlanStats *stats, const Cg
     pr_init(&hdr);
     emit_source(&e, t, &src);
     emit_header(&e, t, &hdr, stats);
+    if (o->weights_size)
+        *o->weights_size = e.weights_size;
     if (o->in_memory) {
         *o->in_memory = src;
         o->in_memory[1] = hdr;

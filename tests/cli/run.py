@@ -18,6 +18,9 @@ import onnx
 import onnxruntime as ort
 from onnx import TensorProto, helper
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import info_checks  # noqa: E402  (dlc info's checks)
+
 CFLAGS = ["-std=c99", "-O2", "-Wall", "-Wextra", "-Werror"]
 
 
@@ -736,19 +739,22 @@ def compile_and_call(ctx, model_path, prefix, inputs, outputs):
 CHECKS = [check_runtime_dim_options, check_usage, check_blas_option, check_compile_and_run, check_clang, check_deterministic, check_external_past_4gib, check_weights_file,
           check_shapes, check_minus_one_dim, check_freeze, check_verbose, check_workspace_reentrant, check_threads_tsan, check_bench, check_bench_profile,
           check_profile_build, check_no_profile_code, check_tensor_storage_forms,
-          check_odd_names, check_concat_in_place]
+          check_odd_names, check_concat_in_place, *info_checks.CHECKS]
 
 
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--dlc", default="build/dlc")
     ap.add_argument("--work", default=None)
+    ap.add_argument("--only", nargs="*", default=None, help="run only these checks (names without check_)")
     a = ap.parse_args()
     work = a.work or tempfile.mkdtemp(prefix="dlc-cli-")
     os.makedirs(work, exist_ok=True)
     ctx = Ctx(os.path.abspath(a.dlc), work)
     for check in CHECKS:
         name = check.__name__[len("check_"):]
+        if a.only is not None and name not in a.only:
+            continue
         try:
             check(ctx)
             ctx.passed += 1
