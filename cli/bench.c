@@ -227,15 +227,8 @@ static int parse_options(int argc, char **argv, BenchOptions *o)
                 return EXIT_USAGE;
             continue;
         }
-        if (a[0] == '-' && a[1]) {
-            fprintf(stderr, "dlc: error: unknown bench option '%s'\n", a);
+        if (!cli_model_argument(&o->r, a, "bench "))
             return EXIT_USAGE;
-        }
-        if (o->r.model) {
-            fprintf(stderr, "dlc: error: more than one model given ('%s', '%s')\n", o->r.model, a);
-            return EXIT_USAGE;
-        }
-        o->r.model = a;
     }
     if (!o->r.model) {
         bench_usage(stderr);

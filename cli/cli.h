@@ -29,6 +29,9 @@ int cli_compile(const CompileRequest *r);
 bool cli_parse_shape(const char *arg, ShapeBinding *b);
 /* Parses a compile option at argv[*i]; -1 unknown, 0 bad value, 1 ok. */
 int cli_compile_option(CompileRequest *r, int argc, char **argv, int *i);
+/* a, an argument no option took: the model path, given once. Returns
+ * false after the error ("unknown <kind>option", "more than one model"). */
+bool cli_model_argument(CompileRequest *r, const char *a, const char *kind);
 /* Reads each --freeze file of po into g's arena; false after messages
  * (to `out`, stderr when NULL) that name the file. */
 bool cli_load_freezes(Graph *g, PassOptions *po, FILE *out);

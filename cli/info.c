@@ -67,15 +67,8 @@ static int parse_options(int argc, char **argv, InfoOptions *o)
             return EXIT_USAGE;
         if (k == 1)
             continue;
-        if (a[0] == '-' && a[1]) {
-            fprintf(stderr, "dlc: error: unknown option '%s'\n", a);
+        if (!cli_model_argument(&o->r, a, ""))
             return EXIT_USAGE;
-        }
-        if (o->r.model) {
-            fprintf(stderr, "dlc: error: more than one model given ('%s', '%s')\n", o->r.model, a);
-            return EXIT_USAGE;
-        }
-        o->r.model = a;
     }
     if (!o->r.model) {
         usage(stderr);

@@ -183,6 +183,20 @@ int cli_compile_option(CompileRequest *r, int argc, char **argv, int *i)
     return -1;
 }
 
+bool cli_model_argument(CompileRequest *r, const char *a, const char *kind)
+{
+    if (a[0] == '-' && a[1]) {
+        fprintf(stderr, "dlc: error: unknown %soption '%s'\n", kind, a);
+        return false;
+    }
+    if (r->model) {
+        fprintf(stderr, "dlc: error: more than one model given ('%s', '%s')\n", r->model, a);
+        return false;
+    }
+    r->model = a;
+    return true;
+}
+
 int main(int argc, char **argv)
 {
     if (argc >= 2 && strcmp(argv[1], "check") == 0)
@@ -208,16 +222,11 @@ int main(int argc, char **argv)
             return EXIT_USAGE;
         if (k == 1)
             continue;
-        if (a[0] == '-' && a[1]) {
-            fprintf(stderr, "dlc: error: unknown option '%s'\n", a);
-            usage(stderr);
+        if (!cli_model_argument(&r, a, "")) {
+            if (a[0] == '-')
+                usage(stderr);
             return EXIT_USAGE;
         }
-        if (r.model) {
-            fprintf(stderr, "dlc: error: more than one model given ('%s', '%s')\n", r.model, a);
-            return EXIT_USAGE;
-        }
-        r.model = a;
     }
     if (!r.model || !r.out_c) {
         usage(stderr);

@@ -93,6 +93,31 @@ def run_case(dlc, name, model, dataset, flags, timeout):
     return ok
 
 
+def dlc_work_args(doc):
+    """--dlc and --work, the arguments of a model test script."""
+    p = argparse.ArgumentParser(description=doc.split("\n")[0])
+    p.add_argument("--dlc", required=True)
+    p.add_argument("--work", required=True)
+    return p.parse_args()
+
+
+def run_built(dlc, work, cases, flags, timeout=300):
+    """Writes each (name, model, feeds) of cases under work/NAME with ONNX
+    Runtime's outputs as its data set, checks it with `dlc check ...
+    flags`; returns the list of pass/fail."""
+    oks = []
+    for name, model, feeds in cases:
+        folder = os.path.join(work, name)
+        data = os.path.join(folder, "test_data_set_0")
+        os.makedirs(folder, exist_ok=True)
+        path = os.path.join(folder, "model.onnx")
+        with open(path, "wb") as f:
+            f.write(model.SerializeToString())
+        make_dataset.ort_set(path, data, feeds)
+        oks.append(run_case(dlc, name, path, data, flags, timeout))
+    return oks
+
+
 def tally(oks):
     """Prints `N passed, M failed`; the exit status (1 if any failed)."""
     print(f"{sum(oks)} passed, {len(oks) - sum(oks)} failed")

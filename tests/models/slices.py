@@ -23,7 +23,6 @@ own rounding differs):
     graph output (neither in the arena).
 In the sanitizer build dlc and the generated code run under ASan/UBSan.
 """
-import argparse
 import os
 import sys
 
@@ -32,9 +31,7 @@ from onnx import TensorProto, helper, numpy_helper
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-sys.path.insert(0, os.path.join(os.path.dirname(HERE), "tools"))
-from make_dataset import ort_set  # noqa: E402
-from run import run_case, tally  # noqa: E402
+from run import dlc_work_args, run_built, tally  # noqa: E402
 
 F = TensorProto.FLOAT
 
@@ -138,25 +135,15 @@ def graph_io(rng):
 
 
 def main():
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--dlc", required=True)
-    p.add_argument("--work", required=True)
-    args = p.parse_args()
+    args = dlc_work_args(__doc__)
     rng = np.random.default_rng(0)
-    oks = []
+    cases = []
     for build in (c2f, two_concats, after, outer_axis, graph_io):
         m = build(rng)
-        name = build.__name__
-        folder = os.path.join(args.work, name)
-        data = os.path.join(folder, "test_data_set_0")
-        os.makedirs(folder, exist_ok=True)
-        path = os.path.join(folder, "model.onnx")
-        with open(path, "wb") as f:
-            f.write(m.SerializeToString())
         feeds = {i.name: rng.uniform(-1, 1, [d.dim_value for d in i.type.tensor_type.shape.dim])
                  .astype(np.float32) for i in m.graph.input}
-        ort_set(path, data, feeds)
-        oks.append(run_case(args.dlc, name, path, data, ["--rtol", "1e-5", "--atol", "1e-5"], 300))
+        cases.append((build.__name__, m, feeds))
+    oks = run_built(args.dlc, args.work, cases, ["--rtol", "1e-5", "--atol", "1e-5"])
     return tally(oks)
 
 

@@ -19,7 +19,6 @@ table (which once filled up and made the reader probe forever), run and
 folded. In the sanitizer build
 dlc and the generated code run under ASan/UBSan.
 """
-import argparse
 import os
 import sys
 
@@ -28,9 +27,7 @@ from onnx import TensorProto, helper, numpy_helper
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-sys.path.insert(0, os.path.join(os.path.dirname(HERE), "tools"))
-from make_dataset import ort_set  # noqa: E402
-from run import run_case, tally  # noqa: E402
+from run import dlc_work_args, run_built, tally  # noqa: E402
 
 
 def case(op, n, constant, rng):
@@ -74,12 +71,9 @@ def split_concat(n, constant, rng):
 
 
 def main():
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--dlc", required=True)
-    p.add_argument("--work", required=True)
-    args = p.parse_args()
+    args = dlc_work_args(__doc__)
     rng = np.random.default_rng(0)
-    oks, cases = [], []
+    cases = []
     for op in ("Sum", "Mean", "Max", "Min"):
         for n in (2, 17, 64):
             for constant in (False, True):
@@ -89,16 +83,8 @@ def main():
         for constant in (False, True):
             cases.append((f"split_concat_{n}{'_const' if constant else ''}",
                           split_concat(n, constant, rng)))
-    for name, (m, feeds) in cases:
-        folder = os.path.join(args.work, name)
-        data = os.path.join(folder, "test_data_set_0")
-        os.makedirs(folder, exist_ok=True)
-        path = os.path.join(folder, "model.onnx")
-        with open(path, "wb") as f:
-            f.write(m.SerializeToString())
-        ort_set(path, data, feeds)
-        oks.append(run_case(args.dlc, name, path, data,
-                            ["--rtol", "1e-6", "--atol", "1e-6"], 300))
+    oks = run_built(args.dlc, args.work, [(name, m, feeds) for name, (m, feeds) in cases],
+                    ["--rtol", "1e-6", "--atol", "1e-6"])
     return tally(oks)
 
 
