@@ -27,6 +27,9 @@ typedef struct {
     Node **slice_of;        /* value id -> the Concat it is a slice of, or NULL */
     int64_t *slice_off;     /* value id -> its byte offset in that Concat's output */
     int *concat_st;         /* value id of a Concat's output -> its storage, -1 */
+    bool *overwritten;      /* value id -> a node (OPF_IN_PLACE) writes over it */
+    int *seen;              /* value id -> the last Concat visit that met it */
+    int visit;
 } Plan;
 
 static int64_t align_up(int64_t x)
@@ -75,17 +78,6 @@ static Value *inplace_candidate(Plan *p, Node *n, int pos)
     return NULL;
 }
 
-/* Does a node other than `skip` write over v in place? */
-static bool written_in_place(const Graph *g, const Node *skip, const Value *v)
-{
-    for (int pos = 0; pos < g->nnodes; pos++) {
-        const Node *m = g->nodes[pos];
-        if (m != skip && (m->op->flags & OPF_IN_PLACE) && m->nin > 0 && m->in[0] == v)
-            return true;
-    }
-    return false;
-}
-
 /* Are the dims of v before n's attribute `axis` (default 0) all 1, so that
  * pieces cut along the axis are contiguous runs of v? */
 static bool outer_dims_one(const Node *n, const Value *v)
@@ -105,15 +97,15 @@ static bool outer_dims_one(const Node *n, const Value *v)
 /* A Split (row flag OPF_OUTPUT_SLICES) whose outputs can be views of its
  * input at their offsets: the pieces are contiguous, the input is in the
  * arena, and no node overwrites an output or the input in place. */
-static bool split_as_views(const Graph *g, const Node *n)
+static bool split_as_views(const Plan *p, const Node *n)
 {
     if (!(n->op->flags & OPF_OUTPUT_SLICES) || n->nin < 1 || !in_arena(n->in[0]) ||
-        !outer_dims_one(n, n->in[0]) || written_in_place(g, NULL, n->in[0]))
+        !outer_dims_one(n, n->in[0]) || p->overwritten[n->in[0]->id])
         return false;
     size_t bytes = 0;
     for (int j = 0; j < n->nout; j++) {
         const Value *v = n->out[j];
-        if (!in_arena(v) || v->dtype != n->in[0]->dtype || written_in_place(g, NULL, v))
+        if (!in_arena(v) || v->dtype != n->in[0]->dtype || p->overwritten[v->id])
             return false;
         bytes += ir_value_bytes(v);
     }
@@ -126,8 +118,7 @@ static bool split_as_views(const Graph *g, const Node *n)
 static bool slice_ok(const Plan *p, const Node *n, const Value *v)
 {
     return in_arena(v) && v->dtype == n->out[0]->dtype && v->producer->kernel &&
-           !(v->producer->op->flags & OPF_VIEW) && !p->slice_of[v->id] &&
-           !written_in_place(p->g, n, v);
+           !(v->producer->op->flags & OPF_VIEW) && !p->slice_of[v->id] && !p->overwritten[v->id];
 }
 
 /* The Concat input at i when it is the first of a Split's outputs, all of
@@ -136,14 +127,13 @@ static bool slice_ok(const Plan *p, const Node *n, const Value *v)
  * output, the Split and the Concat copy nothing). NULL otherwise. */
 static Value *split_run(const Plan *p, const Node *n, int i)
 {
-    const Node *s = n->in[i]->producer;
-    if (!s || !(s->op->flags & OPF_OUTPUT_SLICES) || i + s->nout > n->nin ||
-        !split_as_views(p->g, s))
+    const Node *s = n->in[i] ? n->in[i]->producer : NULL;
+    if (!s || !(s->op->flags & OPF_OUTPUT_SLICES) || i + s->nout > n->nin)
         return NULL;
-    for (int k = 0; k < s->nout; k++)
+    for (int k = 0; k < s->nout; k++)   /* the first mismatch ends it: linear */
         if (n->in[i + k] != s->out[k])
             return NULL;
-    return s->in[0];
+    return split_as_views(p, s) ? s->in[0] : NULL;
 }
 
 /* A Concat (row flag OPF_INPUT_SLICES) whose inputs can be its output's
@@ -152,19 +142,18 @@ static Value *split_run(const Plan *p, const Node *n, int i)
  * Split's input) passes slice_ok. YOLOv8's C2f concatenates a Split's
  * outputs and bottleneck outputs that the next bottleneck reads too:
  * copied, with the Split, they took 4 % of the detector. */
-static bool concat_in_place(const Plan *p, const Node *n)
+static bool concat_in_place(Plan *p, const Node *n)
 {
     const Value *y = n->out[0];
     if (!(n->op->flags & OPF_INPUT_SLICES) || n->nout != 1 || !in_arena(y) || !n->kernel ||
         !outer_dims_one(n, y))
         return false;
+    p->visit++;
     for (int i = 0; i < n->nin; i++) {
-        const Value *v = n->in[i], *x = split_run(p, n, i);
-        if (!slice_ok(p, n, x ? x : v))
+        const Value *v = n->in[i], *x = split_run(p, n, i), *w = x ? x : v;
+        if (!slice_ok(p, n, w) || p->seen[w->id] == p->visit)   /* twice: one slice */
             return false;
-        for (int j = 0; j < i; j++)
-            if (n->in[j] == v || (x && n->in[j] == x))
-                return false;
+        p->seen[w->id] = p->visit;
         if (x)
             i += n->in[i]->producer->nout - 1;
     }
@@ -306,14 +295,17 @@ bool pass_plan_memory(Graph *g, PlanStats *stats, Diag *d)
 {
     (void)d;
     ir_recount_uses(g);
-    Plan p = {g, NULL, 0, NULL, NULL, NULL, NULL, NULL};
+    Plan p = {.g = g};
     p.st = calloc((size_t)g->nvalues + (size_t)g->nnodes + 1, sizeof *p.st);
     p.of = malloc(((size_t)g->nvalues + 1) * sizeof *p.of);
     p.last_read = malloc(((size_t)g->nvalues + 1) * sizeof *p.last_read);
     p.slice_of = calloc((size_t)g->nvalues + 1, sizeof *p.slice_of);
     p.slice_off = calloc((size_t)g->nvalues + 1, sizeof *p.slice_off);
     p.concat_st = malloc(((size_t)g->nvalues + 1) * sizeof *p.concat_st);
-    if (!p.st || !p.of || !p.last_read || !p.slice_of || !p.slice_off || !p.concat_st) {
+    p.overwritten = calloc((size_t)g->nvalues + 1, sizeof *p.overwritten);
+    p.seen = calloc((size_t)g->nvalues + 1, sizeof *p.seen);
+    if (!p.st || !p.of || !p.last_read || !p.slice_of || !p.slice_off || !p.concat_st ||
+        !p.overwritten || !p.seen) {
         fprintf(stderr, "dlc: out of memory\n");
         exit(1);
     }
@@ -323,6 +315,11 @@ bool pass_plan_memory(Graph *g, PlanStats *stats, Diag *d)
         g->values[i]->alias = NULL;
         p.last_read[i] = -1;
         p.concat_st[i] = -1;
+    }
+    for (int pos = 0; pos < g->nnodes; pos++) {
+        const Node *n = g->nodes[pos];
+        if ((n->op->flags & OPF_IN_PLACE) && n->nin > 0 && n->in[0])
+            p.overwritten[n->in[0]->id] = true;
     }
     find_concat_slices(&p);
     /* A storage lives until the last read of any value in it, including
@@ -345,7 +342,7 @@ bool pass_plan_memory(Graph *g, PlanStats *stats, Diag *d)
             scratch_of[pos] = new_storage(&p, n->kernel->scratch_bytes, pos);
             naive += align_up(n->kernel->scratch_bytes);
         }
-        bool split_views = split_as_views(g, n);
+        bool split_views = split_as_views(&p, n);
         int64_t piece_off = 0;
         for (int j = 0; j < n->nout; j++) {
             Value *v = n->out[j];
@@ -401,5 +398,7 @@ bool pass_plan_memory(Graph *g, PlanStats *stats, Diag *d)
     free(p.slice_of);
     free(p.slice_off);
     free(p.concat_st);
+    free(p.overwritten);
+    free(p.seen);
     return true;
 }
