@@ -221,6 +221,12 @@ else()
   # Loop-level OpenMP: the same source with and without -fopenmp, gcc and clang.
   dlc_script_test(models/threads tests/models/threads.py models-threads 1200 --cc gcc clang)
 
+  # Run to run: a conv net, a transformer encoder, conv + BiLSTM and an
+  # If + LSTM model, built once with OpenMP, called 3 times in each of 3
+  # processes at 1 and at 2 threads with the workspace and outputs refilled
+  # between calls: every call's output bytes must be the same.
+  dlc_script_test(models/repeat tests/models/repeat.py models-repeat 600)
+
   # Shape-computing chains as exporters write them, --freeze, TopK and
   # Einsum (GEMM and loop paths) against ONNX Runtime.
   dlc_script_test(models/shape_ops tests/models/shape_ops.py models-shape-ops 600)
