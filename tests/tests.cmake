@@ -218,6 +218,17 @@ else()
   # no torch, the exported ones in tests/models/shipped, the pretrained files.
   dlc_script_test(bench/scalar_fallback tests/bench/scalar_fallback.py bench-scalar 1800)
 
+  # valgrind memcheck (leaks included) on the generated code of the eight
+  # benchmark networks bench/models writes without torch, full size, built
+  # -O1 -g, one inference each on one thread, outputs against ONNX Runtime;
+  # two models at a time. About 7 minutes on 2 cores (DB-ResNet18 at 640x640
+  # takes 4 of them); skipped where valgrind is missing.
+  add_test(NAME bench/valgrind
+    COMMAND ${PY} ${CMAKE_SOURCE_DIR}/tests/bench/valgrind.py --dlc $<TARGET_FILE:dlc>
+            --work ${CMAKE_BINARY_DIR}/bench-valgrind --jobs 2)
+  set_tests_properties(bench/valgrind PROPERTIES LABELS "valgrind" SKIP_RETURN_CODE 77
+                       TIMEOUT 2400)
+
   # Loop-level OpenMP: the same source with and without -fopenmp, gcc and clang.
   dlc_script_test(models/threads tests/models/threads.py models-threads 1200 --cc gcc clang)
 
