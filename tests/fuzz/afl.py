@@ -11,8 +11,9 @@ process. The seed corpus is run.py's (bad inputs with and without their
 defects, past findings, tests/models, conformance models up to 64 KiB).
 Each target runs `afl-fuzz -V S` on its own output folder WORK/out/TARGET
 (a later run with the same WORK starts over from the seeds), with AFL++'s
-own byte-level mutations (the structure-aware mutator.c is libFuzzer's
-only: it calls LLVMFuzzerMutate), a 60 s limit per input (the same as
+own byte-level mutations and, beside them, the structure-aware mutator.c
+as a custom mutator library (afl_mutator.c adapts it; its fallback to
+libFuzzer's byte mutations flips one bit there), a 60 s limit per input (the same as
 run.py's) and no memory limit (ASan reserves terabytes of address space;
 ASan's allocator_may_return_null=0 with a 2 GiB RSS limit catches what
 libFuzzer's -rss_limit_mb does).
@@ -27,6 +28,7 @@ installs Debian's afl++ where it can).
 import argparse
 import os
 import shutil
+import signal
 import subprocess
 import sys
 
@@ -53,6 +55,19 @@ def build(build_dir, targets, jobs):
             raise SystemExit(f"afl.py: {' '.join(argv[:3])} failed")
 
 
+def build_mutator(build_dir):
+    """mutator.c as AFL++'s custom mutator library (afl_mutator.c), linked
+    with the build's generated ONNX protobuf code; plain cc, no
+    instrumentation (afl-fuzz loads it)."""
+    proto = os.path.join(build_dir, "proto")
+    lib = os.path.join(build_dir, "afl_mutator.so")
+    subprocess.run([os.environ.get("CC", "cc"), "-std=c11", "-O2", "-shared", "-fPIC",
+                    "-I", proto, os.path.join(HERE, "afl_mutator.c"),
+                    os.path.join(HERE, "mutator.c"), os.path.join(proto, "onnx.pb-c.c"),
+                    "-lprotobuf-c", "-o", lib], check=True)
+    return lib
+
+
 def stats(out):
     """AFL++'s fuzzer_stats as a dict."""
     path = os.path.join(out, "default", "fuzzer_stats")
@@ -71,7 +86,7 @@ def findings(out, kind):
     return sorted(os.path.join(folder, f) for f in os.listdir(folder) if f.startswith("id:"))
 
 
-def run_target(exe, name, work, seeds, seconds):
+def run_target(exe, name, work, seeds, seconds, mutator):
     out = os.path.join(work, "out", name)
     shutil.rmtree(out, ignore_errors=True)
     os.makedirs(os.path.dirname(out), exist_ok=True)
@@ -80,6 +95,7 @@ def run_target(exe, name, work, seeds, seconds):
                AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES="1",   # whatever core_pattern says
                AFL_IGNORE_SEED_PROBLEMS="1",                # a seed that times out is skipped
                AFL_SKIP_CRASHES="1",
+               AFL_CUSTOM_MUTATOR_LIBRARY=mutator,
                ASAN_OPTIONS="abort_on_error=1:symbolize=0:detect_leaks=1:"
                             "allocator_may_return_null=0:malloc_limit_mb=2048:"
                             "hard_rss_limit_mb=2048",
@@ -88,8 +104,15 @@ def run_target(exe, name, work, seeds, seconds):
     argv = ["nice", "-n", "10", "afl-fuzz", "-i", seeds, "-o", out, "-V", str(seconds),
             "-m", "none", "-t", str(TIMEOUT_MS), "--", exe]
     with open(log, "w") as f:
-        r = subprocess.run(argv, stdout=f, stderr=subprocess.STDOUT, env=env, check=False)
-    return r.returncode, stats(out), findings(out, "crashes"), findings(out, "hangs"), log
+        # a session of its own: if afl-fuzz dies, its fork server goes too
+        proc = subprocess.Popen(argv, stdout=f, stderr=subprocess.STDOUT, env=env,
+                                start_new_session=True)
+        rc = proc.wait()
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    return rc, stats(out), findings(out, "crashes"), findings(out, "hangs"), log
 
 
 def main():
@@ -108,6 +131,7 @@ def main():
     build_dir = os.path.join(work, "build")
     os.makedirs(work, exist_ok=True)
     build(build_dir, args.targets, args.jobs)
+    mutator = build_mutator(build_dir)
     seeds = os.path.join(work, "seeds")
     print(f"seeds: {run.write_seeds(seeds, args.onnx_data)} models")
     # afl-fuzz reads one folder, without subfolders
@@ -122,7 +146,7 @@ def main():
     failed = 0
     for name in args.targets:
         exe = os.path.join(build_dir, f"fuzz_{name}")
-        rc, st, crashes, hangs, log = run_target(exe, name, work, flat, args.seconds)
+        rc, st, crashes, hangs, log = run_target(exe, name, work, flat, args.seconds, mutator)
         ok = rc == 0 and st and not crashes and not hangs
         print(f"{'ok' if ok else 'FAIL'} fuzz_{name} (AFL++): {st.get('execs_done', '?')} "
               f"executions ({st.get('execs_per_sec', '?')}/s), corpus "
