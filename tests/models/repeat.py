@@ -27,7 +27,6 @@ import subprocess
 import sys
 
 import numpy as np
-import onnx
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
