@@ -177,9 +177,11 @@ static Scalar binary_int(Interp *in, const LExpr *e, int64_t x, int64_t y)
     case LB_ADD: r.i = (int64_t)(ux + uy); break;
     case LB_SUB: r.i = (int64_t)(ux - uy); break;
     case LB_MUL: r.i = (int64_t)(ux * uy); break;
-    case LB_DIV:
-        if (!y || (!u && x == INT64_MIN && y == -1))
+    case LB_DIV:   /* x / 0 = 0; x / -1 wraps (INT64_MIN / -1 = INT64_MIN), as generated code */
+        if (!y)
             r.i = 0;
+        else if (!u && y == -1)
+            r.i = (int64_t)(0 - ux);
         else
             r.i = u ? (int64_t)(ux / uy) : x / y;
         break;

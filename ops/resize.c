@@ -50,6 +50,11 @@ typedef enum {
 /* Tap tables are built for at most this many taps per output coordinate
  * (antialiased downsampling by a large factor needs many). */
 #define RESIZE_MAX_TAPS 4096
+/* ... and at most this many entries per axis (output extent times taps):
+ * the tables are built at compile time and written into the generated
+ * code, so an axis scaled to 2^31 elements (a tensor under the 64 GiB
+ * cap) would take 32 GiB of compile-time memory. */
+#define RESIZE_MAX_TABLE (1 << 22)
 
 typedef struct {
     int rank;
@@ -433,7 +438,7 @@ static bool axis_taps(Arena *ar, const Resize *g, int a, AxisTaps *t)
     float support = 0;
     t->ntaps = g->antialias ? aa_window(g, a, &support)
                : g->mode == RM_NEAREST ? 1 : g->mode == RM_LINEAR ? 2 : 4;
-    if (t->ntaps > RESIZE_MAX_TAPS)
+    if (t->ntaps > RESIZE_MAX_TAPS || out > RESIZE_MAX_TABLE / t->ntaps)
         return false;
     t->idx = ir_alloc_array(ar, (size_t)(out * t->ntaps), sizeof *t->idx);
     t->w = g->mode == RM_NEAREST ? NULL
@@ -640,8 +645,13 @@ static bool resize_lower(Node *n, Diag *d, ResizeForm form)
     ir_strides(&x->shape, stride);
     for (int a = 0; a < r; a++) {
         if (!axis_taps(gr->arena, &g, a, &taps[a]))
-            return op_unsupported(d, n, "antialiased resize of axis %d needs more than %d taps",
-                                  a, RESIZE_MAX_TAPS);
+            return taps[a].ntaps > RESIZE_MAX_TAPS
+                ? op_unsupported(d, n, "antialiased resize of axis %d needs more than %d taps",
+                                 a, RESIZE_MAX_TAPS)
+                : op_unsupported(d, n, "axis %d resizes to %lld elements, %lld taps each: "
+                                 "its tap tables would exceed %d entries",
+                                 a, (long long)g.out[a], (long long)taps[a].ntaps,
+                                 RESIZE_MAX_TABLE);
         plain[a] = taps_identity(&g, a, &taps[a]);
     }
     if (resize_kernel_call(n, &g, taps, plain))

@@ -7,21 +7,36 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 # libclang-rt-14-dev: libFuzzer and the sanitizer runtimes for clang-14
-# (tests/fuzz); clang itself only recommends it.
+# (tests/fuzz); clang itself only recommends it. valgrind: memcheck on the
+# benchmark models' generated code (tests/bench/valgrind.py).
 packages=(build-essential cmake clang libclang-rt-14-dev protobuf-c-compiler libprotobuf-c-dev
-          libonnx-dev libopenblas-dev libomp-dev python3-venv)
+          libonnx-dev libopenblas-dev libomp-dev python3-venv valgrind)
+# Wanted but not required: AFL++ (tests/fuzz/afl.py skips without it).
+optional=(afl++)
 
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
 done
+missing_optional=()
+for p in "${optional[@]}"; do
+  dpkg -s "$p" >/dev/null 2>&1 || missing_optional+=("$p")
+done
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
+if [ ${#missing[@]} -gt 0 ] || [ ${#missing_optional[@]} -gt 0 ]; then
+  # (a failed update only matters when a required package is missing)
+  $sudo apt-get update -qq || [ ${#missing[@]} -eq 0 ]
+fi
 if [ ${#missing[@]} -gt 0 ]; then
-  sudo=""
-  [ "$(id -u)" -eq 0 ] || sudo="sudo"
   echo "setup: installing ${missing[*]}"
-  $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
+for p in "${missing_optional[@]}"; do
+  echo "setup: installing $p (optional)"
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "$p" \
+      >/dev/null 2>&1 || echo "setup: $p did not install; what needs it is skipped"
+done
 
 if [ ! -x .venv/bin/python ]; then
   echo "setup: creating .venv"

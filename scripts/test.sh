@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The whole test suite: set-up, release build with -Werror, every ctest
 # test (unit, bad inputs, ONNX conformance guard, models, example, clang,
-# libFuzzer smoke),
+# libFuzzer smoke, valgrind on the benchmark models),
 # then an AddressSanitizer + UndefinedBehaviorSanitizer build running the
-# unit tests, the bad-input tests and a conformance subset. Safe to rerun.
+# unit tests, the bad-input tests, every conformance case and the model
+# tests, the generated code sanitized too. Safe to rerun.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh

@@ -1,8 +1,8 @@
 # Test registration; scripts/test.sh runs the suite through ctest.
 # Labels: "unit", "asan" (also run in the sanitizer build), "slow".
 set(PY ${CMAKE_SOURCE_DIR}/.venv/bin/python)
-# Conformance cases run in the sanitizer and clang builds: a few per family.
-set(CONFORMANCE_ASAN_FILTER "^(node/test_(add|sub|mul|div|pow|relu|sigmoid|clip|cast|where|equal|conv|gemm|matmul|maxpool|averagepool|globalaveragepool|reduce_mean|reduce_sum|argmax|softmax|logsoftmax|concat|transpose|gather|slice|split|pad|reshape|flatten|squeeze|unsqueeze|expand|tile|shape|constantofshape|batchnorm|instancenorm|lrn|layer_normalization|resize|upsample|if|loop|scan9|lstm|gru|simple_rnn)|simple/|pytorch-operator/)")
+# Conformance cases the clang build runs: a few per family.
+set(CONFORMANCE_CLANG_FILTER "^(node/test_(add|sub|mul|div|pow|relu|sigmoid|clip|cast|where|equal|conv|gemm|matmul|maxpool|averagepool|globalaveragepool|reduce_mean|reduce_sum|argmax|softmax|logsoftmax|concat|transpose|gather|slice|split|pad|reshape|flatten|squeeze|unsqueeze|expand|tile|shape|constantofshape|batchnorm|instancenorm|lrn|layer_normalization|resize|upsample|if|loop|scan9|lstm|gru|simple_rnn)|simple/|pytorch-operator/)")
 
 file(GLOB UNIT_TESTS CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/tests/unit/test_*.c)
 foreach(src IN LISTS UNIT_TESTS)
@@ -73,9 +73,12 @@ foreach(variant IN LISTS RT_VARIANTS)
 endforeach()
 
 # Generated code is built with sanitizers too in the sanitizer build.
+# -O1 for the models, which do real arithmetic; -O0 for the conformance
+# cases, tiny graphs where compiling is the cost (half that of -O1).
 if(DLC_SANITIZE)
-  set(CHECK_ENV "DLC_CHECK_CFLAGS=-fsanitize=address,undefined -fno-sanitize-recover=all -g"
-                "ASAN_OPTIONS=detect_leaks=1")
+  set(SANITIZE_CFLAGS "-fsanitize=address,undefined -fno-sanitize-recover=all -g")
+  set(CHECK_ENV "DLC_CHECK_CFLAGS=${SANITIZE_CFLAGS} -O1" "ASAN_OPTIONS=detect_leaks=1")
+  set(CONFORMANCE_CHECK_ENV "DLC_CHECK_CFLAGS=${SANITIZE_CFLAGS} -O0" "ASAN_OPTIONS=detect_leaks=1")
 else()
   set(CHECK_ENV "DLC_CHECK_CFLAGS=")
 endif()
@@ -115,6 +118,70 @@ function(dlc_script_test name script work timeout)
   set_tests_properties(${name} PROPERTIES TIMEOUT ${timeout})
 endfunction()
 
+
+# The model tests that go through `dlc check`: in the release build as
+# they are; in the sanitizer build too, with the generated code built with
+# ASan and UBSan (CHECK_ENV), so every model in tests/models runs sanitized.
+function(dlc_model_test name script work timeout)
+  dlc_script_test(${name} ${script} ${work} ${timeout} ${ARGN})
+  if(DLC_SANITIZE)
+    set_tests_properties(${name} PROPERTIES LABELS "asan" ENVIRONMENT "${CHECK_ENV}")
+  endif()
+endfunction()
+
+dlc_model_test(models tests/models/run.py models 2400)
+
+# Each epilogue pattern fuses and matches ONNX Runtime.
+dlc_model_test(models/epilogue tests/models/epilogue.py models-epilogue 1200 --require-fused)
+
+# Attention fusion: each variant fuses (or must not) and matches ONNX Runtime.
+dlc_model_test(models/attention tests/models/attention.py models-attention 1200)
+
+# Pooling edge cases (NaN, infinities, signed zeros, borders) vs a float64 reference.
+dlc_model_test(models/pool tests/models/pool.py models-pool 600)
+
+# Resize / Upsample in small real graphs (shape chains, a detector neck,
+# every mode) against ONNX Runtime.
+dlc_model_test(models/resize tests/models/resize.py models-resize 900)
+
+# Real exported networks: the torch.onnx exports in tests/models/shipped
+# (detector, text detector, recogniser, VAD with If + LSTM state, GRU,
+# Loop), several input sizes each, and the pretrained ONNX files that PyPI
+# packages ship (Silero VAD, RapidOCR PP-OCRv4, Magika), against ONNX Runtime.
+dlc_model_test(models/shipped tests/models/shipped.py models-shipped 1800)
+dlc_model_test(models/pretrained tests/models/pretrained.py models-pretrained 1800)
+# Run-time dims: the recogniser, the text detector, the detector's batch,
+# the encoder's token count and the classifier's image size, each compiled
+# once with a range and checked at three sizes; the run function's status
+# codes past the range; a refused reshape.
+dlc_model_test(models/runtime_dims tests/models/runtime_dims.py models-runtime-dims 1800)
+
+# Softplus, Mish and Swish at extreme inputs (overflow, underflow, +-inf,
+# NaN) and on constants folded by ir/interp.c, against ONNX Runtime.
+dlc_model_test(models/activations tests/models/activations.py models-activations 600)
+
+# RNN / GRU / LSTM graphs (a BiLSTM tagger, GRU stacks, state in/out,
+# layout 1, sequence_lens, every activation) against ONNX Runtime.
+dlc_model_test(models/rnn tests/models/rnn.py models-rnn 600)
+
+# GELU chains in exporters' spellings, rewritten by passes/fuse_gelu.c,
+# against the exact formula in double.
+dlc_model_test(models/gelu tests/models/gelu.py models-gelu 600)
+# Gathers from elementwise-computed tables, moved before them by
+# passes/gather_first.c, against ONNX Runtime
+dlc_model_test(models/gather_first tests/models/gather_first.py models-gather-first 600)
+# Shape-computing chains as exporters write them, --freeze, TopK and
+# Einsum (GEMM and loop paths) against ONNX Runtime.
+dlc_model_test(models/shape_ops tests/models/shape_ops.py models-shape-ops 600)
+# Gemm/MatMul shapes (transposes, M/N/K of 1, broadcast batches, bias forms,
+# fused epilogues) against float64 NumPy, on each backend.
+dlc_model_test(models/products tests/models/products.py models-products 600)
+
+# Integer arithmetic at the edges (wrap-around, INT_MIN / -1, division by
+# zero; run, folded and by a literal divisor) against exact integers that
+# must equal ONNX Runtime wherever it computes exactly.
+dlc_model_test(models/int_edges tests/models/int_edges.py models-int-edges 600)
+
 # If, Loop and Scan (run-time and folded conditions, nested scopes, run-time
 # trip counts with early exit and the loop-bound status) against ONNX Runtime.
 add_test(NAME models/control_flow
@@ -142,14 +209,14 @@ if(NOT DLC_SANITIZE AND NOT DLC_FUZZ)
 endif()
 
 if(DLC_SANITIZE)
-  # A subset: every operator family, a few cases each.
-  add_test(NAME conformance/asan-subset
+  # Every case of the passing list, dlc and the generated code both under
+  # ASan and UBSan (about 4 minutes on 2 cores).
+  add_test(NAME conformance/asan
     COMMAND ${PY} ${CMAKE_SOURCE_DIR}/tests/conformance/run.py --dlc $<TARGET_FILE:dlc>
             --data ${ONNX_DATA} --report ${CMAKE_BINARY_DIR}/conformance-asan
-            --passing ${CMAKE_SOURCE_DIR}/tests/conformance/passing.txt --check-regressions
-            --filter "${CONFORMANCE_ASAN_FILTER}")
-  set_tests_properties(conformance/asan-subset PROPERTIES FIXTURES_REQUIRED onnx_data
-                       LABELS "asan" ENVIRONMENT "${CHECK_ENV}" TIMEOUT 2400)
+            --passing ${CMAKE_SOURCE_DIR}/tests/conformance/passing.txt --check-regressions)
+  set_tests_properties(conformance/asan PROPERTIES FIXTURES_REQUIRED onnx_data
+                       LABELS "asan" ENVIRONMENT "${CONFORMANCE_CHECK_ENV}" TIMEOUT 2400)
 else()
   add_test(NAME conformance/all
     COMMAND ${PY} ${CMAKE_SOURCE_DIR}/tests/conformance/run.py --dlc $<TARGET_FILE:dlc>
@@ -162,51 +229,10 @@ else()
     COMMAND ${PY} ${CMAKE_SOURCE_DIR}/tests/conformance/run.py --dlc $<TARGET_FILE:dlc>
             --data ${ONNX_DATA} --report ${CMAKE_BINARY_DIR}/conformance-clang
             --passing ${CMAKE_SOURCE_DIR}/tests/conformance/passing.txt --check-regressions
-            --filter "${CONFORMANCE_ASAN_FILTER}")
+            --filter "${CONFORMANCE_CLANG_FILTER}")
   set_tests_properties(conformance/clang PROPERTIES FIXTURES_REQUIRED onnx_data
                        ENVIRONMENT "CC=clang" TIMEOUT 1200)
 
-  dlc_script_test(models tests/models/run.py models 2400)
-
-  # Each epilogue pattern fuses and matches ONNX Runtime.
-  dlc_script_test(models/epilogue tests/models/epilogue.py models-epilogue 1200 --require-fused)
-
-  # Attention fusion: each variant fuses (or must not) and matches ONNX Runtime.
-  dlc_script_test(models/attention tests/models/attention.py models-attention 1200)
-
-  # Pooling edge cases (NaN, infinities, signed zeros, borders) vs a float64 reference.
-  dlc_script_test(models/pool tests/models/pool.py models-pool 600)
-
-  # Resize / Upsample in small real graphs (shape chains, a detector neck,
-  # every mode) against ONNX Runtime.
-  dlc_script_test(models/resize tests/models/resize.py models-resize 900)
-
-  # Real exported networks: the torch.onnx exports in tests/models/shipped
-  # (detector, text detector, recogniser, VAD with If + LSTM state, GRU,
-  # Loop), several input sizes each, and the pretrained ONNX files that PyPI
-  # packages ship (Silero VAD, RapidOCR PP-OCRv4, Magika), against ONNX Runtime.
-  dlc_script_test(models/shipped tests/models/shipped.py models-shipped 1800)
-  dlc_script_test(models/pretrained tests/models/pretrained.py models-pretrained 1800)
-  # Run-time dims: the recogniser, the text detector, the detector's batch,
-  # the encoder's token count and the classifier's image size, each compiled
-  # once with a range and checked at three sizes; the run function's status
-  # codes past the range; a refused reshape.
-  dlc_script_test(models/runtime_dims tests/models/runtime_dims.py models-runtime-dims 1800)
-
-  # Softplus, Mish and Swish at extreme inputs (overflow, underflow, +-inf,
-  # NaN) and on constants folded by ir/interp.c, against ONNX Runtime.
-  dlc_script_test(models/activations tests/models/activations.py models-activations 600)
-
-  # RNN / GRU / LSTM graphs (a BiLSTM tagger, GRU stacks, state in/out,
-  # layout 1, sequence_lens, every activation) against ONNX Runtime.
-  dlc_script_test(models/rnn tests/models/rnn.py models-rnn 600)
-
-  # GELU chains in exporters' spellings, rewritten by passes/fuse_gelu.c,
-  # against the exact formula in double.
-  dlc_script_test(models/gelu tests/models/gelu.py models-gelu 600)
-  # Gathers from elementwise-computed tables, moved before them by
-  # passes/gather_first.c, against ONNX Runtime
-  dlc_script_test(models/gather_first tests/models/gather_first.py models-gather-first 600)
 
   # bench/nodes.py (dlc's profile beside ONNX Runtime's, per original node)
   # on a small network: the table, positive times on both sides, every
@@ -218,15 +244,26 @@ else()
   # no torch, the exported ones in tests/models/shipped, the pretrained files.
   dlc_script_test(bench/scalar_fallback tests/bench/scalar_fallback.py bench-scalar 1800)
 
+  # valgrind memcheck (leaks included) on the generated code of the eight
+  # benchmark networks bench/models writes without torch, full size, built
+  # -O1 -g, one inference each on one thread, outputs against ONNX Runtime;
+  # two models at a time. About 7 minutes on 2 cores (DB-ResNet18 at 640x640
+  # takes 4 of them); skipped where valgrind is missing.
+  add_test(NAME bench/valgrind
+    COMMAND ${PY} ${CMAKE_SOURCE_DIR}/tests/bench/valgrind.py --dlc $<TARGET_FILE:dlc>
+            --work ${CMAKE_BINARY_DIR}/bench-valgrind --jobs 2)
+  set_tests_properties(bench/valgrind PROPERTIES LABELS "valgrind" SKIP_RETURN_CODE 77
+                       TIMEOUT 2400)
+
   # Loop-level OpenMP: the same source with and without -fopenmp, gcc and clang.
   dlc_script_test(models/threads tests/models/threads.py models-threads 1200 --cc gcc clang)
 
-  # Shape-computing chains as exporters write them, --freeze, TopK and
-  # Einsum (GEMM and loop paths) against ONNX Runtime.
-  dlc_script_test(models/shape_ops tests/models/shape_ops.py models-shape-ops 600)
-  # Gemm/MatMul shapes (transposes, M/N/K of 1, broadcast batches, bias forms,
-  # fused epilogues) against float64 NumPy, on each backend.
-  dlc_script_test(models/products tests/models/products.py models-products 600)
+  # Run to run: a conv net, a transformer encoder, conv + BiLSTM and an
+  # If + LSTM model, built once with OpenMP, called 3 times in each of 3
+  # processes at 1 and at 2 threads with the workspace and outputs refilled
+  # between calls: every call's output bytes must be the same.
+  dlc_script_test(models/repeat tests/models/repeat.py models-repeat 600)
+
   # --blas openblas (float MatMul/Gemm on cblas_sgemm): the products, the MLP
   # and attention models against ONNX Runtime (run.py's tolerances; the
   # generated code must call OpenBLAS), and every Gemm/MatMul conformance case

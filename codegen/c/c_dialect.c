@@ -61,6 +61,20 @@ static void infix(CRender *r, const char *op, const LExpr *a, const LExpr *b)
     pr(r->out, ")");
 }
 
+/* C leaves signed overflow undefined; ONNX integers wrap (two's
+ * complement, as ONNX Runtime computes). int32 and int64 arithmetic on data
+ * therefore runs in the unsigned type of the same width, converted back
+ * (implementation-defined, modular in gcc and clang). Narrower types
+ * promote to int, where nothing overflows. Element indices stay signed:
+ * dlc's size limits keep them far from overflow, and the C compiler may
+ * then assume it for its loop analysis. */
+static const char *wrap_type(const CRender *r, DType dt)
+{
+    if (r->in_index)
+        return NULL;
+    return dt == DT_INT32 ? "uint32_t" : dt == DT_INT64 ? "uint64_t" : NULL;
+}
+
 /* libm name: expf for float (and float16), exp for double. */
 static const char *mathfn(DType dt, const char *base)
 {
@@ -83,6 +97,12 @@ static void unary(CRender *r, const LExpr *e)
     bool fl = ir_dtype_is_float(dt);
     switch ((LUnaryOp)e->op) {
     case LU_NEG:
+        if (wrap_type(r, dt)) {     /* -INT_MIN wraps to INT_MIN */
+            pr(r->out, "((%s)(0u - (%s)", cr_compute_type(dt), wrap_type(r, dt));
+            expr(r, e->a);
+            pr(r->out, "))");
+            return;
+        }
         pr(r->out, "(-");
         expr(r, e->a);
         pr(r->out, ")");
@@ -152,7 +172,9 @@ static void binary(CRender *r, const LExpr *e)
     };
     switch ((LBinaryOp)e->op) {
     case LB_DIV:
-        if (fl || e->b->kind == LE_CONST)
+        /* a literal divisor other than 0 and -1 (x / 0 and INT_MIN / -1
+         * are the helper's cases) */
+        if (fl || (e->b->kind == LE_CONST && e->b->i != 0 && e->b->i != -1))
             infix(r, "/", e->a, e->b);
         else
             call2(r, helper(r, "div", dt), e->a, e->b);
@@ -195,6 +217,15 @@ static void binary(CRender *r, const LExpr *e)
     if (!ops[e->op])
         DLC_BUG("binary op %d has no C operator", e->op);
     if (e->op == LB_ADD || e->op == LB_SUB || e->op == LB_MUL || e->op >= LB_BITAND) {
+        const char *wt = e->op <= LB_MUL ? wrap_type(r, dt) : NULL;
+        if (wt) {
+            pr(r->out, "((%s)((%s)", cr_compute_type(dt), wt);
+            expr(r, e->a);
+            pr(r->out, " %s (%s)", ops[e->op], wt);
+            expr(r, e->b);
+            pr(r->out, "))");
+            return;
+        }
         /* Narrow ints promote to int in C: cast back so wrap-around matches. */
         if (!fl && ir_dtype_size(dt) < 4) {
             pr(r->out, "((%s)", cr_compute_type(dt));
@@ -279,11 +310,15 @@ static void expr(CRender *r, const LExpr *e)
         if (e->buf->dtype == DT_FLOAT16 || e->buf->dtype == DT_BFLOAT16) {
             r->need_half = true;
             pr(r->out, "%s(t%d[", e->buf->dtype == DT_FLOAT16 ? "rt_h2f" : "rt_bf2f", e->buf->id);
+            r->in_index++;
             expr(r, e->a);
+            r->in_index--;
             pr(r->out, "])");
         } else {
             pr(r->out, "t%d[", e->buf->id);
+            r->in_index++;
             expr(r, e->a);
+            r->in_index--;
             pr(r->out, "]");
         }
         return;
@@ -321,7 +356,9 @@ static void store(CRender *r, const LStmt *s)
     for (int i = 0; i < p->indent; i++)
         pr(p, "    ");
     pr(p, "t%d[", s->buf->id);
+    r->in_index++;
     expr(r, s->idx);
+    r->in_index--;
     if (s->buf->dtype == DT_FLOAT16 || s->buf->dtype == DT_BFLOAT16) {
         r->need_half = true;
         pr(p, "] = %s((float)", s->buf->dtype == DT_FLOAT16 ? "rt_f2h" : "rt_f2bf");
@@ -503,7 +540,9 @@ void cr_helpers(const CRender *r, Printer *p)
         }
         if (strcmp(kind, "abs") == 0 || strcmp(kind, "sign") == 0) {
             pr(p, "%s x)\n{\n", ct);
-            if (strcmp(kind, "abs") == 0)
+            if (strcmp(kind, "abs") == 0 && !fl && !uns)   /* |INT_MIN| wraps to INT_MIN */
+                pr(p, "    return x < 0 ? (%s)(0u - (uint64_t)x) : x;\n}\n", ct);
+            else if (strcmp(kind, "abs") == 0)
                 pr(p, "    return x < 0 ? (%s)-x : x;\n}\n", ct);
             else
                 pr(p, "    return x > 0 ? (%s)1 : x < 0 ? (%s)-1 : x;\n}\n", ct, ct);
@@ -514,8 +553,16 @@ void cr_helpers(const CRender *r, Printer *p)
             pr(p, fl ? "    return a > b || a != a ? a : b;\n}\n" : "    return a > b ? a : b;\n}\n");
         else if (strcmp(kind, "min") == 0)
             pr(p, fl ? "    return a < b || a != a ? a : b;\n}\n" : "    return a < b ? a : b;\n}\n");
+        /* x / 0 = 0 and x % 0 = 0 (ONNX Runtime refuses a zero integer
+         * divisor); INT_MIN / -1 wraps to INT_MIN and INT_MIN % -1 = 0
+         * (x86 traps on both) */
+        else if (strcmp(kind, "div") == 0 && !fl && !uns)
+            pr(p, "    return b == 0 ? 0 : b == -1 ? (%s)(0u - (uint64_t)a) : (%s)(a / b);\n}\n",
+               ct, ct);
         else if (strcmp(kind, "div") == 0)
             pr(p, "    return b == 0 ? 0 : (%s)(a / b);\n}\n", ct);
+        else if (strcmp(kind, "rem") == 0 && !fl && !uns)
+            pr(p, "    return b == 0 || b == -1 ? 0 : (%s)(a %% b);\n}\n", ct);
         else if (strcmp(kind, "rem") == 0)
             pr(p, "    return b == 0 ? 0 : (%s)(a %% b);\n}\n", ct);
         /* Shifts as numpy does them: a count outside [0, width) shifts
@@ -535,7 +582,7 @@ void cr_helpers(const CRender *r, Printer *p)
         else if (strcmp(kind, "mod") == 0 && uns)
             pr(p, "    return b == 0 ? 0 : (%s)(a %% b);\n}\n", ct);
         else if (strcmp(kind, "mod") == 0)
-            pr(p, "    %s m;\n    if (b == 0)\n        return 0;\n    m = (%s)(a %% b);\n"
+            pr(p, "    %s m;\n    if (b == 0 || b == -1)\n        return 0;\n    m = (%s)(a %% b);\n"
                   "    return m != 0 && ((m < 0) != (b < 0)) ? (%s)(m + b) : m;\n}\n", ct, ct, ct);
         else
             DLC_BUG("unknown helper %s", r->helpers[i]);

@@ -18,6 +18,7 @@ typedef struct {
     bool need_vmath;            /* runtime unit "vmath" */
     bool need_parallel;         /* some loop is marked DLC_PARALLEL (OpenMP) */
     const LKernel *kernel;      /* the kernel being rendered */
+    int in_index;               /* > 0 while rendering an element index */
 } CRender;
 
 /* Renders k; its parallel loops (LStmt.parallel, passes/mark_parallel.c)

@@ -345,6 +345,10 @@ resize_case("resize_bad_mode", "Resize mode 'bilinear' (not an ONNX mode)",
 resize_case("resize_bad_coordinate_mode", "Resize coordinate_transformation_mode 'corners'",
             "resize_coord", ["coordinate_transformation_mode", "corners"],
             coordinate_transformation_mode="corners")
+resize_case("resize_axis_huge", "Resize scales [1,1,1,2^27]: a 16 GiB output (under the "
+            "tensor cap) whose last axis, 2^29 long, needs 2^29 nearest taps in tables built "
+            "at compile time (found by AFL++: 32 GiB allocated in lowering)",
+            "resize_huge", ["axis 3", "tap tables"], scales=[1, 1, 1, 2.0 ** 27])
 resize_case("resize_dynamic_scales", "Resize scales fed at run time",
             "resize_dyn", ["unsupported", "dynamic", "scales"], dynamic=True)
 

@@ -346,10 +346,12 @@ static bool mutate_arity(Items *it)
         return false;
     Onnx__NodeProto *n = it->nodes[rnd((uint32_t)it->nnodes)];
     switch (rnd(6)) {
-    case 0:     /* one more input */
+    case 0: {   /* one more input (named first: some_name may read n's inputs) */
+        char *name = some_name(it);
         n->input = grow(n->input, n->n_input, sizeof *n->input);
-        n->input[n->n_input++] = some_name(it);
+        n->input[n->n_input++] = name;
         return true;
+    }
     case 1:     /* many more: the variadic rows' limits */
     {
         size_t more = 1 + rnd(80);
@@ -374,10 +376,11 @@ static bool mutate_arity(Items *it)
         n->input[rnd((uint32_t)n->n_input)] = some_name(it);
         return true;
     case 4: {   /* one more output, new or someone else's */
-        n->output = grow(n->output, n->n_output, sizeof *n->output);
         char buf[32];
         snprintf(buf, sizeof buf, "fuzz_out%u", rnd(1000));
-        n->output[n->n_output++] = rnd(3) ? str(buf) : some_name(it);
+        char *name = rnd(3) ? str(buf) : some_name(it);
+        n->output = grow(n->output, n->n_output, sizeof *n->output);
+        n->output[n->n_output++] = name;
         return true;
     }
     default:
