@@ -25,6 +25,28 @@ static double round_to(DType dt, double x)
     return x;
 }
 
+/* x as integer type dt, as the generated code converts it (its f2i
+ * helper): NaN 0, out of range the nearest bound; uint64 as its bits. */
+static int64_t saturate(DType dt, double x)
+{
+    double lo = -9223372036854775808.0, hi = 9223372036854775808.0;
+    int64_t min = INT64_MIN, max = INT64_MAX;
+    switch (dt) {
+    case DT_INT8: lo = -129.0, hi = 128.0, min = INT8_MIN, max = INT8_MAX; break;
+    case DT_INT16: lo = -32769.0, hi = 32768.0, min = INT16_MIN, max = INT16_MAX; break;
+    case DT_INT32: lo = -2147483649.0, hi = 2147483648.0, min = INT32_MIN, max = INT32_MAX; break;
+    case DT_UINT8: lo = -1.0, hi = 256.0, min = 0, max = UINT8_MAX; break;
+    case DT_UINT16: lo = -1.0, hi = 65536.0, min = 0, max = UINT16_MAX; break;
+    case DT_UINT32: lo = -1.0, hi = 4294967296.0, min = 0, max = UINT32_MAX; break;
+    case DT_UINT64:
+        if (x != x || x <= -1.0)
+            return 0;
+        return x >= 18446744073709551616.0 ? -1 : (int64_t)(uint64_t)x;
+    default: break;
+    }
+    return x != x ? 0 : x <= lo ? min : x >= hi ? max : (int64_t)x;
+}
+
 static int64_t wrap_int(DType dt, int64_t x)
 {
     switch (dt) {
@@ -202,8 +224,7 @@ static Scalar binary_int(Interp *in, const LExpr *e, int64_t x, int64_t y)
         }
         break;
     case LB_POW: {
-        double p = pow((double)x, (double)y);
-        r.i = p > 9.2e18 || p < -9.2e18 || p != p ? 0 : (int64_t)p;
+        r.i = saturate(e->dt, pow((double)x, (double)y));
         break;
     }
     case LB_MIN: r.i = u ? (int64_t)(ux < uy ? ux : uy) : (x < y ? x : y); break;
@@ -258,13 +279,7 @@ static Scalar cast(const LExpr *e, Scalar a)
         return r;
     }
     if (ir_dtype_is_float(from)) {
-        double x = a.f;
-        if (x != x || x >= 9.2e18 || x <= -9.2e18)
-            r.i = 0;    /* out of range: undefined in ONNX, 0 here */
-        else if (to == DT_UINT64 || to == DT_UINT32)
-            r.i = x < 0 ? (int64_t)x : (int64_t)(uint64_t)x;
-        else
-            r.i = (int64_t)x;
+        r.i = saturate(to, a.f);   /* out of range: undefined in ONNX */
     } else {
         r.i = a.i;
     }

@@ -283,8 +283,8 @@ static void cast(CRender *r, const LExpr *e)
         return;
     }
     if (ir_dtype_is_float(from) && !ir_dtype_is_float(to)) {
-        /* Out-of-range float -> int is undefined in C; ONNX leaves it
-         * undefined too, so only NaN gets a defined answer (0). */
+        /* Out-of-range float -> int is undefined in C (ONNX leaves the
+         * value open): saturated to the type's range, NaN to 0 */
         call1(r, helper(r, "f2i", to), e->a);
         return;
     }
@@ -510,6 +510,30 @@ void cr_kernel(CRender *r, const LKernel *k)
 
 /* ---- helper bodies ---- */
 
+/* The double x as integer type ct without undefined behaviour: NaN -> 0,
+ * out of range -> the nearest bound (the limits are past-the-end values,
+ * exact in double, or rounding to the bound itself for int64). */
+static void saturated(Printer *p, const char *ct, const char *x)
+{
+    static const char *const lim[][5] = {
+        {"int8_t", "-129.0", "128.0", "INT8_MIN", "INT8_MAX"},
+        {"int16_t", "-32769.0", "32768.0", "INT16_MIN", "INT16_MAX"},
+        {"int32_t", "-2147483649.0", "2147483648.0", "INT32_MIN", "INT32_MAX"},
+        {"int64_t", "-9223372036854775808.0", "9223372036854775808.0", "INT64_MIN", "INT64_MAX"},
+        {"uint8_t", "-1.0", "256.0", "0", "UINT8_MAX"},
+        {"uint16_t", "-1.0", "65536.0", "0", "UINT16_MAX"},
+        {"uint32_t", "-1.0", "4294967296.0", "0", "UINT32_MAX"},
+        {"uint64_t", "-1.0", "18446744073709551616.0", "0", "UINT64_MAX"},
+    };
+    for (size_t i = 0; i < sizeof lim / sizeof lim[0]; i++)
+        if (strcmp(ct, lim[i][0]) == 0) {
+            pr(p, "%s != %s ? 0 : %s <= %s ? %s : %s >= %s ? %s : (%s)%s", x, x, x, lim[i][1],
+               lim[i][3], x, lim[i][2], lim[i][4], ct, x);
+            return;
+        }
+    pr(p, "%s != %s ? 0 : (%s)%s", x, x, ct, x);   /* bool, char: no narrower range */
+}
+
 void cr_helpers(const CRender *r, Printer *p)
 {
     for (int i = 0; i < r->nhelpers; i++) {
@@ -521,9 +545,11 @@ void cr_helpers(const CRender *r, Printer *p)
         int short_len = (int)(n > 2 && strcmp(ct + n - 2, "_t") == 0 ? n - 2 : n);
         bool fl = strcmp(ct, "float") == 0 || strcmp(ct, "double") == 0;
         bool uns = ct[0] == 'u';
-        pr(p, "static %s dlc_%s_%.*s(", strcmp(kind, "f2i") == 0 ? ct : ct, kind, short_len, ct);
+        pr(p, "static %s dlc_%s_%.*s(", ct, kind, short_len, ct);
         if (strcmp(kind, "f2i") == 0) {
-            pr(p, "double x)\n{\n    return x != x ? 0 : (%s)x;\n}\n", ct);
+            pr(p, "double x)\n{\n    return ");
+            saturated(p, ct, "x");
+            pr(p, ";\n}\n");
             continue;
         }
         if (strncmp(kind, "pow", 3) == 0 && kind[3]) {  /* x^c, c constant (binary()) */
@@ -575,8 +601,11 @@ void cr_helpers(const CRender *r, Printer *p)
         else if (strcmp(kind, "shr") == 0)
             pr(p, "    if (b < 0 || b >= (%s)(8 * sizeof a))\n        return a < 0 ? -1 : 0;\n"
                   "    return a < 0 ? (%s)~(~a >> b) : (%s)(a >> b);\n}\n", ct, ct, ct);
-        else if (strcmp(kind, "pow") == 0)
-            pr(p, "    return (%s)pow((double)a, (double)b);\n}\n", ct);
+        else if (strcmp(kind, "pow") == 0) {
+            pr(p, "    double x = pow((double)a, (double)b);\n    return ");
+            saturated(p, ct, "x");
+            pr(p, ";\n}\n");
+        }
         else if (strcmp(kind, "mod") == 0 && fl)
             pr(p, "    %s m = fmod(a, b);\n    return m != 0 && ((m < 0) != (b < 0)) ? m + b : m;\n}\n", ct);
         else if (strcmp(kind, "mod") == 0 && uns)

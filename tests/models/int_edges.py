@@ -13,6 +13,9 @@ write `a + b` or `a / b` on signed integers as they come. What dlc gives:
     Mod             fmod = 0: the divisor's sign; fmod = 1: the dividend's;
                     x mod 0 = 0; INT_MIN mod -1 = 0
 
+    Cast float -> int, Pow
+                    NaN 0; out of the type's range: the nearest bound
+
 ONNX Runtime refuses a zero integer divisor ("Integer division by zero")
 and dies of SIGFPE on INT_MIN / -1, so the reference is Python's exact
 integers, wrapped, computing the definitions above. The reference must
@@ -191,6 +194,54 @@ def ort_disagrees(op, ins, attrs, dt):
     return f"ONNX Runtime gives {got.ravel()}, the reference {ref.ravel()}"
 
 
+def saturate(v, dt):
+    """A float (or Python int) as dt the way dlc converts it: NaN 0, out
+    of range the nearest bound, else truncated toward zero."""
+    info = np.iinfo(dt)
+    if v != v:
+        return 0
+    if v <= info.min:
+        return int(info.min)
+    if v >= info.max:
+        return int(info.max)
+    return int(v)
+
+
+def saturating(dt, mode):
+    """Cast float32 -> dt and integer Pow, whose out-of-range results C
+    leaves undefined (and ONNX open): (name, model, feeds, reference,
+    mask of the elements ONNX Runtime must agree on)."""
+    t = DTYPES[dt]
+    x = np.array([3e9, -3e9, np.nan, np.inf, -np.inf, 1.9, -1.9, 2147483520.0, 1e19, -1e19],
+                 np.float32)
+    a = np.array([10, -10, 2, 3, 7, -2], dt)
+    b = np.array([12, 13, 40, 2, 0, 63], dt)
+    info = np.iinfo(dt)
+    for name, op, ins, attrs in (("cast", "Cast", [x], {"to": t}), ("pow", "Pow", [a, b], {})):
+        exact = [float(v) for v in x] if op == "Cast" else \
+            [int(p) ** int(q) for p, q in zip(a, b)]
+        ref = np.array([saturate(v, dt) for v in exact], dt)
+        defined = np.array([v == v and info.min <= v <= info.max for v in exact])
+        names = [f"x{i}" for i in range(len(ins))]
+        nodes = [helper.make_node(op, names, ["r" if mode == "folded" else "y"], **attrs)]
+        graph_in, inits, feeds = [], [], []
+        for n, arr in zip(names, ins):
+            if mode == "folded":
+                inits.append(numpy_helper.from_array(arr, n))
+            else:
+                graph_in.append(helper.make_tensor_value_info(
+                    n, TensorProto.FLOAT if arr.dtype == np.float32 else t, list(arr.shape)))
+                feeds.append(arr)
+        if mode == "folded":
+            graph_in.append(helper.make_tensor_value_info("zero", t, list(ref.shape)))
+            feeds.append(np.zeros(ref.shape, dt))
+            nodes.append(helper.make_node("Add", ["r", "zero"], ["y"]))
+        g = helper.make_graph(nodes, f"{name}_{mode}", graph_in,
+                              [helper.make_tensor_value_info("y", t, list(ref.shape))], inits)
+        model = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)], ir_version=8)
+        yield name, model, feeds, ref, defined
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--dlc", required=True)
@@ -208,6 +259,19 @@ def main():
                     print(f"FAIL {full}: the reference is wrong: {why}")
                     oks.append(False)
                     continue
+                path, data = write_case(args.work, full, model, feeds, [ref])
+                oks.append(run_case(args.dlc, full, path, data, [], 300))
+        for mode in ("run", "folded"):
+            for name, model, feeds, ref, defined in saturating(dt, mode):
+                full = f"{name}_{np.dtype(dt).name}_{mode}"
+                if mode == "run":   # in range, the reference is ONNX Runtime's
+                    s = ort.InferenceSession(model.SerializeToString(),
+                                             providers=["CPUExecutionProvider"])
+                    got = s.run(None, {i.name: f for i, f in zip(s.get_inputs(), feeds)})[0]
+                    if not np.array_equal(got[defined], ref[defined]):
+                        print(f"FAIL {full}: the reference is wrong: ONNX Runtime gives {got}")
+                        oks.append(False)
+                        continue
                 path, data = write_case(args.work, full, model, feeds, [ref])
                 oks.append(run_case(args.dlc, full, path, data, [], 300))
     return tally(oks)
