@@ -218,10 +218,10 @@ def saturating(dt, mode):
     b = np.array([12, 13, 40, 2, 0, 63], dt)
     info = np.iinfo(dt)
     for name, op, ins, attrs in (("cast", "Cast", [x], {"to": t}), ("pow", "Pow", [a, b], {})):
-        exact = [float(v) for v in x] if op == "Cast" else \
+        values = [float(v) for v in x] if op == "Cast" else \
             [int(p) ** int(q) for p, q in zip(a, b)]
-        ref = np.array([saturate(v, dt) for v in exact], dt)
-        defined = np.array([v == v and info.min <= v <= info.max for v in exact])
+        ref = np.array([saturate(v, dt) for v in values], dt)
+        defined = np.array([v == v and info.min <= v <= info.max for v in values])
         names = [f"x{i}" for i in range(len(ins))]
         nodes = [helper.make_node(op, names, ["r" if mode == "folded" else "y"], **attrs)]
         graph_in, inits, feeds = [], [], []
