@@ -62,34 +62,31 @@ static bool skipped_view(const Node *n)
            n->out[0]->offset == n->in[0]->offset;
 }
 
-/* A Concat (OPF_INPUT_SLICES) whose inputs the planner placed in their
- * slices of its output (their producers wrote there): nothing left to copy. */
-static bool skipped_concat(const Node *n)
+/* Do pieces[0..n) sit end to end in the arena from whole's offset? */
+static bool laid_end_to_end(const Value *whole, Value *const *pieces, int n)
 {
-    if (!(n->op->flags & OPF_INPUT_SLICES) || n->nout != 1 || n->out[0]->offset < 0)
+    if (!whole || whole->offset < 0)
         return false;
-    int64_t at = n->out[0]->offset;
-    for (int i = 0; i < n->nin; i++) {
-        if (!n->in[i] || n->in[i]->offset != at)
+    int64_t at = whole->offset;
+    for (int i = 0; i < n; i++) {
+        if (!pieces[i] || pieces[i]->offset != at)
             return false;
-        at += (int64_t)ir_value_bytes(n->in[i]);
+        at += (int64_t)ir_value_bytes(pieces[i]);
     }
     return true;
 }
 
-/* A Split (OPF_OUTPUT_SLICES) whose outputs the planner made views of its
- * input at their offsets: nothing to copy. */
-static bool skipped_split(const Node *n)
+/* A Concat (OPF_INPUT_SLICES) whose inputs the planner placed in their
+ * slices of its output (their producers wrote there), or a Split
+ * (OPF_OUTPUT_SLICES) whose outputs it made views of its input: nothing
+ * left to copy. */
+static bool skipped_pieces(const Node *n)
 {
-    if (!(n->op->flags & OPF_OUTPUT_SLICES) || n->nin < 1 || !n->in[0] || n->in[0]->offset < 0)
-        return false;
-    int64_t at = n->in[0]->offset;
-    for (int j = 0; j < n->nout; j++) {
-        if (!n->out[j] || n->out[j]->offset != at)
-            return false;
-        at += (int64_t)ir_value_bytes(n->out[j]);
-    }
-    return true;
+    if ((n->op->flags & OPF_INPUT_SLICES) && n->nout == 1)
+        return laid_end_to_end(n->out[0], n->in, n->nin);
+    if ((n->op->flags & OPF_OUTPUT_SLICES) && n->nin >= 1)
+        return laid_end_to_end(n->in[0], n->out, n->nout);
+    return false;
 }
 
 static void tensor_table(Printer *p, Value *const *vs, int n)
@@ -226,8 +223,7 @@ static void emit_kernels(CgEmit *e, const CgTarget *t, Printer *body)
     Graph *g = e->g;
     for (int i = 0; i < g->nnodes; i++) {
         Node *n = g->nodes[i];
-        if (n->dead || !n->kernel || skipped_view(n) || skipped_concat(n) ||
-            skipped_split(n))
+        if (n->dead || !n->kernel || skipped_view(n) || skipped_pieces(n))
             continue;
         node_comment(body, n);
         t->kernel(e, n, body);

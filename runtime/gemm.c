@@ -857,6 +857,13 @@ RT_INTERNAL void rt_gemm_axpy(ptrdiff_t n, float a, const float *restrict x,
         y[j] = RT_FMA(a, x[j], y[j]);
 }
 
+/* Does a product too short to pack (few rows of A) run on threads: asked
+ * to, and with B over RT_GEMM_PAR_BYTES (it is bound by memory). */
+RT_INTERNAL int rt_gemm_streams(int threaded, ptrdiff_t N, ptrdiff_t K)
+{
+    return threaded && (double)N * (double)K * sizeof(float) >= RT_GEMM_PAR_BYTES;
+}
+
 /* Few rows, B not transposed: C[i,:] = beta*C[i,:] + sum_k (alpha*A[i,k]) B[k,:]. */
 RT_INTERNAL void rt_gemm_small_m(int transA, ptrdiff_t M, ptrdiff_t N,
                                  ptrdiff_t K, float alpha, const float *A,
@@ -867,7 +874,7 @@ RT_INTERNAL void rt_gemm_small_m(int transA, ptrdiff_t M, ptrdiff_t N,
      * columns (whole cache lines), every C[i,j] summed as on one thread.
      * A decoder step's 1 x 576 x 1536 products (3.5 MB of B each) ran on
      * one thread of two, and the step was slower on two than on one. */
-    int par = threaded && (double)N * (double)K * sizeof(float) >= RT_GEMM_PAR_BYTES;
+    int par = rt_gemm_streams(threaded, N, K);
     (void)par;
 #ifdef _OPENMP
     _Pragma("omp parallel if(par && !omp_in_parallel())")
@@ -978,7 +985,7 @@ RT_INTERNAL void rt_gemm_small_m_bt(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K,
                                     ptrdiff_t ldb, float beta, float *C,
                                     ptrdiff_t ldc, int threaded)
 {
-    int par = threaded && (double)N * (double)K * sizeof(float) >= RT_GEMM_PAR_BYTES;
+    int par = rt_gemm_streams(threaded, N, K);
     (void)par;
 #ifdef _OPENMP
     _Pragma("omp parallel if(par && !omp_in_parallel())")
