@@ -926,7 +926,7 @@ void dyn_fold_symvals(Node *n)
             if (!strcmp(op, "Add"))
                 r = dx_add(g, a, b);
             else if (!strcmp(op, "Sub"))
-                r = dx_is_const(b, &c) ? dx_affine(g, a, 1, -c) : NULL;
+                r = dx_is_const(b, &c) && c != INT64_MIN ? dx_affine(g, a, 1, -c) : NULL;
             else if (!strcmp(op, "Mul"))
                 r = dx_mul(g, a, b);
             else if (!strcmp(op, "Div"))
