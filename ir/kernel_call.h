@@ -21,6 +21,7 @@ typedef enum {
     KC_CONV_TRANSPOSE2D, /* y = act(conv_transpose2d(x, w) + bias + residual) */
     KC_RESIZE2D,    /* y = separable resize of each plane from tap tables */
     KC_RNN,         /* ONNX RNN / GRU / LSTM over a whole sequence (KRnn) */
+    KC_TRANSPOSE,   /* a permutation of axes that moves the innermost one */
     KC_COUNT
 } KCallKind;
 
@@ -146,6 +147,14 @@ typedef struct {
     float act_alpha[KRNN_MAX_ACTS], act_beta[KRNN_MAX_ACTS];
 } KRnn;
 
+/* y (contiguous) from x, 4-byte elements:
+ *   y[i1*d1 + i2*d2 + a*da + b] = x[i1*s1 + i2*s2 + a + b*sb]
+ * for a < A, b < B, i1 < n1, i2 < n2: a is the axis x stores
+ * contiguously, b the output's innermost axis. */
+typedef struct {
+    int64_t A, B, sb, da, n1, s1, d1, n2, s2, d2;
+} KTranspose;
+
 typedef struct KCall {
     KCallKind kind;
     union {
@@ -157,8 +166,9 @@ typedef struct KCall {
         KSoftmax softmax;
         KResize2d resize;
         KRnn rnn;
+        KTranspose transpose;
     } u;
-    /* conv: x, w; gemm: a, b; pools and softmax: x; attention: q, k, v,
+    /* conv: x, w; gemm: a, b; pools, softmax and transpose: x; attention: q, k, v,
      * mask; rnn: see KRnn */
     KOperand in[KC_MAX_IN];
     KOperand out;

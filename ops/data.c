@@ -9,6 +9,7 @@
  * contiguous as it can be. The operators indexed at run time are in
  * ops/gather.c. */
 #include "ops.h"
+#include "../ir/dims.h"
 
 #include <string.h>
 
@@ -152,20 +153,79 @@ static bool infer_transpose(Node *n, Diag *d)
     return true;
 }
 
-/* Loops over the output in order (innermost over its last dim), reading the
- * input at the permuted strides. */
+/* Below this many elements a transpose stays a loop (nothing to gain). */
+#define TRANSPOSE_CALL_MIN 1024
+
+/* A KC_TRANSPOSE call when the output's innermost axis is not the input's
+ * (a loop in output order would read one float per cache line), for a
+ * float32 input computed at run time with static dims; the output's dims,
+ * merged where they stay adjacent in the input, leave at most two axes
+ * besides the transposed pair. */
+static bool transpose_kernel_call(Node *n, const int64_t *sstr)
+{
+    Value *in = n->in[0], *out = n->out[0];
+    const Shape *s = &out->shape;
+    if (in->dtype != DT_FLOAT || in->data || ir_has_dyn(in) || ir_has_dyn(out) ||
+        ir_value_numel(out) < TRANSPOSE_CALL_MIN)
+        return false;
+    int64_t dm[IR_MAX_RANK], ss[IR_MAX_RANK];
+    int r = 0;
+    for (int i = 0; i < s->rank; i++) {
+        if (s->dim[i] == 1)
+            continue;
+        if (r > 0 && ss[r - 1] == sstr[i] * s->dim[i]) {
+            dm[r - 1] *= s->dim[i];
+            ss[r - 1] = sstr[i];
+            continue;
+        }
+        dm[r] = s->dim[i];
+        ss[r] = sstr[i];
+        r++;
+    }
+    if (r < 2 || r > 4 || ss[r - 1] == 1)
+        return false;
+    int a = -1;
+    for (int i = 0; i < r - 1; i++)
+        if (ss[i] == 1)
+            a = i;
+    if (a < 0)
+        return false;
+    int64_t ds[IR_MAX_RANK], outer[2][3] = {{1, 0, 0}, {1, 0, 0}};
+    ds[r - 1] = 1;
+    for (int i = r - 2; i >= 0; i--)
+        ds[i] = ds[i + 1] * dm[i + 1];
+    for (int i = 0, o = 0; i < r - 1; i++)
+        if (i != a) {
+            outer[o][0] = dm[i], outer[o][1] = ss[i], outer[o][2] = ds[i];
+            o++;
+        }
+    LKernel *k = lw_kernel(n);
+    LStmt *c = ls_kernel(k, KC_TRANSPOSE);
+    c->kc->u.transpose = (KTranspose){.A = dm[a], .B = dm[r - 1], .sb = ss[r - 1], .da = ds[a],
+                                      .n1 = outer[0][0], .s1 = outer[0][1], .d1 = outer[0][2],
+                                      .n2 = outer[1][0], .s2 = outer[1][1], .d2 = outer[1][2]};
+    c->kc->in[0].buf = in;
+    c->kc->out.buf = out;
+    ls_push(k, k->root, c);
+    return true;
+}
+
+/* A kernel call (above), or loops over the output in order (innermost over
+ * its last dim) reading the input at the permuted strides. */
 static bool lower_transpose(Node *n, Diag *d)
 {
     int perm[IR_MAX_RANK];
     if (!transpose_perm(n, d, perm))
         return false;
-    LKernel *k = lw_kernel(n);
     Value *in = n->in[0], *out = n->out[0];
     int64_t istr[IR_MAX_RANK], ostr[IR_MAX_RANK], sstr[IR_MAX_RANK];
     ir_strides(&in->shape, istr);
     ir_strides(&out->shape, ostr);
     for (int i = 0; i < out->shape.rank; i++)
         sstr[i] = istr[perm[i]];
+    if (transpose_kernel_call(n, sstr))
+        return true;
+    LKernel *k = lw_kernel(n);
     if (out->shape.rank == 0)
         lw_copy_all(k, k->root, out, in);
     else

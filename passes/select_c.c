@@ -328,6 +328,18 @@ static void select_softmax(LKernel *k, LStmt *s)
     ls_arg_int(k, s, c->u.softmax.log);
 }
 
+static void select_transpose(LKernel *k, LStmt *s)
+{
+    const KTranspose *t = &s->kc->u.transpose;
+    k->runtime = "transpose";
+    s->kind = LS_CALL;
+    s->fn = "rt_transpose";
+    const int64_t v[10] = {t->A, t->B, t->sb, t->da, t->n1, t->s1, t->d1, t->n2, t->s2, t->d2};
+    ls_params(k, s, "rt_transpose_shape", v, 10);
+    arg_operand(k, s, s->kc->in[0]);
+    arg_operand(k, s, s->kc->out);
+}
+
 _Static_assert(KC_RESIZE_MAX_TH == RT_RESIZE_MAX_TH, "resize tap limits differ");
 
 static void select_resize(LKernel *k, LStmt *s)
@@ -474,6 +486,7 @@ bool pass_select_c(Graph *g, const Target *t, Diag *d)
             case KC_CONV_TRANSPOSE2D: select_conv_transpose(k, s); break;
             case KC_RESIZE2D: select_resize(k, s); break;
             case KC_RNN: select_rnn(k, s); break;
+            case KC_TRANSPOSE: select_transpose(k, s); break;
             case KC_COUNT: DLC_BUG("kernel call of no kind");
             }
         }

@@ -204,35 +204,6 @@ RT_INTERNAL float *rt_gemm_align(float *p)
     return (float *)(void *)((u + a - 1) / a * a);
 }
 
-#if defined(RT_GEMM_AVX512)
-/* dst[k*8 + r] = src[r*ld + k] for r, k < 8: an 8 x 8 transpose. */
-RT_INTERNAL void rt_gemm_transpose8(const float *src, ptrdiff_t ld, float *dst)
-{
-    __m256 r0 = _mm256_loadu_ps(src), r1 = _mm256_loadu_ps(src + ld);
-    __m256 r2 = _mm256_loadu_ps(src + 2 * ld), r3 = _mm256_loadu_ps(src + 3 * ld);
-    __m256 r4 = _mm256_loadu_ps(src + 4 * ld), r5 = _mm256_loadu_ps(src + 5 * ld);
-    __m256 r6 = _mm256_loadu_ps(src + 6 * ld), r7 = _mm256_loadu_ps(src + 7 * ld);
-    /* pairs of rows interleaved: (k0 k1 | k4 k5), (k2 k3 | k6 k7) */
-    __m256 t0 = _mm256_unpacklo_ps(r0, r1), t1 = _mm256_unpackhi_ps(r0, r1);
-    __m256 t2 = _mm256_unpacklo_ps(r2, r3), t3 = _mm256_unpackhi_ps(r2, r3);
-    __m256 t4 = _mm256_unpacklo_ps(r4, r5), t5 = _mm256_unpackhi_ps(r4, r5);
-    __m256 t6 = _mm256_unpacklo_ps(r6, r7), t7 = _mm256_unpackhi_ps(r6, r7);
-    /* four rows of one k per 128-bit lane: (k | k+4) */
-    __m256 s0 = _mm256_shuffle_ps(t0, t2, 0x44), s1 = _mm256_shuffle_ps(t0, t2, 0xEE);
-    __m256 s2 = _mm256_shuffle_ps(t1, t3, 0x44), s3 = _mm256_shuffle_ps(t1, t3, 0xEE);
-    __m256 s4 = _mm256_shuffle_ps(t4, t6, 0x44), s5 = _mm256_shuffle_ps(t4, t6, 0xEE);
-    __m256 s6 = _mm256_shuffle_ps(t5, t7, 0x44), s7 = _mm256_shuffle_ps(t5, t7, 0xEE);
-    _mm256_storeu_ps(dst + 0, _mm256_permute2f128_ps(s0, s4, 0x20));
-    _mm256_storeu_ps(dst + 8, _mm256_permute2f128_ps(s1, s5, 0x20));
-    _mm256_storeu_ps(dst + 16, _mm256_permute2f128_ps(s2, s6, 0x20));
-    _mm256_storeu_ps(dst + 24, _mm256_permute2f128_ps(s3, s7, 0x20));
-    _mm256_storeu_ps(dst + 32, _mm256_permute2f128_ps(s0, s4, 0x31));
-    _mm256_storeu_ps(dst + 40, _mm256_permute2f128_ps(s1, s5, 0x31));
-    _mm256_storeu_ps(dst + 48, _mm256_permute2f128_ps(s2, s6, 0x31));
-    _mm256_storeu_ps(dst + 56, _mm256_permute2f128_ps(s3, s7, 0x31));
-}
-#endif
-
 /* Packs MR-row micro-panels q0, q0+MR, ... < q1 of op(A)[i0 .., p0 .. p0+kc)
  * (mc valid rows in all): panel q holds rows i0 + q + r at
  * ap[q*ks + k*MR + r] (ks >= kc: the same place whatever the slice). */
@@ -253,7 +224,7 @@ RT_INTERNAL void rt_gemm_pack_a(int transA, const float *A, ptrdiff_t lda,
             if (mr == 8) {   /* 8 x 8 blocks transposed in registers: 4x faster */
                 ptrdiff_t kv = kc / 8 * 8;
                 for (k = 0; k < kv; k += 8)
-                    rt_gemm_transpose8(src + k, lda, dst + k * 8);
+                    rt_tr8x8(src + k, lda, dst + k * 8, 8);
                 for (; k < kc; k++)
                     for (r = 0; r < 8; r++)
                         dst[k * 8 + r] = src[r * lda + k];

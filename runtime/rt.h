@@ -125,6 +125,12 @@ RT_API void rt_softmax_strided(const float *x, float *y, ptrdiff_t outer, ptrdif
 RT_API float rt_row_max(const float *x, ptrdiff_t n);
 RT_API float rt_row_sum(const float *x, ptrdiff_t n);
 
+/* ---- transpose.c (rt-deps: none) ----------------------------------- */
+
+/* The transpose *s describes (rt_common.h), blocked so that reads and
+ * writes both move whole cache lines; y must not overlap x. */
+RT_API void rt_transpose(const rt_transpose_shape *s, const float *x, float *y);
+
 /* ---- attention.c (rt-deps: gemm epilogue) ---------------------------- */
 
 /* Fused attention per (batch, head), see rt_attention_shape (rt_common.h):

@@ -62,6 +62,37 @@
 #  define RT_NOINLINE
 #endif
 
+#if !defined(RT_NO_SIMD) && defined(__AVX__)
+#include <immintrin.h>
+/* dst[k*ldd + r] = src[r*ld + k] for r, k < 8: an 8 x 8 transpose in
+ * registers (gemm.c packs A with it, transpose.c moves tiles). */
+RT_INTERNAL void rt_tr8x8(const float *src, ptrdiff_t ld, float *dst, ptrdiff_t ldd)
+{
+    __m256 r0 = _mm256_loadu_ps(src), r1 = _mm256_loadu_ps(src + ld);
+    __m256 r2 = _mm256_loadu_ps(src + 2 * ld), r3 = _mm256_loadu_ps(src + 3 * ld);
+    __m256 r4 = _mm256_loadu_ps(src + 4 * ld), r5 = _mm256_loadu_ps(src + 5 * ld);
+    __m256 r6 = _mm256_loadu_ps(src + 6 * ld), r7 = _mm256_loadu_ps(src + 7 * ld);
+    /* pairs of rows interleaved: (k0 k1 | k4 k5), (k2 k3 | k6 k7) */
+    __m256 t0 = _mm256_unpacklo_ps(r0, r1), t1 = _mm256_unpackhi_ps(r0, r1);
+    __m256 t2 = _mm256_unpacklo_ps(r2, r3), t3 = _mm256_unpackhi_ps(r2, r3);
+    __m256 t4 = _mm256_unpacklo_ps(r4, r5), t5 = _mm256_unpackhi_ps(r4, r5);
+    __m256 t6 = _mm256_unpacklo_ps(r6, r7), t7 = _mm256_unpackhi_ps(r6, r7);
+    /* four rows of one k per 128-bit lane: (k | k+4) */
+    __m256 s0 = _mm256_shuffle_ps(t0, t2, 0x44), s1 = _mm256_shuffle_ps(t0, t2, 0xEE);
+    __m256 s2 = _mm256_shuffle_ps(t1, t3, 0x44), s3 = _mm256_shuffle_ps(t1, t3, 0xEE);
+    __m256 s4 = _mm256_shuffle_ps(t4, t6, 0x44), s5 = _mm256_shuffle_ps(t4, t6, 0xEE);
+    __m256 s6 = _mm256_shuffle_ps(t5, t7, 0x44), s7 = _mm256_shuffle_ps(t5, t7, 0xEE);
+    _mm256_storeu_ps(dst, _mm256_permute2f128_ps(s0, s4, 0x20));
+    _mm256_storeu_ps(dst + 1 * ldd, _mm256_permute2f128_ps(s1, s5, 0x20));
+    _mm256_storeu_ps(dst + 2 * ldd, _mm256_permute2f128_ps(s2, s6, 0x20));
+    _mm256_storeu_ps(dst + 3 * ldd, _mm256_permute2f128_ps(s3, s7, 0x20));
+    _mm256_storeu_ps(dst + 4 * ldd, _mm256_permute2f128_ps(s0, s4, 0x31));
+    _mm256_storeu_ps(dst + 5 * ldd, _mm256_permute2f128_ps(s1, s5, 0x31));
+    _mm256_storeu_ps(dst + 6 * ldd, _mm256_permute2f128_ps(s2, s6, 0x31));
+    _mm256_storeu_ps(dst + 7 * ldd, _mm256_permute2f128_ps(s3, s7, 0x31));
+}
+#endif
+
 #if !defined(RT_NO_SIMD) && defined(__AVX512F__)
 #include <immintrin.h>
 /* Round 1-2 of a 16 x 16 transpose: in each group of four registers
@@ -147,6 +178,14 @@ typedef struct {
     int PT, PL;         /* top/left padding (>= 0) */
     int group;          /* C % group == 0 and M % group == 0 */
 } rt_conv2d_shape;
+
+/* A transpose (transpose.c) seen from its contiguous output:
+ *   y[i1*d1 + i2*d2 + a*da + b] = x[i1*s1 + i2*s2 + a + b*sb]
+ * for a < A, b < B, i1 < n1, i2 < n2. */
+typedef struct {
+    ptrdiff_t A, B, sb, da;
+    ptrdiff_t n1, s1, d1, n2, s2, d2;
+} rt_transpose_shape;
 
 /* Fused self-attention (attention.c), per batch b and head h:
  *   O[b,h] = softmax(scale * Q[b,h] K[b,h]^T + mask[b,h]) V[b,h]

@@ -109,6 +109,14 @@ add_test(NAME models/slices
 set_tests_properties(models/slices PROPERTIES LABELS "asan" ENVIRONMENT "${CHECK_ENV}"
                      TIMEOUT 600)
 
+# Transposes on the blocked kernel (runtime/transpose.c), portable, AVX2 and
+# native builds of the generated code, exact against ONNX Runtime.
+add_test(NAME models/transposes
+  COMMAND ${PY} ${CMAKE_SOURCE_DIR}/tests/models/transposes.py --dlc $<TARGET_FILE:dlc>
+          --work ${CMAKE_BINARY_DIR}/models-transposes)
+set_tests_properties(models/transposes PROPERTIES LABELS "asan" ENVIRONMENT "${CHECK_ENV}"
+                     TIMEOUT 600)
+
 # A test script run on dlc: SCRIPT --dlc DLC --work BUILD/WORK [ARGS...],
 # with a time limit.
 function(dlc_script_test name script work timeout)
