@@ -77,6 +77,35 @@ static bool compare(const char *set, int k, const Value *exp, const Value *model
 
 /* One dataset; returns EXIT_OK, EXIT_MODEL (mismatch or bad data) or
  * EXIT_INTERNAL (harness failed). */
+
+/* Runs harness argv (NULL-terminated) under DLC_CHECK_RUNNER when that is
+ * set, a command prefix split at spaces (say "qemu-aarch64 -L
+ * /usr/aarch64-linux-gnu" for a harness cross-compiled with CC). */
+static int run_harness(char **argv)
+{
+    const char *runner = getenv("DLC_CHECK_RUNNER");
+    if (!runner || !*runner)
+        return cli_run_argv(argv, NULL, false);
+    int n = 0, m = 0;
+    while (argv[n])
+        n++;
+    char *copy = strdup(runner);
+    char **full = calloc(strlen(runner) + (size_t)n + 1, sizeof *full);
+    if (!copy || !full) {
+        free(copy);
+        free(full);
+        return 1;
+    }
+    for (char *tok = strtok(copy, " "); tok; tok = strtok(NULL, " "))
+        full[m++] = tok;
+    for (int i = 0; i <= n; i++)
+        full[m + i] = argv[i];
+    int rc = cli_run_argv(full, NULL, false);
+    free(full);
+    free(copy);
+    return rc;
+}
+
 static int check_set(const char *set, const char tmp[CLI_DIR_MAX], Graph *model, const Tolerance *t)
 {
     /* tmp is at most CLI_DIR_MAX long, so every path below fits. */
@@ -122,7 +151,7 @@ static int check_set(const char *set, const char tmp[CLI_DIR_MAX], Graph *model,
         status = EXIT_MODEL;
     }
     if (status == EXIT_OK) {
-        int rc = cli_run_argv(argv, NULL, false);
+        int rc = run_harness(argv);
         if (rc != 0) {
             fprintf(stderr, "dlc: error: %s: the compiled model failed (%s %d)\n", set,
                     rc > 128 ? "signal" : "exit status", rc > 128 ? rc - 128 : rc);

@@ -9,8 +9,11 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 # libclang-rt-14-dev: libFuzzer and the sanitizer runtimes for clang-14
 # (tests/fuzz); clang itself only recommends it. valgrind: memcheck on the
 # benchmark models' generated code (tests/bench/valgrind.py).
+# gcc-aarch64-linux-gnu, qemu-user: generated code built for AArch64 and
+# run emulated (tests/cross/aarch64.py).
 packages=(build-essential cmake clang libclang-rt-14-dev protobuf-c-compiler libprotobuf-c-dev
-          libonnx-dev libopenblas-dev libomp-dev python3-venv valgrind)
+          libonnx-dev libopenblas-dev libomp-dev python3-venv valgrind
+          gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user)
 # Wanted but not required: AFL++ (tests/fuzz/afl.py skips without it).
 optional=(afl++)
 

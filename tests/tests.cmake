@@ -139,6 +139,10 @@ endfunction()
 
 dlc_model_test(models tests/models/run.py models 2400)
 
+# The generated code cross-compiled for AArch64 (Debian's gcc) and run
+# under qemu-aarch64: the model scripts above with CC / DLC_CHECK_RUNNER.
+dlc_script_test(cross/aarch64 tests/cross/aarch64.py cross-aarch64 1200)
+
 # Each epilogue pattern fuses and matches ONNX Runtime.
 dlc_model_test(models/epilogue tests/models/epilogue.py models-epilogue 1200 --require-fused)
 
