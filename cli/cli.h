@@ -14,7 +14,8 @@ typedef struct {
     const char *model;
     const char *out_c;
     const char *name;           /* prefix; NULL: from out_c */
-    bool weights_file;
+    bool weights_file;          /* --weights file or incbin: write OUT.weights */
+    bool weights_incbin;        /* --weights incbin */
     bool profile;               /* --profile: time each kernel */
     int buckets;                /* --buckets: size buckets of run-time dims; 0: the default */
     PassOptions passes;

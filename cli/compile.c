@@ -181,7 +181,8 @@ int cli_compile(const CompileRequest *r)
         char *out_h = replace_ext(r->out_c, ".h");
         char *out_w = r->weights_file ? replace_ext(r->out_c, ".weights") : NULL;
         CgOptions o = {.prefix = prefix, .model_path = r->model, .out_c = r->out_c,
-                       .out_h = out_h, .out_weights = out_w, .command_line = r->command_line,
+                       .out_h = out_h, .out_weights = out_w, .incbin_weights = r->weights_incbin,
+                       .command_line = r->command_line,
                        .profile = r->profile};
         Graph *gs[CLI_MAX_BUCKETS] = {g};
         PlanStats st[CLI_MAX_BUCKETS] = {stats};

@@ -28,7 +28,9 @@ static void usage(FILE *f)
             "                         smallest that fits (default 4; 1: the range only)\n"
             "  --freeze NAME=FILE.pb  bind an input's value (a TensorProto file): it becomes\n"
             "                         a constant and leaves the run function (repeatable)\n"
-            "  --weights embed|file   weights inside OUT.c (default) or in OUT.weights\n"
+            "  --weights embed|file|incbin  weights inside OUT.c (default), in OUT.weights\n"
+            "                         (passed to run), or in OUT.weights assembled into\n"
+            "                         the object by .incbin (GNU toolchains, ELF)\n"
             "  --no-fuse              keep every elementwise op in its own loop\n"
             "  --loop-max N           a Loop whose trip count is a run-time value runs at most\n"
             "                         N iterations (it is unrolled N times, each guarded)\n"
@@ -125,11 +127,12 @@ int cli_compile_option(CompileRequest *r, int argc, char **argv, int *i)
         } else if (strcmp(a, "--name") == 0) {
             r->name = val;
         } else if (strcmp(a, "--weights") == 0) {
-            if (strcmp(val, "embed") && strcmp(val, "file")) {
-                fprintf(stderr, "dlc: error: --weights takes 'embed' or 'file'\n");
+            if (strcmp(val, "embed") && strcmp(val, "file") && strcmp(val, "incbin")) {
+                fprintf(stderr, "dlc: error: --weights takes 'embed', 'file' or 'incbin'\n");
                 return 0;
             }
-            r->weights_file = strcmp(val, "file") == 0;
+            r->weights_incbin = strcmp(val, "incbin") == 0;
+            r->weights_file = strcmp(val, "file") == 0 || r->weights_incbin;
         } else if (strcmp(a, "--buckets") == 0) {
             char *end;
             long n = strtol(val, &end, 10);

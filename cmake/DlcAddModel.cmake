@@ -2,7 +2,9 @@
 #               [PREFIX <p>]              C prefix of the generated API (default <name>)
 #               [SHAPES <in>=<dims> ...]  dlc --shape, e.g. x=1x3x224x224 or x=1x3x48x1..1024
 #               [FREEZE <in>=<file.pb> ...] dlc --freeze
-#               [WEIGHTS embed|file]      weights inside <p>.c (default) or in <p>.weights
+#               [WEIGHTS embed|file|incbin] weights inside <p>.c (default), in
+#                                         <p>.weights (passed to <p>_run), or in
+#                                         <p>.weights assembled in (GNU, ELF; large models)
 #               [TARGET c]                the back end (only C exists)
 #               [THREADS]                 link OpenMP so the kernels can use threads
 #               [OPTIONS <dlc option> ...])
@@ -26,8 +28,8 @@ function(dlc_add_model name)
   endif()
   if(NOT A_WEIGHTS)
     set(A_WEIGHTS embed)
-  elseif(NOT A_WEIGHTS MATCHES "^(embed|file)$")
-    message(FATAL_ERROR "dlc_add_model(${name}): WEIGHTS is embed or file, not '${A_WEIGHTS}'")
+  elseif(NOT A_WEIGHTS MATCHES "^(embed|file|incbin)$")
+    message(FATAL_ERROR "dlc_add_model(${name}): WEIGHTS is embed, file or incbin, not '${A_WEIGHTS}'")
   endif()
   if(A_TARGET AND NOT A_TARGET STREQUAL "c")
     message(FATAL_ERROR "dlc_add_model(${name}): TARGET ${A_TARGET}: this dlc generates C only")
@@ -36,7 +38,7 @@ function(dlc_add_model name)
   get_filename_component(model "${A_MODEL}" ABSOLUTE BASE_DIR "${CMAKE_CURRENT_SOURCE_DIR}")
   set(dir "${CMAKE_CURRENT_BINARY_DIR}/dlc_${name}")
   set(outputs "${dir}/${A_PREFIX}.c" "${dir}/${A_PREFIX}.h")
-  if(A_WEIGHTS STREQUAL "file")
+  if(NOT A_WEIGHTS STREQUAL "embed")
     list(APPEND outputs "${dir}/${A_PREFIX}.weights")
   endif()
   set(args "")
@@ -66,6 +68,10 @@ function(dlc_add_model name)
     COMMENT "dlc: ${A_MODEL} -> ${A_PREFIX}.c"
     VERBATIM)
   add_library(${name} STATIC "${dir}/${A_PREFIX}.c")
+  if(A_WEIGHTS STREQUAL "incbin")   # the object changes when the weights do
+    set_source_files_properties("${dir}/${A_PREFIX}.c" PROPERTIES
+      OBJECT_DEPENDS "${dir}/${A_PREFIX}.weights")
+  endif()
   target_include_directories(${name} PUBLIC "$<BUILD_INTERFACE:${dir}>")
   if(UNIX)
     target_link_libraries(${name} PUBLIC m)

@@ -14,6 +14,8 @@ typedef struct {
     const char *out_c;          /* paths to write: the source, the header */
     const char *out_h;
     const char *out_weights;    /* NULL: embed weights in out_c */
+    bool incbin_weights;        /* with out_weights: out_c assembles that file in
+                                 * (.incbin) and the API is embed's */
     const char *command_line;   /* options, for the provenance comment */
     bool profile;               /* time each kernel (dlc --profile): not reentrant */
     const char *target;         /* CgTarget.name; NULL: "c" */

@@ -39,6 +39,11 @@ struct CgEmit {
     void *target;               /* the target's own state (CgTarget.begin) */
 };
 
+/* The run functions take the weights as a parameter (--weights file). */
+bool cg_weights_param(const CgOptions *o);
+/* The file name part of path. */
+const char *cg_base_name(const char *path);
+
 /* ---- codegen/weights.c: the weights blob ---- */
 /* Gives every constant of g that `used` marks an offset in the blob
  * (Value.weight_offset), sharing the bytes of equal constants. */
@@ -47,5 +52,9 @@ void cg_layout_weights(CgEmit *e, Graph *g, const bool *used);
 void cg_embed_weights(CgEmit *e, Printer *p);
 /* The blob's bytes into f. */
 void cg_write_weights(CgEmit *e, FILE *f);
+/* The source's side of --weights incbin: an assembler block that includes
+ * the weights file (by its absolute path, overridable by a macro) into
+ * read-only data, and the symbol that names it. */
+void cg_incbin_weights(CgEmit *e, Printer *p);
 
 #endif

@@ -6,6 +6,7 @@
 #include "emit.h"
 
 #include <string.h>
+#include <unistd.h>
 
 #define WEIGHT_ALIGN 64
 
@@ -136,4 +137,50 @@ static void file_bytes(void *ctx, const unsigned char *b, size_t n)
 void cg_write_weights(CgEmit *e, FILE *f)
 {
     for_each_weight_byte(e, file_bytes, f);
+}
+
+/* path, absolute (relative ones from the working directory), as the text of
+ * a C string literal whose value is an assembler string: '"' and '\' are
+ * escaped for both, a newline for the assembler. */
+static void asm_path_literal(Printer *p, const char *path)
+{
+    char cwd[4096];
+    if (path[0] != '/' && getcwd(cwd, sizeof cwd)) {
+        asm_path_literal(p, cwd);
+        pr(p, "/");
+    }
+    for (const char *c = path; *c; c++) {
+        if (*c == '"')
+            pr(p, "\\\\\\\"");
+        else if (*c == '\\')
+            pr(p, "\\\\\\\\");
+        else if (*c == '\n')
+            pr(p, "\\\\n");
+        else
+            pr(p, "%c", *c);
+    }
+}
+
+void cg_incbin_weights(CgEmit *e, Printer *p)
+{
+    if (e->weights_size == 0)
+        return;
+    pr(p, "\n/* Weights: %lld bytes in %s, assembled into this object by .incbin\n"
+          " * (GNU toolchains, ELF targets). Built elsewhere than it was generated,\n"
+          " * define %s_WEIGHTS_PATH as the file's path (a string literal). */\n",
+       (long long)e->weights_size, cg_base_name(e->o->out_weights), e->UP);
+    pr(p, "#if !defined(__GNUC__) || !defined(__ELF__)\n"
+          "#error \"--weights incbin needs a GNU-compatible C compiler for an ELF target: "
+          "generate with --weights embed or --weights file\"\n#endif\n");
+    pr(p, "#ifndef %s_WEIGHTS_PATH\n#define %s_WEIGHTS_PATH \"", e->UP, e->UP);
+    asm_path_literal(p, e->o->out_weights);
+    pr(p, "\"\n#endif\n");
+    pr(p, "__asm__(\".pushsection .rodata\\n\"\n"
+          "        \".balign %d\\n\"\n"
+          "        \"%s_weights_incbin:\\n\"\n"
+          "        \".incbin \\\"\" %s_WEIGHTS_PATH \"\\\"\\n\"\n"
+          "        \".popsection\\n\");\n",
+       WEIGHT_ALIGN, e->P, e->UP);
+    pr(p, "extern const unsigned char %s_weights_incbin[] __attribute__((visibility(\"hidden\")));\n",
+       e->P);
 }

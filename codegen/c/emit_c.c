@@ -129,7 +129,7 @@ static void copy_passthrough_outputs(Printer *p, CgEmit *e)
 static void run(CgEmit *e, Printer *p, const Printer *body)
 {
     Graph *g = e->g;
-    bool weights_file = e->o->out_weights != NULL;
+    bool weights_file = cg_weights_param(e->o);
     bool dims = g->nrtdims > 0;
     const char *wparam = weights_file ? (dims ? "const void *weights, const long long dims[], "
                                               : "const void *weights, ")
@@ -144,6 +144,8 @@ static void run(CgEmit *e, Printer *p, const Printer *body)
     pr(p, "    unsigned char *ws = (unsigned char *)workspace;\n");
     if (weights_file)
         pr(p, "    const unsigned char *W = (const unsigned char *)weights;\n");
+    else if (e->weights_size && e->o->incbin_weights)
+        pr(p, "    const unsigned char *W = %s_weights_incbin;\n", e->P);
     else if (e->weights_size)
         pr(p, "    const unsigned char *W = %s_weights.bytes;\n", e->P);
     if (e->bucket == 0) {

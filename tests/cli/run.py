@@ -213,6 +213,34 @@ def check_weights_file(ctx):
     assert close(got, ort_run(m, {"x": x})[0])
 
 
+def check_weights_incbin(ctx):
+    """--weights incbin: OUT.weights assembled into the object (gcc and
+    clang, a shared library), the API of embed; built from another folder
+    with the file moved, through PREFIX_WEIGHTS_PATH."""
+    m = ctx.save(mlp_model(batch=2), "wi.onnx")
+    out = ctx.path("wi.c")
+    r = ctx.dlc_run(m, "-o", out, "--weights", "incbin")
+    assert r.returncode == 0, r.stderr
+    src, hdr = open(out).read(), open(ctx.path("wi.h")).read()
+    assert ".incbin" in src and "wi_weights =" not in src, "weights not included by .incbin"
+    assert "WI_WEIGHTS_SIZE" not in hdr and "const void *weights" not in hdr, hdr
+    x = np.random.default_rng(3).standard_normal((2, 8)).astype(np.float32)
+    want = ort_run(m, {"x": x})[0]
+    for cc in ("cc", "clang"):
+        got = run_generated(build_shared(ctx, out, cc), "wi", [x], [(2, 4)])[0]
+        assert close(got, want), cc
+    moved = ctx.path("moved")
+    os.makedirs(moved, exist_ok=True)
+    os.replace(ctx.path("wi.weights"), os.path.join(moved, "w.bin"))
+    so = ctx.path("wi_moved.so")
+    r = subprocess.run(["cc", *CFLAGS, "-fPIC", "-shared", "-o", so, out, "-lm",
+                        f'-DWI_WEIGHTS_PATH="{os.path.join(moved, "w.bin")}"'],
+                       capture_output=True, text=True, cwd="/")
+    assert r.returncode == 0, r.stderr[:400]
+    got = run_generated(ctypes.CDLL(so), "wi", [x], [(2, 4)])[0]
+    assert close(got, want), "moved weights"
+
+
 def check_external_past_4gib(ctx):
     """External data at an offset past 4 GiB (and 2 GiB) of a sparse file:
     read with 64-bit offsets, the same numbers as ONNX Runtime."""
@@ -736,7 +764,7 @@ def compile_and_call(ctx, model_path, prefix, inputs, outputs):
     return res
 
 
-CHECKS = [check_runtime_dim_options, check_usage, check_blas_option, check_compile_and_run, check_clang, check_deterministic, check_external_past_4gib, check_weights_file,
+CHECKS = [check_runtime_dim_options, check_usage, check_blas_option, check_compile_and_run, check_clang, check_deterministic, check_external_past_4gib, check_weights_file, check_weights_incbin,
           check_shapes, check_minus_one_dim, check_freeze, check_verbose, check_workspace_reentrant, check_threads_tsan, check_bench, check_bench_profile,
           check_profile_build, check_no_profile_code, check_tensor_storage_forms,
           check_odd_names, check_concat_in_place, *info_checks.CHECKS]

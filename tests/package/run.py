@@ -12,7 +12,8 @@ raw files), against that prefix, and checks:
     dlc again and the outputs match the new model's, not the old one's;
     a build with nothing changed does not run dlc;
   - WEIGHTS file: the same with the weights in net.weights, loaded by the
-    app from the target's DLC_WEIGHTS_FILE path;
+    app from the target's DLC_WEIGHTS_FILE path; WEIGHTS incbin: the same
+    with net.weights assembled into the library;
   - SHAPES and THREADS: a model with a symbolic batch dim bound by x=4x64,
     built with OpenMP;
   - a bad WEIGHTS value fails at configure time with its message;
@@ -124,7 +125,7 @@ def main():
     x = rng.uniform(-1, 1, [d.dim_value for d in inp.type.tensor_type.shape.dim]) \
         .astype(np.float32)
 
-    for weights in ("embed", "file"):
+    for weights in ("embed", "file", "incbin"):
         model = os.path.join(work, f"mobilenet_{weights}.onnx")
         shutil.copy(models["mobilenet"], model)
         name = inp.name
@@ -157,7 +158,7 @@ def main():
                       "SHAPES x=4x64: built, outputs match ONNX Runtime"))
 
     c = Consumer(work, prefix, "bad", models["mlp"], weights="bogus")
-    oks.append(report(c.configure.returncode != 0 and "WEIGHTS is embed or file"
+    oks.append(report(c.configure.returncode != 0 and "WEIGHTS is embed, file or incbin"
                       in c.configure.stderr, "WEIGHTS bogus: configure fails with its message"))
 
     env = dict(os.environ, PKG_CONFIG_PATH=os.path.join(prefix, "lib", "pkgconfig"))
