@@ -357,6 +357,48 @@ RT_INTERNAL RT_NOINLINE void rt_gemm_kernel(ptrdiff_t kc, const float *restrict 
     RT_GEMM_ST16(c + 7 * ldc, c70);
     RT_GEMM_ST16(c + 7 * ldc + 16, c71);
 }
+/* The first 4 rows of the tile (an edge tile of at most 4 rows: M = 49,
+ * a sequence of 49 tokens, spends 1/8 of its time on one row; this
+ * computes half the tile, and its 8 accumulators still hide the FMA
+ * latency). */
+RT_INTERNAL RT_NOINLINE void rt_gemm_kernel4(ptrdiff_t kc, const float *restrict a,
+                                             ptrdiff_t sa, const float *restrict b,
+                                             ptrdiff_t sb, float *restrict c,
+                                             ptrdiff_t ldc, int accum)
+{
+    __m512 c00 = _mm512_setzero_ps(), c01 = _mm512_setzero_ps();
+    __m512 c10 = _mm512_setzero_ps(), c11 = _mm512_setzero_ps();
+    __m512 c20 = _mm512_setzero_ps(), c21 = _mm512_setzero_ps();
+    __m512 c30 = _mm512_setzero_ps(), c31 = _mm512_setzero_ps();
+    ptrdiff_t k;
+    for (k = 0; k < kc; k++) {
+        __m512 b0 = _mm512_loadu_ps(b);
+        __m512 b1 = _mm512_loadu_ps(b + 16);
+        __m512 ai;
+        ai = _mm512_set1_ps(a[0]);
+        c00 = _mm512_fmadd_ps(ai, b0, c00);
+        c01 = _mm512_fmadd_ps(ai, b1, c01);
+        ai = _mm512_set1_ps(a[1]);
+        c10 = _mm512_fmadd_ps(ai, b0, c10);
+        c11 = _mm512_fmadd_ps(ai, b1, c11);
+        ai = _mm512_set1_ps(a[2]);
+        c20 = _mm512_fmadd_ps(ai, b0, c20);
+        c21 = _mm512_fmadd_ps(ai, b1, c21);
+        ai = _mm512_set1_ps(a[3]);
+        c30 = _mm512_fmadd_ps(ai, b0, c30);
+        c31 = _mm512_fmadd_ps(ai, b1, c31);
+        a += sa;
+        b += sb;
+    }
+    RT_GEMM_ST16(c + 0 * ldc, c00);
+    RT_GEMM_ST16(c + 0 * ldc + 16, c01);
+    RT_GEMM_ST16(c + 1 * ldc, c10);
+    RT_GEMM_ST16(c + 1 * ldc + 16, c11);
+    RT_GEMM_ST16(c + 2 * ldc, c20);
+    RT_GEMM_ST16(c + 2 * ldc + 16, c21);
+    RT_GEMM_ST16(c + 3 * ldc, c30);
+    RT_GEMM_ST16(c + 3 * ldc + 16, c31);
+}
 #elif defined(RT_GEMM_AVX2)
 #define RT_GEMM_ST8(p, v)                                                    \
     _mm256_storeu_ps((p), accum ? _mm256_add_ps((v), _mm256_loadu_ps(p)) : (v))
@@ -703,7 +745,12 @@ RT_INTERNAL void rt_gemm_tiles(const rt_gemm_job *g, const float *ap, ptrdiff_t 
                     rt_gemm_prefetch_tile(mr, nr, ct, g->ldc);
                 rt_gemm_kernel(kc, a, sa, b, sb, ct, g->ldc, accum);
             } else {
-                rt_gemm_kernel(kc, a, sa, b, sb, acc, RT_GEMM_NR, 0);
+#if defined(RT_GEMM_AVX512)
+                if (mr <= 4)
+                    rt_gemm_kernel4(kc, a, sa, b, sb, acc, RT_GEMM_NR, 0);
+                else
+#endif
+                    rt_gemm_kernel(kc, a, sa, b, sb, acc, RT_GEMM_NR, 0);
                 rt_gemm_store(mr, nr, g->alpha, acc, accum ? 1.0f : 0.0f, ct, g->ldc);
             }
             if (last && g->ep)
