@@ -143,6 +143,10 @@ dlc_model_test(models tests/models/run.py models 2400)
 # and dlc_add_model, and the pkg-config file (tests/package/run.py).
 dlc_script_test(package tests/package/run.py package 600 --build ${CMAKE_BINARY_DIR})
 
+# The Python package: pip install ., dlc.compile, the ONNX backend
+# (tests/python/package.py).
+dlc_script_test(python/package tests/python/package.py python-package 1200)
+
 # The generated code cross-compiled for AArch64 (Debian's gcc) and run
 # under qemu-aarch64: the model scripts above with CC / DLC_CHECK_RUNNER.
 dlc_script_test(cross/aarch64 tests/cross/aarch64.py cross-aarch64 1200)
