@@ -179,32 +179,6 @@ RT_INTERNAL void rt_attention_product(ptrdiff_t rows, ptrdiff_t n, ptrdiff_t K, 
                                 a + i * lda, lda, b + j, ldb, c + i * ldc + j, ldc);
 }
 
-/* dst[k*ldd + r] = src[r*ld + k] for r, k < 8: an 8 x 8 block transposed
- * in registers (pairs of rows interleaved, then quadruples, then lanes). */
-RT_INTERNAL void rt_attention_t8(const float *src, ptrdiff_t ld, float *dst, ptrdiff_t ldd)
-{
-    __m256 r0 = _mm256_loadu_ps(src), r1 = _mm256_loadu_ps(src + ld);
-    __m256 r2 = _mm256_loadu_ps(src + 2 * ld), r3 = _mm256_loadu_ps(src + 3 * ld);
-    __m256 r4 = _mm256_loadu_ps(src + 4 * ld), r5 = _mm256_loadu_ps(src + 5 * ld);
-    __m256 r6 = _mm256_loadu_ps(src + 6 * ld), r7 = _mm256_loadu_ps(src + 7 * ld);
-    __m256 u0 = _mm256_unpacklo_ps(r0, r1), u1 = _mm256_unpackhi_ps(r0, r1);
-    __m256 u2 = _mm256_unpacklo_ps(r2, r3), u3 = _mm256_unpackhi_ps(r2, r3);
-    __m256 u4 = _mm256_unpacklo_ps(r4, r5), u5 = _mm256_unpackhi_ps(r4, r5);
-    __m256 u6 = _mm256_unpacklo_ps(r6, r7), u7 = _mm256_unpackhi_ps(r6, r7);
-    __m256 v0 = _mm256_shuffle_ps(u0, u2, 0x44), v1 = _mm256_shuffle_ps(u0, u2, 0xEE);
-    __m256 v2 = _mm256_shuffle_ps(u1, u3, 0x44), v3 = _mm256_shuffle_ps(u1, u3, 0xEE);
-    __m256 v4 = _mm256_shuffle_ps(u4, u6, 0x44), v5 = _mm256_shuffle_ps(u4, u6, 0xEE);
-    __m256 v6 = _mm256_shuffle_ps(u5, u7, 0x44), v7 = _mm256_shuffle_ps(u5, u7, 0xEE);
-    _mm256_storeu_ps(dst, _mm256_permute2f128_ps(v0, v4, 0x20));
-    _mm256_storeu_ps(dst + ldd, _mm256_permute2f128_ps(v1, v5, 0x20));
-    _mm256_storeu_ps(dst + 2 * ldd, _mm256_permute2f128_ps(v2, v6, 0x20));
-    _mm256_storeu_ps(dst + 3 * ldd, _mm256_permute2f128_ps(v3, v7, 0x20));
-    _mm256_storeu_ps(dst + 4 * ldd, _mm256_permute2f128_ps(v0, v4, 0x31));
-    _mm256_storeu_ps(dst + 5 * ldd, _mm256_permute2f128_ps(v1, v5, 0x31));
-    _mm256_storeu_ps(dst + 6 * ldd, _mm256_permute2f128_ps(v2, v6, 0x31));
-    _mm256_storeu_ps(dst + 7 * ldd, _mm256_permute2f128_ps(v3, v7, 0x31));
-}
-
 /* kt[d*ldt + j] = k[j*ldk + d] for j < Sk, d < D. */
 RT_INTERNAL void rt_attention_pack_kt(const float *k, ptrdiff_t ldk, ptrdiff_t Sk, ptrdiff_t D,
                                       float *kt, ptrdiff_t ldt)
@@ -212,7 +186,7 @@ RT_INTERNAL void rt_attention_pack_kt(const float *k, ptrdiff_t ldk, ptrdiff_t S
     ptrdiff_t j, d, j8 = Sk / 8 * 8, d8 = D / 8 * 8;
     for (j = 0; j < j8; j += 8) {
         for (d = 0; d < d8; d += 8)
-            rt_attention_t8(k + j * ldk + d, ldk, kt + d * ldt + j, ldt);
+            rt_tr8x8(k + j * ldk + d, ldk, kt + d * ldt + j, ldt);
         for (; d < D; d++) {
             ptrdiff_t r;
             for (r = 0; r < 8; r++)

@@ -295,67 +295,33 @@ RT_INTERNAL void rt_gemm_pack_b(int transB, const float *B, ptrdiff_t ldb,
 #if defined(RT_GEMM_AVX512)
 #define RT_GEMM_ST16(p, v)                                                   \
     _mm512_storeu_ps((p), accum ? _mm512_add_ps((v), _mm512_loadu_ps(p)) : (v))
+/* Row i of the tile: its two accumulators, their update from a[i] and the
+ * k step's b0, b1, and their store. */
+#define RT_GEMM_ACC(i) __m512 c##i##0 = _mm512_setzero_ps(), c##i##1 = _mm512_setzero_ps()
+#define RT_GEMM_FMA(i)                                                       \
+    ai = _mm512_set1_ps(a[i]);                                               \
+    c##i##0 = _mm512_fmadd_ps(ai, b0, c##i##0);                              \
+    c##i##1 = _mm512_fmadd_ps(ai, b1, c##i##1)
+#define RT_GEMM_STROW(i)                                                     \
+    RT_GEMM_ST16(c + i * ldc, c##i##0);                                      \
+    RT_GEMM_ST16(c + i * ldc + 16, c##i##1)
 RT_INTERNAL RT_NOINLINE void rt_gemm_kernel(ptrdiff_t kc, const float *restrict a,
                                             ptrdiff_t sa, const float *restrict b,
                                             ptrdiff_t sb, float *restrict c,
                                             ptrdiff_t ldc, int accum)
 {
-    __m512 c00 = _mm512_setzero_ps(), c01 = _mm512_setzero_ps();
-    __m512 c10 = _mm512_setzero_ps(), c11 = _mm512_setzero_ps();
-    __m512 c20 = _mm512_setzero_ps(), c21 = _mm512_setzero_ps();
-    __m512 c30 = _mm512_setzero_ps(), c31 = _mm512_setzero_ps();
-    __m512 c40 = _mm512_setzero_ps(), c41 = _mm512_setzero_ps();
-    __m512 c50 = _mm512_setzero_ps(), c51 = _mm512_setzero_ps();
-    __m512 c60 = _mm512_setzero_ps(), c61 = _mm512_setzero_ps();
-    __m512 c70 = _mm512_setzero_ps(), c71 = _mm512_setzero_ps();
+    RT_GEMM_ACC(0); RT_GEMM_ACC(1); RT_GEMM_ACC(2); RT_GEMM_ACC(3);
+    RT_GEMM_ACC(4); RT_GEMM_ACC(5); RT_GEMM_ACC(6); RT_GEMM_ACC(7);
     ptrdiff_t k;
     for (k = 0; k < kc; k++) {
-        __m512 b0 = _mm512_loadu_ps(b);
-        __m512 b1 = _mm512_loadu_ps(b + 16);
-        __m512 ai;
-        ai = _mm512_set1_ps(a[0]);
-        c00 = _mm512_fmadd_ps(ai, b0, c00);
-        c01 = _mm512_fmadd_ps(ai, b1, c01);
-        ai = _mm512_set1_ps(a[1]);
-        c10 = _mm512_fmadd_ps(ai, b0, c10);
-        c11 = _mm512_fmadd_ps(ai, b1, c11);
-        ai = _mm512_set1_ps(a[2]);
-        c20 = _mm512_fmadd_ps(ai, b0, c20);
-        c21 = _mm512_fmadd_ps(ai, b1, c21);
-        ai = _mm512_set1_ps(a[3]);
-        c30 = _mm512_fmadd_ps(ai, b0, c30);
-        c31 = _mm512_fmadd_ps(ai, b1, c31);
-        ai = _mm512_set1_ps(a[4]);
-        c40 = _mm512_fmadd_ps(ai, b0, c40);
-        c41 = _mm512_fmadd_ps(ai, b1, c41);
-        ai = _mm512_set1_ps(a[5]);
-        c50 = _mm512_fmadd_ps(ai, b0, c50);
-        c51 = _mm512_fmadd_ps(ai, b1, c51);
-        ai = _mm512_set1_ps(a[6]);
-        c60 = _mm512_fmadd_ps(ai, b0, c60);
-        c61 = _mm512_fmadd_ps(ai, b1, c61);
-        ai = _mm512_set1_ps(a[7]);
-        c70 = _mm512_fmadd_ps(ai, b0, c70);
-        c71 = _mm512_fmadd_ps(ai, b1, c71);
+        __m512 b0 = _mm512_loadu_ps(b), b1 = _mm512_loadu_ps(b + 16), ai;
+        RT_GEMM_FMA(0); RT_GEMM_FMA(1); RT_GEMM_FMA(2); RT_GEMM_FMA(3);
+        RT_GEMM_FMA(4); RT_GEMM_FMA(5); RT_GEMM_FMA(6); RT_GEMM_FMA(7);
         a += sa;
         b += sb;
     }
-    RT_GEMM_ST16(c + 0 * ldc, c00);
-    RT_GEMM_ST16(c + 0 * ldc + 16, c01);
-    RT_GEMM_ST16(c + 1 * ldc, c10);
-    RT_GEMM_ST16(c + 1 * ldc + 16, c11);
-    RT_GEMM_ST16(c + 2 * ldc, c20);
-    RT_GEMM_ST16(c + 2 * ldc + 16, c21);
-    RT_GEMM_ST16(c + 3 * ldc, c30);
-    RT_GEMM_ST16(c + 3 * ldc + 16, c31);
-    RT_GEMM_ST16(c + 4 * ldc, c40);
-    RT_GEMM_ST16(c + 4 * ldc + 16, c41);
-    RT_GEMM_ST16(c + 5 * ldc, c50);
-    RT_GEMM_ST16(c + 5 * ldc + 16, c51);
-    RT_GEMM_ST16(c + 6 * ldc, c60);
-    RT_GEMM_ST16(c + 6 * ldc + 16, c61);
-    RT_GEMM_ST16(c + 7 * ldc, c70);
-    RT_GEMM_ST16(c + 7 * ldc + 16, c71);
+    RT_GEMM_STROW(0); RT_GEMM_STROW(1); RT_GEMM_STROW(2); RT_GEMM_STROW(3);
+    RT_GEMM_STROW(4); RT_GEMM_STROW(5); RT_GEMM_STROW(6); RT_GEMM_STROW(7);
 }
 /* The first 4 rows of the tile (an edge tile of at most 4 rows: M = 49,
  * a sequence of 49 tokens, spends 1/8 of its time on one row; this
@@ -366,38 +332,15 @@ RT_INTERNAL RT_NOINLINE void rt_gemm_kernel4(ptrdiff_t kc, const float *restrict
                                              ptrdiff_t sb, float *restrict c,
                                              ptrdiff_t ldc, int accum)
 {
-    __m512 c00 = _mm512_setzero_ps(), c01 = _mm512_setzero_ps();
-    __m512 c10 = _mm512_setzero_ps(), c11 = _mm512_setzero_ps();
-    __m512 c20 = _mm512_setzero_ps(), c21 = _mm512_setzero_ps();
-    __m512 c30 = _mm512_setzero_ps(), c31 = _mm512_setzero_ps();
+    RT_GEMM_ACC(0); RT_GEMM_ACC(1); RT_GEMM_ACC(2); RT_GEMM_ACC(3);
     ptrdiff_t k;
     for (k = 0; k < kc; k++) {
-        __m512 b0 = _mm512_loadu_ps(b);
-        __m512 b1 = _mm512_loadu_ps(b + 16);
-        __m512 ai;
-        ai = _mm512_set1_ps(a[0]);
-        c00 = _mm512_fmadd_ps(ai, b0, c00);
-        c01 = _mm512_fmadd_ps(ai, b1, c01);
-        ai = _mm512_set1_ps(a[1]);
-        c10 = _mm512_fmadd_ps(ai, b0, c10);
-        c11 = _mm512_fmadd_ps(ai, b1, c11);
-        ai = _mm512_set1_ps(a[2]);
-        c20 = _mm512_fmadd_ps(ai, b0, c20);
-        c21 = _mm512_fmadd_ps(ai, b1, c21);
-        ai = _mm512_set1_ps(a[3]);
-        c30 = _mm512_fmadd_ps(ai, b0, c30);
-        c31 = _mm512_fmadd_ps(ai, b1, c31);
+        __m512 b0 = _mm512_loadu_ps(b), b1 = _mm512_loadu_ps(b + 16), ai;
+        RT_GEMM_FMA(0); RT_GEMM_FMA(1); RT_GEMM_FMA(2); RT_GEMM_FMA(3);
         a += sa;
         b += sb;
     }
-    RT_GEMM_ST16(c + 0 * ldc, c00);
-    RT_GEMM_ST16(c + 0 * ldc + 16, c01);
-    RT_GEMM_ST16(c + 1 * ldc, c10);
-    RT_GEMM_ST16(c + 1 * ldc + 16, c11);
-    RT_GEMM_ST16(c + 2 * ldc, c20);
-    RT_GEMM_ST16(c + 2 * ldc + 16, c21);
-    RT_GEMM_ST16(c + 3 * ldc, c30);
-    RT_GEMM_ST16(c + 3 * ldc + 16, c31);
+    RT_GEMM_STROW(0); RT_GEMM_STROW(1); RT_GEMM_STROW(2); RT_GEMM_STROW(3);
 }
 #elif defined(RT_GEMM_AVX2)
 #define RT_GEMM_ST8(p, v)                                                    \
