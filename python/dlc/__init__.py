@@ -135,8 +135,8 @@ def compile(model, shapes=None, name="model", cflags=None, threads=False, workdi
     shapes: {input: dims} bindings for symbolic dims (dlc --shape);
     cflags: the C compiler's flags (default -O3 -march=native);
     threads: build with OpenMP (OMP_NUM_THREADS threads at run time);
-    workdir: where the generated files stay (default: a temporary folder
-    removed with the process's temp files);
+    workdir: where the generated files and the library go (default: a new
+    temporary folder, which the library must outlive; not removed);
     options: more dlc flags (say ["--no-winograd"])."""
     work = workdir or tempfile.mkdtemp(prefix="dlc-")
     os.makedirs(work, exist_ok=True)
