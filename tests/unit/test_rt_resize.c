@@ -2,8 +2,8 @@
  * tap tables) against a plain double-precision sum of the same formula.
  *
  * Nearest (no weights) must match exactly: random row and column indices,
- * repeated rows (the row-copy path) and the 2x column pattern (the
- * duplicate path). Weighted tables pass when
+ * repeated rows (the row-copy path) and the integer column patterns
+ * ix = ox / k, k = 2 .. 9 (the duplicate paths). Weighted tables pass when
  * |got - want| <= 4e-6 * sum |wy * wx * x| (float sums of at most TH * TW
  * terms, TH up to RT_RESIZE_MAX_TH): random weights, vertical taps TH
  * consecutive rows clamped to [0, H) as the API requires, random column
@@ -22,28 +22,29 @@
 #include "test_rand.h"
 
 static int n_failed, n_cases;
+static int dup_k = 2;   /* kind 1's factor */
 
 static int clampi(int v, int lo, int hi)
 {
     return v < lo ? lo : v > hi ? hi : v;
 }
 
-/* One case; kind 0: random nearest, 1: nearest 2x (rows repeated, columns
- * ix = ox / 2), 2: weighted. */
+/* One case; kind 0: random nearest, 1: nearest dup_k x (rows repeated,
+ * columns ix = ox / dup_k), 2: weighted. */
 static void run(int kind, int planes, int H, int W, int OH, int OW, int TH, int TW)
 {
     int weighted = kind == 2;
     if (!weighted)
         TH = TW = 1;
     if (kind == 1) {
-        OH = 2 * H;
-        OW = 2 * W;
+        OH = dup_k * H;
+        OW = dup_k * W;
     }
     int32_t *iy = xmalloc(sizeof *iy * (size_t)OH * TH), *ix = xmalloc(sizeof *ix * (size_t)OW * TW);
     float *wy = weighted ? xmalloc(sizeof *wy * (size_t)OH * TH) : NULL;
     float *wx = weighted ? xmalloc(sizeof *wx * (size_t)OW * TW) : NULL;
     for (int o = 0; o < OH; o++) {
-        int base = kind == 1 ? o / 2 : rng_int(-TH, H);
+        int base = kind == 1 ? o / dup_k : rng_int(-TH, H);
         for (int s = 0; s < TH; s++) {
             iy[o * TH + s] = kind == 2 ? clampi(base + s, 0, H - 1) : clampi(base, 0, H - 1);
             if (wy)
@@ -52,7 +53,7 @@ static void run(int kind, int planes, int H, int W, int OH, int OW, int TH, int 
     }
     for (int t = 0; t < TW; t++)
         for (int o = 0; o < OW; o++) {
-            ix[t * OW + o] = kind == 1 ? o / 2 : rng_below(W);
+            ix[t * OW + o] = kind == 1 ? o / dup_k : rng_below(W);
             if (wx)
                 wx[t * OW + o] = rng_uniform();
         }
@@ -99,6 +100,7 @@ int main(void)
 {
     for (int i = 0; i < 300; i++) {
         int kind = i % 3;
+        dup_k = 2 + (i / 3) % 8;
         int H = rng_int(1, 40), W = rng_int(1, 40);
         run(kind, rng_int(1, 3), H, W, rng_int(1, 90), rng_int(1, 90),
             rng_int(1, i % 10 == 2 ? RT_RESIZE_MAX_TH : 5), rng_int(1, 6));
@@ -106,7 +108,10 @@ int main(void)
     /* wider than the row cache's chunk, and many planes */
     run(2, 2, 7, 600, 13, 1500, 2, 2);
     run(2, 2, 40, 300, 17, 1100, RT_RESIZE_MAX_TH, 3);
-    run(1, 64, 20, 33, 0, 0, 1, 1);
+    for (dup_k = 2; dup_k <= 16; dup_k *= 2)   /* a detector neck's 2x .. 16x */
+        run(1, 64, 20, 33, 0, 0, 1, 1);
+    dup_k = 3;
+    run(1, 5, 7, 41, 0, 0, 1, 1);
     run(0, 64, 20, 33, 41, 67, 1, 1);
     run(2, 64, 20, 33, 40, 66, 2, 2);
     printf("rt_resize2d: %d cases, %d failed\n", n_cases, n_failed);
