@@ -75,9 +75,6 @@ static bool compare(const char *set, int k, const Value *exp, const Value *model
     return bad == 0;
 }
 
-/* One dataset; returns EXIT_OK, EXIT_MODEL (mismatch or bad data) or
- * EXIT_INTERNAL (harness failed). */
-
 /* Runs harness argv (NULL-terminated) under DLC_CHECK_RUNNER when that is
  * set, a command prefix split at spaces (say "qemu-aarch64 -L
  * /usr/aarch64-linux-gnu" for a harness cross-compiled with CC). */
@@ -106,6 +103,8 @@ static int run_harness(char **argv)
     return rc;
 }
 
+/* One dataset; returns EXIT_OK, EXIT_MODEL (mismatch or bad data) or
+ * EXIT_INTERNAL (harness failed). */
 static int check_set(const char *set, const char tmp[CLI_DIR_MAX], Graph *model, const Tolerance *t)
 {
     /* tmp is at most CLI_DIR_MAX long, so every path below fits. */

@@ -17,15 +17,13 @@ LStmt *lw_loop(LKernel *k, LStmt *parent, int64_t extent, LExpr **ix)
     return f;
 }
 
-void lw_copy_strided(LKernel *k, LStmt *parent, Value *dst, int64_t dbase, Value *src,
-                     int64_t sbase, int rank, const int64_t *dims, const int64_t *dstr,
-                     const int64_t *sstr)
+int lw_merge_dims(int rank, const int64_t *dims, const int64_t *dstr, const int64_t *sstr,
+                  int64_t *dm, int64_t *ds, int64_t *ss)
 {
-    int64_t dm[MAX_COPY_RANK], ds[MAX_COPY_RANK], ss[MAX_COPY_RANK];
     int r = 0;
     for (int i = 0; i < rank; i++) {
         if (dims[i] == 0)
-            return;
+            return -1;
         if (dims[i] == 1)
             continue;
         if (r > 0 && ds[r - 1] == dstr[i] * dims[i] && ss[r - 1] == sstr[i] * dims[i]) {
@@ -39,6 +37,17 @@ void lw_copy_strided(LKernel *k, LStmt *parent, Value *dst, int64_t dbase, Value
         ss[r] = sstr[i];
         r++;
     }
+    return r;
+}
+
+void lw_copy_strided(LKernel *k, LStmt *parent, Value *dst, int64_t dbase, Value *src,
+                     int64_t sbase, int rank, const int64_t *dims, const int64_t *dstr,
+                     const int64_t *sstr)
+{
+    int64_t dm[MAX_COPY_RANK], ds[MAX_COPY_RANK], ss[MAX_COPY_RANK];
+    int r = lw_merge_dims(rank, dims, dstr, sstr, dm, ds, ss);
+    if (r < 0)
+        return;
     LExpr *di = lx_idx(k, dbase), *si = lx_idx(k, sbase);
     LStmt *cur = parent;
     for (int i = 0; i < r; i++) {

@@ -161,27 +161,14 @@ static bool infer_transpose(Node *n, Diag *d)
  * float32 input computed at run time with static dims; the output's dims,
  * merged where they stay adjacent in the input, leave at most two axes
  * besides the transposed pair. */
-static bool transpose_kernel_call(Node *n, const int64_t *sstr)
+static bool transpose_kernel_call(Node *n, const int64_t *ostr, const int64_t *sstr)
 {
     Value *in = n->in[0], *out = n->out[0];
-    const Shape *s = &out->shape;
     if (in->dtype != DT_FLOAT || in->data || ir_has_dyn(in) || ir_has_dyn(out) ||
         ir_value_numel(out) < TRANSPOSE_CALL_MIN)
         return false;
-    int64_t dm[IR_MAX_RANK], ss[IR_MAX_RANK];
-    int r = 0;
-    for (int i = 0; i < s->rank; i++) {
-        if (s->dim[i] == 1)
-            continue;
-        if (r > 0 && ss[r - 1] == sstr[i] * s->dim[i]) {
-            dm[r - 1] *= s->dim[i];
-            ss[r - 1] = sstr[i];
-            continue;
-        }
-        dm[r] = s->dim[i];
-        ss[r] = sstr[i];
-        r++;
-    }
+    int64_t dm[IR_MAX_RANK], ds[IR_MAX_RANK], ss[IR_MAX_RANK];
+    int r = lw_merge_dims(out->shape.rank, out->shape.dim, ostr, sstr, dm, ds, ss);
     if (r < 2 || r > 4 || ss[r - 1] == 1)
         return false;
     int a = -1;
@@ -190,10 +177,7 @@ static bool transpose_kernel_call(Node *n, const int64_t *sstr)
             a = i;
     if (a < 0)
         return false;
-    int64_t ds[IR_MAX_RANK], outer[2][3] = {{1, 0, 0}, {1, 0, 0}};
-    ds[r - 1] = 1;
-    for (int i = r - 2; i >= 0; i--)
-        ds[i] = ds[i + 1] * dm[i + 1];
+    int64_t outer[2][3] = {{1, 0, 0}, {1, 0, 0}};
     for (int i = 0, o = 0; i < r - 1; i++)
         if (i != a) {
             outer[o][0] = dm[i], outer[o][1] = ss[i], outer[o][2] = ds[i];
@@ -223,7 +207,7 @@ static bool lower_transpose(Node *n, Diag *d)
     ir_strides(&out->shape, ostr);
     for (int i = 0; i < out->shape.rank; i++)
         sstr[i] = istr[perm[i]];
-    if (transpose_kernel_call(n, sstr))
+    if (transpose_kernel_call(n, ostr, sstr))
         return true;
     LKernel *k = lw_kernel(n);
     if (out->shape.rank == 0)

@@ -195,6 +195,11 @@ LExpr *lw_dyn_rows(LKernel *k, const Value *y, int64_t rows);
 /* A loop of `extent` under parent, or parent itself when extent is 1;
  * *ix gets the loop index (constant 0 without a loop). */
 LStmt *lw_loop(LKernel *k, LStmt *parent, int64_t extent, LExpr **ix);
+/* dims with strides dstr (destination) and sstr (source), without the
+ * dims of 1 and with neighbours merged where both strides allow: the
+ * merged count (dm, ds, ss get that many entries), -1 if a dim is 0. */
+int lw_merge_dims(int rank, const int64_t *dims, const int64_t *dstr, const int64_t *sstr,
+                  int64_t *dm, int64_t *ds, int64_t *ss);
 /* dst[dbase + sum i_d*dstr[d]] = src[sbase + sum i_d*sstr[d]] for every i in
  * dims (rank at most 2 * IR_MAX_RANK). Size-1 dims are dropped and
  * neighbours contiguous in both buffers merge, so the innermost loop runs as
